@@ -1,0 +1,155 @@
+//! Thin adapters over ring: AES-256-GCM, HKDF-SHA-512, the system RNG and constant-time
+//! comparison. Nothing here implements a primitive; it fixes the parameters envcrypt uses
+//! and gives every caller the same error type.
+
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
+use ring::rand::{SecureRandom, SystemRandom};
+
+/// AES-GCM nonce length.
+pub const NONCE_LEN: usize = 12;
+/// AES-GCM tag length.
+pub const TAG_LEN: usize = 16;
+/// AES-256 key length.
+pub const KEY_LEN: usize = 32;
+
+/// An AEAD or key-derivation failure; deliberately says nothing about why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("authentication failed")]
+pub struct Unauthenticated;
+
+/// An AES-256-GCM key. Callers supply nonces; each caller documents why its nonces are unique.
+pub struct Aes256Gcm(LessSafeKey);
+
+impl Aes256Gcm {
+    /// A key from 32 bytes.
+    pub fn new(key: &[u8; KEY_LEN]) -> Self {
+        let unbound = UnboundKey::new(&AES_256_GCM, key).expect("AES-256 takes a 32-byte key");
+        Self(LessSafeKey::new(unbound))
+    }
+
+    /// Encrypts `in_out` in place and returns the tag.
+    pub fn seal_detached(&self, nonce: [u8; NONCE_LEN], aad: &[u8], in_out: &mut [u8]) -> [u8; TAG_LEN] {
+        let tag = self
+            .0
+            .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), in_out)
+            .expect("AES-GCM seals any input shorter than 64 GiB");
+        let mut out = [0u8; TAG_LEN];
+        out.copy_from_slice(tag.as_ref());
+        out
+    }
+
+    /// Decrypts `in_out` in place if `tag` authenticates it with `aad`. On failure the buffer
+    /// holds no plaintext (ring leaves it as ciphertext or zeroes it).
+    pub fn open_detached(
+        &self,
+        nonce: [u8; NONCE_LEN],
+        aad: &[u8],
+        in_out: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> Result<(), Unauthenticated> {
+        self.0
+            .open_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), ring::aead::Tag::from(*tag), in_out, 0..)
+            .map(|_| ())
+            .map_err(|_| Unauthenticated)
+    }
+
+    /// Encrypts `plaintext` under a fresh random nonce: returns nonce ‖ ciphertext ‖ tag.
+    pub fn seal_random_nonce(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        let nonce: [u8; NONCE_LEN] = random_array();
+        let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(plaintext);
+        let tag = self.seal_detached(nonce, aad, &mut out[NONCE_LEN..]);
+        out.extend_from_slice(&tag);
+        out
+    }
+
+    /// Opens what [`seal_random_nonce`](Self::seal_random_nonce) produced.
+    pub fn open_random_nonce(&self, aad: &[u8], sealed: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>, Unauthenticated> {
+        if sealed.len() < NONCE_LEN + TAG_LEN {
+            return Err(Unauthenticated);
+        }
+        let (nonce, rest) = sealed.split_at(NONCE_LEN);
+        let (body, tag) = rest.split_at(rest.len() - TAG_LEN);
+        let mut plaintext = zeroize::Zeroizing::new(body.to_vec());
+        self.open_detached(
+            nonce.try_into().expect("split at NONCE_LEN"),
+            aad,
+            &mut plaintext,
+            tag.try_into().expect("split at TAG_LEN"),
+        )?;
+        Ok(plaintext)
+    }
+}
+
+/// HKDF-SHA-512 (extract with `salt`, expand with `info`) into `out`.
+pub fn hkdf_sha512(ikm: &[u8], salt: &[u8], info: &[&[u8]], out: &mut [u8]) {
+    struct Len(usize);
+    impl ring::hkdf::KeyType for Len {
+        fn len(&self) -> usize {
+            self.0
+        }
+    }
+    let prk = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA512, salt).extract(ikm);
+    prk.expand(info, Len(out.len()))
+        .and_then(|okm| okm.fill(out))
+        .expect("HKDF-SHA-512 output is at most 255 * 64 bytes");
+}
+
+/// Fills `out` from the operating system's CSPRNG.
+pub fn fill_random(out: &mut [u8]) {
+    SystemRandom::new().fill(out).expect("the system RNG is available");
+}
+
+/// A fresh random array.
+pub fn random_array<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    fill_random(&mut out);
+    out
+}
+
+/// Compares secrets without a timing side channel.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aes_gcm_known_answer() {
+        // NIST GCM test case 14 (AES-256, 16 zero bytes of plaintext, zero key and IV).
+        let key = Aes256Gcm::new(&[0u8; 32]);
+        let mut data = [0u8; 16];
+        let tag = key.seal_detached([0u8; 12], &[], &mut data);
+        assert_eq!(hex::encode(data), "cea7403d4d606b6e074ec5d3baf39d18");
+        assert_eq!(hex::encode(tag), "d0d1c8a799996bf0265b98b5d48ab919");
+        key.open_detached([0u8; 12], &[], &mut data, &tag).unwrap();
+        assert_eq!(data, [0u8; 16]);
+    }
+
+    #[test]
+    fn a_flipped_bit_fails_and_leaves_no_plaintext() {
+        let key = Aes256Gcm::new(&[7u8; 32]);
+        let sealed = key.seal_random_nonce(b"aad", b"secret message");
+        assert_eq!(&*key.open_random_nonce(b"aad", &sealed).unwrap(), b"secret message");
+        for i in 0..sealed.len() {
+            let mut bad = sealed.clone();
+            bad[i] ^= 1;
+            assert_eq!(key.open_random_nonce(b"aad", &bad), Err(Unauthenticated));
+        }
+        assert!(key.open_random_nonce(b"other", &sealed).is_err());
+    }
+
+    #[test]
+    fn hkdf_sha512_rfc_style_vector() {
+        // Cross-checked with Python's cryptography HKDF(SHA512).
+        let mut out = [0u8; 32];
+        hkdf_sha512(&[0x0b; 22], &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], &[b"\xf0\xf1\xf2"], &mut out);
+        assert_eq!(hex::encode(out), HKDF_EXPECTED);
+    }
+
+    const HKDF_EXPECTED: &str = "f2fcf7c5c08479351749eb125e9febb6ead03efddc210067de2932bdcc4cbdbc";
+}

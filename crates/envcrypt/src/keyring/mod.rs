@@ -1,0 +1,211 @@
+//! Which key services wrap a message's data key, and which may unwrap it.
+//!
+//! Sealing uses a [`Keyring`]: the first key generates the data key (GenerateDataKey) and
+//! every further key wraps the same data key (Encrypt), so any one of them opens the message.
+//! Opening uses an [`OpenPolicy`]: *strict* tries only the keys the caller names, *discovery*
+//! tries every encrypted data key a configured service recognises. Every key service sees
+//! the message's full encryption context, as the AWS KMS keyring does.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::context::EncryptionContext;
+use crate::kms::{DataKeySpec, KeyRef, KeyService, KmsError, SecretBytes};
+use crate::message::{EncryptedDataKey, AWS_KMS_PROVIDER_PREFIX};
+
+/// The keys that wrap a new message's data key.
+#[derive(Clone, Default)]
+pub struct Keyring {
+    keys: Vec<(Arc<dyn KeyService>, KeyRef)>,
+}
+
+/// A key that was tried while opening, and why it failed.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// The key (provider info, usually an ARN).
+    pub key: String,
+    /// Why it did not open the data key.
+    pub error: KmsError,
+}
+
+/// Why a data key could not be wrapped or unwrapped.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyringError {
+    /// Sealing with no keys.
+    #[error("no key to seal with")]
+    NoKeys,
+    /// A key service refused to wrap the data key.
+    #[error("key {key}: {source}")]
+    Wrap {
+        /// The key.
+        key: String,
+        /// The service's error.
+        source: KmsError,
+    },
+    /// A service uses a provider id reserved for AWS KMS.
+    #[error("provider id {0:?} is reserved for AWS KMS keys")]
+    ReservedProviderId(String),
+    /// No encrypted data key could be opened.
+    #[error("{}", describe_failure(attempts, skipped))]
+    NoKeyOpened {
+        /// Every key tried, and why it failed.
+        attempts: Vec<Attempt>,
+        /// Encrypted data keys not tried (no matching service or key).
+        skipped: Vec<String>,
+    },
+}
+
+fn describe_failure(attempts: &[Attempt], skipped: &[String]) -> String {
+    let mut out = String::from("no key could open the data key");
+    for attempt in attempts {
+        out.push_str(&format!("; {}: {}", attempt.key, attempt.error));
+    }
+    if !skipped.is_empty() {
+        out.push_str(&format!("; not tried (no matching key or backend): {}", skipped.join(", ")));
+    }
+    out
+}
+
+impl fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.keys.iter().map(|(_, k)| k.to_string())).finish()
+    }
+}
+
+impl Keyring {
+    /// An empty keyring.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a key; the first key added generates the data key.
+    pub fn with_key(mut self, service: Arc<dyn KeyService>, key: KeyRef) -> Self {
+        self.push(service, key);
+        self
+    }
+
+    /// Adds a key.
+    pub fn push(&mut self, service: Arc<dyn KeyService>, key: KeyRef) {
+        self.keys.push((service, key));
+    }
+
+    /// Whether no key was added.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Generates a data key and wraps it under every key.
+    pub fn wrap_new_data_key(
+        &self,
+        context: &EncryptionContext,
+    ) -> Result<(SecretBytes, Vec<EncryptedDataKey>), KeyringError> {
+        let ((first_service, first_key), rest) = self.keys.split_first().ok_or(KeyringError::NoKeys)?;
+        check_provider_id(first_service.as_ref())?;
+        let generated = first_service.generate_data_key(first_key, DataKeySpec::Aes256, context).wait().map_err(|e| wrap_error(first_key, e))?;
+        let mut edks = vec![edk(first_service.as_ref(), generated.key_arn, generated.ciphertext_blob)];
+        for (service, key) in rest {
+            check_provider_id(service.as_ref())?;
+            let wrapped = service.encrypt(key, generated.plaintext.expose_secret(), context).wait().map_err(|e| wrap_error(key, e))?;
+            edks.push(edk(service.as_ref(), wrapped.key_arn, wrapped.blob));
+        }
+        Ok((generated.plaintext, edks))
+    }
+}
+
+fn wrap_error(key: &KeyRef, source: KmsError) -> KeyringError {
+    KeyringError::Wrap { key: key.to_string(), source }
+}
+
+fn check_provider_id(service: &dyn KeyService) -> Result<(), KeyringError> {
+    let id = service.provider_id();
+    // Only a real AWS KMS backend may write `aws-kms`; anything else under that prefix would
+    // be misread by the official SDKs.
+    if id.starts_with(AWS_KMS_PROVIDER_PREFIX) && id != AWS_KMS_PROVIDER_PREFIX {
+        return Err(KeyringError::ReservedProviderId(id.to_owned()));
+    }
+    Ok(())
+}
+
+fn edk(service: &dyn KeyService, key_arn: String, ciphertext: Vec<u8>) -> EncryptedDataKey {
+    EncryptedDataKey { provider_id: service.provider_id().to_owned(), provider_info: key_arn.into_bytes(), ciphertext }
+}
+
+/// Which keys may open a message.
+#[derive(Clone)]
+pub struct OpenPolicy {
+    services: Vec<Arc<dyn KeyService>>,
+    strict_keys: Option<Vec<KeyRef>>,
+}
+
+impl fmt::Debug for OpenPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenPolicy").field("services", &self.services).field("strict_keys", &self.strict_keys).finish()
+    }
+}
+
+impl OpenPolicy {
+    /// Try every encrypted data key that one of `services` recognises.
+    pub fn discovery(services: Vec<Arc<dyn KeyService>>) -> Self {
+        Self { services, strict_keys: None }
+    }
+
+    /// Try only `keys`. A key given as an ARN matches the encrypted data key with that ARN;
+    /// a key id or alias is passed to the service as the expected key, which checks it.
+    pub fn strict(services: Vec<Arc<dyn KeyService>>, keys: Vec<KeyRef>) -> Self {
+        Self { services, strict_keys: Some(keys) }
+    }
+
+    /// Unwraps the data key from the first encrypted data key that opens, returning it and the
+    /// ARN of the key that opened it.
+    pub fn unwrap_data_key(
+        &self,
+        edks: &[EncryptedDataKey],
+        context: &EncryptionContext,
+    ) -> Result<(SecretBytes, String), KeyringError> {
+        let mut attempts = Vec::new();
+        let mut skipped = Vec::new();
+        for edk in edks {
+            let info = String::from_utf8_lossy(&edk.provider_info).into_owned();
+            let Some(service) = self.services.iter().find(|s| s.can_decrypt(&edk.provider_id, &edk.provider_info)) else {
+                skipped.push(format!("{} ({})", info, edk.provider_id));
+                continue;
+            };
+            let candidates: Vec<KeyRef> = match &self.strict_keys {
+                None => match KeyRef::parse(&info) {
+                    Ok(key) => vec![key],
+                    Err(e) => {
+                        attempts.push(Attempt { key: info, error: KmsError::InvalidCiphertext(e.to_string()) });
+                        continue;
+                    }
+                },
+                Some(keys) => keys
+                    .iter()
+                    .filter(|k| match k {
+                        KeyRef::KeyArn(arn) => arn.to_string() == info,
+                        _ => true,
+                    })
+                    .cloned()
+                    .collect(),
+            };
+            if candidates.is_empty() {
+                skipped.push(info);
+                continue;
+            }
+            for expected in &candidates {
+                match service.decrypt(&edk.ciphertext, context, Some(expected)).wait() {
+                    Ok(out) if out.key_arn != info => attempts.push(Attempt {
+                        key: info.clone(),
+                        error: KmsError::InvalidCiphertext(format!(
+                            "the key service answered with key {} for a data key recorded under {info}",
+                            out.key_arn
+                        )),
+                    }),
+                    Ok(out) => return Ok((out.plaintext, out.key_arn)),
+                    Err(error) => attempts.push(Attempt { key: info.clone(), error }),
+                }
+            }
+        }
+        Err(KeyringError::NoKeyOpened { attempts, skipped })
+    }
+}

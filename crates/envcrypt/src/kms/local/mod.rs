@@ -1,0 +1,468 @@
+//! The local CMK store: the embedded default key service.
+//!
+//! A directory (mode 0700) holds one JSON record per CMK, an alias table and the store
+//! metadata; each CMK's backing keys are wrapped by the store root key (see [`StoreOptions`]).
+//! Operations follow documented AWS KMS behaviour: disabled keys and keys pending deletion
+//! refuse cryptographic operations, deletion waits 7–30 days, rotation keeps old backing keys
+//! for decryption. Ciphertext blobs are described in [`blob`].
+//!
+//! ```
+//! use envcrypt::kms::{local::{LocalKeyService, StoreOptions}, DataKeySpec, EncryptionContext, KeyService};
+//! # let dir = tempfile::tempdir().unwrap();
+//! let store = LocalKeyService::open(StoreOptions::new(dir.path().join("store")))?;
+//! let key = store.default_key()?;
+//! let context = EncryptionContext::new();
+//! let data_key = store.generate_data_key(&key, DataKeySpec::Aes256, &context).wait()?;
+//! let again = store.decrypt(&data_key.ciphertext_blob, &context, None).wait()?;
+//! assert_eq!(again.plaintext, data_key.plaintext);
+//! # Ok::<(), envcrypt::kms::KmsError>(())
+//! ```
+
+mod admin;
+pub mod blob;
+mod disk;
+mod error;
+mod record;
+mod root;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use zeroize::Zeroizing;
+
+pub use error::StoreError;
+pub use root::PassphraseFn;
+
+use self::blob::{BlobError, BlobHeader};
+use self::disk::{Disk, ReadTxn, WriteTxn};
+use self::record::{Aliases, BackingKeyRecord, KeyRecord, StoreMeta};
+use self::root::RootKey;
+use super::{
+    Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyRef, KeyService, KeyState,
+    KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
+};
+use crate::crypto::{self, Aes256Gcm};
+
+/// The provider id envcrypt writes into encrypted data keys wrapped by local CMKs.
+pub const PROVIDER_ID: &str = "envcrypt-local";
+/// The ARN partition of local keys.
+pub const ARN_PARTITION: &str = "envcrypt";
+/// The alias of the managed default key, created on first use.
+pub const DEFAULT_KEY_ALIAS: &str = "alias/envcrypt/default";
+
+const STORE_FILE: &str = "store.json";
+const ALIASES_FILE: &str = "aliases.json";
+const KEYS_DIR: &str = "keys";
+const FORMAT_VERSION: u32 = 1;
+const DEFAULT_REGION: &str = "local";
+const DEFAULT_ACCOUNT: &str = "000000000000";
+
+/// Seconds since the Unix epoch; replaceable so tests can move time forward.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// How to open (or create) a local store.
+#[derive(Clone)]
+pub struct StoreOptions {
+    dir: PathBuf,
+    passphrase: Option<Arc<PassphraseFn>>,
+    new_store_uses_passphrase: bool,
+    clock: Clock,
+}
+
+impl StoreOptions {
+    /// A store at `dir`, created with a root key file if it does not exist.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            passphrase: None,
+            new_store_uses_passphrase: false,
+            clock: Arc::new(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())),
+        }
+    }
+
+    /// The default location: `envcrypt` under the user's data directory.
+    pub fn default_dir() -> Option<PathBuf> {
+        dirs::data_dir().map(|d| d.join("envcrypt"))
+    }
+
+    /// Where a passphrase comes from when the store is passphrase-protected.
+    pub fn passphrase(mut self, provider: Arc<PassphraseFn>) -> Self {
+        self.passphrase = Some(provider);
+        self
+    }
+
+    /// Protects a store created by this open with the passphrase (Argon2id) instead of a key file.
+    pub fn protect_new_store_with_passphrase(mut self, yes: bool) -> Self {
+        self.new_store_uses_passphrase = yes;
+        self
+    }
+
+    /// Replaces the clock (for tests of deletion windows).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+}
+
+/// The local CMK store as a [`KeyService`] and [`KeyAdmin`].
+pub struct LocalKeyService {
+    disk: Disk,
+    root: RootKey,
+    region: String,
+    account: String,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for LocalKeyService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalKeyService").field("dir", &self.disk.dir()).finish_non_exhaustive()
+    }
+}
+
+impl LocalKeyService {
+    /// Opens the store, creating it on first use.
+    pub fn open(options: StoreOptions) -> Result<Self, KmsError> {
+        let disk = Disk::open(&options.dir, &[KEYS_DIR])?;
+        let existing: Option<StoreMeta> = disk.read()?.read_json(STORE_FILE)?;
+        let (meta, root) = match existing {
+            Some(meta) => {
+                let root = RootKey::unlock(&disk.read()?, &meta.root, &meta.check, options.passphrase.as_deref())?;
+                (meta, root)
+            }
+            None => Self::initialize(&disk, &options)?,
+        };
+        if meta.format != FORMAT_VERSION {
+            return Err(StoreError::corrupt(disk.dir().join(STORE_FILE), format!("unknown format {}", meta.format)).into());
+        }
+        Ok(Self { disk, root, region: meta.region, account: meta.account, clock: options.clock })
+    }
+
+    fn initialize(disk: &Disk, options: &StoreOptions) -> Result<(StoreMeta, RootKey), KmsError> {
+        let txn = disk.write()?;
+        // Another process may have created the store while we waited for the lock.
+        if let Some(meta) = txn.read_json::<StoreMeta>(STORE_FILE)? {
+            let root = RootKey::unlock(&txn, &meta.root, &meta.check, options.passphrase.as_deref())?;
+            return Ok((meta, root));
+        }
+        let passphrase = match (&options.passphrase, options.new_store_uses_passphrase) {
+            (Some(provider), true) => Some(provider()?),
+            (None, true) => return Err(StoreError::PassphraseRequired { dir: disk.dir().to_path_buf() }.into()),
+            (_, false) => None,
+        };
+        let (root, config, check) = RootKey::create(&txn, passphrase.as_ref())?;
+        let meta = StoreMeta {
+            format: FORMAT_VERSION,
+            region: DEFAULT_REGION.into(),
+            account: DEFAULT_ACCOUNT.into(),
+            root: config,
+            check,
+        };
+        txn.write_json(ALIASES_FILE, &Aliases::new())?;
+        txn.write_json(STORE_FILE, &meta)?;
+        Ok((meta, root))
+    }
+
+    /// The store directory.
+    pub fn dir(&self) -> &Path {
+        self.disk.dir()
+    }
+
+    /// The managed default key (`alias/envcrypt/default`), created on first use.
+    pub fn default_key(&self) -> Result<KeyRef, KmsError> {
+        if let Some(id) = self.disk.read()?.read_json::<Aliases>(ALIASES_FILE)?.and_then(|a| a.get(DEFAULT_KEY_ALIAS).cloned()) {
+            return Ok(self.key_ref(&id));
+        }
+        let txn = self.disk.write()?;
+        if let Some(id) = self.aliases(&txn)?.get(DEFAULT_KEY_ALIAS) {
+            return Ok(self.key_ref(id));
+        }
+        let record = self.new_key_record("Default key for envcrypt (created on first use)")?;
+        txn.write_json(&key_file(&record.key_id), &record)?;
+        let mut aliases = self.aliases(&txn)?;
+        aliases.insert(DEFAULT_KEY_ALIAS.into(), record.key_id.clone());
+        txn.write_json(ALIASES_FILE, &aliases)?;
+        Ok(self.key_ref(&record.key_id))
+    }
+
+    fn now(&self) -> u64 {
+        (self.clock)()
+    }
+
+    fn arn(&self, key_id: &str) -> String {
+        format!("arn:{ARN_PARTITION}:kms:{}:{}:key/{key_id}", self.region, self.account)
+    }
+
+    fn key_ref(&self, key_id: &str) -> KeyRef {
+        KeyRef::parse(&self.arn(key_id)).expect("store ARNs are well formed")
+    }
+
+    fn aliases(&self, txn: &ReadTxn<'_>) -> Result<Aliases, KmsError> {
+        Ok(txn.read_json(ALIASES_FILE)?.unwrap_or_default())
+    }
+
+    /// Resolves any key reference to a key id, without checking that the key exists.
+    fn resolve(&self, txn: &ReadTxn<'_>, key: &KeyRef) -> Result<String, KmsError> {
+        if let Some(arn) = key.arn() {
+            if arn.partition != ARN_PARTITION || arn.region != self.region || arn.account != self.account {
+                return Err(KmsError::NotFound(format!("{key} is not a key of the local store {}", self.dir().display())));
+            }
+        }
+        if let Some(id) = key.key_id() {
+            return Ok(id.to_owned());
+        }
+        let alias = key.alias_name().expect("a key reference without a key id is an alias");
+        self.aliases(txn)?
+            .remove(alias)
+            .ok_or_else(|| KmsError::NotFound(format!("alias {alias} does not exist")))
+    }
+
+    /// Reads a key that exists (its deletion date has not passed).
+    fn load(&self, txn: &ReadTxn<'_>, key_id: &str) -> Result<KeyRecord, KmsError> {
+        let not_found = || KmsError::NotFound(format!("key {} does not exist", self.arn(key_id)));
+        let record: KeyRecord = txn.read_json(&key_file(key_id))?.ok_or_else(not_found)?;
+        if record.key_id != key_id {
+            return Err(StoreError::corrupt(txn.path(&key_file(key_id)), "the record names another key").into());
+        }
+        if record.is_deleted(self.now()) {
+            return Err(not_found());
+        }
+        Ok(record)
+    }
+
+    /// Resolves and reads a key, refusing it unless it is enabled.
+    fn load_usable(&self, txn: &ReadTxn<'_>, key: &KeyRef, operation: &'static str) -> Result<KeyRecord, KmsError> {
+        let record = self.load(txn, &self.resolve(txn, key)?)?;
+        self.check_usable(&record, operation)?;
+        Ok(record)
+    }
+
+    fn check_usable(&self, record: &KeyRecord, operation: &'static str) -> Result<(), KmsError> {
+        match record.state {
+            KeyState::Enabled => Ok(()),
+            KeyState::Disabled => Err(KmsError::Disabled { key: self.arn(&record.key_id) }),
+            KeyState::PendingDeletion => Err(KmsError::InvalidState {
+                key: self.arn(&record.key_id),
+                state: record.state.to_string(),
+                operation,
+            }),
+        }
+    }
+
+    fn backing_key(&self, record: &KeyRecord, number: u32) -> Result<Aes256Gcm, KmsError> {
+        let backing = record.backing_keys.iter().find(|b| b.number == number).ok_or_else(|| {
+            KmsError::InvalidCiphertext(format!("key {} has no backing key {number}", self.arn(&record.key_id)))
+        })?;
+        self.root.unwrap_backing_key(&record.key_id, number, &backing.wrapped).map_err(|reason| {
+            StoreError::corrupt(self.disk.dir().join(key_file(&record.key_id)), reason).into()
+        })
+    }
+
+    fn new_backing_key(&self, key_id: &str, number: u32) -> BackingKeyRecord {
+        let material = Zeroizing::new(crypto::random_array::<{ crypto::KEY_LEN }>());
+        BackingKeyRecord {
+            number,
+            creation_date: self.now(),
+            wrapped: self.root.wrap_backing_key(key_id, number, &material),
+        }
+    }
+
+    fn new_key_record(&self, description: &str) -> Result<KeyRecord, KmsError> {
+        let key_id = new_key_id();
+        Ok(KeyRecord {
+            backing_keys: vec![self.new_backing_key(&key_id, 1)],
+            key_id,
+            description: description.to_owned(),
+            creation_date: self.now(),
+            state: KeyState::Enabled,
+            deletion_date: None,
+        })
+    }
+
+    /// Deletes keys whose deletion date has passed, and their aliases.
+    fn purge_deleted(&self, txn: &WriteTxn<'_>) -> Result<(), KmsError> {
+        let now = self.now();
+        let mut aliases = self.aliases(txn)?;
+        let before = aliases.len();
+        for name in txn.list(KEYS_DIR)? {
+            let Some(key_id) = name.strip_suffix(".json") else { continue };
+            let rel = key_file(key_id);
+            if let Some(record) = txn.read_json::<KeyRecord>(&rel)? {
+                if record.is_deleted(now) {
+                    aliases.retain(|_, id| id != key_id);
+                    txn.remove(&rel)?;
+                }
+            }
+        }
+        if aliases.len() != before {
+            txn.write_json(ALIASES_FILE, &aliases)?;
+        }
+        Ok(())
+    }
+
+    fn encrypt_now(&self, key: &KeyRef, plaintext: &[u8], context: &EncryptionContext, operation: &'static str) -> Result<Ciphertext, KmsError> {
+        let txn = self.disk.read()?;
+        let record = self.load_usable(&txn, key, operation)?;
+        drop(txn);
+        seal_with_record(self, &record, plaintext, context)
+    }
+
+    fn decrypt_now(
+        &self,
+        blob: &[u8],
+        context: &EncryptionContext,
+        expected_key: Option<&KeyRef>,
+        operation: &'static str,
+    ) -> Result<Decrypted, KmsError> {
+        let (header, _, _) = BlobHeader::parse(blob).map_err(|e| KmsError::InvalidCiphertext(e.to_string()))?;
+        let key_id = format_key_id(&header.key_id);
+        let txn = self.disk.read()?;
+        if let Some(expected) = expected_key {
+            let expected_id = self.resolve(&txn, expected)?;
+            if expected_id != key_id {
+                return Err(KmsError::IncorrectKey { expected: expected.to_string(), actual: self.arn(&key_id) });
+            }
+        }
+        let record = self.load(&txn, &key_id)?;
+        drop(txn);
+        self.check_usable(&record, operation)?;
+        let backing = self.backing_key(&record, header.backing_key)?;
+        let plaintext = blob::open(&backing, blob, context).map_err(|e| match e {
+            BlobError::Unauthenticated => KmsError::InvalidCiphertext(format!(
+                "the ciphertext does not authenticate under key {}: it was altered, or the encryption context differs",
+                self.arn(&key_id)
+            )),
+            BlobError::Malformed(_) => KmsError::InvalidCiphertext(e.to_string()),
+        })?;
+        Ok(Decrypted { plaintext: SecretBytes::new(plaintext), key_arn: self.arn(&key_id) })
+    }
+}
+
+fn seal_with_record(
+    service: &LocalKeyService,
+    record: &KeyRecord,
+    plaintext: &[u8],
+    context: &EncryptionContext,
+) -> Result<Ciphertext, KmsError> {
+    if plaintext.is_empty() || plaintext.len() > MAX_ENCRYPT_PLAINTEXT {
+        return Err(KmsError::Validation(format!(
+            "plaintext is {} bytes; it must be between 1 and {MAX_ENCRYPT_PLAINTEXT}",
+            plaintext.len()
+        )));
+    }
+    check_context(context)?;
+    let newest = record.backing_keys.iter().map(|b| b.number).max().expect("a key has a backing key");
+    let backing = service.backing_key(record, newest)?;
+    let header = BlobHeader {
+        key_id: parse_key_id(&record.key_id).expect("stored key ids are UUIDs"),
+        backing_key: newest,
+        iv: crypto::random_array(),
+    };
+    Ok(Ciphertext { blob: blob::seal(&backing, header, context, plaintext), key_arn: service.arn(&record.key_id) })
+}
+
+fn check_context(context: &EncryptionContext) -> Result<(), KmsError> {
+    context.serialize().map(drop).map_err(|e| KmsError::Validation(format!("encryption context: {e}")))
+}
+
+fn key_file(key_id: &str) -> String {
+    format!("{KEYS_DIR}/{key_id}.json")
+}
+
+fn new_key_id() -> String {
+    let mut bytes: [u8; 16] = crypto::random_array();
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    format_key_id(&bytes)
+}
+
+fn format_key_id(bytes: &[u8; 16]) -> String {
+    let h: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
+fn parse_key_id(id: &str) -> Option<[u8; 16]> {
+    let digits: Vec<u8> = id.bytes().filter(|&b| b != b'-').collect();
+    if digits.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, pair) in digits.chunks(2).enumerate() {
+        out[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(out)
+}
+
+impl KeyService for LocalKeyService {
+    fn provider_id(&self) -> &str {
+        PROVIDER_ID
+    }
+
+    fn generate_data_key<'a>(&'a self, key: &'a KeyRef, spec: DataKeySpec, context: &'a EncryptionContext) -> KmsFuture<'a, DataKey> {
+        KmsFuture::ready((|| {
+            let len = spec.len().map_err(KmsError::Validation)?;
+            let mut plaintext = Zeroizing::new(vec![0u8; len]);
+            crypto::fill_random(&mut plaintext);
+            let sealed = self.encrypt_now(key, &plaintext, context, "GenerateDataKey")?;
+            Ok(DataKey { plaintext: SecretBytes::new(plaintext), ciphertext_blob: sealed.blob, key_arn: sealed.key_arn })
+        })())
+    }
+
+    fn generate_data_key_without_plaintext<'a>(
+        &'a self,
+        key: &'a KeyRef,
+        spec: DataKeySpec,
+        context: &'a EncryptionContext,
+    ) -> KmsFuture<'a, Ciphertext> {
+        KmsFuture::ready((|| {
+            let len = spec.len().map_err(KmsError::Validation)?;
+            let mut plaintext = Zeroizing::new(vec![0u8; len]);
+            crypto::fill_random(&mut plaintext);
+            self.encrypt_now(key, &plaintext, context, "GenerateDataKeyWithoutPlaintext")
+        })())
+    }
+
+    fn encrypt<'a>(&'a self, key: &'a KeyRef, plaintext: &'a [u8], context: &'a EncryptionContext) -> KmsFuture<'a, Ciphertext> {
+        KmsFuture::ready(self.encrypt_now(key, plaintext, context, "Encrypt"))
+    }
+
+    fn decrypt<'a>(
+        &'a self,
+        blob: &'a [u8],
+        context: &'a EncryptionContext,
+        expected_key: Option<&'a KeyRef>,
+    ) -> KmsFuture<'a, Decrypted> {
+        KmsFuture::ready(self.decrypt_now(blob, context, expected_key, "Decrypt"))
+    }
+
+    fn re_encrypt<'a>(&'a self, request: ReEncryptRequest<'a>) -> KmsFuture<'a, ReEncrypted> {
+        KmsFuture::ready((|| {
+            let source = self.decrypt_now(request.blob, request.source_context, request.source_key, "ReEncrypt")?;
+            let sealed = self.encrypt_now(
+                request.destination_key,
+                source.plaintext.expose_secret(),
+                request.destination_context,
+                "ReEncrypt",
+            )?;
+            Ok(ReEncrypted { blob: sealed.blob, key_arn: sealed.key_arn, source_key_arn: source.key_arn })
+        })())
+    }
+
+    fn admin(&self) -> Option<&dyn KeyAdmin> {
+        Some(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_ids_are_uuid_v4_and_round_trip() {
+        let id = new_key_id();
+        assert!(KeyRef::parse(&id).is_ok(), "{id}");
+        assert_eq!(&id[14..15], "4");
+        assert_eq!(format_key_id(&parse_key_id(&id).unwrap()), id);
+        assert_eq!(parse_key_id("xyz"), None);
+    }
+}

@@ -1,0 +1,143 @@
+//! The store root key, which wraps every backing key at rest.
+//!
+//! By default it is 32 random bytes in `root.key` (mode 0600), like an SSH or age identity.
+//! A passphrase store keeps no key file: the root key is Argon2id(passphrase, salt), and a
+//! check value (an empty AES-GCM message under the root key) tells a wrong passphrase from a
+//! corrupt store.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use zeroize::Zeroizing;
+
+use super::disk::{self, ReadTxn, WriteTxn};
+use super::StoreError;
+use crate::crypto::{self, Aes256Gcm, KEY_LEN};
+
+pub(super) const ROOT_KEY_FILE: &str = "root.key";
+const CHECK_AAD: &[u8] = b"envcrypt store root check v1";
+const BACKING_KEY_AAD: &[u8] = b"envcrypt backing key v1";
+
+/// How a passphrase is obtained when a passphrase store is opened.
+pub type PassphraseFn = dyn Fn() -> Result<Zeroizing<String>, StoreError> + Send + Sync;
+
+/// Argon2id parameters: RFC 9106's second recommended option (64 MiB, 3 passes, 1 lane).
+const ARGON2_MEMORY_KIB: u32 = 64 * 1024;
+const ARGON2_ITERATIONS: u32 = 3;
+const ARGON2_PARALLELISM: u32 = 1;
+
+/// How the root key is kept, as recorded in `store.json`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub(super) enum RootConfig {
+    KeyFile,
+    Passphrase { salt: String, memory_kib: u32, iterations: u32, parallelism: u32 },
+}
+
+/// The unlocked root key.
+pub(super) struct RootKey(Aes256Gcm);
+
+impl RootKey {
+    /// Creates a root key for a new store, returning its config and check value.
+    pub(super) fn create(
+        txn: &WriteTxn<'_>,
+        passphrase: Option<&Zeroizing<String>>,
+    ) -> Result<(Self, RootConfig, String), StoreError> {
+        let (material, config) = match passphrase {
+            None => {
+                let material = Zeroizing::new(crypto::random_array::<KEY_LEN>());
+                txn.write_bytes(ROOT_KEY_FILE, &material[..])?;
+                (material, RootConfig::KeyFile)
+            }
+            Some(passphrase) => {
+                let salt: [u8; 16] = crypto::random_array();
+                let config = RootConfig::Passphrase {
+                    salt: B64.encode(salt),
+                    memory_kib: ARGON2_MEMORY_KIB,
+                    iterations: ARGON2_ITERATIONS,
+                    parallelism: ARGON2_PARALLELISM,
+                };
+                (derive(passphrase, &salt, ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_PARALLELISM, txn)?, config)
+            }
+        };
+        let root = Self(Aes256Gcm::new(&material));
+        let check = B64.encode(root.0.seal_random_nonce(CHECK_AAD, &[]));
+        Ok((root, config, check))
+    }
+
+    /// Unlocks an existing store's root key and verifies it against the check value.
+    pub(super) fn unlock(
+        txn: &ReadTxn<'_>,
+        config: &RootConfig,
+        check: &str,
+        passphrase: Option<&PassphraseFn>,
+    ) -> Result<Self, StoreError> {
+        let meta_path = txn.path(super::STORE_FILE);
+        let material = match config {
+            RootConfig::KeyFile => {
+                let path = txn.path(ROOT_KEY_FILE);
+                let bytes = Zeroizing::new(
+                    txn.read_bytes(ROOT_KEY_FILE)?
+                        .ok_or_else(|| StoreError::corrupt(&path, "the root key file is missing"))?,
+                );
+                disk::check_private(&path, disk::PRIVATE_FILE)?;
+                let material: [u8; KEY_LEN] = bytes
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| StoreError::corrupt(&path, "the root key is not 32 bytes"))?;
+                Zeroizing::new(material)
+            }
+            RootConfig::Passphrase { salt, memory_kib, iterations, parallelism } => {
+                let provider =
+                    passphrase.ok_or_else(|| StoreError::PassphraseRequired { dir: txn.path("") })?;
+                let salt = B64.decode(salt).map_err(|e| StoreError::corrupt(&meta_path, e))?;
+                derive(&provider()?, &salt, *memory_kib, *iterations, *parallelism, txn)?
+            }
+        };
+        let root = Self(Aes256Gcm::new(&material));
+        let check = B64.decode(check).map_err(|e| StoreError::corrupt(&meta_path, e))?;
+        if root.0.open_random_nonce(CHECK_AAD, &check).is_err() {
+            return Err(match config {
+                RootConfig::Passphrase { .. } => StoreError::WrongPassphrase { dir: txn.path("") },
+                RootConfig::KeyFile => StoreError::corrupt(txn.path(ROOT_KEY_FILE), "the root key does not match the store"),
+            });
+        }
+        Ok(root)
+    }
+
+    /// Wraps a backing key for storage, bound to its key id and number.
+    pub(super) fn wrap_backing_key(&self, key_id: &str, number: u32, material: &[u8; KEY_LEN]) -> String {
+        B64.encode(self.0.seal_random_nonce(&backing_aad(key_id, number), material))
+    }
+
+    /// Unwraps a stored backing key.
+    pub(super) fn unwrap_backing_key(&self, key_id: &str, number: u32, wrapped: &str) -> Result<Aes256Gcm, String> {
+        let sealed = B64.decode(wrapped).map_err(|e| e.to_string())?;
+        let material = self
+            .0
+            .open_random_nonce(&backing_aad(key_id, number), &sealed)
+            .map_err(|_| format!("backing key {number} does not authenticate under the root key"))?;
+        let material: &[u8; KEY_LEN] =
+            material.as_slice().try_into().map_err(|_| format!("backing key {number} is not 32 bytes"))?;
+        Ok(Aes256Gcm::new(material))
+    }
+}
+
+fn backing_aad(key_id: &str, number: u32) -> Vec<u8> {
+    [BACKING_KEY_AAD, key_id.as_bytes(), &number.to_be_bytes()].concat()
+}
+
+fn derive(
+    passphrase: &str,
+    salt: &[u8],
+    memory_kib: u32,
+    iterations: u32,
+    parallelism: u32,
+    txn: &ReadTxn<'_>,
+) -> Result<Zeroizing<[u8; KEY_LEN]>, StoreError> {
+    let corrupt = |e: argon2::Error| StoreError::corrupt(txn.path(super::STORE_FILE), format!("Argon2 parameters: {e}"));
+    let params = argon2::Params::new(memory_kib, iterations, parallelism, Some(KEY_LEN)).map_err(corrupt)?;
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut out = Zeroizing::new([0u8; KEY_LEN]);
+    argon.hash_password_into(passphrase.as_bytes(), salt, &mut out[..]).map_err(corrupt)?;
+    Ok(out)
+}

@@ -1,0 +1,42 @@
+//! envcrypt: envelope encryption with KMS-style key services.
+//!
+//! Layers, bottom to top (DESIGN.md §1):
+//! - [`kms`]: the [`KeyService`](kms::KeyService) contract and its backends ([`kms::local`]);
+//! - [`message`]: the AWS Encryption SDK message format v2, bytes only, no I/O;
+//! - [`keyring`]: which key services wrap and unwrap a message's data key;
+//! - [`stream`]: `Write`/`Read` adapters that seal and open messages in bounded memory.
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use std::sync::Arc;
+//! use envcrypt::kms::{local::{LocalKeyService, StoreOptions}, EncryptionContext};
+//! use envcrypt::keyring::{Keyring, OpenPolicy};
+//! use envcrypt::stream::{Decryptor, Encryptor, SealOptions};
+//!
+//! # let dir = tempfile::tempdir().unwrap();
+//! let store = Arc::new(LocalKeyService::open(StoreOptions::new(dir.path().join("store")))?);
+//! let key = store.default_key()?;
+//! let keyring = Keyring::new().with_key(store.clone(), key);
+//!
+//! let mut context = EncryptionContext::new();
+//! context.insert("purpose", "example")?;
+//! let mut sealed = Vec::new();
+//! let mut writer = Encryptor::new(&mut sealed, &keyring, &context, &SealOptions::default())?;
+//! writer.write_all(b"hello, envelope")?;
+//! writer.finish()?;
+//!
+//! let mut reader = Decryptor::new(sealed.as_slice(), &OpenPolicy::discovery(vec![store]))?;
+//! let mut opened = Vec::new();
+//! reader.read_to_end(&mut opened)?;
+//! assert_eq!(opened, b"hello, envelope");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod context;
+pub mod crypto;
+pub mod keyring;
+pub mod kms;
+pub mod message;
+pub mod stream;

@@ -1,0 +1,31 @@
+//! The AWS Encryption SDK message format, version 2: bytes only, no I/O.
+//!
+//! A message is a [`Header`] (suite, message id, encryption context, encrypted data keys,
+//! frame length, key commitment, authentication tag) followed by a framed body
+//! ([`frame`]). This module parses and serializes those structures and derives the per-message
+//! keys ([`MessageKeys`]); reading and writing streams is [`crate::stream`]'s job, and
+//! choosing keys is [`crate::keyring`]'s.
+//!
+//! Parsing is sans-I/O: [`Header::parse`] and [`frame::parse_prefix`] work on byte slices
+//! and answer [`FormatError::Incomplete`] when they need more, so the same code serves files,
+//! pipes, async streams and the fuzzers.
+
+mod error;
+pub mod frame;
+mod header;
+mod keys;
+mod suite;
+
+pub use error::FormatError;
+pub use header::{EncryptedDataKey, Header, HeaderBody, ParseLimits, AWS_KMS_PROVIDER_PREFIX};
+pub use keys::{MessageKeys, COMMITMENT_LEN};
+pub use suite::AlgorithmSuite;
+
+/// Length of a v2 message id.
+pub const MESSAGE_ID_LEN: usize = 32;
+
+/// Checks that a frame length is one envcrypt (and the official SDKs) will write: a
+/// non-zero multiple of 16, at most 2^31 − 1.
+pub fn check_frame_length(frame_length: u32) -> Result<(), FormatError> {
+    header::validate_frame_length(frame_length)
+}

@@ -1,0 +1,187 @@
+use std::io::{self, Chain, Cursor, Read};
+
+use zeroize::Zeroizing;
+
+use super::{format_to_io, Error};
+use crate::context::EncryptionContext;
+use crate::crypto::TAG_LEN;
+use crate::keyring::OpenPolicy;
+use crate::message::frame::{self, FrameKind, FINAL_PREFIX_LEN, REGULAR_PREFIX_LEN};
+use crate::message::{FormatError, Header, MessageKeys, ParseLimits};
+
+const HEADER_READ_CHUNK: usize = 4096;
+
+/// How to open.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    /// Bounds on what a header may claim.
+    pub limits: ParseLimits,
+    /// Pairs the message's encryption context must contain.
+    pub required_context: EncryptionContext,
+}
+
+/// Opens a message from `R`, releasing plaintext frame by frame after each authenticates.
+pub struct Decryptor<R: Read> {
+    inner: Chain<Cursor<Vec<u8>>, R>,
+    header: Header,
+    keys: MessageKeys,
+    key_arn: String,
+    next_sequence: u32,
+    /// The current frame: ciphertext while reading, plaintext once authenticated.
+    frame: Zeroizing<Vec<u8>>,
+    released: usize,
+    authenticated: usize,
+    state: State,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    Body,
+    Done,
+    Failed(FormatError),
+}
+
+impl<R: Read> Decryptor<R> {
+    /// Reads and verifies the header, unwrapping the data key with `policy`.
+    pub fn new(inner: R, policy: &OpenPolicy) -> Result<Self, Error> {
+        Self::with_options(inner, policy, &OpenOptions::default())
+    }
+
+    /// As [`Decryptor::new`], with limits and a required context.
+    pub fn with_options(mut inner: R, policy: &OpenPolicy, options: &OpenOptions) -> Result<Self, Error> {
+        let (header, rest) = read_header(&mut inner, &options.limits)?;
+        let body = header.body();
+        if let Some((key, value)) = body.context.first_missing(&options.required_context) {
+            return Err(Error::ContextMismatch { key: key.to_owned(), value: value.to_owned() });
+        }
+        let (data_key, key_arn) = policy.unwrap_data_key(&body.encrypted_data_keys, &body.context)?;
+        let keys = MessageKeys::derive(body.suite, data_key.expose_secret(), &body.message_id)?;
+        header.verify(&keys)?;
+        Ok(Self::after_header(Cursor::new(rest).chain(inner), header, keys, key_arn))
+    }
+
+    /// Opens the body after a header whose keys the caller derived itself (known-answer tests).
+    pub fn with_keys(mut inner: R, keys: MessageKeys, limits: &ParseLimits) -> Result<Self, Error> {
+        let (header, rest) = read_header(&mut inner, limits)?;
+        header.verify(&keys)?;
+        Ok(Self::after_header(Cursor::new(rest).chain(inner), header, keys, String::new()))
+    }
+
+    fn after_header(inner: Chain<Cursor<Vec<u8>>, R>, header: Header, keys: MessageKeys, key_arn: String) -> Self {
+        Self {
+            inner,
+            header,
+            keys,
+            key_arn,
+            next_sequence: 1,
+            frame: Zeroizing::new(Vec::new()),
+            released: 0,
+            authenticated: 0,
+            state: State::Body,
+        }
+    }
+
+    /// The verified header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The ARN of the key that opened the data key.
+    pub fn key_arn(&self) -> &str {
+        &self.key_arn
+    }
+
+    /// Reads, checks and decrypts the next frame into `self.frame`.
+    fn next_frame(&mut self) -> Result<(), FormatError> {
+        let body = self.header.body();
+        let mut prefix = [0u8; FINAL_PREFIX_LEN];
+        match read_full(&mut self.inner, &mut prefix[..4]) {
+            Ok(0) => return Err(FormatError::MissingFinalFrame),
+            Ok(4) => {}
+            _ => return Err(FormatError::Truncated("frame header")),
+        }
+        let prefix_len = if prefix[..4] == [0xFF; 4] { FINAL_PREFIX_LEN } else { REGULAR_PREFIX_LEN };
+        if read_full(&mut self.inner, &mut prefix[4..prefix_len]) != Ok(prefix_len - 4) {
+            return Err(FormatError::Truncated("frame header"));
+        }
+        let (parsed, _) = frame::parse_prefix(&prefix[..prefix_len], self.next_sequence, body.frame_length)?;
+        let len = usize::try_from(parsed.content_len).expect("u32 fits in usize");
+        self.frame.resize(len + TAG_LEN, 0);
+        if read_full(&mut self.inner, &mut self.frame[..]) != Ok(len + TAG_LEN) {
+            return Err(FormatError::Truncated("frame"));
+        }
+        if parsed.kind == FrameKind::Final {
+            let mut extra = [0u8; 1];
+            if read_full(&mut self.inner, &mut extra) != Ok(0) {
+                return Err(FormatError::TrailingData);
+            }
+        }
+        let (ciphertext, tag) = self.frame.split_at_mut(len);
+        let tag: &[u8; TAG_LEN] = (&*tag).try_into().expect("split at len");
+        frame::open_frame(&self.keys, &body.message_id, parsed.kind, parsed.sequence, ciphertext, tag)?;
+        self.next_sequence += 1;
+        self.released = 0;
+        self.authenticated = len;
+        if parsed.kind == FrameKind::Final {
+            self.state = State::Done;
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Decryptor<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.released < self.authenticated {
+                let n = out.len().min(self.authenticated - self.released);
+                out[..n].copy_from_slice(&self.frame[self.released..self.released + n]);
+                self.released += n;
+                return Ok(n);
+            }
+            match &self.state {
+                State::Done => return Ok(0),
+                State::Failed(e) => return Err(format_to_io(e.clone())),
+                State::Body => {}
+            }
+            if let Err(e) = self.next_frame() {
+                // Sticky: a failed message never yields more plaintext.
+                self.authenticated = 0;
+                self.state = State::Failed(e.clone());
+                return Err(format_to_io(e));
+            }
+        }
+    }
+}
+
+/// Reads until `buf` is full or the input ends; returns how much was read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, ()> {
+    let mut at = 0;
+    while at < buf.len() {
+        match r.read(&mut buf[at..]) {
+            Ok(0) => break,
+            Ok(n) => at += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return Err(()),
+        }
+    }
+    Ok(at)
+}
+
+/// Reads until a whole header parses; returns it and the bytes read past it.
+fn read_header(r: &mut impl Read, limits: &ParseLimits) -> Result<(Header, Vec<u8>), Error> {
+    let mut buf = Vec::with_capacity(HEADER_READ_CHUNK);
+    loop {
+        match Header::parse(&buf, limits) {
+            Ok((header, used)) => return Ok((header, buf.split_off(used))),
+            Err(FormatError::Incomplete { needed }) => {
+                let want = needed.max(buf.len() + HEADER_READ_CHUNK) - buf.len();
+                let before = buf.len();
+                r.by_ref().take(want as u64).read_to_end(&mut buf)?;
+                if buf.len() == before {
+                    return Err(FormatError::Truncated("header").into());
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Streaming seal and open over `std::io::Write` and `Read`, in bounded memory.
+//!
+//! [`Encryptor`] buffers one frame of plaintext and writes each frame as soon as it knows
+//! another follows; [`Encryptor::finish`] writes the final frame. Forgetting `finish`
+//! leaves a message without its final frame, which every reader refuses.
+//!
+//! [`Decryptor`] reads the header, unwraps the data key through an
+//! [`OpenPolicy`](crate::keyring::OpenPolicy), checks the key commitment and the header tag,
+//! and then releases each frame's plaintext only after that frame's tag verifies. A message
+//! that is cut short, reordered, altered or followed by extra bytes ends in an error, never
+//! in a clean end-of-file; callers that must not expose partial output (files) write to a
+//! temporary file and keep it only when reading reached the end without error.
+
+mod decrypt;
+mod encrypt;
+
+pub use decrypt::{Decryptor, OpenOptions};
+pub use encrypt::{Encryptor, SealOptions, DEFAULT_FRAME_LENGTH};
+
+use crate::context::ContextError;
+use crate::keyring::KeyringError;
+use crate::message::FormatError;
+
+/// Why a message could not be sealed or opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading or writing the underlying stream failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The message is malformed or failed authentication.
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// A key could not wrap or unwrap the data key.
+    #[error(transparent)]
+    Keyring(#[from] KeyringError),
+    /// The encryption context is invalid.
+    #[error(transparent)]
+    Context(#[from] ContextError),
+    /// The message lacks a context pair the caller requires.
+    #[error("the message's encryption context does not contain {key}={value}")]
+    ContextMismatch {
+        /// The required key.
+        key: String,
+        /// The required value.
+        value: String,
+    },
+}
+
+impl Error {
+    /// Recovers a [`FormatError`] that travelled inside an `io::Error` from [`Decryptor`]'s `Read`.
+    pub fn from_io(error: std::io::Error) -> Self {
+        match error.get_ref().and_then(|e| e.downcast_ref::<FormatError>()) {
+            Some(format) => Self::Format(format.clone()),
+            None => Self::Io(error),
+        }
+    }
+}
+
+fn format_to_io(error: FormatError) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, error)
+}
