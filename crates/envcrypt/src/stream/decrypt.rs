@@ -49,7 +49,7 @@ impl<R: Read> Decryptor<R> {
 
     /// As [`Decryptor::new`], with limits and a required context.
     pub fn with_options(mut inner: R, policy: &OpenPolicy, options: &OpenOptions) -> Result<Self, Error> {
-        let (header, rest) = read_header(&mut inner, &options.limits)?;
+        let (header, rest) = read_header_and_rest(&mut inner, &options.limits)?;
         let body = header.body();
         if let Some((key, value)) = body.context.first_missing(&options.required_context) {
             return Err(Error::ContextMismatch { key: key.to_owned(), value: value.to_owned() });
@@ -62,7 +62,7 @@ impl<R: Read> Decryptor<R> {
 
     /// Opens the body after a header whose keys the caller derived itself (known-answer tests).
     pub fn with_keys(mut inner: R, keys: MessageKeys, limits: &ParseLimits) -> Result<Self, Error> {
-        let (header, rest) = read_header(&mut inner, limits)?;
+        let (header, rest) = read_header_and_rest(&mut inner, limits)?;
         header.verify(&keys)?;
         Ok(Self::after_header(Cursor::new(rest).chain(inner), header, keys, String::new()))
     }
@@ -168,7 +168,7 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, ()> {
 }
 
 /// Reads until a whole header parses; returns it and the bytes read past it.
-fn read_header(r: &mut impl Read, limits: &ParseLimits) -> Result<(Header, Vec<u8>), Error> {
+pub(super) fn read_header_and_rest(r: &mut impl Read, limits: &ParseLimits) -> Result<(Header, Vec<u8>), Error> {
     let mut buf = Vec::with_capacity(HEADER_READ_CHUNK);
     loop {
         match Header::parse(&buf, limits) {

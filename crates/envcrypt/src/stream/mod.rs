@@ -19,7 +19,7 @@ pub use encrypt::{Encryptor, SealOptions, DEFAULT_FRAME_LENGTH};
 
 use crate::context::ContextError;
 use crate::keyring::KeyringError;
-use crate::message::FormatError;
+use crate::message::{FormatError, Header, ParseLimits};
 
 /// Why a message could not be sealed or opened.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +55,11 @@ impl Error {
             None => Self::Io(error),
         }
     }
+}
+
+/// Reads and parses a message header without opening anything: for `inspect`.
+pub fn read_header(reader: &mut impl std::io::Read, limits: &ParseLimits) -> Result<Header, Error> {
+    decrypt::read_header_and_rest(reader, limits).map(|(header, _)| header)
 }
 
 fn format_to_io(error: FormatError) -> std::io::Error {

@@ -1,0 +1,294 @@
+//! The command line, as clap definitions. Each subcommand's `exec` lives in `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "envcrypt",
+    version,
+    about = "Envelope encryption with KMS-style keys: seal and open files, manage keys",
+    after_help = "\
+Examples:
+  envcrypt seal report.pdf                 # writes report.pdf.enc with the default key
+  envcrypt open report.pdf.enc             # writes report.pdf
+  tar c dir | envcrypt seal -o dir.tar.enc
+  envcrypt key create --alias alias/backup
+  envcrypt seal --key alias/backup --context team=ops db.dump
+
+Exit codes:
+  0  success
+  1  input/output or environment error (file not found, output exists, store unreadable)
+  2  usage error (bad arguments, bad key reference or context pair)
+  3  the key service refused (key not found, disabled, pending deletion, wrong key)
+  4  the data failed its checks (altered, truncated, wrong encryption context)"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The local key store directory [default: envcrypt under the user's data directory].
+    #[arg(long, global = true, env = "ENVCRYPT_STORE", value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Seal a file or stdin into an encrypted message.
+    #[command(after_help = "\
+Examples:
+  envcrypt seal notes.txt                        # writes notes.txt.enc
+  envcrypt seal --key alias/backup -o out.enc in.bin
+  envcrypt seal --context purpose=backup --context host=db1 db.dump
+  pg_dump db | envcrypt seal - > db.sql.enc
+
+Without --key, the local store's default key (alias/envcrypt/default) is used, and created
+if needed. Each --key adds a key that can open the message on its own.")]
+    Seal(SealArgs),
+    /// Open a sealed message, verifying it before any file output is kept.
+    #[command(after_help = "\
+Examples:
+  envcrypt open notes.txt.enc                    # writes notes.txt
+  envcrypt open --context purpose=backup -o - db.dump.enc | pg_restore
+  envcrypt open --key alias/backup archive.enc -o archive
+
+Output files are written to a temporary file and renamed into place only after the whole
+message has authenticated. On stdout, each frame is released only after it authenticates,
+and a failure exits non-zero.")]
+    Open(OpenArgs),
+    /// Show a sealed message's header (suite, keys, context, frame size); needs no key.
+    #[command(after_help = "Example:\n  envcrypt inspect notes.txt.enc\n  envcrypt inspect --json notes.txt.enc")]
+    Inspect(InspectArgs),
+    /// Manage the local store's master keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Call key service operations directly, with base64 in and out as `aws kms` does.
+    #[command(subcommand)]
+    Kms(KmsCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct SealArgs {
+    /// The file to seal, or - for stdin.
+    #[arg(default_value = "-")]
+    pub input: String,
+    /// A key to wrap the data key (key id, key ARN, alias/NAME or alias ARN); repeatable.
+    #[arg(short, long = "key", value_name = "KEY")]
+    pub keys: Vec<String>,
+    /// An encryption context pair, bound to the message and stored in its header; repeatable.
+    #[arg(short, long = "context", value_name = "KEY=VALUE")]
+    pub context: Vec<String>,
+    /// Where to write: a file, or - for stdout [default: INPUT.enc, or stdout for stdin].
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<String>,
+    /// Replace the output file if it exists.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Plaintext bytes per frame: a multiple of 16.
+    #[arg(long, value_name = "BYTES", default_value_t = envcrypt::stream::DEFAULT_FRAME_LENGTH)]
+    pub frame_size: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct OpenArgs {
+    /// The sealed file, or - for stdin.
+    #[arg(default_value = "-")]
+    pub input: String,
+    /// Only try these keys (strict); without --key, try every key the header names.
+    #[arg(short, long = "key", value_name = "KEY")]
+    pub keys: Vec<String>,
+    /// A context pair the message must contain; repeatable.
+    #[arg(short, long = "context", value_name = "KEY=VALUE")]
+    pub context: Vec<String>,
+    /// Where to write: a file, or - for stdout [default: INPUT without .enc, or stdout for stdin].
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<String>,
+    /// Replace the output file if it exists.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Refuse messages with more encrypted data keys than this.
+    #[arg(long, value_name = "N", default_value_t = envcrypt::message::ParseLimits::default().max_encrypted_data_keys)]
+    pub max_encrypted_data_keys: u16,
+    /// Refuse messages whose frames are larger than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = envcrypt::message::ParseLimits::default().max_frame_length)]
+    pub max_frame_size: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The sealed file, or - for stdin.
+    #[arg(default_value = "-")]
+    pub input: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create a master key (an AES-256 CMK) in the local store.
+    #[command(after_help = "Example:\n  envcrypt key create --description \"nightly backups\" --alias alias/backup")]
+    Create {
+        /// A description kept with the key.
+        #[arg(short, long, default_value = "")]
+        description: String,
+        /// Also create this alias for the key.
+        #[arg(short, long, value_name = "alias/NAME")]
+        alias: Option<String>,
+    },
+    /// List the keys, with their state and aliases.
+    #[command(after_help = "Example:\n  envcrypt key list --json")]
+    List,
+    /// Show one key.
+    #[command(after_help = "Example:\n  envcrypt key describe alias/backup")]
+    Describe {
+        /// Key id, key ARN, alias/NAME or alias ARN.
+        key: String,
+    },
+    /// Create, repoint, delete or list aliases.
+    #[command(subcommand)]
+    Alias(AliasCommand),
+    /// Add a new backing key; data sealed before still opens.
+    #[command(after_help = "Example:\n  envcrypt key rotate alias/backup")]
+    Rotate {
+        /// The key.
+        key: String,
+    },
+    /// Enable a disabled key.
+    #[command(after_help = "Example:\n  envcrypt key enable alias/backup")]
+    Enable {
+        /// The key.
+        key: String,
+    },
+    /// Disable a key: it refuses every cryptographic operation until enabled.
+    #[command(after_help = "Example:\n  envcrypt key disable alias/backup")]
+    Disable {
+        /// The key.
+        key: String,
+    },
+    /// Schedule a key's deletion after a waiting period of 7 to 30 days.
+    #[command(after_help = "Example:\n  envcrypt key schedule-deletion --days 7 alias/old\n\nData sealed only under a deleted key can never be opened again.")]
+    ScheduleDeletion {
+        /// The key.
+        key: String,
+        /// The waiting period in days (7 to 30).
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+    },
+    /// Cancel a scheduled deletion; the key returns disabled.
+    #[command(after_help = "Example:\n  envcrypt key cancel-deletion alias/old && envcrypt key enable alias/old")]
+    CancelDeletion {
+        /// The key.
+        key: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AliasCommand {
+    /// Create an alias for a key.
+    #[command(after_help = "Example:\n  envcrypt key alias create alias/backup 1234abcd-12ab-34cd-56ef-1234567890ab")]
+    Create {
+        /// alias/NAME (alias/aws/ is reserved).
+        alias: String,
+        /// Key id or key ARN.
+        key: String,
+    },
+    /// Point an existing alias at another key.
+    #[command(after_help = "Example:\n  envcrypt key alias update alias/backup 1234abcd-12ab-34cd-56ef-1234567890ab")]
+    Update {
+        /// alias/NAME.
+        alias: String,
+        /// Key id or key ARN.
+        key: String,
+    },
+    /// Delete an alias (the key stays).
+    #[command(after_help = "Example:\n  envcrypt key alias delete alias/backup")]
+    Delete {
+        /// alias/NAME.
+        alias: String,
+    },
+    /// List aliases.
+    #[command(after_help = "Example:\n  envcrypt key alias list")]
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct ContextArg {
+    /// An encryption context pair; repeatable.
+    #[arg(short, long = "context", value_name = "KEY=VALUE")]
+    pub context: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KmsCommand {
+    /// GenerateDataKey: prints Plaintext and CiphertextBlob in base64.
+    #[command(after_help = "Example:\n  envcrypt kms generate-data-key --key alias/backup --key-spec AES_256")]
+    GenerateDataKey(GenerateDataKeyArgs),
+    /// GenerateDataKeyWithoutPlaintext: prints only CiphertextBlob.
+    #[command(after_help = "Example:\n  envcrypt kms generate-data-key-without-plaintext --key alias/backup")]
+    GenerateDataKeyWithoutPlaintext(GenerateDataKeyArgs),
+    /// Encrypt up to 4096 bytes.
+    #[command(after_help = "Example:\n  envcrypt kms encrypt --key alias/backup --plaintext \"$(printf secret | base64)\"")]
+    Encrypt {
+        /// The key.
+        #[arg(short, long)]
+        key: String,
+        /// The plaintext, base64-encoded.
+        #[arg(long, value_name = "BASE64")]
+        plaintext: String,
+        #[command(flatten)]
+        context: ContextArg,
+    },
+    /// Decrypt a ciphertext blob.
+    #[command(after_help = "Example:\n  envcrypt kms decrypt --ciphertext-blob \"$BLOB\" | jq -r .Plaintext | base64 -d")]
+    Decrypt {
+        /// The ciphertext blob, base64-encoded.
+        #[arg(long, value_name = "BASE64")]
+        ciphertext_blob: String,
+        /// The key the blob must be under (IncorrectKeyException otherwise).
+        #[arg(short, long)]
+        key: Option<String>,
+        #[command(flatten)]
+        context: ContextArg,
+    },
+    /// ReEncrypt a blob under another key or context; the plaintext is never printed.
+    #[command(after_help = "Example:\n  envcrypt kms re-encrypt --ciphertext-blob \"$BLOB\" --destination-key alias/new")]
+    ReEncrypt {
+        /// The ciphertext blob, base64-encoded.
+        #[arg(long, value_name = "BASE64")]
+        ciphertext_blob: String,
+        /// The key to re-encrypt under.
+        #[arg(long)]
+        destination_key: String,
+        /// The key the source blob must be under.
+        #[arg(long)]
+        source_key: Option<String>,
+        /// A pair of the source context; repeatable.
+        #[arg(long = "source-context", value_name = "KEY=VALUE")]
+        source_context: Vec<String>,
+        /// A pair of the destination context; repeatable.
+        #[arg(long = "destination-context", value_name = "KEY=VALUE")]
+        destination_context: Vec<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateDataKeyArgs {
+    /// The key.
+    #[arg(short, long)]
+    pub key: String,
+    /// AES_256 or AES_128.
+    #[arg(long, value_name = "SPEC", conflicts_with = "number_of_bytes")]
+    pub key_spec: Option<String>,
+    /// A data key of 1 to 1024 bytes.
+    #[arg(long, value_name = "N")]
+    pub number_of_bytes: Option<u16>,
+    #[command(flatten)]
+    pub context: ContextArg,
+}

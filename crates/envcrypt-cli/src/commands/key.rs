@@ -1,0 +1,114 @@
+use std::time::{Duration, UNIX_EPOCH};
+
+use envcrypt::kms::{KeyAdmin, KeyMetadata, KeyRef, KmsError};
+use serde_json::json;
+
+use super::{print_json, print_lines};
+use crate::cli::{AliasCommand, GlobalArgs, KeyCommand};
+use crate::error::CliError;
+use crate::keys::{open_local_store, parse_key};
+
+pub fn exec(command: &KeyCommand, global: &GlobalArgs) -> Result<(), CliError> {
+    let store = open_local_store(global)?;
+    let admin: &dyn KeyAdmin = store.as_ref();
+    let with_key = |key: &str, op: &str, f: &dyn Fn(&KeyRef) -> Result<KeyMetadata, KmsError>| {
+        let key_ref = parse_key(key)?;
+        f(&key_ref).map_err(|e| CliError::kms(format!("cannot {op} {key}"), &e))
+    };
+    let metadata = match command {
+        KeyCommand::Create { description, alias } => {
+            let created = admin.create_key(description).wait().map_err(|e| CliError::kms("cannot create a key", &e))?;
+            if let Some(alias) = alias {
+                let target = parse_key(&created.key_id)?;
+                admin.create_alias(alias, &target).wait().map_err(|e| {
+                    CliError::kms(format!("created key {} but cannot create alias {alias}", created.arn), &e)
+                })?;
+            }
+            admin.describe_key(&parse_key(&created.key_id)?).wait().map_err(|e| CliError::kms("cannot describe the new key", &e))?
+        }
+        KeyCommand::List => {
+            let keys = admin.list_keys().wait().map_err(|e| CliError::kms("cannot list keys", &e))?;
+            return if global.json {
+                print_json(&json!(keys.iter().map(key_json).collect::<Vec<_>>()))
+            } else {
+                let mut lines = vec![format!("{:<36}  {:<15}  {:>7}  {}", "KEY ID", "STATE", "BACKING", "ALIASES / DESCRIPTION")];
+                lines.extend(keys.iter().map(|k| {
+                    format!("{:<36}  {:<15}  {:>7}  {} {}", k.key_id, k.state, k.backing_keys, k.aliases.join(","), k.description)
+                }));
+                print_lines(&lines)
+            };
+        }
+        KeyCommand::Describe { key } => with_key(key, "describe", &|k| admin.describe_key(k).wait())?,
+        KeyCommand::Alias(alias) => return exec_alias(alias, admin, global),
+        KeyCommand::Rotate { key } => with_key(key, "rotate", &|k| admin.rotate_key(k).wait())?,
+        KeyCommand::Enable { key } => with_key(key, "enable", &|k| admin.enable_key(k).wait().and_then(|()| admin.describe_key(k).wait()))?,
+        KeyCommand::Disable { key } => with_key(key, "disable", &|k| admin.disable_key(k).wait().and_then(|()| admin.describe_key(k).wait()))?,
+        KeyCommand::ScheduleDeletion { key, days } => {
+            with_key(key, "schedule the deletion of", &|k| admin.schedule_key_deletion(k, *days).wait())?
+        }
+        KeyCommand::CancelDeletion { key } => with_key(key, "cancel the deletion of", &|k| admin.cancel_key_deletion(k).wait())?,
+    };
+    if global.json {
+        print_json(&key_json(&metadata))
+    } else {
+        print_lines(&describe_lines(&metadata))
+    }
+}
+
+fn exec_alias(command: &AliasCommand, admin: &dyn KeyAdmin, global: &GlobalArgs) -> Result<(), CliError> {
+    let result = match command {
+        AliasCommand::Create { alias, key } => admin.create_alias(alias, &parse_key(key)?).wait(),
+        AliasCommand::Update { alias, key } => admin.update_alias(alias, &parse_key(key)?).wait(),
+        AliasCommand::Delete { alias } => admin.delete_alias(alias).wait(),
+        AliasCommand::List => {
+            let aliases = admin.list_aliases().wait().map_err(|e| CliError::kms("cannot list aliases", &e))?;
+            return if global.json {
+                print_json(&json!(aliases))
+            } else {
+                print_lines(&aliases.iter().map(|a| format!("{}  {}", a.alias_name, a.target_key_id)).collect::<Vec<_>>())
+            };
+        }
+    };
+    let alias = match command {
+        AliasCommand::Create { alias, .. } | AliasCommand::Update { alias, .. } | AliasCommand::Delete { alias } => alias,
+        AliasCommand::List => unreachable!("returned above"),
+    };
+    result.map_err(|e| CliError::kms(format!("alias {alias}"), &e))
+}
+
+fn key_json(k: &KeyMetadata) -> serde_json::Value {
+    json!({
+        "KeyId": k.key_id,
+        "Arn": k.arn,
+        "Description": k.description,
+        "KeyState": k.state.as_str(),
+        "CreationDate": timestamp(k.creation_date),
+        "DeletionDate": k.deletion_date.map(timestamp),
+        "BackingKeys": k.backing_keys,
+        "Aliases": k.aliases,
+    })
+}
+
+fn describe_lines(k: &KeyMetadata) -> Vec<String> {
+    let mut lines = vec![
+        format!("key id:       {}", k.key_id),
+        format!("arn:          {}", k.arn),
+        format!("state:        {}", k.state),
+        format!("created:      {}", timestamp(k.creation_date)),
+        format!("backing keys: {}", k.backing_keys),
+    ];
+    if let Some(date) = k.deletion_date {
+        lines.push(format!("deletion:     {}", timestamp(date)));
+    }
+    if !k.aliases.is_empty() {
+        lines.push(format!("aliases:      {}", k.aliases.join(", ")));
+    }
+    if !k.description.is_empty() {
+        lines.push(format!("description:  {}", k.description));
+    }
+    lines
+}
+
+fn timestamp(secs: u64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+}

@@ -1,0 +1,89 @@
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use envcrypt::kms::{DataKeySpec, KeyService, ReEncryptRequest};
+use serde_json::json;
+
+use super::print_json;
+use crate::cli::{GenerateDataKeyArgs, GlobalArgs, KmsCommand};
+use crate::error::CliError;
+use crate::keys::{open_local_store, parse_context, parse_key};
+
+pub fn exec(command: &KmsCommand, global: &GlobalArgs) -> Result<(), CliError> {
+    let store = open_local_store(global)?;
+    let service: &dyn KeyService = store.as_ref();
+    let output = match command {
+        KmsCommand::GenerateDataKey(args) => {
+            let (key, spec, context) = data_key_args(args)?;
+            let out = service
+                .generate_data_key(&key, spec, &context)
+                .wait()
+                .map_err(|e| CliError::kms(format!("GenerateDataKey with {key}"), &e))?;
+            json!({
+                "CiphertextBlob": B64.encode(&out.ciphertext_blob),
+                "Plaintext": B64.encode(out.plaintext.expose_secret()),
+                "KeyId": out.key_arn,
+            })
+        }
+        KmsCommand::GenerateDataKeyWithoutPlaintext(args) => {
+            let (key, spec, context) = data_key_args(args)?;
+            let out = service
+                .generate_data_key_without_plaintext(&key, spec, &context)
+                .wait()
+                .map_err(|e| CliError::kms(format!("GenerateDataKeyWithoutPlaintext with {key}"), &e))?;
+            json!({ "CiphertextBlob": B64.encode(&out.blob), "KeyId": out.key_arn })
+        }
+        KmsCommand::Encrypt { key, plaintext, context } => {
+            let key = parse_key(key)?;
+            let plaintext = zeroize::Zeroizing::new(decode("--plaintext", plaintext)?);
+            let context = parse_context(&context.context)?;
+            let out = service
+                .encrypt(&key, &plaintext, &context)
+                .wait()
+                .map_err(|e| CliError::kms(format!("Encrypt with {key}"), &e))?;
+            json!({ "CiphertextBlob": B64.encode(&out.blob), "KeyId": out.key_arn, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT" })
+        }
+        KmsCommand::Decrypt { ciphertext_blob, key, context } => {
+            let blob = decode("--ciphertext-blob", ciphertext_blob)?;
+            let key = key.as_deref().map(parse_key).transpose()?;
+            let context = parse_context(&context.context)?;
+            let out = service
+                .decrypt(&blob, &context, key.as_ref())
+                .wait()
+                .map_err(|e| CliError::kms("Decrypt", &e))?;
+            json!({ "Plaintext": B64.encode(out.plaintext.expose_secret()), "KeyId": out.key_arn, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT" })
+        }
+        KmsCommand::ReEncrypt { ciphertext_blob, destination_key, source_key, source_context, destination_context } => {
+            let blob = decode("--ciphertext-blob", ciphertext_blob)?;
+            let destination_key = parse_key(destination_key)?;
+            let source_key = source_key.as_deref().map(parse_key).transpose()?;
+            let source_context = parse_context(source_context)?;
+            let destination_context = parse_context(destination_context)?;
+            let out = service
+                .re_encrypt(ReEncryptRequest {
+                    blob: &blob,
+                    source_context: &source_context,
+                    source_key: source_key.as_ref(),
+                    destination_key: &destination_key,
+                    destination_context: &destination_context,
+                })
+                .wait()
+                .map_err(|e| CliError::kms(format!("ReEncrypt to {destination_key}"), &e))?;
+            json!({ "CiphertextBlob": B64.encode(&out.blob), "KeyId": out.key_arn, "SourceKeyId": out.source_key_arn })
+        }
+    };
+    print_json(&output)
+}
+
+fn data_key_args(args: &GenerateDataKeyArgs) -> Result<(envcrypt::kms::KeyRef, DataKeySpec, envcrypt::kms::EncryptionContext), CliError> {
+    let spec = match (args.key_spec.as_deref(), args.number_of_bytes) {
+        (Some("AES_256"), None) | (None, None) => DataKeySpec::Aes256,
+        (Some("AES_128"), None) => DataKeySpec::Aes128,
+        (None, Some(n)) => DataKeySpec::Bytes(n),
+        (Some(other), _) => return Err(CliError::usage(format!("--key-spec {other} is not AES_256 or AES_128"))),
+    };
+    Ok((parse_key(&args.key)?, spec, parse_context(&args.context.context)?))
+}
+
+fn decode(flag: &str, value: &str) -> Result<Vec<u8>, CliError> {
+    B64.decode(value.trim()).map_err(|e| CliError::usage(format!("{flag} is not valid base64: {e}")))
+}

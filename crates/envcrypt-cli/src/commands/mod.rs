@@ -1,0 +1,66 @@
+//! One module per subcommand; each `exec` turns arguments into library calls.
+
+mod inspect;
+mod key;
+mod kms;
+mod open;
+mod seal;
+
+use std::io::{self, Read, Write};
+
+use crate::cli::{Cli, Command};
+use crate::error::CliError;
+use crate::files::is_broken_pipe;
+
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let global = &cli.global;
+    match &cli.command {
+        Command::Seal(args) => seal::exec(args, global),
+        Command::Open(args) => open::exec(args, global),
+        Command::Inspect(args) => inspect::exec(args, global),
+        Command::Key(command) => key::exec(command, global),
+        Command::Kms(command) => kms::exec(command, global),
+    }
+}
+
+/// Why a copy stopped.
+enum PumpError {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+/// Copies `reader` into `writer` in large chunks, keeping read and write failures apart.
+fn pump(reader: &mut dyn Read, writer: &mut dyn Write) -> Result<u64, PumpError> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(PumpError::Read(e)),
+        };
+        writer.write_all(&buf[..n]).map_err(PumpError::Write)?;
+        total += n as u64;
+    }
+}
+
+/// Prints a JSON value on stdout.
+fn print_json(value: &serde_json::Value) -> Result<(), CliError> {
+    let mut out = io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)
+        .map_err(io::Error::from)
+        .and_then(|()| writeln!(out))
+        .or_else(|e| if is_broken_pipe(&e) { Ok(()) } else { Err(CliError::io("cannot write to stdout", &e)) })
+}
+
+/// Prints text lines on stdout.
+fn print_lines(lines: &[String]) -> Result<(), CliError> {
+    let mut out = io::stdout().lock();
+    for line in lines {
+        if let Err(e) = writeln!(out, "{line}") {
+            return if is_broken_pipe(&e) { Ok(()) } else { Err(CliError::io("cannot write to stdout", &e)) };
+        }
+    }
+    Ok(())
+}

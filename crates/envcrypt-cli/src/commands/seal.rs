@@ -1,0 +1,54 @@
+use envcrypt::keyring::Keyring;
+use envcrypt::stream::{self, Encryptor, SealOptions};
+use serde_json::json;
+
+use super::{print_json, pump, PumpError};
+use crate::cli::{GlobalArgs, SealArgs};
+use crate::error::CliError;
+use crate::files::{Input, Output};
+use crate::keys::{open_local_store, parse_context, parse_key};
+
+pub fn exec(args: &SealArgs, global: &GlobalArgs) -> Result<(), CliError> {
+    let context = parse_context(&args.context)?;
+    let keys = args.keys.iter().map(|k| parse_key(k)).collect::<Result<Vec<_>, _>>()?;
+    envcrypt::message::check_frame_length(args.frame_size)
+        .map_err(|_| CliError::usage(format!("--frame-size {} is not a positive multiple of 16 below 2^31", args.frame_size)))?;
+    let output_spec = match (&args.output, args.input.as_str()) {
+        (Some(out), _) => out.clone(),
+        (None, "-") => "-".to_owned(),
+        (None, input) => format!("{input}.enc"),
+    };
+    let mut output = Output::create(&output_spec, args.force)?;
+    if output.is_terminal() {
+        return Err(CliError::usage("refusing to write a sealed message to a terminal; use -o FILE or redirect stdout"));
+    }
+    let mut input = Input::open(&args.input)?;
+    let store = open_local_store(global)?;
+    let keys = match keys.is_empty() {
+        true => vec![store.default_key().map_err(|e| CliError::kms("cannot create the default key", &e))?],
+        false => keys,
+    };
+    let keyring = keys.iter().fold(Keyring::new(), |ring, key| ring.with_key(store.clone(), key.clone()));
+    let options = SealOptions { frame_length: args.frame_size, ..SealOptions::default() };
+    let failed = |e| CliError::stream(format!("cannot seal {}", input.name), e);
+    let mut encryptor = Encryptor::new(output.writer(), &keyring, &context, &options).map_err(failed)?;
+    let bytes = pump(&mut input.reader, &mut encryptor).map_err(|e| match e {
+        PumpError::Read(e) => CliError::io(format!("cannot read {}", input.name), &e),
+        PumpError::Write(e) => CliError::stream(format!("cannot write {output_spec}"), stream::Error::Io(e)),
+    })?;
+    encryptor
+        .finish()
+        .map_err(|e| CliError::io(format!("cannot write {output_spec}"), &e))?;
+    output.commit()?;
+    if global.json {
+        print_json(&json!({
+            "input": input.name,
+            "output": if output_spec == "-" { "stdout" } else { &output_spec },
+            "plaintext_bytes": bytes,
+            "keys": keys.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "encryption_context": context,
+            "frame_size": args.frame_size,
+        }))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! Inputs and outputs: files, stdin/stdout, atomic replacement, progress.
+
+use std::fs::File;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::error::{CliError, Exit};
+
+const STDIO: &str = "-";
+/// Inputs at least this large get a progress bar on a terminal.
+const PROGRESS_THRESHOLD: u64 = 64 * 1024 * 1024;
+
+/// An opened input and how to name it in messages.
+pub struct Input {
+    pub reader: Box<dyn Read>,
+    pub name: String,
+}
+
+impl Input {
+    pub fn open(spec: &str) -> Result<Self, CliError> {
+        if spec == STDIO {
+            return Ok(Self { reader: Box::new(io::stdin().lock()), name: "stdin".into() });
+        }
+        let path = PathBuf::from(spec);
+        let file = File::open(&path).map_err(|e| CliError::io(format!("cannot read {spec}"), &e))?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let reader: Box<dyn Read> = if size >= PROGRESS_THRESHOLD && io::stderr().is_terminal() {
+            let bar = ProgressBar::new(size).with_style(
+                ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+                    .expect("the progress template is valid"),
+            );
+            Box::new(bar.wrap_read(file))
+        } else {
+            Box::new(file)
+        };
+        Ok(Self { reader, name: spec.to_owned() })
+    }
+}
+
+/// Where output goes: stdout as it is produced, or a temporary file renamed into place
+/// only by [`Output::commit`]. Dropping an uncommitted file output deletes the temporary file.
+pub enum Output {
+    Stdout(io::StdoutLock<'static>),
+    File { temp: tempfile::NamedTempFile, target: PathBuf, force: bool },
+}
+
+impl Output {
+    /// `-` for stdout, else a file that must not exist unless `force`.
+    pub fn create(spec: &str, force: bool) -> Result<Self, CliError> {
+        if spec == STDIO {
+            return Ok(Self::Stdout(io::stdout().lock()));
+        }
+        let target = PathBuf::from(spec);
+        if !force && target.symlink_metadata().is_ok() {
+            return Err(CliError::new(Exit::Io, format!("{spec} already exists; use --force to replace it")));
+        }
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let temp = tempfile::Builder::new()
+            .prefix(".envcrypt-")
+            .suffix(".partial")
+            .tempfile_in(&dir)
+            .map_err(|e| CliError::io(format!("cannot create a file in {}", dir.display()), &e))?;
+        Ok(Self::File { temp, target, force })
+    }
+
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Self::Stdout(out) if out.is_terminal())
+    }
+
+    pub fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Self::Stdout(out) => out,
+            Self::File { temp, .. } => temp.as_file_mut(),
+        }
+    }
+
+    /// Makes a file output durable and moves it into place.
+    pub fn commit(self) -> Result<(), CliError> {
+        match self {
+            Self::Stdout(mut out) => out.flush().map_err(|e| CliError::io("cannot write to stdout", &e)),
+            Self::File { temp, target, force } => {
+                let shown = target.display().to_string();
+                temp.as_file().sync_all().map_err(|e| CliError::io(format!("cannot write {shown}"), &e))?;
+                let persisted = if force { temp.persist(&target) } else { temp.persist_noclobber(&target) };
+                persisted.map_err(|e| {
+                    if e.error.kind() == io::ErrorKind::AlreadyExists {
+                        CliError::new(Exit::Io, format!("{shown} already exists; use --force to replace it"))
+                    } else {
+                        CliError::io(format!("cannot write {shown}"), &e.error)
+                    }
+                })?;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The output name `open` derives from `INPUT.enc`.
+pub fn strip_enc(input: &Path) -> Option<PathBuf> {
+    let name = input.file_name()?.to_str()?;
+    let stem = name.strip_suffix(".enc").filter(|s| !s.is_empty())?;
+    Some(input.with_file_name(stem))
+}
+
+/// Whether an I/O error is a closed pipe on stdout (`envcrypt open x | head`), which is a
+/// normal way for the reader to stop.
+pub fn is_broken_pipe(error: &io::Error) -> bool {
+    error.kind() == io::ErrorKind::BrokenPipe
+}

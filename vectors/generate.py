@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""Generates envcrypt's known-answer vectors from the published formats, independently of
+the Rust code: it uses only Python's `cryptography` package (AES-GCM, HKDF) and the byte
+layouts of the AWS Encryption SDK specification (message format v2, suite 0x0478) and of
+envcrypt's local ciphertext blob (crates/envcrypt/src/kms/local/blob.rs).
+
+Every input is derived from fixed labels, so running this again reproduces the files:
+
+    python3 vectors/generate.py            # rewrites vectors/messages.json, vectors/local-blobs.json
+    python3 vectors/generate.py --check    # exits 1 if the committed files differ
+
+The Rust tests (crates/envcrypt/tests/vectors.rs) decrypt each expected message with the
+given data key and re-encrypt the plaintext with the same message id, requiring identical bytes.
+"""
+import hashlib
+import json
+import struct
+import sys
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+SUITE = 0x0478
+HERE = Path(__file__).resolve().parent
+
+
+def fixed(label: str, n: int) -> bytes:
+    out = b""
+    counter = 0
+    while len(out) < n:
+        out += hashlib.sha256(f"envcrypt-vectors/{label}/{counter}".encode()).digest()
+        counter += 1
+    return out[:n]
+
+
+def u16(n):
+    return struct.pack(">H", n)
+
+
+def u32(n):
+    return struct.pack(">I", n)
+
+
+def serialize_context(ctx: dict) -> bytes:
+    if not ctx:
+        return b""
+    items = sorted((k.encode(), v.encode()) for k, v in ctx.items())
+    out = u16(len(items))
+    for k, v in items:
+        out += u16(len(k)) + k + u16(len(v)) + v
+    return out
+
+
+def hkdf(ikm, salt, info, n=32):
+    return HKDF(algorithm=hashes.SHA512(), length=n, salt=salt, info=info).derive(ikm)
+
+
+def message(data_key, message_id, ctx, edks, frame_length, plaintext):
+    content_key = hkdf(data_key, message_id, u16(SUITE) + b"DERIVEKEY")
+    commitment = hkdf(data_key, message_id, b"COMMITKEY")
+    body = bytes([0x02]) + u16(SUITE) + message_id
+    ser = serialize_context(ctx)
+    body += u16(len(ser)) + ser + u16(len(edks))
+    for provider_id, info, ct in edks:
+        for field in (provider_id.encode(), info.encode(), ct):
+            body += u16(len(field)) + field
+    body += bytes([0x02]) + u32(frame_length) + commitment
+    aead = AESGCM(content_key)
+    header_tag = aead.encrypt(bytes(12), b"", body)  # empty plaintext: the output is the tag
+    out = body + header_tag
+
+    # Regular frames while more than one frame's worth remains; the final frame holds the
+    # rest (1..frame_length bytes, or 0 for an empty plaintext).
+    seq = 1
+    rest = plaintext
+    while len(rest) > frame_length:
+        chunk, rest = rest[:frame_length], rest[frame_length:]
+        iv = bytes(8) + u32(seq)
+        aad = message_id + b"AWSKMSEncryptionClient Frame" + u32(seq) + struct.pack(">Q", len(chunk))
+        out += u32(seq) + iv + aead.encrypt(iv, chunk, aad)
+        seq += 1
+    iv = bytes(8) + u32(seq)
+    aad = message_id + b"AWSKMSEncryptionClient Final Frame" + u32(seq) + struct.pack(">Q", len(rest))
+    sealed = aead.encrypt(iv, rest, aad)
+    out += u32(0xFFFFFFFF) + u32(seq) + iv + u32(len(rest)) + sealed
+    return out, commitment
+
+
+def message_cases():
+    arn = "arn:envcrypt:kms:local:000000000000:key/6f1c2a4e-8b3d-4e5f-9a01-23456789abcd"
+    cases = [
+        ("empty plaintext", 64, 0, {}),
+        ("exactly one frame", 64, 64, {"purpose": "vectors"}),
+        ("one frame plus one byte", 64, 65, {"purpose": "vectors"}),
+        ("several frames", 64, 200, {"b": "2", "a": "1", "unicode-ключ": "värde"}),
+        ("default frame size, short", 262144, 1000, {"purpose": "vectors"}),
+    ]
+    out = []
+    for i, (name, frame_length, size, ctx) in enumerate(cases):
+        data_key = fixed(f"data-key/{i}", 32)
+        message_id = fixed(f"message-id/{i}", 32)
+        plaintext = fixed(f"plaintext/{i}", size)
+        edks = [("envcrypt-local", arn, fixed(f"edk/{i}", 85))]
+        if i == 3:
+            edks.append(("aws-kms", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", fixed(f"edk2/{i}", 184)))
+        msg, commitment = message(data_key, message_id, ctx, edks, frame_length, plaintext)
+        out.append({
+            "name": name,
+            "suite": "0x0478",
+            "data_key": data_key.hex(),
+            "message_id": message_id.hex(),
+            "frame_length": frame_length,
+            "encryption_context": ctx,
+            "encrypted_data_keys": [
+                {"provider_id": p, "provider_info": info, "ciphertext": ct.hex()} for p, info, ct in edks
+            ],
+            "plaintext": plaintext.hex(),
+            "commitment": commitment.hex(),
+            "message": msg.hex(),
+        })
+    return out
+
+
+def local_blob(backing_key, key_id, number, iv, ctx, plaintext):
+    prefix = b"ECK\x01" + bytes.fromhex(key_id.replace("-", "")) + u32(number) + iv
+    return prefix + AESGCM(backing_key).encrypt(iv, plaintext, prefix + serialize_context(ctx))
+
+
+def blob_cases():
+    cases = [
+        ("32-byte data key, empty context", 1, 32, {}),
+        ("32-byte data key, context", 1, 32, {"purpose": "vectors", "team": "ops"}),
+        ("after two rotations", 3, 16, {"purpose": "vectors"}),
+        ("4096-byte plaintext", 2, 4096, {}),
+    ]
+    out = []
+    for i, (name, number, size, ctx) in enumerate(cases):
+        backing_key = fixed(f"backing-key/{i}", 32)
+        key_id = "6f1c2a4e-8b3d-4e5f-9a01-23456789abcd"
+        iv = fixed(f"blob-iv/{i}", 12)
+        plaintext = fixed(f"blob-plaintext/{i}", size)
+        out.append({
+            "name": name,
+            "backing_key": backing_key.hex(),
+            "key_id": key_id,
+            "backing_key_number": number,
+            "iv": iv.hex(),
+            "encryption_context": ctx,
+            "plaintext": plaintext.hex(),
+            "blob": local_blob(backing_key, key_id, number, iv, ctx, plaintext).hex(),
+        })
+    return out
+
+
+def main():
+    files = {
+        "messages.json": {"description": "AWS Encryption SDK message format v2, suite 0x0478; see generate.py", "cases": message_cases()},
+        "local-blobs.json": {"description": "envcrypt local ciphertext blob v1; see generate.py", "cases": blob_cases()},
+    }
+    check = "--check" in sys.argv
+    stale = False
+    for name, content in files.items():
+        text = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
+        path = HERE / name
+        if check:
+            if not path.exists() or path.read_text() != text:
+                print(f"{path} is out of date", file=sys.stderr)
+                stale = True
+        else:
+            path.write_text(text)
+    sys.exit(1 if stale else 0)
+
+
+if __name__ == "__main__":
+    main()
