@@ -173,7 +173,9 @@ pub enum KeyCommand {
         key: String,
     },
     /// Schedule a key's deletion after a waiting period of 7 to 30 days.
-    #[command(after_help = "Example:\n  envcrypt key schedule-deletion --days 7 alias/old\n\nData sealed only under a deleted key can never be opened again.")]
+    #[command(
+        after_help = "Example:\n  envcrypt key schedule-deletion --days 7 alias/old\n\nData sealed only under a deleted key can never be opened again."
+    )]
     ScheduleDeletion {
         /// The key.
         key: String,
@@ -234,7 +236,9 @@ pub enum KmsCommand {
     #[command(after_help = "Example:\n  envcrypt kms generate-data-key-without-plaintext --key alias/backup")]
     GenerateDataKeyWithoutPlaintext(GenerateDataKeyArgs),
     /// Encrypt up to 4096 bytes.
-    #[command(after_help = "Example:\n  envcrypt kms encrypt --key alias/backup --plaintext \"$(printf secret | base64)\"")]
+    #[command(
+        after_help = "Example:\n  envcrypt kms encrypt --key alias/backup --plaintext \"$(printf secret | base64)\""
+    )]
     Encrypt {
         /// The key.
         #[arg(short, long)]
@@ -246,7 +250,9 @@ pub enum KmsCommand {
         context: ContextArg,
     },
     /// Decrypt a ciphertext blob.
-    #[command(after_help = "Example:\n  envcrypt kms decrypt --ciphertext-blob \"$BLOB\" | jq -r .Plaintext | base64 -d")]
+    #[command(
+        after_help = "Example:\n  envcrypt kms decrypt --ciphertext-blob \"$BLOB\" | jq -r .Plaintext | base64 -d"
+    )]
     Decrypt {
         /// The ciphertext blob, base64-encoded.
         #[arg(long, value_name = "BASE64")]
@@ -258,7 +264,9 @@ pub enum KmsCommand {
         context: ContextArg,
     },
     /// ReEncrypt a blob under another key or context; the plaintext is never printed.
-    #[command(after_help = "Example:\n  envcrypt kms re-encrypt --ciphertext-blob \"$BLOB\" --destination-key alias/new")]
+    #[command(
+        after_help = "Example:\n  envcrypt kms re-encrypt --ciphertext-blob \"$BLOB\" --destination-key alias/new"
+    )]
     ReEncrypt {
         /// The ciphertext blob, base64-encoded.
         #[arg(long, value_name = "BASE64")]

@@ -57,7 +57,9 @@ impl CliError {
             stream::Error::Format(e) => Self::new(Exit::Data, format!("{what}: {e}")),
             stream::Error::Context(e) => Self::usage(format!("{what}: {e}")),
             stream::Error::ContextMismatch { .. } => Self::new(Exit::Data, format!("{what}: {error}")),
-            stream::Error::Keyring(KeyringError::Wrap { key, source }) => Self::kms(format!("{what}: key {key}"), &source),
+            stream::Error::Keyring(KeyringError::Wrap { key, source }) => {
+                Self::kms(format!("{what}: key {key}"), &source)
+            }
             stream::Error::Keyring(ref e @ KeyringError::NoKeyOpened { ref attempts, .. }) => {
                 let data_fault = !attempts.is_empty() && attempts.iter().all(|a| exit_for_kms(&a.error) == Exit::Data);
                 Self::new(if data_fault { Exit::Data } else { Exit::Key }, format!("{what}: {e}"))

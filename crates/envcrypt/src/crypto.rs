@@ -48,7 +48,13 @@ impl Aes256Gcm {
         tag: &[u8; TAG_LEN],
     ) -> Result<(), Unauthenticated> {
         self.0
-            .open_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), ring::aead::Tag::from(*tag), in_out, 0..)
+            .open_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad),
+                ring::aead::Tag::from(*tag),
+                in_out,
+                0..,
+            )
             .map(|_| ())
             .map_err(|_| Unauthenticated)
     }

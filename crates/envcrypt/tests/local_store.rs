@@ -4,7 +4,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use envcrypt::kms::local::{LocalKeyService, StoreError, StoreOptions};
-use envcrypt::kms::{DataKeySpec, EncryptionContext, KeyAdmin, KeyRef, KeyService, KeyState, KmsError, ReEncryptRequest};
+use envcrypt::kms::{
+    DataKeySpec, EncryptionContext, KeyAdmin, KeyRef, KeyService, KeyState, KmsError, ReEncryptRequest,
+};
 
 const DAY: u64 = 86_400;
 
@@ -39,7 +41,12 @@ fn data_keys_have_the_requested_length_and_round_trip() {
     let f = fixture();
     let key = new_key(&f.store);
     let c = ctx(&[("purpose", "test")]);
-    for (spec, len) in [(DataKeySpec::Aes256, 32), (DataKeySpec::Aes128, 16), (DataKeySpec::Bytes(1), 1), (DataKeySpec::Bytes(1024), 1024)] {
+    for (spec, len) in [
+        (DataKeySpec::Aes256, 32),
+        (DataKeySpec::Aes128, 16),
+        (DataKeySpec::Bytes(1), 1),
+        (DataKeySpec::Bytes(1024), 1024),
+    ] {
         let dk = f.store.generate_data_key(&key, spec, &c).wait().unwrap();
         assert_eq!(dk.plaintext.len(), len);
         let back = f.store.decrypt(&dk.ciphertext_blob, &c, None).wait().unwrap();
@@ -47,7 +54,10 @@ fn data_keys_have_the_requested_length_and_round_trip() {
         assert_eq!(back.key_arn, dk.key_arn);
     }
     for bad in [0, 1025] {
-        assert_eq!(kms_name(f.store.generate_data_key(&key, DataKeySpec::Bytes(bad), &c).wait()), "ValidationException");
+        assert_eq!(
+            kms_name(f.store.generate_data_key(&key, DataKeySpec::Bytes(bad), &c).wait()),
+            "ValidationException"
+        );
     }
     let without = f.store.generate_data_key_without_plaintext(&key, DataKeySpec::Aes256, &c).wait().unwrap();
     assert_eq!(f.store.decrypt(&without.blob, &c, None).wait().unwrap().plaintext.len(), 32);
@@ -60,14 +70,20 @@ fn context_binding_tampering_and_expected_key() {
     let other = new_key(&f.store);
     let c = ctx(&[("purpose", "test")]);
     let sealed = f.store.encrypt(&key, b"secret", &c).wait().unwrap();
-    assert_eq!(kms_name(f.store.decrypt(&sealed.blob, &ctx(&[("purpose", "other")]), None).wait()), "InvalidCiphertextException");
-    assert_eq!(kms_name(f.store.decrypt(&sealed.blob, &EncryptionContext::new(), None).wait()), "InvalidCiphertextException");
+    assert_eq!(
+        kms_name(f.store.decrypt(&sealed.blob, &ctx(&[("purpose", "other")]), None).wait()),
+        "InvalidCiphertextException"
+    );
+    assert_eq!(
+        kms_name(f.store.decrypt(&sealed.blob, &EncryptionContext::new(), None).wait()),
+        "InvalidCiphertextException"
+    );
     let mut tampered = sealed.blob.clone();
     *tampered.last_mut().unwrap() ^= 1;
     assert_eq!(kms_name(f.store.decrypt(&tampered, &c, None).wait()), "InvalidCiphertextException");
     assert_eq!(kms_name(f.store.decrypt(b"not a blob", &c, None).wait()), "InvalidCiphertextException");
     assert_eq!(kms_name(f.store.decrypt(&sealed.blob, &c, Some(&other)).wait()), "IncorrectKeyException");
-    assert_eq!(&*f.store.decrypt(&sealed.blob, &c, Some(&key)).wait().unwrap().plaintext.expose_secret(), b"secret");
+    assert_eq!(f.store.decrypt(&sealed.blob, &c, Some(&key)).wait().unwrap().plaintext.expose_secret(), b"secret");
 }
 
 #[test]
@@ -147,7 +163,7 @@ fn rotation_keeps_old_backing_keys_for_decrypt() {
     let after = f.store.encrypt(&key, b"new", &c).wait().unwrap();
     assert_ne!(before.ciphertext_blob[20..24], after.blob[20..24], "new blobs use the newest backing key");
     assert_eq!(f.store.decrypt(&before.ciphertext_blob, &c, None).wait().unwrap().plaintext, before.plaintext);
-    assert_eq!(&*f.store.decrypt(&after.blob, &c, None).wait().unwrap().plaintext.expose_secret(), b"new");
+    assert_eq!(f.store.decrypt(&after.blob, &c, None).wait().unwrap().plaintext.expose_secret(), b"new");
 }
 
 #[test]
@@ -264,7 +280,7 @@ fn reopening_finds_keys_and_a_corrupt_record_is_reported() {
     let c = EncryptionContext::new();
     let blob = f.store.encrypt(&key, b"kept", &c).wait().unwrap().blob;
     let reopened = LocalKeyService::open(StoreOptions::new(f.store.dir())).unwrap();
-    assert_eq!(&*reopened.decrypt(&blob, &c, None).wait().unwrap().plaintext.expose_secret(), b"kept");
+    assert_eq!(reopened.decrypt(&blob, &c, None).wait().unwrap().plaintext.expose_secret(), b"kept");
     let record = f.store.dir().join("keys").join(format!("{}.json", key.key_id().unwrap()));
     std::fs::write(&record, b"{ truncated").unwrap();
     let err = reopened.decrypt(&blob, &c, None).wait().unwrap_err();
@@ -276,7 +292,9 @@ fn reopening_finds_keys_and_a_corrupt_record_is_reported() {
 fn passphrase_store_opens_only_with_the_passphrase() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
-    let with = |p: &'static str| StoreOptions::new(&path).passphrase(Arc::new(move || Ok(zeroize::Zeroizing::new(p.to_owned()))));
+    let with = |p: &'static str| {
+        StoreOptions::new(&path).passphrase(Arc::new(move || Ok(zeroize::Zeroizing::new(p.to_owned()))))
+    };
     let store = LocalKeyService::open(with("correct horse").protect_new_store_with_passphrase(true)).unwrap();
     let key = new_key(&store);
     let blob = store.encrypt(&key, b"x", &EncryptionContext::new()).wait().unwrap().blob;

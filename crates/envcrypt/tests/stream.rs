@@ -190,7 +190,9 @@ fn context_is_required_on_open_and_reserved_keys_refused_on_seal() {
     let err = open_with(ctx(&[("purpose", "other")])).unwrap();
     assert!(err.to_string().contains("purpose=other"), "{err}");
     let keyring = Keyring::new().with_key(f.store.clone(), f.key.clone());
-    let err = Encryptor::new(Vec::new(), &keyring, &ctx(&[("aws-crypto-public-key", "x")]), &SealOptions::default()).err().unwrap();
+    let err = Encryptor::new(Vec::new(), &keyring, &ctx(&[("aws-crypto-public-key", "x")]), &SealOptions::default())
+        .err()
+        .unwrap();
     assert!(matches!(err, Error::Format(FormatError::ReservedContextKey(_))), "{err}");
 }
 
@@ -198,7 +200,10 @@ fn context_is_required_on_open_and_reserved_keys_refused_on_seal() {
 fn hostile_header_limits_are_enforced_before_allocation() {
     let f = fixture();
     let sealed = f.seal(b"x", 64, &EncryptionContext::new());
-    let tight = OpenOptions { limits: ParseLimits { max_encrypted_data_keys: 1, max_frame_length: 32 }, ..OpenOptions::default() };
+    let tight = OpenOptions {
+        limits: ParseLimits { max_encrypted_data_keys: 1, max_frame_length: 32 },
+        ..OpenOptions::default()
+    };
     let err = Decryptor::with_options(sealed.as_slice(), &OpenPolicy::discovery(f.services()), &tight).err().unwrap();
     assert!(matches!(err, Error::Format(FormatError::FrameLengthOverLimit { frame_length: 64, limit: 32 })), "{err}");
 

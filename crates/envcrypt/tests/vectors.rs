@@ -91,7 +91,8 @@ fn message_vectors_fail_with_another_data_key() {
         let suite = AlgorithmSuite::from_id(0x0478).unwrap();
         let keys = MessageKeys::derive(suite, &[0x42; 32], &message_id).unwrap();
         let message = bytes(&case["message"]);
-        let err = Decryptor::with_keys(message.as_slice(), keys, &ParseLimits::default()).err().expect("wrong key refused");
+        let err =
+            Decryptor::with_keys(message.as_slice(), keys, &ParseLimits::default()).err().expect("wrong key refused");
         assert!(err.to_string().contains("commitment"), "{err}");
     }
 }
@@ -103,7 +104,8 @@ fn local_blob_vectors() {
     for case in &cases {
         let name = case["name"].as_str().unwrap();
         let backing = Aes256Gcm::new(&array(&case["backing_key"]));
-        let key_id: [u8; 16] = hex::decode(case["key_id"].as_str().unwrap().replace('-', "")).unwrap().try_into().unwrap();
+        let key_id: [u8; 16] =
+            hex::decode(case["key_id"].as_str().unwrap().replace('-', "")).unwrap().try_into().unwrap();
         let header = BlobHeader {
             key_id,
             backing_key: u32::try_from(case["backing_key_number"].as_u64().unwrap()).unwrap(),

@@ -16,7 +16,9 @@ pub fn exec(args: &InspectArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let keys: Vec<_> = body
         .encrypted_data_keys
         .iter()
-        .map(|edk| (edk.provider_id.clone(), String::from_utf8_lossy(&edk.provider_info).into_owned(), edk.ciphertext.len()))
+        .map(|edk| {
+            (edk.provider_id.clone(), String::from_utf8_lossy(&edk.provider_info).into_owned(), edk.ciphertext.len())
+        })
         .collect();
     if global.json {
         return print_json(&json!({

@@ -24,16 +24,27 @@ pub fn exec(command: &KeyCommand, global: &GlobalArgs) -> Result<(), CliError> {
                     CliError::kms(format!("created key {} but cannot create alias {alias}", created.arn), &e)
                 })?;
             }
-            admin.describe_key(&parse_key(&created.key_id)?).wait().map_err(|e| CliError::kms("cannot describe the new key", &e))?
+            admin
+                .describe_key(&parse_key(&created.key_id)?)
+                .wait()
+                .map_err(|e| CliError::kms("cannot describe the new key", &e))?
         }
         KeyCommand::List => {
             let keys = admin.list_keys().wait().map_err(|e| CliError::kms("cannot list keys", &e))?;
             return if global.json {
                 print_json(&json!(keys.iter().map(key_json).collect::<Vec<_>>()))
             } else {
-                let mut lines = vec![format!("{:<36}  {:<15}  {:>7}  {}", "KEY ID", "STATE", "BACKING", "ALIASES / DESCRIPTION")];
+                let mut lines =
+                    vec![format!("{:<36}  {:<15}  {:>7}  {}", "KEY ID", "STATE", "BACKING", "ALIASES / DESCRIPTION")];
                 lines.extend(keys.iter().map(|k| {
-                    format!("{:<36}  {:<15}  {:>7}  {} {}", k.key_id, k.state, k.backing_keys, k.aliases.join(","), k.description)
+                    format!(
+                        "{:<36}  {:<15}  {:>7}  {} {}",
+                        k.key_id,
+                        k.state,
+                        k.backing_keys,
+                        k.aliases.join(","),
+                        k.description
+                    )
                 }));
                 print_lines(&lines)
             };
@@ -41,12 +52,18 @@ pub fn exec(command: &KeyCommand, global: &GlobalArgs) -> Result<(), CliError> {
         KeyCommand::Describe { key } => with_key(key, "describe", &|k| admin.describe_key(k).wait())?,
         KeyCommand::Alias(alias) => return exec_alias(alias, admin, global),
         KeyCommand::Rotate { key } => with_key(key, "rotate", &|k| admin.rotate_key(k).wait())?,
-        KeyCommand::Enable { key } => with_key(key, "enable", &|k| admin.enable_key(k).wait().and_then(|()| admin.describe_key(k).wait()))?,
-        KeyCommand::Disable { key } => with_key(key, "disable", &|k| admin.disable_key(k).wait().and_then(|()| admin.describe_key(k).wait()))?,
+        KeyCommand::Enable { key } => {
+            with_key(key, "enable", &|k| admin.enable_key(k).wait().and_then(|()| admin.describe_key(k).wait()))?
+        }
+        KeyCommand::Disable { key } => {
+            with_key(key, "disable", &|k| admin.disable_key(k).wait().and_then(|()| admin.describe_key(k).wait()))?
+        }
         KeyCommand::ScheduleDeletion { key, days } => {
             with_key(key, "schedule the deletion of", &|k| admin.schedule_key_deletion(k, *days).wait())?
         }
-        KeyCommand::CancelDeletion { key } => with_key(key, "cancel the deletion of", &|k| admin.cancel_key_deletion(k).wait())?,
+        KeyCommand::CancelDeletion { key } => {
+            with_key(key, "cancel the deletion of", &|k| admin.cancel_key_deletion(k).wait())?
+        }
     };
     if global.json {
         print_json(&key_json(&metadata))
@@ -65,12 +82,16 @@ fn exec_alias(command: &AliasCommand, admin: &dyn KeyAdmin, global: &GlobalArgs)
             return if global.json {
                 print_json(&json!(aliases))
             } else {
-                print_lines(&aliases.iter().map(|a| format!("{}  {}", a.alias_name, a.target_key_id)).collect::<Vec<_>>())
+                print_lines(
+                    &aliases.iter().map(|a| format!("{}  {}", a.alias_name, a.target_key_id)).collect::<Vec<_>>(),
+                )
             };
         }
     };
     let alias = match command {
-        AliasCommand::Create { alias, .. } | AliasCommand::Update { alias, .. } | AliasCommand::Delete { alias } => alias,
+        AliasCommand::Create { alias, .. } | AliasCommand::Update { alias, .. } | AliasCommand::Delete { alias } => {
+            alias
+        }
         AliasCommand::List => unreachable!("returned above"),
     };
     result.map_err(|e| CliError::kms(format!("alias {alias}"), &e))

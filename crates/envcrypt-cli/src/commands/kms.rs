@@ -46,10 +46,8 @@ pub fn exec(command: &KmsCommand, global: &GlobalArgs) -> Result<(), CliError> {
             let blob = decode("--ciphertext-blob", ciphertext_blob)?;
             let key = key.as_deref().map(parse_key).transpose()?;
             let context = parse_context(&context.context)?;
-            let out = service
-                .decrypt(&blob, &context, key.as_ref())
-                .wait()
-                .map_err(|e| CliError::kms("Decrypt", &e))?;
+            let out =
+                service.decrypt(&blob, &context, key.as_ref()).wait().map_err(|e| CliError::kms("Decrypt", &e))?;
             json!({ "Plaintext": B64.encode(out.plaintext.expose_secret()), "KeyId": out.key_arn, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT" })
         }
         KmsCommand::ReEncrypt { ciphertext_blob, destination_key, source_key, source_context, destination_context } => {
@@ -74,7 +72,9 @@ pub fn exec(command: &KmsCommand, global: &GlobalArgs) -> Result<(), CliError> {
     print_json(&output)
 }
 
-fn data_key_args(args: &GenerateDataKeyArgs) -> Result<(envcrypt::kms::KeyRef, DataKeySpec, envcrypt::kms::EncryptionContext), CliError> {
+fn data_key_args(
+    args: &GenerateDataKeyArgs,
+) -> Result<(envcrypt::kms::KeyRef, DataKeySpec, envcrypt::kms::EncryptionContext), CliError> {
     let spec = match (args.key_spec.as_deref(), args.number_of_bytes) {
         (Some("AES_256"), None) | (None, None) => DataKeySpec::Aes256,
         (Some("AES_128"), None) => DataKeySpec::Aes128,

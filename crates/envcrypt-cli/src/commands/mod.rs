@@ -48,10 +48,13 @@ fn pump(reader: &mut dyn Read, writer: &mut dyn Write) -> Result<u64, PumpError>
 /// Prints a JSON value on stdout.
 fn print_json(value: &serde_json::Value) -> Result<(), CliError> {
     let mut out = io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)
-        .map_err(io::Error::from)
-        .and_then(|()| writeln!(out))
-        .or_else(|e| if is_broken_pipe(&e) { Ok(()) } else { Err(CliError::io("cannot write to stdout", &e)) })
+    serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::from).and_then(|()| writeln!(out)).or_else(|e| {
+        if is_broken_pipe(&e) {
+            Ok(())
+        } else {
+            Err(CliError::io("cannot write to stdout", &e))
+        }
+    })
 }
 
 /// Prints text lines on stdout.

@@ -16,9 +16,9 @@ pub fn exec(args: &OpenArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let output_spec = match (&args.output, args.input.as_str()) {
         (Some(out), _) => out.clone(),
         (None, "-") => "-".to_owned(),
-        (None, input) => strip_enc(input.as_ref())
-            .map(|p| p.display().to_string())
-            .ok_or_else(|| CliError::usage(format!("{input} does not end in .enc, so the output needs a name: use -o OUT")))?,
+        (None, input) => strip_enc(input.as_ref()).map(|p| p.display().to_string()).ok_or_else(|| {
+            CliError::usage(format!("{input} does not end in .enc, so the output needs a name: use -o OUT"))
+        })?,
     };
     let mut output = Output::create(&output_spec, args.force)?;
     let input = Input::open(&args.input)?;

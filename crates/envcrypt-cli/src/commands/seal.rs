@@ -11,8 +11,9 @@ use crate::keys::{open_local_store, parse_context, parse_key};
 pub fn exec(args: &SealArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let context = parse_context(&args.context)?;
     let keys = args.keys.iter().map(|k| parse_key(k)).collect::<Result<Vec<_>, _>>()?;
-    envcrypt::message::check_frame_length(args.frame_size)
-        .map_err(|_| CliError::usage(format!("--frame-size {} is not a positive multiple of 16 below 2^31", args.frame_size)))?;
+    envcrypt::message::check_frame_length(args.frame_size).map_err(|_| {
+        CliError::usage(format!("--frame-size {} is not a positive multiple of 16 below 2^31", args.frame_size))
+    })?;
     let output_spec = match (&args.output, args.input.as_str()) {
         (Some(out), _) => out.clone(),
         (None, "-") => "-".to_owned(),
@@ -20,7 +21,9 @@ pub fn exec(args: &SealArgs, global: &GlobalArgs) -> Result<(), CliError> {
     };
     let mut output = Output::create(&output_spec, args.force)?;
     if output.is_terminal() {
-        return Err(CliError::usage("refusing to write a sealed message to a terminal; use -o FILE or redirect stdout"));
+        return Err(CliError::usage(
+            "refusing to write a sealed message to a terminal; use -o FILE or redirect stdout",
+        ));
     }
     let mut input = Input::open(&args.input)?;
     let store = open_local_store(global)?;
@@ -36,9 +39,7 @@ pub fn exec(args: &SealArgs, global: &GlobalArgs) -> Result<(), CliError> {
         PumpError::Read(e) => CliError::io(format!("cannot read {}", input.name), &e),
         PumpError::Write(e) => CliError::stream(format!("cannot write {output_spec}"), stream::Error::Io(e)),
     })?;
-    encryptor
-        .finish()
-        .map_err(|e| CliError::io(format!("cannot write {output_spec}"), &e))?;
+    encryptor.finish().map_err(|e| CliError::io(format!("cannot write {output_spec}"), &e))?;
     output.commit()?;
     if global.json {
         print_json(&json!({

@@ -102,11 +102,17 @@ impl Keyring {
     ) -> Result<(SecretBytes, Vec<EncryptedDataKey>), KeyringError> {
         let ((first_service, first_key), rest) = self.keys.split_first().ok_or(KeyringError::NoKeys)?;
         check_provider_id(first_service.as_ref())?;
-        let generated = first_service.generate_data_key(first_key, DataKeySpec::Aes256, context).wait().map_err(|e| wrap_error(first_key, e))?;
+        let generated = first_service
+            .generate_data_key(first_key, DataKeySpec::Aes256, context)
+            .wait()
+            .map_err(|e| wrap_error(first_key, e))?;
         let mut edks = vec![edk(first_service.as_ref(), generated.key_arn, generated.ciphertext_blob)];
         for (service, key) in rest {
             check_provider_id(service.as_ref())?;
-            let wrapped = service.encrypt(key, generated.plaintext.expose_secret(), context).wait().map_err(|e| wrap_error(key, e))?;
+            let wrapped = service
+                .encrypt(key, generated.plaintext.expose_secret(), context)
+                .wait()
+                .map_err(|e| wrap_error(key, e))?;
             edks.push(edk(service.as_ref(), wrapped.key_arn, wrapped.blob));
         }
         Ok((generated.plaintext, edks))
@@ -167,7 +173,8 @@ impl OpenPolicy {
         let mut skipped = Vec::new();
         for edk in edks {
             let info = String::from_utf8_lossy(&edk.provider_info).into_owned();
-            let Some(service) = self.services.iter().find(|s| s.can_decrypt(&edk.provider_id, &edk.provider_info)) else {
+            let Some(service) = self.services.iter().find(|s| s.can_decrypt(&edk.provider_id, &edk.provider_info))
+            else {
                 skipped.push(format!("{} ({})", info, edk.provider_id));
                 continue;
             };

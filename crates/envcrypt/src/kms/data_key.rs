@@ -68,7 +68,7 @@ impl DataKeySpec {
     pub const MAX_BYTES: u16 = 1024;
 
     /// The key length, or a validation message for an out-of-range `NumberOfBytes`.
-    pub fn len(self) -> Result<usize, String> {
+    pub fn key_len(self) -> Result<usize, String> {
         match self {
             Self::Aes256 => Ok(32),
             Self::Aes128 => Ok(16),
@@ -96,9 +96,9 @@ mod tests {
 
     #[test]
     fn number_of_bytes_bounds() {
-        assert_eq!(DataKeySpec::Bytes(1).len(), Ok(1));
-        assert_eq!(DataKeySpec::Bytes(1024).len(), Ok(1024));
-        assert!(DataKeySpec::Bytes(0).len().is_err());
-        assert!(DataKeySpec::Bytes(1025).len().is_err());
+        assert_eq!(DataKeySpec::Bytes(1).key_len(), Ok(1));
+        assert_eq!(DataKeySpec::Bytes(1024).key_len(), Ok(1024));
+        assert!(DataKeySpec::Bytes(0).key_len().is_err());
+        assert!(DataKeySpec::Bytes(1025).key_len().is_err());
     }
 }

@@ -37,7 +37,12 @@ pub fn frame_iv(sequence: u32) -> [u8; NONCE_LEN] {
     iv
 }
 
-fn body_aad(message_id: &[u8; MESSAGE_ID_LEN], kind: FrameKind, sequence: u32, len: usize) -> ([u8; MAX_AAD_LEN], usize) {
+fn body_aad(
+    message_id: &[u8; MESSAGE_ID_LEN],
+    kind: FrameKind,
+    sequence: u32,
+    len: usize,
+) -> ([u8; MAX_AAD_LEN], usize) {
     let content = match kind {
         FrameKind::Regular => REGULAR_CONTENT,
         FrameKind::Final => FINAL_CONTENT,
@@ -103,7 +108,11 @@ pub struct FramePrefix {
 
 /// Parses a frame prefix from the start of `input`, checking the sequence number, the IV
 /// and the final frame's length. Returns the prefix and its length on the wire.
-pub fn parse_prefix(input: &[u8], expected_sequence: u32, frame_length: u32) -> Result<(FramePrefix, usize), FormatError> {
+pub fn parse_prefix(
+    input: &[u8],
+    expected_sequence: u32,
+    frame_length: u32,
+) -> Result<(FramePrefix, usize), FormatError> {
     let need = |n: usize| if input.len() < n { Err(FormatError::Incomplete { needed: n }) } else { Ok(()) };
     need(4)?;
     let first = u32::from_be_bytes(input[..4].try_into().expect("4 bytes"));

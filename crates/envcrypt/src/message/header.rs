@@ -72,7 +72,9 @@ impl HeaderBody {
         out.push(VERSION);
         out.extend_from_slice(&self.suite.id().to_be_bytes());
         out.extend_from_slice(&self.message_id);
-        out.extend_from_slice(&u16::try_from(context.len()).map_err(|_| FormatError::FieldTooLong("encryption context"))?.to_be_bytes());
+        out.extend_from_slice(
+            &u16::try_from(context.len()).map_err(|_| FormatError::FieldTooLong("encryption context"))?.to_be_bytes(),
+        );
         out.extend_from_slice(&context);
         out.extend_from_slice(&edk_count.to_be_bytes());
         for edk in &self.encrypted_data_keys {
@@ -92,7 +94,7 @@ impl HeaderBody {
 /// The frame length must be non-zero; like the official SDKs, envcrypt also requires a
 /// multiple of 16 no larger than 2^31 − 1 when it writes.
 pub(super) fn validate_frame_length(frame_length: u32) -> Result<(), FormatError> {
-    if frame_length == 0 || frame_length % 16 != 0 || frame_length > i32::MAX as u32 {
+    if frame_length == 0 || !frame_length.is_multiple_of(16) || frame_length > i32::MAX as u32 {
         return Err(FormatError::InvalidFrameLength(frame_length));
     }
     Ok(())
@@ -160,8 +162,7 @@ impl Header {
         }
         let mut encrypted_data_keys = Vec::with_capacity(usize::from(count));
         for _ in 0..count {
-            let provider_id =
-                String::from_utf8(r.field()?.to_vec()).map_err(|_| FormatError::ProviderIdNotUtf8)?;
+            let provider_id = String::from_utf8(r.field()?.to_vec()).map_err(|_| FormatError::ProviderIdNotUtf8)?;
             let provider_info = r.field()?.to_vec();
             let ciphertext = r.field()?.to_vec();
             encrypted_data_keys.push(EncryptedDataKey { provider_id, provider_info, ciphertext });

@@ -2,8 +2,7 @@
 
 use super::{key_file, KeyRecord, LocalKeyService, ALIASES_FILE, KEYS_DIR};
 use crate::kms::{
-    validate_alias_name, AliasEntry, KeyAdmin, KeyMetadata, KeyRef, KeyState, KmsError, KmsFuture,
-    DELETION_WINDOW_DAYS,
+    validate_alias_name, AliasEntry, KeyAdmin, KeyMetadata, KeyRef, KeyState, KmsError, KmsFuture, DELETION_WINDOW_DAYS,
 };
 
 const RESERVED_ALIAS_PREFIX: &str = "alias/aws/";
@@ -31,7 +30,9 @@ impl LocalKeyService {
     fn check_alias_name(alias: &str) -> Result<(), KmsError> {
         validate_alias_name(alias).map_err(|reason| KmsError::InvalidAliasName(format!("{alias:?}: {reason}")))?;
         if alias.starts_with(RESERVED_ALIAS_PREFIX) {
-            return Err(KmsError::NotAuthorized(format!("the alias prefix {RESERVED_ALIAS_PREFIX} is reserved for AWS managed keys")));
+            return Err(KmsError::NotAuthorized(format!(
+                "the alias prefix {RESERVED_ALIAS_PREFIX} is reserved for AWS managed keys"
+            )));
         }
         Ok(())
     }
@@ -40,7 +41,9 @@ impl LocalKeyService {
     fn set_alias(&self, alias: &str, target: &KeyRef, must_exist: bool) -> Result<(), KmsError> {
         Self::check_alias_name(alias)?;
         if target.alias_name().is_some() {
-            return Err(KmsError::Validation(format!("an alias must target a key id or key ARN, not the alias {target}")));
+            return Err(KmsError::Validation(format!(
+                "an alias must target a key id or key ARN, not the alias {target}"
+            )));
         }
         let txn = self.disk.write()?;
         self.purge_deleted(&txn)?;

@@ -39,8 +39,8 @@ use self::disk::{Disk, ReadTxn, WriteTxn};
 use self::record::{Aliases, BackingKeyRecord, KeyRecord, StoreMeta};
 use self::root::RootKey;
 use super::{
-    Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyRef, KeyService, KeyState,
-    KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
+    Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyRef, KeyService, KeyState, KmsError,
+    KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
 };
 use crate::crypto::{self, Aes256Gcm};
 
@@ -133,7 +133,9 @@ impl LocalKeyService {
             None => Self::initialize(&disk, &options)?,
         };
         if meta.format != FORMAT_VERSION {
-            return Err(StoreError::corrupt(disk.dir().join(STORE_FILE), format!("unknown format {}", meta.format)).into());
+            return Err(
+                StoreError::corrupt(disk.dir().join(STORE_FILE), format!("unknown format {}", meta.format)).into()
+            );
         }
         Ok(Self { disk, root, region: meta.region, account: meta.account, clock: options.clock })
     }
@@ -170,7 +172,9 @@ impl LocalKeyService {
 
     /// The managed default key (`alias/envcrypt/default`), created on first use.
     pub fn default_key(&self) -> Result<KeyRef, KmsError> {
-        if let Some(id) = self.disk.read()?.read_json::<Aliases>(ALIASES_FILE)?.and_then(|a| a.get(DEFAULT_KEY_ALIAS).cloned()) {
+        if let Some(id) =
+            self.disk.read()?.read_json::<Aliases>(ALIASES_FILE)?.and_then(|a| a.get(DEFAULT_KEY_ALIAS).cloned())
+        {
             return Ok(self.key_ref(&id));
         }
         let txn = self.disk.write()?;
@@ -205,16 +209,17 @@ impl LocalKeyService {
     fn resolve(&self, txn: &ReadTxn<'_>, key: &KeyRef) -> Result<String, KmsError> {
         if let Some(arn) = key.arn() {
             if arn.partition != ARN_PARTITION || arn.region != self.region || arn.account != self.account {
-                return Err(KmsError::NotFound(format!("{key} is not a key of the local store {}", self.dir().display())));
+                return Err(KmsError::NotFound(format!(
+                    "{key} is not a key of the local store {}",
+                    self.dir().display()
+                )));
             }
         }
         if let Some(id) = key.key_id() {
             return Ok(id.to_owned());
         }
         let alias = key.alias_name().expect("a key reference without a key id is an alias");
-        self.aliases(txn)?
-            .remove(alias)
-            .ok_or_else(|| KmsError::NotFound(format!("alias {alias} does not exist")))
+        self.aliases(txn)?.remove(alias).ok_or_else(|| KmsError::NotFound(format!("alias {alias} does not exist")))
     }
 
     /// Reads a key that exists (its deletion date has not passed).
@@ -253,9 +258,9 @@ impl LocalKeyService {
         let backing = record.backing_keys.iter().find(|b| b.number == number).ok_or_else(|| {
             KmsError::InvalidCiphertext(format!("key {} has no backing key {number}", self.arn(&record.key_id)))
         })?;
-        self.root.unwrap_backing_key(&record.key_id, number, &backing.wrapped).map_err(|reason| {
-            StoreError::corrupt(self.disk.dir().join(key_file(&record.key_id)), reason).into()
-        })
+        self.root
+            .unwrap_backing_key(&record.key_id, number, &backing.wrapped)
+            .map_err(|reason| StoreError::corrupt(self.disk.dir().join(key_file(&record.key_id)), reason).into())
     }
 
     fn new_backing_key(&self, key_id: &str, number: u32) -> BackingKeyRecord {
@@ -300,7 +305,13 @@ impl LocalKeyService {
         Ok(())
     }
 
-    fn encrypt_now(&self, key: &KeyRef, plaintext: &[u8], context: &EncryptionContext, operation: &'static str) -> Result<Ciphertext, KmsError> {
+    fn encrypt_now(
+        &self,
+        key: &KeyRef,
+        plaintext: &[u8],
+        context: &EncryptionContext,
+        operation: &'static str,
+    ) -> Result<Ciphertext, KmsError> {
         let txn = self.disk.read()?;
         let record = self.load_usable(&txn, key, operation)?;
         drop(txn);
@@ -398,13 +409,22 @@ impl KeyService for LocalKeyService {
         PROVIDER_ID
     }
 
-    fn generate_data_key<'a>(&'a self, key: &'a KeyRef, spec: DataKeySpec, context: &'a EncryptionContext) -> KmsFuture<'a, DataKey> {
+    fn generate_data_key<'a>(
+        &'a self,
+        key: &'a KeyRef,
+        spec: DataKeySpec,
+        context: &'a EncryptionContext,
+    ) -> KmsFuture<'a, DataKey> {
         KmsFuture::ready((|| {
-            let len = spec.len().map_err(KmsError::Validation)?;
+            let len = spec.key_len().map_err(KmsError::Validation)?;
             let mut plaintext = Zeroizing::new(vec![0u8; len]);
             crypto::fill_random(&mut plaintext);
             let sealed = self.encrypt_now(key, &plaintext, context, "GenerateDataKey")?;
-            Ok(DataKey { plaintext: SecretBytes::new(plaintext), ciphertext_blob: sealed.blob, key_arn: sealed.key_arn })
+            Ok(DataKey {
+                plaintext: SecretBytes::new(plaintext),
+                ciphertext_blob: sealed.blob,
+                key_arn: sealed.key_arn,
+            })
         })())
     }
 
@@ -415,14 +435,19 @@ impl KeyService for LocalKeyService {
         context: &'a EncryptionContext,
     ) -> KmsFuture<'a, Ciphertext> {
         KmsFuture::ready((|| {
-            let len = spec.len().map_err(KmsError::Validation)?;
+            let len = spec.key_len().map_err(KmsError::Validation)?;
             let mut plaintext = Zeroizing::new(vec![0u8; len]);
             crypto::fill_random(&mut plaintext);
             self.encrypt_now(key, &plaintext, context, "GenerateDataKeyWithoutPlaintext")
         })())
     }
 
-    fn encrypt<'a>(&'a self, key: &'a KeyRef, plaintext: &'a [u8], context: &'a EncryptionContext) -> KmsFuture<'a, Ciphertext> {
+    fn encrypt<'a>(
+        &'a self,
+        key: &'a KeyRef,
+        plaintext: &'a [u8],
+        context: &'a EncryptionContext,
+    ) -> KmsFuture<'a, Ciphertext> {
         KmsFuture::ready(self.encrypt_now(key, plaintext, context, "Encrypt"))
     }
 

@@ -87,8 +87,7 @@ impl RootKey {
                 Zeroizing::new(material)
             }
             RootConfig::Passphrase { salt, memory_kib, iterations, parallelism } => {
-                let provider =
-                    passphrase.ok_or_else(|| StoreError::PassphraseRequired { dir: txn.path("") })?;
+                let provider = passphrase.ok_or_else(|| StoreError::PassphraseRequired { dir: txn.path("") })?;
                 let salt = B64.decode(salt).map_err(|e| StoreError::corrupt(&meta_path, e))?;
                 derive(&provider()?, &salt, *memory_kib, *iterations, *parallelism, txn)?
             }
@@ -98,7 +97,9 @@ impl RootKey {
         if root.0.open_random_nonce(CHECK_AAD, &check).is_err() {
             return Err(match config {
                 RootConfig::Passphrase { .. } => StoreError::WrongPassphrase { dir: txn.path("") },
-                RootConfig::KeyFile => StoreError::corrupt(txn.path(ROOT_KEY_FILE), "the root key does not match the store"),
+                RootConfig::KeyFile => {
+                    StoreError::corrupt(txn.path(ROOT_KEY_FILE), "the root key does not match the store")
+                }
             });
         }
         Ok(root)
@@ -134,7 +135,8 @@ fn derive(
     parallelism: u32,
     txn: &ReadTxn<'_>,
 ) -> Result<Zeroizing<[u8; KEY_LEN]>, StoreError> {
-    let corrupt = |e: argon2::Error| StoreError::corrupt(txn.path(super::STORE_FILE), format!("Argon2 parameters: {e}"));
+    let corrupt =
+        |e: argon2::Error| StoreError::corrupt(txn.path(super::STORE_FILE), format!("Argon2 parameters: {e}"));
     let params = argon2::Params::new(memory_kib, iterations, parallelism, Some(KEY_LEN)).map_err(corrupt)?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut out = Zeroizing::new([0u8; KEY_LEN]);

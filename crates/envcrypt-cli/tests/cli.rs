@@ -1,0 +1,406 @@
+//! The `envcrypt` binary, run as a process: files, exit codes, messages, no output on failure.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Self { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_envcrypt"));
+        cmd.current_dir(self.dir.path())
+            .env("ENVCRYPT_STORE", self.path("store"))
+            .env_remove("ENVCRYPT_PASSPHRASE")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs a command that must fail with `code`, returning its one-line error.
+    fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("envcrypt: ") || code == 2, "{args:?}: {stderr}");
+        stderr
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    fn new_key(&self) -> String {
+        let out = self.ok(&["--json", "key", "create"]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["Arn"].as_str().unwrap().to_owned()
+    }
+}
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 253) as u8).collect()
+}
+
+fn no_plaintext_left(dir: &Path, name: &str) {
+    assert!(!dir.join(name).exists(), "{name} was written");
+    let leftovers: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with(".envcrypt-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn seal_and_open_a_file_with_the_default_key() {
+    let env = Env::new();
+    let data = pattern(300_000);
+    env.write("notes.txt", &data);
+    env.ok(&["seal", "notes.txt"]);
+    std::fs::remove_file(env.path("notes.txt")).unwrap();
+    env.ok(&["open", "notes.txt.enc"]);
+    assert_eq!(std::fs::read(env.path("notes.txt")).unwrap(), data);
+    let inspect = env.ok(&["inspect", "notes.txt.enc"]);
+    assert!(inspect.contains("0x0478") && inspect.contains("envcrypt-local"), "{inspect}");
+    let described = env.ok(&["key", "describe", "alias/envcrypt/default"]);
+    assert!(described.contains("Enabled"), "{described}");
+}
+
+#[test]
+fn round_trips_at_sizes_around_the_frame() {
+    let env = Env::new();
+    for len in [0usize, 1, 63, 64, 65, 1000] {
+        let name = format!("f{len}");
+        env.write(&name, &pattern(len));
+        env.ok(&["seal", "--frame-size", "64", "--context", "size=x", &name]);
+        env.ok(&["open", "--context", "size=x", "-o", &format!("{name}.out"), &format!("{name}.enc")]);
+        assert_eq!(std::fs::read(env.path(&format!("{name}.out"))).unwrap(), pattern(len), "{len} bytes");
+    }
+}
+
+#[test]
+fn stdin_to_stdout() {
+    let env = Env::new();
+    let mut seal =
+        env.command().args(["seal", "-", "-o", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    use std::io::Write;
+    seal.stdin.take().unwrap().write_all(b"from a pipe").unwrap();
+    let sealed = seal.wait_with_output().unwrap();
+    assert!(sealed.status.success());
+    env.write("piped.enc", &sealed.stdout);
+    assert_eq!(env.ok(&["open", "-o", "-", "piped.enc"]), "from a pipe");
+}
+
+#[test]
+fn outputs_are_not_overwritten_without_force() {
+    let env = Env::new();
+    env.write("a", b"one");
+    env.ok(&["seal", "a"]);
+    let err = env.fails(&["seal", "a"], 1);
+    assert!(err.contains("a.enc already exists") && err.contains("--force"), "{err}");
+    let err = env.fails(&["open", "a.enc"], 1);
+    assert!(err.contains("already exists"), "{err}");
+    assert_eq!(std::fs::read(env.path("a")).unwrap(), b"one", "the existing file is untouched");
+    env.write("a", b"two");
+    env.ok(&["seal", "--force", "a"]);
+    env.ok(&["open", "--force", "a.enc"]);
+    assert_eq!(std::fs::read(env.path("a")).unwrap(), b"two");
+}
+
+/// Seals 150 bytes in 64-byte frames: three frames (64, 64, final 22).
+fn three_frame_message(env: &Env) -> Vec<u8> {
+    env.write("msg", &pattern(150));
+    env.ok(&["seal", "--frame-size", "64", "--context", "purpose=test", "-o", "msg.enc", "msg"]);
+    std::fs::read(env.path("msg.enc")).unwrap()
+}
+
+#[test]
+fn every_single_byte_flip_fails_with_no_output_file() {
+    let env = Env::new();
+    let sealed = three_frame_message(&env);
+    for i in 0..sealed.len() {
+        let mut bad = sealed.clone();
+        bad[i] ^= 0x40;
+        env.write("bad.enc", &bad);
+        let out = env.run(&["open", "-o", "bad.out", "bad.enc"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "flip at byte {i} was accepted");
+        assert!(matches!(out.status.code(), Some(3 | 4)), "flip at byte {i}: {:?} {stderr}", out.status);
+        assert!(stderr.contains("bad.enc"), "flip at byte {i}: the error names the file: {stderr}");
+        no_plaintext_left(env.dir.path(), "bad.out");
+    }
+}
+
+#[test]
+fn truncation_at_frame_boundaries_and_appended_bytes_fail() {
+    let env = Env::new();
+    let sealed = three_frame_message(&env);
+    let final_frame = 4 + 4 + 12 + 4 + 22 + 16;
+    let frame = 4 + 12 + 64 + 16;
+    let body = sealed.len() - final_frame - 2 * frame;
+    for cut in [body, body + frame, body + 2 * frame, sealed.len() - 1] {
+        env.write("cut.enc", &sealed[..cut]);
+        let err = env.fails(&["open", "-o", "cut.out", "cut.enc"], 4);
+        assert!(err.contains("truncated"), "cut at {cut}: {err}");
+        no_plaintext_left(env.dir.path(), "cut.out");
+    }
+    let mut longer = sealed.clone();
+    longer.extend_from_slice(b"extra");
+    env.write("long.enc", &longer);
+    let err = env.fails(&["open", "-o", "long.out", "long.enc"], 4);
+    assert!(err.contains("after the end"), "{err}");
+    no_plaintext_left(env.dir.path(), "long.out");
+}
+
+#[test]
+fn a_wrong_context_fails_and_names_the_pair() {
+    let env = Env::new();
+    three_frame_message(&env);
+    let err = env.fails(&["open", "--context", "purpose=prod", "-o", "out", "msg.enc"], 4);
+    assert!(err.contains("purpose=prod"), "{err}");
+    no_plaintext_left(env.dir.path(), "out");
+}
+
+#[test]
+fn wrong_disabled_and_deleted_keys_fail() {
+    let env = Env::new();
+    let key = env.new_key();
+    let other = env.new_key();
+    env.write("data", b"secret");
+    env.ok(&["seal", "--key", &key, "data"]);
+
+    let err = env.fails(&["open", "--key", &other, "-o", "out", "data.enc"], 3);
+    assert!(err.contains(&key), "the error names the message's key: {err}");
+    no_plaintext_left(env.dir.path(), "out");
+
+    env.ok(&["key", "disable", &key]);
+    let err = env.fails(&["open", "-o", "out", "data.enc"], 3);
+    assert!(err.contains("DisabledException") && err.contains(&key), "{err}");
+    no_plaintext_left(env.dir.path(), "out");
+    env.ok(&["key", "enable", &key]);
+
+    env.ok(&["key", "schedule-deletion", "--days", "7", &key]);
+    let err = env.fails(&["open", "-o", "out", "data.enc"], 3);
+    assert!(err.contains("PendingDeletion"), "{err}");
+    no_plaintext_left(env.dir.path(), "out");
+    let err = env.fails(&["key", "schedule-deletion", "--days", "3", &other], 2);
+    assert!(err.contains("between 7 and 30"), "{err}");
+
+    let missing = "arn:envcrypt:kms:local:000000000000:key/11111111-2222-4333-8444-555555555555";
+    let err = env.fails(&["seal", "--key", missing, "-o", "x.enc", "data"], 3);
+    assert!(err.contains("NotFoundException") && err.contains(missing), "{err}");
+    no_plaintext_left(env.dir.path(), "x.enc");
+}
+
+#[test]
+fn data_sealed_before_a_rotation_still_opens() {
+    let env = Env::new();
+    env.ok(&["key", "create", "--alias", "alias/rotating"]);
+    env.write("old", b"before rotation");
+    env.ok(&["seal", "--key", "alias/rotating", "old"]);
+    let rotated = env.ok(&["key", "rotate", "alias/rotating"]);
+    assert!(rotated.contains("backing keys: 2"), "{rotated}");
+    env.write("new", b"after rotation");
+    env.ok(&["seal", "--key", "alias/rotating", "new"]);
+    assert_eq!(env.ok(&["open", "-o", "-", "old.enc"]), "before rotation");
+    assert_eq!(env.ok(&["open", "-o", "-", "new.enc"]), "after rotation");
+}
+
+#[test]
+fn several_keys_make_one_message_any_opens() {
+    let env = Env::new();
+    let (a, b) = (env.new_key(), env.new_key());
+    env.write("both", b"either key");
+    env.ok(&["seal", "--key", &a, "--key", &b, "both"]);
+    let inspect = env.ok(&["--json", "inspect", "both.enc"]);
+    let v: serde_json::Value = serde_json::from_str(&inspect).unwrap();
+    assert_eq!(v["encrypted_data_keys"].as_array().unwrap().len(), 2);
+    env.ok(&["key", "disable", &a]);
+    assert_eq!(env.ok(&["open", "--key", &b, "-o", "-", "both.enc"]), "either key");
+}
+
+#[test]
+fn eight_processes_creating_keys_at_once_lose_none() {
+    let env = Env::new();
+    env.ok(&["key", "list"]);
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            let script =
+                format!("for j in 1 2 3 4 5; do \"$0\" key create --alias alias/p{i}-$j >/dev/null || exit 1; done");
+            env.command().args(["-c", &script, env!("CARGO_BIN_EXE_envcrypt")]).spawn_shell()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let listed: serde_json::Value = serde_json::from_str(&env.ok(&["--json", "key", "list"])).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 40);
+    let aliases: serde_json::Value = serde_json::from_str(&env.ok(&["--json", "key", "alias", "list"])).unwrap();
+    assert_eq!(aliases.as_array().unwrap().len(), 40);
+}
+
+trait SpawnShell {
+    fn spawn_shell(&mut self) -> std::process::Child;
+}
+
+impl SpawnShell for Command {
+    /// Re-targets a prepared `envcrypt` command at `sh`, keeping its environment.
+    fn spawn_shell(&mut self) -> std::process::Child {
+        let mut sh = Command::new("sh");
+        for (k, v) in self.get_envs() {
+            match v {
+                Some(v) => sh.env(k, v),
+                None => sh.env_remove(k),
+            };
+        }
+        sh.args(self.get_args())
+            .current_dir(self.get_current_dir().unwrap())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        sh.spawn().unwrap()
+    }
+}
+
+#[test]
+fn kms_commands_speak_base64_like_the_aws_cli() {
+    let env = Env::new();
+    env.ok(&["key", "create", "--alias", "alias/k"]);
+    let generated: serde_json::Value =
+        serde_json::from_str(&env.ok(&["kms", "generate-data-key", "--key", "alias/k", "--context", "a=b"])).unwrap();
+    let blob = generated["CiphertextBlob"].as_str().unwrap();
+    let decrypted: serde_json::Value =
+        serde_json::from_str(&env.ok(&["kms", "decrypt", "--ciphertext-blob", blob, "--context", "a=b"])).unwrap();
+    assert_eq!(decrypted["Plaintext"], generated["Plaintext"]);
+    let err = env.fails(&["kms", "decrypt", "--ciphertext-blob", blob], 4);
+    assert!(err.contains("InvalidCiphertextException"), "{err}");
+
+    let other = env.new_key();
+    let moved: serde_json::Value = serde_json::from_str(&env.ok(&[
+        "kms",
+        "re-encrypt",
+        "--ciphertext-blob",
+        blob,
+        "--source-context",
+        "a=b",
+        "--destination-key",
+        &other,
+    ]))
+    .unwrap();
+    assert_eq!(moved["KeyId"], other.as_str());
+    assert!(moved.get("Plaintext").is_none());
+    let again: serde_json::Value = serde_json::from_str(&env.ok(&[
+        "kms",
+        "decrypt",
+        "--ciphertext-blob",
+        moved["CiphertextBlob"].as_str().unwrap(),
+    ]))
+    .unwrap();
+    assert_eq!(again["Plaintext"], generated["Plaintext"]);
+
+    let big = base64_of(&[1u8; 4097]);
+    let err = env.fails(&["kms", "encrypt", "--key", "alias/k", "--plaintext", &big], 2);
+    assert!(err.contains("ValidationException"), "{err}");
+    let sixteen: serde_json::Value =
+        serde_json::from_str(&env.ok(&["kms", "generate-data-key", "--key", "alias/k", "--key-spec", "AES_128"]))
+            .unwrap();
+    assert_eq!(sixteen["Plaintext"].as_str().unwrap().len(), 24);
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[test]
+fn usage_errors_exit_2_with_a_clear_message() {
+    let env = Env::new();
+    env.write("f", b"x");
+    let err = env.fails(&["seal", "--key", "not-a-key", "f"], 2);
+    assert!(err.contains("not-a-key") && err.contains("alias/NAME"), "{err}");
+    let err = env.fails(&["seal", "--context", "novalue", "f"], 2);
+    assert!(err.contains("key=value"), "{err}");
+    let err = env.fails(&["seal", "--frame-size", "100", "f"], 2);
+    assert!(err.contains("multiple of 16"), "{err}");
+    let err = env.fails(&["seal", "--context", "aws-crypto-x=1", "-o", "g.enc", "f"], 4);
+    assert!(err.contains("reserved"), "{err}");
+    let err = env.fails(&["open", "f"], 2);
+    assert!(err.contains("-o OUT"), "{err}");
+    let err = env.fails(&["key", "alias", "create", "alias/aws/x", &env.new_key()], 3);
+    assert!(err.contains("NotAuthorizedException"), "{err}");
+    env.fails(&["frobnicate"], 2);
+}
+
+#[test]
+fn missing_input_and_unreadable_store_are_io_errors() {
+    let env = Env::new();
+    let err = env.fails(&["seal", "nope.txt"], 1);
+    assert!(err.contains("nope.txt"), "{err}");
+    env.ok(&["key", "list"]);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(env.path("store"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let err = env.fails(&["key", "list"], 1);
+    assert!(err.contains("chmod 700"), "{err}");
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    let env = Env::new();
+    for args in [
+        vec!["--help"],
+        vec!["seal", "--help"],
+        vec!["open", "--help"],
+        vec!["inspect", "--help"],
+        vec!["key", "create", "--help"],
+        vec!["key", "rotate", "--help"],
+        vec!["key", "schedule-deletion", "--help"],
+        vec!["key", "alias", "create", "--help"],
+        vec!["kms", "generate-data-key", "--help"],
+        vec!["kms", "re-encrypt", "--help"],
+    ] {
+        let help = env.ok(&args);
+        assert!(help.contains("Example"), "{args:?} has no example:\n{help}");
+    }
+    assert!(env.ok(&["--help"]).contains("Exit codes"));
+}
+
+#[test]
+fn passphrase_store_via_environment() {
+    let env = Env::new();
+    env.write("p", b"guarded");
+    let out = env.command().env("ENVCRYPT_PASSPHRASE", "hunter2 but longer").args(["seal", "p"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!env.path("store/root.key").exists());
+    let out = env.command().env("ENVCRYPT_PASSPHRASE", "wrong").args(["open", "-o", "-", "p.enc"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong passphrase"));
+    let err = env.fails(&["open", "-o", "-", "p.enc"], 1);
+    assert!(err.contains("ENVCRYPT_PASSPHRASE"), "{err}");
+    let out = env
+        .command()
+        .env("ENVCRYPT_PASSPHRASE", "hunter2 but longer")
+        .args(["open", "-o", "-", "p.enc"])
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, b"guarded");
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs every test. This is the README's test command and
+# what .ci/run calls; it must pass on a brand-new machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n== %s\n' "$*"; }
+
+# Python tools in a project-local venv: `cryptography` re-derives the known-answer vectors.
+say "python venv (.venv)"
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+
+say "known-answer vectors are reproducible from vectors/generate.py"
+.venv/bin/python vectors/generate.py --check
+
+# One build profile for everything (release): the tests include a 100 MiB round trip and
+# Argon2id at full strength.
+say "cargo test --release --workspace"
+cargo test --release --workspace --all-targets
+cargo test --release --workspace --doc
+
+say "examples"
+cargo run --release --quiet -p envcrypt --example seal_and_open
+cargo run --release --quiet -p envcrypt --example key_service
+
+say "README main command"
+scripts/try.sh > /dev/null
+echo "scripts/try.sh: ok"
