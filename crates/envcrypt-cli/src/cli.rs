@@ -76,23 +76,31 @@ and a failure exits non-zero.")]
     Kms(KmsCommand),
 }
 
+/// Where a command reads and writes.
 #[derive(Debug, Args)]
-pub struct SealArgs {
-    /// The file to seal, or - for stdin.
+pub struct FileArgs {
+    /// The input file, or - for stdin.
     #[arg(default_value = "-")]
     pub input: String,
+    /// Where to write: a file, or - for stdout [default: seal writes INPUT.enc, open writes INPUT
+    /// without .enc; stdout when the input is stdin].
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<String>,
+    /// Replace the output file if it exists.
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SealArgs {
+    #[command(flatten)]
+    pub files: FileArgs,
     /// A key to wrap the data key (key id, key ARN, alias/NAME or alias ARN); repeatable.
     #[arg(short, long = "key", value_name = "KEY")]
     pub keys: Vec<String>,
     /// An encryption context pair, bound to the message and stored in its header; repeatable.
     #[arg(short, long = "context", value_name = "KEY=VALUE")]
     pub context: Vec<String>,
-    /// Where to write: a file, or - for stdout [default: INPUT.enc, or stdout for stdin].
-    #[arg(short, long, value_name = "OUT")]
-    pub output: Option<String>,
-    /// Replace the output file if it exists.
-    #[arg(short, long)]
-    pub force: bool,
     /// Plaintext bytes per frame: a multiple of 16.
     #[arg(long, value_name = "BYTES", default_value_t = envcrypt::stream::DEFAULT_FRAME_LENGTH)]
     pub frame_size: u32,
@@ -100,21 +108,14 @@ pub struct SealArgs {
 
 #[derive(Debug, Args)]
 pub struct OpenArgs {
-    /// The sealed file, or - for stdin.
-    #[arg(default_value = "-")]
-    pub input: String,
+    #[command(flatten)]
+    pub files: FileArgs,
     /// Only try these keys (strict); without --key, try every key the header names.
     #[arg(short, long = "key", value_name = "KEY")]
     pub keys: Vec<String>,
     /// A context pair the message must contain; repeatable.
     #[arg(short, long = "context", value_name = "KEY=VALUE")]
     pub context: Vec<String>,
-    /// Where to write: a file, or - for stdout [default: INPUT without .enc, or stdout for stdin].
-    #[arg(short, long, value_name = "OUT")]
-    pub output: Option<String>,
-    /// Replace the output file if it exists.
-    #[arg(short, long)]
-    pub force: bool,
     /// Refuse messages with more encrypted data keys than this.
     #[arg(long, value_name = "N", default_value_t = envcrypt::message::ParseLimits::default().max_encrypted_data_keys)]
     pub max_encrypted_data_keys: u16,

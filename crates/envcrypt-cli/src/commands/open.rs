@@ -13,15 +13,15 @@ use crate::keys::{open_local_store, parse_context, parse_key};
 pub fn exec(args: &OpenArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let required_context = parse_context(&args.context)?;
     let keys = args.keys.iter().map(|k| parse_key(k)).collect::<Result<Vec<_>, _>>()?;
-    let output_spec = match (&args.output, args.input.as_str()) {
+    let output_spec = match (&args.files.output, args.files.input.as_str()) {
         (Some(out), _) => out.clone(),
         (None, "-") => "-".to_owned(),
         (None, input) => strip_enc(input.as_ref()).map(|p| p.display().to_string()).ok_or_else(|| {
             CliError::usage(format!("{input} does not end in .enc, so the output needs a name: use -o OUT"))
         })?,
     };
-    let mut output = Output::create(&output_spec, args.force)?;
-    let input = Input::open(&args.input)?;
+    let mut output = Output::create(&output_spec, args.files.force)?;
+    let input = Input::open(&args.files.input)?;
     let store = open_local_store(global)?;
     let services: Vec<std::sync::Arc<dyn KeyService>> = vec![store];
     let policy = if keys.is_empty() { OpenPolicy::discovery(services) } else { OpenPolicy::strict(services, keys) };

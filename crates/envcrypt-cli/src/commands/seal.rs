@@ -14,18 +14,18 @@ pub fn exec(args: &SealArgs, global: &GlobalArgs) -> Result<(), CliError> {
     envcrypt::message::check_frame_length(args.frame_size).map_err(|_| {
         CliError::usage(format!("--frame-size {} is not a positive multiple of 16 below 2^31", args.frame_size))
     })?;
-    let output_spec = match (&args.output, args.input.as_str()) {
+    let output_spec = match (&args.files.output, args.files.input.as_str()) {
         (Some(out), _) => out.clone(),
         (None, "-") => "-".to_owned(),
         (None, input) => format!("{input}.enc"),
     };
-    let mut output = Output::create(&output_spec, args.force)?;
+    let mut output = Output::create(&output_spec, args.files.force)?;
     if output.is_terminal() {
         return Err(CliError::usage(
             "refusing to write a sealed message to a terminal; use -o FILE or redirect stdout",
         ));
     }
-    let mut input = Input::open(&args.input)?;
+    let mut input = Input::open(&args.files.input)?;
     let store = open_local_store(global)?;
     let keys = match keys.is_empty() {
         true => vec![store.default_key().map_err(|e| CliError::kms("cannot create the default key", &e))?],

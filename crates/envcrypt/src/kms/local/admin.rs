@@ -23,6 +23,18 @@ impl LocalKeyService {
         Ok(record.metadata(self.arn(&record.key_id), &self.aliases(&txn)?))
     }
 
+    /// EnableKey / DisableKey: both refuse a key pending deletion.
+    fn set_state(&self, key: &KeyRef, state: KeyState, operation: &'static str) -> Result<(), KmsError> {
+        self.update_key(key, |record| {
+            if record.state == KeyState::PendingDeletion {
+                return Err(self.invalid_state(record, operation));
+            }
+            record.state = state;
+            Ok(())
+        })
+        .map(drop)
+    }
+
     fn invalid_state(&self, record: &KeyRecord, operation: &'static str) -> KmsError {
         KmsError::InvalidState { key: self.arn(&record.key_id), state: record.state.to_string(), operation }
     }
@@ -137,29 +149,11 @@ impl KeyAdmin for LocalKeyService {
     }
 
     fn enable_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, ()> {
-        KmsFuture::ready(
-            self.update_key(key, |record| match record.state {
-                KeyState::PendingDeletion => Err(self.invalid_state(record, "EnableKey")),
-                _ => {
-                    record.state = KeyState::Enabled;
-                    Ok(())
-                }
-            })
-            .map(drop),
-        )
+        KmsFuture::ready(self.set_state(key, KeyState::Enabled, "EnableKey"))
     }
 
     fn disable_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, ()> {
-        KmsFuture::ready(
-            self.update_key(key, |record| match record.state {
-                KeyState::PendingDeletion => Err(self.invalid_state(record, "DisableKey")),
-                _ => {
-                    record.state = KeyState::Disabled;
-                    Ok(())
-                }
-            })
-            .map(drop),
-        )
+        KmsFuture::ready(self.set_state(key, KeyState::Disabled, "DisableKey"))
     }
 
     fn rotate_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {

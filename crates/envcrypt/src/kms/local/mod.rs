@@ -318,6 +318,20 @@ impl LocalKeyService {
         seal_with_record(self, &record, plaintext, context)
     }
 
+    fn generate_now(
+        &self,
+        key: &KeyRef,
+        spec: DataKeySpec,
+        context: &EncryptionContext,
+        operation: &'static str,
+    ) -> Result<(Zeroizing<Vec<u8>>, Ciphertext), KmsError> {
+        let len = spec.key_len().map_err(KmsError::Validation)?;
+        let mut plaintext = Zeroizing::new(vec![0u8; len]);
+        crypto::fill_random(&mut plaintext);
+        let sealed = self.encrypt_now(key, &plaintext, context, operation)?;
+        Ok((plaintext, sealed))
+    }
+
     fn decrypt_now(
         &self,
         blob: &[u8],
@@ -415,17 +429,11 @@ impl KeyService for LocalKeyService {
         spec: DataKeySpec,
         context: &'a EncryptionContext,
     ) -> KmsFuture<'a, DataKey> {
-        KmsFuture::ready((|| {
-            let len = spec.key_len().map_err(KmsError::Validation)?;
-            let mut plaintext = Zeroizing::new(vec![0u8; len]);
-            crypto::fill_random(&mut plaintext);
-            let sealed = self.encrypt_now(key, &plaintext, context, "GenerateDataKey")?;
-            Ok(DataKey {
-                plaintext: SecretBytes::new(plaintext),
-                ciphertext_blob: sealed.blob,
-                key_arn: sealed.key_arn,
-            })
-        })())
+        KmsFuture::ready(self.generate_now(key, spec, context, "GenerateDataKey").map(|(plaintext, sealed)| DataKey {
+            plaintext: SecretBytes::new(plaintext),
+            ciphertext_blob: sealed.blob,
+            key_arn: sealed.key_arn,
+        }))
     }
 
     fn generate_data_key_without_plaintext<'a>(
@@ -434,12 +442,9 @@ impl KeyService for LocalKeyService {
         spec: DataKeySpec,
         context: &'a EncryptionContext,
     ) -> KmsFuture<'a, Ciphertext> {
-        KmsFuture::ready((|| {
-            let len = spec.key_len().map_err(KmsError::Validation)?;
-            let mut plaintext = Zeroizing::new(vec![0u8; len]);
-            crypto::fill_random(&mut plaintext);
-            self.encrypt_now(key, &plaintext, context, "GenerateDataKeyWithoutPlaintext")
-        })())
+        KmsFuture::ready(
+            self.generate_now(key, spec, context, "GenerateDataKeyWithoutPlaintext").map(|(_, sealed)| sealed),
+        )
     }
 
     fn encrypt<'a>(
