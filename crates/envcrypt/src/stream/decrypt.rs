@@ -10,6 +10,7 @@ use crate::message::frame::{self, FrameKind, FINAL_PREFIX_LEN, REGULAR_PREFIX_LE
 use crate::message::{FormatError, Header, MessageKeys, ParseLimits};
 
 const HEADER_READ_CHUNK: usize = 4096;
+const INITIAL_FRAME_RESERVE: usize = 1 << 20;
 
 /// How to open.
 #[derive(Debug, Clone, Default)]
@@ -39,6 +40,20 @@ enum State {
     Body,
     Done,
     Failed(FormatError),
+    /// The input failed mid-frame; the position in the message is lost, so this is final too.
+    InputFailed(io::ErrorKind, String),
+}
+
+/// Why the next frame could not be produced.
+enum FrameError {
+    Format(FormatError),
+    Input(io::Error),
+}
+
+impl From<FormatError> for FrameError {
+    fn from(e: FormatError) -> Self {
+        Self::Format(e)
+    }
 }
 
 impl<R: Read> Decryptor<R> {
@@ -60,9 +75,13 @@ impl<R: Read> Decryptor<R> {
         Ok(Self::after_header(Cursor::new(rest).chain(inner), header, keys, key_arn))
     }
 
-    /// Opens the body after a header whose keys the caller derived itself (known-answer tests).
-    pub fn with_keys(mut inner: R, keys: MessageKeys, limits: &ParseLimits) -> Result<Self, Error> {
+    /// Opens a message whose plaintext data key the caller already holds, bypassing the key
+    /// services: for known-answer tests, fuzzing and re-implementations. The key commitment
+    /// and header tag are still checked.
+    pub fn with_data_key(mut inner: R, data_key: &[u8], limits: &ParseLimits) -> Result<Self, Error> {
         let (header, rest) = read_header_and_rest(&mut inner, limits)?;
+        let body = header.body();
+        let keys = MessageKeys::derive(body.suite, data_key, &body.message_id)?;
         header.verify(&keys)?;
         Ok(Self::after_header(Cursor::new(rest).chain(inner), header, keys, String::new()))
     }
@@ -92,28 +111,32 @@ impl<R: Read> Decryptor<R> {
     }
 
     /// Reads, checks and decrypts the next frame into `self.frame`.
-    fn next_frame(&mut self) -> Result<(), FormatError> {
+    fn next_frame(&mut self) -> Result<(), FrameError> {
         let body = self.header.body();
         let mut prefix = [0u8; FINAL_PREFIX_LEN];
-        match read_full(&mut self.inner, &mut prefix[..4]) {
-            Ok(0) => return Err(FormatError::MissingFinalFrame),
-            Ok(4) => {}
-            _ => return Err(FormatError::Truncated("frame header")),
+        match read_full(&mut self.inner, &mut prefix[..4])? {
+            0 => return Err(FormatError::MissingFinalFrame.into()),
+            4 => {}
+            _ => return Err(FormatError::Truncated("frame header").into()),
         }
         let prefix_len = if prefix[..4] == [0xFF; 4] { FINAL_PREFIX_LEN } else { REGULAR_PREFIX_LEN };
-        if read_full(&mut self.inner, &mut prefix[4..prefix_len]) != Ok(prefix_len - 4) {
-            return Err(FormatError::Truncated("frame header"));
+        if read_full(&mut self.inner, &mut prefix[4..prefix_len])? != prefix_len - 4 {
+            return Err(FormatError::Truncated("frame header").into());
         }
         let (parsed, _) = frame::parse_prefix(&prefix[..prefix_len], self.next_sequence, body.frame_length)?;
         let len = usize::try_from(parsed.content_len).expect("u32 fits in usize");
-        self.frame.resize(len + TAG_LEN, 0);
-        if read_full(&mut self.inner, &mut self.frame[..]) != Ok(len + TAG_LEN) {
-            return Err(FormatError::Truncated("frame"));
+        // Grow with the data actually read, so a header that claims a huge frame costs
+        // memory only for bytes that really arrive.
+        self.frame.clear();
+        self.frame.reserve(len.min(INITIAL_FRAME_RESERVE) + TAG_LEN);
+        let wanted = (len + TAG_LEN) as u64;
+        if (&mut self.inner).take(wanted).read_to_end(&mut self.frame).map_err(FrameError::Input)? as u64 != wanted {
+            return Err(FormatError::Truncated("frame").into());
         }
         if parsed.kind == FrameKind::Final {
             let mut extra = [0u8; 1];
-            if read_full(&mut self.inner, &mut extra) != Ok(0) {
-                return Err(FormatError::TrailingData);
+            if read_full(&mut self.inner, &mut extra)? != 0 {
+                return Err(FormatError::TrailingData.into());
             }
         }
         let (ciphertext, tag) = self.frame.split_at_mut(len);
@@ -141,27 +164,36 @@ impl<R: Read> Read for Decryptor<R> {
             match &self.state {
                 State::Done => return Ok(0),
                 State::Failed(e) => return Err(format_to_io(e.clone())),
+                State::InputFailed(kind, message) => return Err(io::Error::new(*kind, message.clone())),
                 State::Body => {}
             }
             if let Err(e) = self.next_frame() {
                 // Sticky: a failed message never yields more plaintext.
                 self.authenticated = 0;
-                self.state = State::Failed(e.clone());
-                return Err(format_to_io(e));
+                return Err(match e {
+                    FrameError::Format(e) => {
+                        self.state = State::Failed(e.clone());
+                        format_to_io(e)
+                    }
+                    FrameError::Input(e) => {
+                        self.state = State::InputFailed(e.kind(), e.to_string());
+                        e
+                    }
+                });
             }
         }
     }
 }
 
 /// Reads until `buf` is full or the input ends; returns how much was read.
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, ()> {
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, FrameError> {
     let mut at = 0;
     while at < buf.len() {
         match r.read(&mut buf[at..]) {
             Ok(0) => break,
             Ok(n) => at += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return Err(()),
+            Err(e) => return Err(FrameError::Input(e)),
         }
     }
     Ok(at)
