@@ -6,7 +6,7 @@ envcrypt's local ciphertext blob (crates/envcrypt/src/kms/local/blob.rs).
 
 Every input is derived from fixed labels, so running this again reproduces the files:
 
-    python3 vectors/generate.py            # rewrites vectors/messages.json, vectors/local-blobs.json
+    python3 vectors/generate.py            # rewrites vectors/*.json and the seeds in fuzz/seeds/
     python3 vectors/generate.py --check    # exits 1 if the committed files differ
 
 The Rust tests (crates/envcrypt/tests/vectors.rs) decrypt each expected message with the
@@ -154,22 +154,48 @@ def blob_cases():
     return out
 
 
+# The decrypt fuzz target opens messages with this data key (fuzz/fuzz_targets/decrypt.rs).
+FUZZ_DATA_KEY = fixed("fuzz/data-key", 32)
+
+
+def fuzz_seeds(messages, blobs):
+    """Seed corpora for the fuzz targets, from the same cases as the vectors."""
+    seeds = {}
+    for i, case in enumerate(messages):
+        seeds[f"header/message-{i}"] = bytes.fromhex(case["message"])
+        seeds[f"context/context-{i}"] = serialize_context(case["encryption_context"])
+        # The same case sealed under the fuzz target's fixed data key.
+        edks = [(e["provider_id"], e["provider_info"], bytes.fromhex(e["ciphertext"])) for e in case["encrypted_data_keys"]]
+        msg, _ = message(FUZZ_DATA_KEY, bytes.fromhex(case["message_id"]), case["encryption_context"], edks,
+                         min(case["frame_length"], 64), bytes.fromhex(case["plaintext"])[:300])
+        seeds[f"decrypt/message-{i}"] = msg
+    for i, case in enumerate(blobs):
+        seeds[f"local_blob/blob-{i}"] = bytes.fromhex(case["blob"])
+    return seeds
+
+
 def main():
-    files = {
-        "messages.json": {"description": "AWS Encryption SDK message format v2, suite 0x0478; see generate.py", "cases": message_cases()},
-        "local-blobs.json": {"description": "envcrypt local ciphertext blob v1; see generate.py", "cases": blob_cases()},
+    messages, blobs = message_cases(), blob_cases()
+    outputs = {
+        HERE / "messages.json": json.dumps(
+            {"description": "AWS Encryption SDK message format v2, suite 0x0478; see generate.py", "cases": messages},
+            indent=2, ensure_ascii=False).encode() + b"\n",
+        HERE / "local-blobs.json": json.dumps(
+            {"description": "envcrypt local ciphertext blob v1; see generate.py", "cases": blobs},
+            indent=2, ensure_ascii=False).encode() + b"\n",
     }
+    for name, data in fuzz_seeds(messages, blobs).items():
+        outputs[HERE.parent / "fuzz" / "seeds" / name] = data
     check = "--check" in sys.argv
     stale = False
-    for name, content in files.items():
-        text = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
-        path = HERE / name
+    for path, data in outputs.items():
         if check:
-            if not path.exists() or path.read_text() != text:
+            if not path.exists() or path.read_bytes() != data:
                 print(f"{path} is out of date", file=sys.stderr)
                 stale = True
         else:
-            path.write_text(text)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
     sys.exit(1 if stale else 0)
 
 

@@ -22,6 +22,8 @@ mod admin;
 pub mod blob;
 mod disk;
 mod error;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 mod record;
 mod root;
 

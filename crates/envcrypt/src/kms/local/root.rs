@@ -105,6 +105,12 @@ impl RootKey {
         Ok(root)
     }
 
+    /// A root key from raw material, for the fuzz targets.
+    #[cfg(fuzzing)]
+    pub(super) fn from_material(material: &[u8; KEY_LEN]) -> Self {
+        Self(Aes256Gcm::new(material))
+    }
+
     /// Wraps a backing key for storage, bound to its key id and number.
     pub(super) fn wrap_backing_key(&self, key_id: &str, number: u32, material: &[u8; KEY_LEN]) -> String {
         B64.encode(self.0.seal_random_nonce(&backing_aad(key_id, number), material))
