@@ -1,4 +1,5 @@
 use envcrypt::keyring::Keyring;
+use envcrypt::kms::local::DEFAULT_KEY_ALIAS;
 use envcrypt::stream::{self, Encryptor, SealOptions};
 use serde_json::json;
 
@@ -10,7 +11,7 @@ use crate::keys::{open_local_store, parse_context, parse_key};
 
 pub fn exec(args: &SealArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let context = parse_context(&args.context)?;
-    let keys = args.keys.iter().map(|k| parse_key(k)).collect::<Result<Vec<_>, _>>()?;
+    let mut keys = args.keys.iter().map(|k| parse_key(k)).collect::<Result<Vec<_>, _>>()?;
     envcrypt::message::check_frame_length(args.frame_size).map_err(|_| {
         CliError::usage(format!("--frame-size {} is not a positive multiple of 16 below 2^31", args.frame_size))
     })?;
@@ -27,10 +28,13 @@ pub fn exec(args: &SealArgs, global: &GlobalArgs) -> Result<(), CliError> {
     }
     let mut input = Input::open(&args.files.input)?;
     let store = open_local_store(global)?;
-    let keys = match keys.is_empty() {
-        true => vec![store.default_key().map_err(|e| CliError::kms("cannot create the default key", &e))?],
-        false => keys,
-    };
+    // The managed default key is created on first use, whether named or implied.
+    if keys.is_empty() || keys.iter().any(|k| k.alias_name() == Some(DEFAULT_KEY_ALIAS)) {
+        let default = store.default_key().map_err(|e| CliError::kms("cannot create the default key", &e))?;
+        if keys.is_empty() {
+            keys.push(default);
+        }
+    }
     let keyring = keys.iter().fold(Keyring::new(), |ring, key| ring.with_key(store.clone(), key.clone()));
     let options = SealOptions { frame_length: args.frame_size, ..SealOptions::default() };
     let failed = |e| CliError::stream(format!("cannot seal {}", input.name), e);
