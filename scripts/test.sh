@@ -26,6 +26,9 @@ say "examples"
 cargo run --release --quiet -p envcrypt --example seal_and_open
 cargo run --release --quiet -p envcrypt --example key_service
 
+say "fuzz targets: a short smoke run of each (scripts/fuzz.sh SECONDS for a campaign)"
+scripts/fuzz.sh 5
+
 say "README main command"
 scripts/try.sh > /dev/null
 echo "scripts/try.sh: ok"
