@@ -6,12 +6,18 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
-# Python tools in a project-local venv: `cryptography` re-derives the known-answer vectors.
+# Python tools in a project-local venv: `cryptography` re-derives the known-answer vectors,
+# `moto[server]` is the AWS KMS stand-in.
 say "python venv (.venv)"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+
+say "moto_server (AWS KMS stand-in) on a free loopback port"
+eval "$(scripts/moto.sh start)"
+trap 'scripts/moto.sh stop' EXIT
+echo "moto at $ENVCRYPT_TEST_MOTO_ENDPOINT"
 
 say "known-answer vectors are reproducible from vectors/generate.py"
 .venv/bin/python vectors/generate.py --check

@@ -4,7 +4,8 @@
 //! - [`kms`]: the [`KeyService`](kms::KeyService) contract and its backends ([`kms::local`]);
 //! - [`message`]: the AWS Encryption SDK message format v2, bytes only, no I/O;
 //! - [`keyring`]: which key services wrap and unwrap a message's data key;
-//! - [`stream`]: `Write`/`Read` adapters that seal and open messages in bounded memory.
+//! - [`stream`]: `Write`/`Read` adapters that seal and open messages in bounded memory;
+//! - [`conformance`]: KMS scenarios that run against any key service.
 //!
 //! ```
 //! use std::io::{Read, Write};
@@ -34,6 +35,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod conformance;
 pub mod context;
 pub mod crypto;
 pub mod keyring;

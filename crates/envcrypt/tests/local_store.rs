@@ -158,7 +158,7 @@ fn rotation_keeps_old_backing_keys_for_decrypt() {
     let c = ctx(&[("a", "b")]);
     let before = f.store.generate_data_key(&key, DataKeySpec::Aes256, &c).wait().unwrap();
     let meta = f.store.rotate_key(&key).wait().unwrap();
-    assert_eq!(meta.backing_keys, 2);
+    assert_eq!(meta.backing_keys, Some(2));
     f.store.rotate_key(&key).wait().unwrap();
     let after = f.store.encrypt(&key, b"new", &c).wait().unwrap();
     assert_ne!(before.ciphertext_blob[20..24], after.blob[20..24], "new blobs use the newest backing key");

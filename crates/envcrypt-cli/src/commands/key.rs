@@ -116,7 +116,7 @@ fn describe_lines(k: &KeyMetadata) -> Vec<String> {
         format!("arn:          {}", k.arn),
         format!("state:        {}", k.state),
         format!("created:      {}", timestamp(k.creation_date)),
-        format!("backing keys: {}", k.backing_keys),
+        format!("backing keys: {}", backing(k)),
     ];
     if let Some(date) = k.deletion_date {
         lines.push(format!("deletion:     {}", timestamp(date)));
@@ -128,6 +128,10 @@ fn describe_lines(k: &KeyMetadata) -> Vec<String> {
         lines.push(format!("description:  {}", k.description));
     }
     lines
+}
+
+fn backing(k: &KeyMetadata) -> String {
+    k.backing_keys.map_or_else(|| "-".to_owned(), |n| n.to_string())
 }
 
 fn timestamp(secs: u64) -> String {

@@ -131,6 +131,7 @@ pub trait KeyService: Send + Sync + std::fmt::Debug {
 
 /// The state of a CMK, named as in KMS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub enum KeyState {
     /// Usable.
     Enabled,
@@ -138,16 +139,47 @@ pub enum KeyState {
     Disabled,
     /// Refuses cryptographic operations; deleted at the deletion date unless cancelled.
     PendingDeletion,
+    /// Being created (AWS KMS only).
+    Creating,
+    /// Waiting for imported key material (AWS KMS only).
+    PendingImport,
+    /// A multi-Region replica being deleted (AWS KMS only).
+    PendingReplicaDeletion,
+    /// The key's custom key store is disconnected, or the state is one envcrypt does not know.
+    Unavailable,
+    /// Being updated (AWS KMS only).
+    Updating,
 }
 
 impl KeyState {
+    const ALL: [KeyState; 8] = [
+        Self::Enabled,
+        Self::Disabled,
+        Self::PendingDeletion,
+        Self::Creating,
+        Self::PendingImport,
+        Self::PendingReplicaDeletion,
+        Self::Unavailable,
+        Self::Updating,
+    ];
+
     /// The KMS name of the state.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Enabled => "Enabled",
             Self::Disabled => "Disabled",
             Self::PendingDeletion => "PendingDeletion",
+            Self::Creating => "Creating",
+            Self::PendingImport => "PendingImport",
+            Self::PendingReplicaDeletion => "PendingReplicaDeletion",
+            Self::Unavailable => "Unavailable",
+            Self::Updating => "Updating",
         }
+    }
+
+    /// The state with this KMS name; unknown names read as [`KeyState::Unavailable`].
+    pub fn from_name(name: &str) -> Self {
+        Self::ALL.into_iter().find(|s| s.as_str() == name).unwrap_or(Self::Unavailable)
     }
 }
 
@@ -172,8 +204,8 @@ pub struct KeyMetadata {
     pub creation_date: u64,
     /// When a key pending deletion will be deleted, seconds since the Unix epoch.
     pub deletion_date: Option<u64>,
-    /// How many backing keys the CMK has (1 + the number of rotations).
-    pub backing_keys: u32,
+    /// How many backing keys the CMK has (1 + the number of rotations), where the backend says.
+    pub backing_keys: Option<u32>,
     /// The aliases that point at the key.
     pub aliases: Vec<String>,
 }

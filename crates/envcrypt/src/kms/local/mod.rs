@@ -248,7 +248,8 @@ impl LocalKeyService {
         match record.state {
             KeyState::Enabled => Ok(()),
             KeyState::Disabled => Err(KmsError::Disabled { key: self.arn(&record.key_id) }),
-            KeyState::PendingDeletion => Err(KmsError::InvalidState {
+            // The local store only ever holds the three states above; the others are AWS's.
+            _ => Err(KmsError::InvalidState {
                 key: self.arn(&record.key_id),
                 state: record.state.to_string(),
                 operation,

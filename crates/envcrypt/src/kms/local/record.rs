@@ -53,7 +53,7 @@ impl KeyRecord {
             state: self.state,
             creation_date: self.creation_date,
             deletion_date: self.deletion_date,
-            backing_keys: u32::try_from(self.backing_keys.len()).unwrap_or(u32::MAX),
+            backing_keys: Some(u32::try_from(self.backing_keys.len()).unwrap_or(u32::MAX)),
             aliases: aliases.iter().filter(|(_, id)| **id == self.key_id).map(|(a, _)| a.clone()).collect(),
         }
     }

@@ -1,0 +1,71 @@
+//! The AWS KMS backend against a real moto_server on loopback: the conformance scenarios,
+//! and sealing/opening messages with KMS-wrapped data keys.
+
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use envcrypt::conformance::{self, Backend, Column, Report, Verdict, MOTO_DEVIATIONS};
+use envcrypt::keyring::{Keyring, OpenPolicy};
+use envcrypt::kms::{EncryptionContext, KeyAdmin, KeyRef, KeyService};
+use envcrypt::stream::{Decryptor, Encryptor, SealOptions};
+use envcrypt_aws::{AwsKmsService, AwsOptions};
+
+fn service() -> AwsKmsService {
+    let options = AwsOptions {
+        endpoint_url: Some(envcrypt_testkit::moto_endpoint().to_owned()),
+        region: Some("us-east-1".into()),
+        static_credentials: Some(("testing".into(), "testing".into())),
+        ..AwsOptions::default()
+    };
+    AwsKmsService::connect(&options).unwrap()
+}
+
+#[test]
+fn conformance_against_moto_differs_only_by_known_deviations() {
+    let kms = service();
+    let outcomes = conformance::run(&Backend::new("moto", &kms, &kms));
+    let report = Report::new(&[Column { backend: "moto".into(), deviations: MOTO_DEVIATIONS, outcomes }]);
+    let rows: Vec<String> = report
+        .rows
+        .iter()
+        .map(|r| {
+            format!(
+                "{:<50} documented {:<28} moto {:<28} {:?}",
+                r.scenario,
+                r.documented.to_string(),
+                r.results[0].0.to_string(),
+                r.results[0].1
+            )
+        })
+        .collect();
+    eprintln!("{}", rows.join("\n"));
+    let unexplained: Vec<&str> = report.differences().map(|r| r.scenario).collect();
+    assert!(unexplained.is_empty(), "unexplained differences from documented KMS: {unexplained:?}");
+    for (name, _) in MOTO_DEVIATIONS {
+        let row = report.rows.iter().find(|r| r.scenario == *name).expect("deviations name real scenarios");
+        assert_eq!(row.results[0].1, Verdict::KnownDeviation, "{name} is listed as a deviation but moto now matches");
+    }
+}
+
+#[test]
+fn seal_and_open_under_a_kms_key_records_the_key_arn() {
+    let kms = Arc::new(service());
+    let key = KeyRef::parse(&kms.create_key("seal test").wait().unwrap().arn).unwrap();
+    let mut context = EncryptionContext::new();
+    context.insert("purpose", "moto").unwrap();
+    let keyring = Keyring::new().with_key(kms.clone(), key.clone());
+    let mut writer =
+        Encryptor::new(Vec::new(), &keyring, &context, &SealOptions { frame_length: 4096, ..Default::default() })
+            .unwrap();
+    writer.write_all(&vec![5u8; 10_000]).unwrap();
+    let sealed = writer.finish().unwrap();
+
+    let services: Vec<Arc<dyn KeyService>> = vec![kms.clone()];
+    let mut reader = Decryptor::new(sealed.as_slice(), &OpenPolicy::discovery(services)).unwrap();
+    let edk = &reader.header().body().encrypted_data_keys[0];
+    assert_eq!(edk.provider_id, "aws-kms");
+    assert_eq!(edk.provider_info, key.to_string().as_bytes(), "provider info is the key ARN");
+    let mut opened = Vec::new();
+    reader.read_to_end(&mut opened).unwrap();
+    assert_eq!(opened, vec![5u8; 10_000]);
+}

@@ -1,0 +1,228 @@
+//! The conformance harness: the same KMS scenarios run against any key service, each outcome
+//! compared with the behaviour AWS KMS documents.
+//!
+//! A scenario is a named function that creates the keys it needs on a [`Backend`], performs
+//! one KMS behaviour, and reports an [`Outcome`]: a short description of the value's shape on
+//! success, or the KMS exception name. [`run`] runs every scenario on one backend;
+//! [`Report`] sets the backends side by side against the documented outcome and marks known
+//! deviations of stand-ins (such as moto) as theirs rather than as failures.
+
+mod scenarios;
+
+use std::cell::RefCell;
+use std::fmt;
+
+use crate::kms::{KeyAdmin, KeyRef, KeyService, KmsError};
+
+pub use scenarios::SCENARIOS;
+
+/// A backend under test: its operations and its key management.
+pub struct Backend<'a> {
+    name: String,
+    service: &'a dyn KeyService,
+    admin: &'a dyn KeyAdmin,
+    created: RefCell<Vec<KeyRef>>,
+}
+
+impl<'a> Backend<'a> {
+    /// A backend; `name` labels its column in reports (`local`, `aws`, ...).
+    pub fn new(name: impl Into<String>, service: &'a dyn KeyService, admin: &'a dyn KeyAdmin) -> Self {
+        Self { name: name.into(), service, admin, created: RefCell::new(Vec::new()) }
+    }
+
+    /// The backend's label.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Creates a key for a scenario; it is scheduled for deletion when the run ends.
+    fn new_key(&self) -> Result<KeyRef, KmsError> {
+        let meta = self.admin.create_key("envcrypt conformance scenario").wait().map_err(setup)?;
+        let key = KeyRef::parse(&meta.arn).map_err(|e| setup(KmsError::Validation(e.to_string())))?;
+        self.created.borrow_mut().push(key.clone());
+        Ok(key)
+    }
+
+    /// Schedules every key the run created for deletion (7 days, the shortest window), so a
+    /// run against a real account leaves nothing billable behind.
+    fn clean_up(&self) {
+        for key in self.created.take() {
+            let _ = self.admin.schedule_key_deletion(&scenarios::id(&key), 7).wait();
+        }
+    }
+}
+
+/// Marks an error that happened while preparing a scenario, so it is not mistaken for the
+/// behaviour under test.
+fn setup(error: KmsError) -> KmsError {
+    KmsError::Service { name: format!("SetupFailed({})", error.kms_name()), message: error.to_string() }
+}
+
+/// What a scenario observed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Success, with a short description of the result's shape (`32 bytes`, `Disabled`).
+    Ok(String),
+    /// Failure, with the KMS exception name.
+    Error(String),
+}
+
+impl Outcome {
+    fn from_result(result: Result<String, KmsError>) -> Self {
+        match result {
+            Ok(shape) => Self::Ok(shape),
+            Err(e) => Self::Error(e.kms_name().to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ok(shape) => write!(f, "ok: {shape}"),
+            Self::Error(name) => f.write_str(name),
+        }
+    }
+}
+
+/// A documented outcome, as a constant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    /// Success with this shape.
+    Ok(&'static str),
+    /// This KMS exception.
+    Error(&'static str),
+}
+
+impl Expected {
+    /// As an [`Outcome`].
+    pub fn outcome(self) -> Outcome {
+        match self {
+            Self::Ok(shape) => Outcome::Ok(shape.to_owned()),
+            Self::Error(name) => Outcome::Error(name.to_owned()),
+        }
+    }
+}
+
+/// One behaviour of KMS, checkable on any backend.
+pub struct Scenario {
+    /// A stable name (`decrypt-with-disabled-key`).
+    pub name: &'static str,
+    /// What AWS KMS documents.
+    pub documented: Expected,
+    /// Runs the scenario.
+    pub run: fn(&Backend<'_>) -> Result<String, KmsError>,
+}
+
+/// A stand-in's known departures from documented KMS behaviour: scenario name and the
+/// outcome the stand-in gives instead.
+pub type Deviations = &'static [(&'static str, Expected)];
+
+/// moto 5.2's known departures from documented AWS KMS behaviour, found by this harness.
+pub const MOTO_DEVIATIONS: Deviations = &[
+    // Key states are recorded but not enforced on cryptographic operations.
+    ("generate-data-key-with-disabled-key", Expected::Ok("32 bytes")),
+    ("encrypt-with-disabled-key", Expected::Ok("encrypted")),
+    ("decrypt-with-disabled-key", Expected::Ok("round trip")),
+    ("re-encrypt-to-disabled-key", Expected::Ok("re-encrypted")),
+    ("rotate-disabled-key", Expected::Ok("Disabled")),
+    ("generate-data-key-with-key-pending-deletion", Expected::Ok("32 bytes")),
+    ("decrypt-with-key-pending-deletion", Expected::Ok("round trip")),
+    ("enable-key-pending-deletion", Expected::Ok("enabled")),
+    ("schedule-deletion-twice", Expected::Ok("PendingDeletion")),
+    // Deletion windows outside 7–30 days are answered with success, and nothing changes.
+    ("schedule-deletion-3-days", Expected::Ok("Enabled")),
+    ("schedule-deletion-6-days", Expected::Ok("Enabled")),
+    ("schedule-deletion-31-days", Expected::Ok("Enabled")),
+    // The expected key is not checked the way KMS checks it.
+    ("decrypt-expected-key-is-another-key", Expected::Error("AccessDeniedException")),
+    ("re-encrypt-with-wrong-source-key", Expected::Ok("re-encrypted")),
+    // A blob that names no key is refused as an access problem, not as bad ciphertext.
+    ("decrypt-garbage", Expected::Error("AccessDeniedException")),
+    // DisableKey given a key ARN fails with an HTTP 500 page (the key id works).
+    ("disable-key-by-arn", Expected::Error("UnnamedError(HTTP 500)")),
+];
+
+/// Runs every scenario on `backend`, in order, then cleans up the keys it created.
+pub fn run(backend: &Backend<'_>) -> Vec<(&'static str, Outcome)> {
+    let results = SCENARIOS.iter().map(|s| (s.name, Outcome::from_result((s.run)(backend)))).collect();
+    backend.clean_up();
+    results
+}
+
+/// How one backend's outcome compares with the documented one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// As documented.
+    AsDocumented,
+    /// A known deviation of this backend (a stand-in's, listed in its deviations).
+    KnownDeviation,
+    /// Unexplained: a failure.
+    Difference,
+}
+
+/// One backend's results with their deviations list.
+pub struct Column {
+    /// The backend's label.
+    pub backend: String,
+    /// Its known deviations (empty for envcrypt's own backends, which must match).
+    pub deviations: Deviations,
+    /// Its outcomes, in scenario order.
+    pub outcomes: Vec<(&'static str, Outcome)>,
+}
+
+/// Backends side by side against the documented behaviour.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    /// The backends, in column order.
+    pub backends: Vec<String>,
+    /// One row per scenario.
+    pub rows: Vec<Row>,
+}
+
+/// One scenario across backends.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Row {
+    /// The scenario name.
+    pub scenario: &'static str,
+    /// What AWS KMS documents.
+    pub documented: Outcome,
+    /// Each backend's outcome and verdict, in column order.
+    pub results: Vec<(Outcome, Verdict)>,
+}
+
+impl Report {
+    /// Compares the columns with the documented outcomes.
+    pub fn new(columns: &[Column]) -> Self {
+        let rows = SCENARIOS
+            .iter()
+            .enumerate()
+            .map(|(i, scenario)| {
+                let documented = scenario.documented.outcome();
+                let results = columns
+                    .iter()
+                    .map(|column| {
+                        let outcome = column.outcomes[i].1.clone();
+                        let verdict = if outcome == documented {
+                            Verdict::AsDocumented
+                        } else if column.deviations.iter().any(|(n, e)| *n == scenario.name && e.outcome() == outcome) {
+                            Verdict::KnownDeviation
+                        } else {
+                            Verdict::Difference
+                        };
+                        (outcome, verdict)
+                    })
+                    .collect();
+                Row { scenario: scenario.name, documented, results }
+            })
+            .collect();
+        Self { backends: columns.iter().map(|c| c.backend.clone()).collect(), rows }
+    }
+
+    /// Rows with an unexplained difference.
+    pub fn differences(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| r.results.iter().any(|(_, v)| *v == Verdict::Difference))
+    }
+}

@@ -1,0 +1,518 @@
+//! The scenarios, each a behaviour AWS KMS documents, named and checked on any backend.
+
+use super::Expected::{Error as Fails, Ok as Gives};
+use super::{setup, Backend, Scenario};
+use crate::kms::{DataKeySpec, EncryptionContext, KeyRef, KmsError, ReEncryptRequest};
+
+type Result<T> = std::result::Result<T, KmsError>;
+
+fn ctx(pairs: &[(&str, &str)]) -> EncryptionContext {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn purpose() -> EncryptionContext {
+    ctx(&[("purpose", "conformance")])
+}
+
+fn bytes(n: usize) -> String {
+    format!("{n} bytes")
+}
+
+/// GenerateDataKey with `spec` and the shape of the plaintext.
+fn data_key_len(b: &Backend<'_>, spec: DataKeySpec) -> Result<String> {
+    let key = b.new_key()?;
+    Ok(bytes(b.service.generate_data_key(&key, spec, &purpose()).wait()?.plaintext.len()))
+}
+
+/// Encrypts `plaintext` as setup.
+fn sealed(b: &Backend<'_>, key: &KeyRef, plaintext: &[u8], context: &EncryptionContext) -> Result<Vec<u8>> {
+    b.service.encrypt(key, plaintext, context).wait().map(|c| c.blob).map_err(setup)
+}
+
+/// Decrypts and says whether the plaintext came back.
+fn round_trip(
+    b: &Backend<'_>,
+    blob: &[u8],
+    context: &EncryptionContext,
+    expected: Option<&KeyRef>,
+    plaintext: &[u8],
+) -> Result<String> {
+    let out = b.service.decrypt(blob, context, expected).wait()?;
+    Ok(if out.plaintext.expose_secret() == plaintext { "round trip".into() } else { "different plaintext".into() })
+}
+
+/// Encrypts under a fresh key with `sealed_with`, then decrypts with `opened_with`.
+fn context_case(b: &Backend<'_>, sealed_with: &EncryptionContext, opened_with: &EncryptionContext) -> Result<String> {
+    let key = b.new_key()?;
+    let blob = sealed(b, &key, b"context", sealed_with)?;
+    round_trip(b, &blob, opened_with, None, b"context")
+}
+
+/// Decrypts a blob altered by `alter`.
+fn tampered(b: &Backend<'_>, alter: fn(&mut Vec<u8>)) -> Result<String> {
+    let key = b.new_key()?;
+    let mut blob = sealed(b, &key, b"tamper", &purpose())?;
+    alter(&mut blob);
+    round_trip(b, &blob, &purpose(), None, b"tamper")
+}
+
+/// The key by its bare id. Key management calls in the scenarios use the id, which every
+/// endpoint accepts; `disable-key-by-arn` checks the ARN form on its own.
+pub(super) fn id(key: &KeyRef) -> KeyRef {
+    key.key_id().map_or_else(|| key.clone(), |id| KeyRef::KeyId(id.to_owned()))
+}
+
+fn disabled_key(b: &Backend<'_>) -> Result<KeyRef> {
+    let key = b.new_key()?;
+    b.admin.disable_key(&id(&key)).wait().map_err(setup)?;
+    Ok(key)
+}
+
+fn pending_deletion_key(b: &Backend<'_>) -> Result<KeyRef> {
+    let key = b.new_key()?;
+    b.admin.schedule_key_deletion(&id(&key), 7).wait().map_err(setup)?;
+    Ok(key)
+}
+
+/// A blob sealed under a key that is then put in another state by `change`.
+fn decrypt_after(b: &Backend<'_>, change: fn(&Backend<'_>, &KeyRef) -> Result<()>) -> Result<String> {
+    let key = b.new_key()?;
+    let blob = sealed(b, &key, b"state", &purpose())?;
+    change(b, &id(&key)).map_err(setup)?;
+    round_trip(b, &blob, &purpose(), None, b"state")
+}
+
+fn schedule(b: &Backend<'_>, days: u32) -> Result<String> {
+    let key = b.new_key()?;
+    Ok(b.admin.schedule_key_deletion(&id(&key), days).wait()?.state.to_string())
+}
+
+fn re_encrypt(
+    b: &Backend<'_>,
+    source_context: &EncryptionContext,
+    source_key: Option<&KeyRef>,
+    destination: &KeyRef,
+    destination_context: &EncryptionContext,
+    blob: &[u8],
+) -> Result<Vec<u8>> {
+    let request =
+        ReEncryptRequest { blob, source_context, source_key, destination_key: destination, destination_context };
+    b.service.re_encrypt(request).wait().map(|r| r.blob)
+}
+
+fn alias_name(b: &Backend<'_>, key: &KeyRef) -> String {
+    let id = key.key_id().unwrap_or("key");
+    format!("alias/envcrypt-conformance/{}-{id}", b.name())
+}
+
+/// Every scenario, in report order.
+pub static SCENARIOS: &[Scenario] = &[
+    // Data keys: lengths and NumberOfBytes bounds.
+    Scenario {
+        name: "generate-data-key-aes-256",
+        documented: Gives("32 bytes"),
+        run: |b| data_key_len(b, DataKeySpec::Aes256),
+    },
+    Scenario {
+        name: "generate-data-key-aes-128",
+        documented: Gives("16 bytes"),
+        run: |b| data_key_len(b, DataKeySpec::Aes128),
+    },
+    Scenario {
+        name: "generate-data-key-1-byte",
+        documented: Gives("1 bytes"),
+        run: |b| data_key_len(b, DataKeySpec::Bytes(1)),
+    },
+    Scenario {
+        name: "generate-data-key-1024-bytes",
+        documented: Gives("1024 bytes"),
+        run: |b| data_key_len(b, DataKeySpec::Bytes(1024)),
+    },
+    Scenario {
+        name: "generate-data-key-0-bytes",
+        documented: Fails("ValidationException"),
+        run: |b| data_key_len(b, DataKeySpec::Bytes(0)),
+    },
+    Scenario {
+        name: "generate-data-key-1025-bytes",
+        documented: Fails("ValidationException"),
+        run: |b| data_key_len(b, DataKeySpec::Bytes(1025)),
+    },
+    Scenario {
+        name: "generate-data-key-blob-decrypts-to-plaintext",
+        documented: Gives("round trip"),
+        run: |b| {
+            let key = b.new_key()?;
+            let dk = b.service.generate_data_key(&key, DataKeySpec::Aes256, &purpose()).wait()?;
+            round_trip(b, &dk.ciphertext_blob, &purpose(), None, dk.plaintext.expose_secret())
+        },
+    },
+    Scenario {
+        name: "generate-data-key-without-plaintext-decrypts",
+        documented: Gives("32 bytes"),
+        run: |b| {
+            let key = b.new_key()?;
+            let blob =
+                b.service.generate_data_key_without_plaintext(&key, DataKeySpec::Aes256, &purpose()).wait()?.blob;
+            Ok(bytes(b.service.decrypt(&blob, &purpose(), None).wait()?.plaintext.len()))
+        },
+    },
+    Scenario {
+        name: "generate-data-key-by-alias-answers-key-arn",
+        documented: Gives("key ARN"),
+        run: |b| {
+            let key = b.new_key()?;
+            let alias = alias_name(b, &key);
+            b.admin.create_alias(&alias, &key).wait().map_err(setup)?;
+            let by_alias = KeyRef::parse(&alias).map_err(|e| KmsError::Validation(e.to_string()))?;
+            let dk = b.service.generate_data_key(&by_alias, DataKeySpec::Aes256, &purpose()).wait()?;
+            Ok(if dk.key_arn == key.to_string() { "key ARN".into() } else { format!("other: {}", dk.key_arn) })
+        },
+    },
+    // Encrypt: plaintext bounds.
+    Scenario {
+        name: "encrypt-4096-bytes",
+        documented: Gives("round trip"),
+        run: |b| {
+            let key = b.new_key()?;
+            let blob = b.service.encrypt(&key, &[7; 4096], &purpose()).wait()?.blob;
+            round_trip(b, &blob, &purpose(), None, &[7; 4096])
+        },
+    },
+    Scenario {
+        name: "encrypt-4097-bytes",
+        documented: Fails("ValidationException"),
+        run: |b| {
+            let key = b.new_key()?;
+            b.service.encrypt(&key, &[7; 4097], &purpose()).wait().map(|_| "encrypted".into())
+        },
+    },
+    Scenario {
+        name: "encrypt-empty-plaintext",
+        documented: Fails("ValidationException"),
+        run: |b| {
+            let key = b.new_key()?;
+            b.service.encrypt(&key, &[], &purpose()).wait().map(|_| "encrypted".into())
+        },
+    },
+    // Context binding.
+    Scenario {
+        name: "decrypt-with-the-same-context",
+        documented: Gives("round trip"),
+        run: |b| context_case(b, &purpose(), &purpose()),
+    },
+    Scenario {
+        name: "decrypt-with-a-different-context-value",
+        documented: Fails("InvalidCiphertextException"),
+        run: |b| context_case(b, &purpose(), &ctx(&[("purpose", "other")])),
+    },
+    Scenario {
+        name: "decrypt-without-the-context",
+        documented: Fails("InvalidCiphertextException"),
+        run: |b| context_case(b, &purpose(), &EncryptionContext::new()),
+    },
+    Scenario {
+        name: "decrypt-with-an-extra-context-pair",
+        documented: Fails("InvalidCiphertextException"),
+        run: |b| context_case(b, &purpose(), &ctx(&[("purpose", "conformance"), ("extra", "pair")])),
+    },
+    Scenario {
+        name: "decrypt-with-context-where-none-was-given",
+        documented: Fails("InvalidCiphertextException"),
+        run: |b| context_case(b, &EncryptionContext::new(), &purpose()),
+    },
+    Scenario {
+        name: "context-key-order-does-not-matter",
+        documented: Gives("round trip"),
+        run: |b| context_case(b, &ctx(&[("a", "1"), ("b", "2")]), &ctx(&[("b", "2"), ("a", "1")])),
+    },
+    Scenario {
+        name: "generate-data-key-context-is-bound",
+        documented: Fails("InvalidCiphertextException"),
+        run: |b| {
+            let key = b.new_key()?;
+            let dk = b.service.generate_data_key(&key, DataKeySpec::Aes256, &purpose()).wait().map_err(setup)?;
+            round_trip(b, &dk.ciphertext_blob, &EncryptionContext::new(), None, dk.plaintext.expose_secret())
+        },
+    },
+    // Tampered and malformed blobs.
+    Scenario {
+        name: "decrypt-tampered-last-byte",
+        documented: Fails("InvalidCiphertextException"),
+        run: |b| tampered(b, |blob| *blob.last_mut().expect("blobs are not empty") ^= 1),
+    },
+    Scenario {
+        name: "decrypt-truncated-blob",
+        documented: Fails("InvalidCiphertextException"),
+        run: |b| tampered(b, |blob| blob.truncate(blob.len() - 1)),
+    },
+    Scenario {
+        name: "decrypt-garbage",
+        documented: Fails("InvalidCiphertextException"),
+        run: |b| round_trip(b, &[0x42; 64], &purpose(), None, b""),
+    },
+    // The expected key.
+    Scenario {
+        name: "decrypt-expected-key-by-arn",
+        documented: Gives("round trip"),
+        run: |b| {
+            let key = b.new_key()?;
+            let blob = sealed(b, &key, b"expected", &purpose())?;
+            round_trip(b, &blob, &purpose(), Some(&key), b"expected")
+        },
+    },
+    Scenario {
+        name: "decrypt-expected-key-by-alias",
+        documented: Gives("round trip"),
+        run: |b| {
+            let key = b.new_key()?;
+            let alias = alias_name(b, &key);
+            b.admin.create_alias(&alias, &key).wait().map_err(setup)?;
+            let blob = sealed(b, &key, b"expected", &purpose())?;
+            let by_alias = KeyRef::parse(&alias).map_err(|e| KmsError::Validation(e.to_string()))?;
+            round_trip(b, &blob, &purpose(), Some(&by_alias), b"expected")
+        },
+    },
+    Scenario {
+        name: "decrypt-expected-key-is-another-key",
+        documented: Fails("IncorrectKeyException"),
+        run: |b| {
+            let (key, other) = (b.new_key()?, b.new_key()?);
+            let blob = sealed(b, &key, b"expected", &purpose())?;
+            round_trip(b, &blob, &purpose(), Some(&other), b"expected")
+        },
+    },
+    // Disabled keys.
+    Scenario {
+        name: "generate-data-key-with-disabled-key",
+        documented: Fails("DisabledException"),
+        run: |b| {
+            let key = disabled_key(b)?;
+            b.service.generate_data_key(&key, DataKeySpec::Aes256, &purpose()).wait().map(|d| bytes(d.plaintext.len()))
+        },
+    },
+    Scenario {
+        name: "encrypt-with-disabled-key",
+        documented: Fails("DisabledException"),
+        run: |b| {
+            let key = disabled_key(b)?;
+            b.service.encrypt(&key, b"x", &purpose()).wait().map(|_| "encrypted".into())
+        },
+    },
+    Scenario {
+        name: "decrypt-with-disabled-key",
+        documented: Fails("DisabledException"),
+        run: |b| decrypt_after(b, |b, k| b.admin.disable_key(k).wait()),
+    },
+    Scenario {
+        name: "decrypt-after-re-enabling",
+        documented: Gives("round trip"),
+        run: |b| decrypt_after(b, |b, k| b.admin.disable_key(k).wait().and_then(|()| b.admin.enable_key(k).wait())),
+    },
+    Scenario {
+        name: "re-encrypt-to-disabled-key",
+        documented: Fails("DisabledException"),
+        run: |b| {
+            let (key, target) = (b.new_key()?, disabled_key(b)?);
+            let blob = sealed(b, &key, b"re", &purpose())?;
+            re_encrypt(b, &purpose(), None, &target, &purpose(), &blob).map(|_| "re-encrypted".into())
+        },
+    },
+    Scenario {
+        name: "disable-key-by-arn",
+        documented: Gives("Disabled"),
+        run: |b| {
+            let key = b.new_key()?;
+            b.admin.disable_key(&key).wait()?;
+            Ok(b.admin.describe_key(&id(&key)).wait()?.state.to_string())
+        },
+    },
+    Scenario {
+        name: "describe-disabled-key",
+        documented: Gives("Disabled"),
+        run: |b| {
+            let key = disabled_key(b)?;
+            Ok(b.admin.describe_key(&id(&key)).wait()?.state.to_string())
+        },
+    },
+    // Pending deletion and the deletion window.
+    Scenario {
+        name: "generate-data-key-with-key-pending-deletion",
+        documented: Fails("KMSInvalidStateException"),
+        run: |b| {
+            let key = pending_deletion_key(b)?;
+            b.service.generate_data_key(&key, DataKeySpec::Aes256, &purpose()).wait().map(|d| bytes(d.plaintext.len()))
+        },
+    },
+    Scenario {
+        name: "decrypt-with-key-pending-deletion",
+        documented: Fails("KMSInvalidStateException"),
+        run: |b| decrypt_after(b, |b, k| b.admin.schedule_key_deletion(k, 7).wait().map(drop)),
+    },
+    Scenario { name: "schedule-deletion-3-days", documented: Fails("ValidationException"), run: |b| schedule(b, 3) },
+    Scenario { name: "schedule-deletion-6-days", documented: Fails("ValidationException"), run: |b| schedule(b, 6) },
+    Scenario { name: "schedule-deletion-7-days", documented: Gives("PendingDeletion"), run: |b| schedule(b, 7) },
+    Scenario { name: "schedule-deletion-30-days", documented: Gives("PendingDeletion"), run: |b| schedule(b, 30) },
+    Scenario { name: "schedule-deletion-31-days", documented: Fails("ValidationException"), run: |b| schedule(b, 31) },
+    Scenario {
+        name: "schedule-deletion-twice",
+        documented: Fails("KMSInvalidStateException"),
+        run: |b| {
+            let key = pending_deletion_key(b)?;
+            Ok(b.admin.schedule_key_deletion(&id(&key), 7).wait()?.state.to_string())
+        },
+    },
+    Scenario {
+        name: "cancel-deletion-leaves-key-disabled",
+        documented: Gives("Disabled"),
+        run: |b| {
+            let key = pending_deletion_key(b)?;
+            Ok(b.admin.cancel_key_deletion(&id(&key)).wait()?.state.to_string())
+        },
+    },
+    Scenario {
+        name: "enable-key-pending-deletion",
+        documented: Fails("KMSInvalidStateException"),
+        run: |b| {
+            let key = pending_deletion_key(b)?;
+            b.admin.enable_key(&id(&key)).wait().map(|()| "enabled".into())
+        },
+    },
+    // ReEncrypt.
+    Scenario {
+        name: "re-encrypt-across-keys",
+        documented: Gives("round trip"),
+        run: |b| {
+            let (from, to) = (b.new_key()?, b.new_key()?);
+            let blob = sealed(b, &from, b"moved", &purpose())?;
+            let moved = re_encrypt(b, &purpose(), Some(&from), &to, &purpose(), &blob)?;
+            round_trip(b, &moved, &purpose(), Some(&to), b"moved")
+        },
+    },
+    Scenario {
+        name: "re-encrypt-across-contexts",
+        documented: Gives("round trip"),
+        run: |b| {
+            let key = b.new_key()?;
+            let blob = sealed(b, &key, b"moved", &purpose())?;
+            let next = ctx(&[("purpose", "next")]);
+            let moved = re_encrypt(b, &purpose(), None, &key, &next, &blob)?;
+            round_trip(b, &moved, &next, None, b"moved")
+        },
+    },
+    Scenario {
+        name: "re-encrypt-old-context-no-longer-opens",
+        documented: Fails("InvalidCiphertextException"),
+        run: |b| {
+            let key = b.new_key()?;
+            let blob = sealed(b, &key, b"moved", &purpose())?;
+            let moved = re_encrypt(b, &purpose(), None, &key, &ctx(&[("purpose", "next")]), &blob).map_err(setup)?;
+            round_trip(b, &moved, &purpose(), None, b"moved")
+        },
+    },
+    Scenario {
+        name: "re-encrypt-with-wrong-source-context",
+        documented: Fails("InvalidCiphertextException"),
+        run: |b| {
+            let key = b.new_key()?;
+            let blob = sealed(b, &key, b"moved", &purpose())?;
+            re_encrypt(b, &ctx(&[("purpose", "wrong")]), None, &key, &purpose(), &blob).map(|_| "re-encrypted".into())
+        },
+    },
+    Scenario {
+        name: "re-encrypt-with-wrong-source-key",
+        documented: Fails("IncorrectKeyException"),
+        run: |b| {
+            let (key, other) = (b.new_key()?, b.new_key()?);
+            let blob = sealed(b, &key, b"moved", &purpose())?;
+            re_encrypt(b, &purpose(), Some(&other), &key, &purpose(), &blob).map(|_| "re-encrypted".into())
+        },
+    },
+    // Rotation.
+    Scenario {
+        name: "decrypt-after-rotation",
+        documented: Gives("round trip"),
+        run: |b| decrypt_after(b, |b, k| b.admin.rotate_key(k).wait().map(drop)),
+    },
+    Scenario {
+        name: "rotate-disabled-key",
+        documented: Fails("DisabledException"),
+        run: |b| {
+            let key = disabled_key(b)?;
+            b.admin.rotate_key(&id(&key)).wait().map(|m| m.state.to_string())
+        },
+    },
+    // Aliases and unknown keys.
+    Scenario {
+        name: "alias-resolves-to-its-key",
+        documented: Gives("same key"),
+        run: |b| {
+            let key = b.new_key()?;
+            let alias = alias_name(b, &key);
+            b.admin.create_alias(&alias, &key).wait().map_err(setup)?;
+            let by_alias = KeyRef::parse(&alias).map_err(|e| KmsError::Validation(e.to_string()))?;
+            let meta = b.admin.describe_key(&by_alias).wait()?;
+            Ok(if meta.arn == key.to_string() { "same key".into() } else { format!("other: {}", meta.arn) })
+        },
+    },
+    Scenario {
+        name: "alias-already-exists",
+        documented: Fails("AlreadyExistsException"),
+        run: |b| {
+            let (key, other) = (b.new_key()?, b.new_key()?);
+            let alias = alias_name(b, &key);
+            b.admin.create_alias(&alias, &key).wait().map_err(setup)?;
+            b.admin.create_alias(&alias, &other).wait().map(|()| "created".into())
+        },
+    },
+    Scenario {
+        name: "update-alias-repoints",
+        documented: Gives("new key"),
+        run: |b| {
+            let (key, other) = (b.new_key()?, b.new_key()?);
+            let alias = alias_name(b, &key);
+            b.admin.create_alias(&alias, &key).wait().map_err(setup)?;
+            b.admin.update_alias(&alias, &other).wait()?;
+            let by_alias = KeyRef::parse(&alias).map_err(|e| KmsError::Validation(e.to_string()))?;
+            let meta = b.admin.describe_key(&by_alias).wait()?;
+            Ok(if meta.arn == other.to_string() { "new key".into() } else { "old key".into() })
+        },
+    },
+    Scenario {
+        name: "delete-unknown-alias",
+        documented: Fails("NotFoundException"),
+        run: |b| b.admin.delete_alias("alias/envcrypt-conformance/does-not-exist").wait().map(|()| "deleted".into()),
+    },
+    Scenario {
+        name: "encrypt-with-unknown-alias",
+        documented: Fails("NotFoundException"),
+        run: |b| {
+            let alias = KeyRef::parse("alias/envcrypt-conformance/does-not-exist").expect("a valid alias");
+            b.service.encrypt(&alias, b"x", &purpose()).wait().map(|_| "encrypted".into())
+        },
+    },
+    Scenario {
+        name: "describe-unknown-key-id",
+        documented: Fails("NotFoundException"),
+        run: |b| {
+            let key = KeyRef::parse("00000000-0000-4000-8000-000000000000").expect("a valid key id");
+            b.admin.describe_key(&key).wait().map(|m| m.state.to_string())
+        },
+    },
+    Scenario {
+        name: "generate-data-key-with-unknown-key-id",
+        documented: Fails("NotFoundException"),
+        run: |b| {
+            let key = KeyRef::parse("00000000-0000-4000-8000-000000000000").expect("a valid key id");
+            b.service.generate_data_key(&key, DataKeySpec::Aes256, &purpose()).wait().map(|d| bytes(d.plaintext.len()))
+        },
+    },
+    Scenario {
+        name: "create-key-is-enabled",
+        documented: Gives("Enabled"),
+        run: |b| {
+            let key = b.new_key()?;
+            Ok(b.admin.describe_key(&key).wait()?.state.to_string())
+        },
+    },
+];

@@ -1,0 +1,28 @@
+//! The conformance scenarios against the local store: every one must match documented AWS KMS.
+
+use envcrypt::conformance::{self, Backend, Column, Report, Verdict, SCENARIOS};
+use envcrypt::kms::local::{LocalKeyService, StoreOptions};
+
+#[test]
+fn the_local_store_behaves_as_aws_kms_documents() {
+    assert!(SCENARIOS.len() >= 40, "only {} scenarios", SCENARIOS.len());
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalKeyService::open(StoreOptions::new(dir.path().join("store"))).unwrap();
+    let backend = Backend::new("local", &store, &store);
+    let outcomes = conformance::run(&backend);
+    let report = Report::new(&[Column { backend: "local".into(), deviations: &[], outcomes }]);
+    let failures: Vec<String> = report
+        .differences()
+        .map(|row| format!("{}: documented {}, local {}", row.scenario, row.documented, row.results[0].0))
+        .collect();
+    assert!(failures.is_empty(), "differences from documented KMS:\n{}", failures.join("\n"));
+    assert!(report.rows.iter().all(|r| r.results[0].1 == Verdict::AsDocumented));
+}
+
+#[test]
+fn scenario_names_are_unique() {
+    let mut names: Vec<_> = SCENARIOS.iter().map(|s| s.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), SCENARIOS.len());
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# A real KMS/S3 stand-in for tests: moto_server on a free loopback port.
+#   eval "$(scripts/moto.sh start)"   # installs the pinned moto into .venv if needed, starts it,
+#                                     # waits until it answers, and exports
+#                                     # ENVCRYPT_TEST_MOTO_ENDPOINT=http://127.0.0.1:PORT
+#   scripts/moto.sh stop              # stops it (scripts/test.sh does this on exit, pass or fail)
+# It listens on 127.0.0.1 only; nothing here sends traffic anywhere else.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+pidfile=$root/.venv/moto.pid
+
+case "${1:-}" in
+  start)
+    if [ ! -x "$root/.venv/bin/moto_server" ]; then
+      [ -x "$root/.venv/bin/python" ] || python3 -m venv "$root/.venv" >&2
+      "$root/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/scripts/requirements-test.txt" >&2
+    fi
+    port=$("$root/.venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "$root/.venv/bin/moto_server" -H 127.0.0.1 -p "$port" > "$root/.venv/moto.log" 2>&1 &
+    echo $! > "$pidfile"
+    for _ in $(seq 1 100); do
+      if "$root/.venv/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=1)" 2>/dev/null; then
+        echo "export ENVCRYPT_TEST_MOTO_ENDPOINT=http://127.0.0.1:$port"
+        exit 0
+      fi
+      sleep 0.2
+    done
+    echo "moto_server did not answer on 127.0.0.1:$port; see .venv/moto.log" >&2
+    exit 1
+    ;;
+  stop)
+    if [ -f "$pidfile" ]; then
+      kill "$(cat "$pidfile")" 2>/dev/null || true
+      rm -f "$pidfile"
+    fi
+    ;;
+  *)
+    echo "usage: scripts/moto.sh start|stop" >&2
+    exit 2
+    ;;
+esac
