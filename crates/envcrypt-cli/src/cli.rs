@@ -22,7 +22,8 @@ Exit codes:
   1  input/output or environment error (file not found, output exists, store unreadable)
   2  usage error (bad arguments, bad key reference or context pair)
   3  the key service refused (key not found, disabled, pending deletion, wrong key)
-  4  the data failed its checks (altered, truncated, wrong encryption context)"
+  4  the data failed its checks (altered, truncated, wrong encryption context)
+  5  `conformance` found a difference from documented AWS KMS behaviour"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -39,6 +40,16 @@ pub struct GlobalArgs {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// The key service for keys given without an ARN, and for `key` and `kms` commands
+    /// [default: local]. Key ARNs pick their own (arn:aws:kms:... is AWS).
+    #[arg(long, global = true, value_enum, value_name = "BACKEND")]
+    pub backend: Vec<crate::backends::BackendKind>,
+    /// Send AWS KMS calls to this endpoint (also AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_KMS).
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// The AWS region [default: AWS_REGION or the profile's].
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,6 +85,25 @@ and a failure exits non-zero.")]
     /// Call key service operations directly, with base64 in and out as `aws kms` does.
     #[command(subcommand)]
     Kms(KmsCommand),
+    /// Run the KMS conformance scenarios on one or more backends and report every difference.
+    #[command(after_help = "\
+Examples:
+  envcrypt conformance                                   # the local store
+  envcrypt conformance --backend local --backend aws --endpoint-url http://127.0.0.1:5000
+  envcrypt conformance --backend aws --json              # real AWS KMS (creates keys, then
+                                                         # schedules their deletion)
+
+Each scenario's outcome is compared with documented AWS KMS behaviour. With --endpoint-url
+(a stand-in such as moto), that endpoint's known deviations are marked `~` instead of failing.
+The local store runs in a throwaway directory unless --store is given.")]
+    Conformance(ConformanceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConformanceArgs {
+    /// Treat every difference of a stand-in endpoint as a failure, known or not.
+    #[arg(long)]
+    pub no_known_deviations: bool,
 }
 
 /// Where a command reads and writes.

@@ -13,6 +13,7 @@ pub enum Exit {
     Usage = 2,
     Key = 3,
     Data = 4,
+    Conformance = 5,
 }
 
 /// A failure to report: one line naming what failed, and an exit code.

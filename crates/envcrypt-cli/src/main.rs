@@ -1,11 +1,11 @@
 //! `envcrypt`: seal and open files with envelope encryption. All cryptography lives in the
 //! `envcrypt` library; this binary parses arguments, moves bytes and reports errors.
 
+mod backends;
 mod cli;
 mod commands;
 mod error;
 mod files;
-mod keys;
 
 use std::process::ExitCode;
 

@@ -4,13 +4,22 @@ use envcrypt::kms::{KeyAdmin, KeyMetadata, KeyRef, KmsError};
 use serde_json::json;
 
 use super::{print_json, print_lines};
+use crate::backends::{parse_key, Backends};
 use crate::cli::{AliasCommand, GlobalArgs, KeyCommand};
 use crate::error::CliError;
-use crate::keys::{open_local_store, parse_key};
 
 pub fn exec(command: &KeyCommand, global: &GlobalArgs) -> Result<(), CliError> {
-    let store = open_local_store(global)?;
-    let admin: &dyn KeyAdmin = store.as_ref();
+    let backends = Backends::new(global)?;
+    let kind = match command {
+        KeyCommand::Describe { key }
+        | KeyCommand::Rotate { key }
+        | KeyCommand::Enable { key }
+        | KeyCommand::Disable { key }
+        | KeyCommand::ScheduleDeletion { key, .. }
+        | KeyCommand::CancelDeletion { key } => backends.kind_of(&parse_key(key)?),
+        KeyCommand::Create { .. } | KeyCommand::List | KeyCommand::Alias(_) => backends.default_kind(),
+    };
+    let admin = backends.admin(kind)?;
     let with_key = |key: &str, op: &str, f: &dyn Fn(&KeyRef) -> Result<KeyMetadata, KmsError>| {
         let key_ref = parse_key(key)?;
         f(&key_ref).map_err(|e| CliError::kms(format!("cannot {op} {key}"), &e))
@@ -41,7 +50,7 @@ pub fn exec(command: &KeyCommand, global: &GlobalArgs) -> Result<(), CliError> {
                         "{:<36}  {:<15}  {:>7}  {} {}",
                         k.key_id,
                         k.state,
-                        k.backing_keys,
+                        backing(k),
                         k.aliases.join(","),
                         k.description
                     )

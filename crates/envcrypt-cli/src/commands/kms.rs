@@ -1,16 +1,27 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use envcrypt::kms::{DataKeySpec, KeyService, ReEncryptRequest};
+use envcrypt::kms::{DataKeySpec, ReEncryptRequest};
 use serde_json::json;
 
 use super::print_json;
+use crate::backends::{parse_context, parse_key, Backends};
 use crate::cli::{GenerateDataKeyArgs, GlobalArgs, KmsCommand};
 use crate::error::CliError;
-use crate::keys::{open_local_store, parse_context, parse_key};
 
 pub fn exec(command: &KmsCommand, global: &GlobalArgs) -> Result<(), CliError> {
-    let store = open_local_store(global)?;
-    let service: &dyn KeyService = store.as_ref();
+    let backends = Backends::new(global)?;
+    // The key named, if any, picks the backend; a bare Decrypt uses --backend.
+    let key_arg = match command {
+        KmsCommand::GenerateDataKey(args) | KmsCommand::GenerateDataKeyWithoutPlaintext(args) => Some(&args.key),
+        KmsCommand::Encrypt { key, .. } => Some(key),
+        KmsCommand::Decrypt { key, .. } => key.as_ref(),
+        KmsCommand::ReEncrypt { destination_key, .. } => Some(destination_key),
+    };
+    let kind = match key_arg {
+        Some(key) => backends.kind_of(&parse_key(key)?),
+        None => backends.default_kind(),
+    };
+    let service = backends.service(kind);
     let output = match command {
         KmsCommand::GenerateDataKey(args) => {
             let (key, spec, context) = data_key_args(args)?;

@@ -1,5 +1,6 @@
 //! One module per subcommand; each `exec` turns arguments into library calls.
 
+mod conformance;
 mod inspect;
 mod key;
 mod kms;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Inspect(args) => inspect::exec(args, global),
         Command::Key(command) => key::exec(command, global),
         Command::Kms(command) => kms::exec(command, global),
+        Command::Conformance(args) => conformance::exec(args, global),
     }
 }
 

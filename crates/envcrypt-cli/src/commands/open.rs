@@ -1,14 +1,13 @@
 use envcrypt::keyring::OpenPolicy;
-use envcrypt::kms::KeyService;
 use envcrypt::message::ParseLimits;
 use envcrypt::stream::{self, Decryptor, OpenOptions};
 use serde_json::json;
 
 use super::{print_json, pump, PumpError};
+use crate::backends::{parse_context, parse_key, Backends};
 use crate::cli::{GlobalArgs, OpenArgs};
 use crate::error::CliError;
 use crate::files::{is_broken_pipe, strip_enc, Input, Output};
-use crate::keys::{open_local_store, parse_context, parse_key};
 
 pub fn exec(args: &OpenArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let required_context = parse_context(&args.context)?;
@@ -22,8 +21,7 @@ pub fn exec(args: &OpenArgs, global: &GlobalArgs) -> Result<(), CliError> {
     };
     let mut output = Output::create(&output_spec, args.files.force)?;
     let input = Input::open(&args.files.input)?;
-    let store = open_local_store(global)?;
-    let services: Vec<std::sync::Arc<dyn KeyService>> = vec![store];
+    let services = Backends::new(global)?.all();
     let policy = if keys.is_empty() { OpenPolicy::discovery(services) } else { OpenPolicy::strict(services, keys) };
     let options = OpenOptions {
         limits: ParseLimits {

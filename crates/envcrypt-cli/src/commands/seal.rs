@@ -4,10 +4,10 @@ use envcrypt::stream::{self, Encryptor, SealOptions};
 use serde_json::json;
 
 use super::{print_json, pump, PumpError};
+use crate::backends::{parse_context, parse_key, BackendKind, Backends};
 use crate::cli::{GlobalArgs, SealArgs};
 use crate::error::CliError;
 use crate::files::{Input, Output};
-use crate::keys::{open_local_store, parse_context, parse_key};
 
 pub fn exec(args: &SealArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let context = parse_context(&args.context)?;
@@ -27,15 +27,19 @@ pub fn exec(args: &SealArgs, global: &GlobalArgs) -> Result<(), CliError> {
         ));
     }
     let mut input = Input::open(&args.files.input)?;
-    let store = open_local_store(global)?;
+    let backends = Backends::new(global)?;
     // The managed default key is created on first use, whether named or implied.
-    if keys.is_empty() || keys.iter().any(|k| k.alias_name() == Some(DEFAULT_KEY_ALIAS)) {
+    let names_default = keys.iter().any(|k| k.alias_name() == Some(DEFAULT_KEY_ALIAS));
+    if keys.is_empty() || (names_default && backends.default_kind() == BackendKind::Local) {
+        let store = backends.local()?;
         let default = store.default_key().map_err(|e| CliError::kms("cannot create the default key", &e))?;
         if keys.is_empty() {
             keys.push(default);
         }
     }
-    let keyring = keys.iter().fold(Keyring::new(), |ring, key| ring.with_key(store.clone(), key.clone()));
+    let keyring = keys
+        .iter()
+        .fold(Keyring::new(), |ring, key| ring.with_key(backends.service(backends.kind_of(key)), key.clone()));
     let options = SealOptions { frame_length: args.frame_size, ..SealOptions::default() };
     let failed = |e| CliError::stream(format!("cannot seal {}", input.name), e);
     let mut encryptor = Encryptor::new(output.writer(), &keyring, &context, &options).map_err(failed)?;

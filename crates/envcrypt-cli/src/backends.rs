@@ -1,0 +1,244 @@
+//! The key services a command may use, connected only when first needed.
+//!
+//! A key's backend follows from its reference (an `arn:aws:` ARN is AWS KMS, an
+//! `arn:envcrypt:` ARN the local store) or from `--backend`; opening tries every backend whose
+//! provider id appears in the message. Neither the local store nor the AWS client is touched
+//! until a key of theirs is used, so `open` of an AWS-only message creates no local store and
+//! a local-only run makes no AWS configuration look-ups.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use clap::ValueEnum;
+use envcrypt::kms::local::{LocalKeyService, PassphraseFn, StoreError, StoreOptions};
+use envcrypt::kms::{
+    Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyRef, KeyService, KmsError, KmsFuture,
+    ReEncryptRequest, ReEncrypted,
+};
+use envcrypt_aws::{AwsKmsService, AwsOptions};
+use zeroize::Zeroizing;
+
+use crate::cli::GlobalArgs;
+use crate::error::CliError;
+
+const PASSPHRASE_VAR: &str = "ENVCRYPT_PASSPHRASE";
+
+/// A key service backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// The embedded local CMK store.
+    Local,
+    /// AWS KMS (or a KMS-compatible endpoint given with --endpoint-url).
+    Aws,
+}
+
+/// The backends of one command.
+pub struct Backends {
+    chosen: Option<BackendKind>,
+    local: Arc<Lazy<LocalKeyService>>,
+    aws: Arc<Lazy<AwsKmsService>>,
+}
+
+impl Backends {
+    pub fn new(global: &GlobalArgs) -> Result<Self, CliError> {
+        let chosen = match global.backend.as_slice() {
+            [] => None,
+            [one] => Some(*one),
+            _ => return Err(CliError::usage("give --backend once (several are for `envcrypt conformance`)")),
+        };
+        Ok(Self { chosen, local: Arc::new(local_store(global)), aws: Arc::new(aws_kms(global)) })
+    }
+
+    /// The local store, opened (and created) now.
+    pub fn local(&self) -> Result<&Arc<LocalKeyService>, CliError> {
+        self.local.get().map_err(|e| CliError::kms("cannot open the local key store", &e))
+    }
+
+    /// The backend a key belongs to.
+    pub fn kind_of(&self, key: &KeyRef) -> BackendKind {
+        match key.arn().map(|arn| arn.partition.as_str()) {
+            Some(partition) if partition.starts_with("aws") => BackendKind::Aws,
+            Some(_) => BackendKind::Local,
+            None => self.default_kind(),
+        }
+    }
+
+    /// `--backend`, else the local store.
+    pub fn default_kind(&self) -> BackendKind {
+        self.chosen.unwrap_or(BackendKind::Local)
+    }
+
+    /// A backend's key service, connected on first use.
+    pub fn service(&self, kind: BackendKind) -> Arc<dyn KeyService> {
+        match kind {
+            BackendKind::Local => self.local.clone(),
+            BackendKind::Aws => self.aws.clone(),
+        }
+    }
+
+    /// Every backend, for opening messages whatever wraps them.
+    pub fn all(&self) -> Vec<Arc<dyn KeyService>> {
+        vec![self.service(BackendKind::Local), self.service(BackendKind::Aws)]
+    }
+
+    /// A backend's key management.
+    pub fn admin(&self, kind: BackendKind) -> Result<&dyn KeyAdmin, CliError> {
+        let admin = match kind {
+            BackendKind::Local => self.local.get().map(|s| s.as_ref() as &dyn KeyAdmin),
+            BackendKind::Aws => self.aws.get().map(|s| s.as_ref() as &dyn KeyAdmin),
+        };
+        admin.map_err(|e| CliError::kms(format!("cannot reach the {} backend", kind.name()), &e))
+    }
+}
+
+impl BackendKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Aws => "aws",
+        }
+    }
+}
+
+fn local_store(global: &GlobalArgs) -> Lazy<LocalKeyService> {
+    let dir = global.store.clone().or_else(StoreOptions::default_dir);
+    Lazy::new(envcrypt::kms::local::PROVIDER_ID, move || {
+        let dir = dir
+            .clone()
+            .ok_or_else(|| KmsError::Validation("no data directory is known for this user; pass --store DIR".into()))?;
+        let options = StoreOptions::new(&dir)
+            .passphrase(passphrase_provider(dir.clone()))
+            .protect_new_store_with_passphrase(std::env::var_os(PASSPHRASE_VAR).is_some());
+        LocalKeyService::open(options)
+    })
+}
+
+fn aws_kms(global: &GlobalArgs) -> Lazy<AwsKmsService> {
+    let options = AwsOptions {
+        endpoint_url: global.endpoint_url.clone(),
+        region: global.region.clone(),
+        ..AwsOptions::default()
+    };
+    Lazy::new(envcrypt_aws::PROVIDER_ID, move || AwsKmsService::connect(&options))
+}
+
+/// `ENVCRYPT_PASSPHRASE`, else a prompt on the terminal; never a command-line argument.
+fn passphrase_provider(dir: PathBuf) -> Arc<PassphraseFn> {
+    Arc::new(move || {
+        if let Ok(passphrase) = std::env::var(PASSPHRASE_VAR) {
+            return Ok(Zeroizing::new(passphrase));
+        }
+        if !std::io::stdin().is_terminal() {
+            return Err(StoreError::PassphraseRequired { dir: dir.clone() });
+        }
+        rpassword::prompt_password(format!("Passphrase for the key store {}: ", dir.display()))
+            .map(Zeroizing::new)
+            .map_err(|_| StoreError::PassphraseRequired { dir: dir.clone() })
+    })
+}
+
+type Connect<T> = Box<dyn Fn() -> Result<T, KmsError> + Send + Sync>;
+
+/// A key service connected on first use; a failure to connect is remembered and reported by
+/// every operation.
+pub struct Lazy<T> {
+    provider_id: &'static str,
+    connect: Connect<T>,
+    cell: OnceLock<Result<Arc<T>, KmsError>>,
+}
+
+impl<T> Lazy<T> {
+    fn new(provider_id: &'static str, connect: impl Fn() -> Result<T, KmsError> + Send + Sync + 'static) -> Self {
+        Self { provider_id, connect: Box::new(connect), cell: OnceLock::new() }
+    }
+
+    fn get(&self) -> Result<&Arc<T>, KmsError> {
+        self.cell.get_or_init(|| (self.connect)().map(Arc::new)).as_ref().map_err(Clone::clone)
+    }
+}
+
+impl<T> std::fmt::Debug for Lazy<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lazy").field("provider_id", &self.provider_id).finish_non_exhaustive()
+    }
+}
+
+impl<T: KeyService> KeyService for Lazy<T> {
+    fn provider_id(&self) -> &str {
+        self.provider_id
+    }
+
+    fn generate_data_key<'a>(
+        &'a self,
+        key: &'a KeyRef,
+        spec: DataKeySpec,
+        context: &'a EncryptionContext,
+    ) -> KmsFuture<'a, DataKey> {
+        match self.get() {
+            Ok(s) => s.generate_data_key(key, spec, context),
+            Err(e) => KmsFuture::ready(Err(e)),
+        }
+    }
+
+    fn generate_data_key_without_plaintext<'a>(
+        &'a self,
+        key: &'a KeyRef,
+        spec: DataKeySpec,
+        context: &'a EncryptionContext,
+    ) -> KmsFuture<'a, Ciphertext> {
+        match self.get() {
+            Ok(s) => s.generate_data_key_without_plaintext(key, spec, context),
+            Err(e) => KmsFuture::ready(Err(e)),
+        }
+    }
+
+    fn encrypt<'a>(
+        &'a self,
+        key: &'a KeyRef,
+        plaintext: &'a [u8],
+        context: &'a EncryptionContext,
+    ) -> KmsFuture<'a, Ciphertext> {
+        match self.get() {
+            Ok(s) => s.encrypt(key, plaintext, context),
+            Err(e) => KmsFuture::ready(Err(e)),
+        }
+    }
+
+    fn decrypt<'a>(
+        &'a self,
+        blob: &'a [u8],
+        context: &'a EncryptionContext,
+        expected: Option<&'a KeyRef>,
+    ) -> KmsFuture<'a, Decrypted> {
+        match self.get() {
+            Ok(s) => s.decrypt(blob, context, expected),
+            Err(e) => KmsFuture::ready(Err(e)),
+        }
+    }
+
+    fn re_encrypt<'a>(&'a self, request: ReEncryptRequest<'a>) -> KmsFuture<'a, ReEncrypted> {
+        match self.get() {
+            Ok(s) => s.re_encrypt(request),
+            Err(e) => KmsFuture::ready(Err(e)),
+        }
+    }
+
+    fn admin(&self) -> Option<&dyn KeyAdmin> {
+        self.get().ok().and_then(|s| s.admin())
+    }
+}
+
+/// Parses a key reference given on the command line.
+pub fn parse_key(input: &str) -> Result<KeyRef, CliError> {
+    KeyRef::parse(input).map_err(|e| CliError::usage(e.to_string()))
+}
+
+/// Parses `KEY=VALUE` pairs.
+pub fn parse_context(pairs: &[String]) -> Result<EncryptionContext, CliError> {
+    let mut context = EncryptionContext::new();
+    for pair in pairs {
+        context.insert_pair(pair).map_err(|e| CliError::usage(e.to_string()))?;
+    }
+    Ok(context)
+}

@@ -1,0 +1,95 @@
+use envcrypt::conformance::{self, Backend, Column, Deviations, Report, Verdict, MOTO_DEVIATIONS, SCENARIOS};
+use envcrypt::kms::local::{LocalKeyService, StoreOptions};
+use envcrypt::kms::KmsError;
+use envcrypt_aws::{AwsKmsService, AwsOptions};
+
+use super::{print_json, print_lines};
+use crate::backends::BackendKind;
+use crate::cli::{ConformanceArgs, GlobalArgs};
+use crate::error::{CliError, Exit};
+
+pub fn exec(args: &ConformanceArgs, global: &GlobalArgs) -> Result<(), CliError> {
+    let kinds = if global.backend.is_empty() { vec![BackendKind::Local] } else { global.backend.clone() };
+    let stand_in = global.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+    let mut columns = Vec::new();
+    for kind in kinds {
+        let column = match kind {
+            BackendKind::Local => local_column(global)?,
+            BackendKind::Aws => {
+                aws_column(global, if stand_in && !args.no_known_deviations { MOTO_DEVIATIONS } else { &[] })?
+            }
+        };
+        columns.push(column);
+    }
+    let report = Report::new(&columns);
+    let differences = report.differences().count();
+    if global.json {
+        print_json(&serde_json::to_value(&report).expect("the report serializes"))?;
+    } else {
+        print_lines(&table(&report))?;
+    }
+    if differences > 0 {
+        return Err(CliError::new(
+            Exit::Conformance,
+            format!("{differences} scenario(s) differ from documented AWS KMS behaviour without a known reason"),
+        ));
+    }
+    Ok(())
+}
+
+/// The local store, in a throwaway directory unless --store names one: the scenarios create
+/// dozens of keys.
+fn local_column(global: &GlobalArgs) -> Result<Column, CliError> {
+    let temp = tempfile::tempdir().map_err(|e| CliError::io("cannot create a temporary key store", &e))?;
+    let dir = global.store.clone().unwrap_or_else(|| temp.path().join("store"));
+    let store =
+        LocalKeyService::open(StoreOptions::new(&dir)).map_err(|e| CliError::kms("cannot open the key store", &e))?;
+    let outcomes = conformance::run(&Backend::new("local", &store, &store));
+    Ok(Column { backend: "local".into(), deviations: &[], outcomes })
+}
+
+fn aws_column(global: &GlobalArgs, deviations: Deviations) -> Result<Column, CliError> {
+    let options = AwsOptions {
+        endpoint_url: global.endpoint_url.clone(),
+        region: global.region.clone(),
+        ..AwsOptions::default()
+    };
+    let kms = AwsKmsService::connect(&options).map_err(|e: KmsError| CliError::kms("cannot reach AWS KMS", &e))?;
+    let outcomes = conformance::run(&Backend::new("aws", &kms, &kms));
+    Ok(Column { backend: "aws".into(), deviations, outcomes })
+}
+
+fn table(report: &Report) -> Vec<String> {
+    let width = SCENARIOS.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let cell = 30;
+    let mut header = format!("{:<width$}  {:<cell$}", "scenario", "documented AWS KMS");
+    for backend in &report.backends {
+        header.push_str(&format!("  {backend:<cell$}"));
+    }
+    let mut lines = vec![header.trim_end().to_owned()];
+    for row in &report.rows {
+        let mut line = format!("{:<width$}  {:<cell$}", row.scenario, row.documented.to_string());
+        for (outcome, verdict) in &row.results {
+            let mark = match verdict {
+                Verdict::AsDocumented => "=",
+                Verdict::KnownDeviation => "~",
+                Verdict::Difference => "!",
+            };
+            line.push_str(&format!("  {mark} {:<w$}", outcome.to_string(), w = cell - 2));
+        }
+        lines.push(line.trim_end().to_owned());
+    }
+    lines.push(String::new());
+    lines.push("= as documented   ~ known deviation of that endpoint   ! unexplained difference".into());
+    for (i, backend) in report.backends.iter().enumerate() {
+        let count = |v: Verdict| report.rows.iter().filter(|r| r.results[i].1 == v).count();
+        lines.push(format!(
+            "{backend}: {} scenarios, {} as documented, {} known deviations, {} differences",
+            report.rows.len(),
+            count(Verdict::AsDocumented),
+            count(Verdict::KnownDeviation),
+            count(Verdict::Difference)
+        ));
+    }
+    lines
+}
