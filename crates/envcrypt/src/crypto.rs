@@ -114,6 +114,21 @@ pub fn random_array<const N: usize>() -> [u8; N] {
     out
 }
 
+/// Verifies a DER ECDSA P-384 signature over a SHA-384 digest the caller computed while the
+/// data streamed past. ring verifies only whole messages, so this one check uses RustCrypto's
+/// `p384`; the public key is a SEC1 point (compressed or not).
+pub fn ecdsa_p384_verify_prehash(
+    public_key: &[u8],
+    digest: &[u8],
+    der_signature: &[u8],
+) -> Result<(), Unauthenticated> {
+    use p384::ecdsa::signature::hazmat::PrehashVerifier;
+    use p384::ecdsa::{Signature, VerifyingKey};
+    let key = VerifyingKey::from_sec1_bytes(public_key).map_err(|_| Unauthenticated)?;
+    let signature = Signature::from_der(der_signature).map_err(|_| Unauthenticated)?;
+    key.verify_prehash(digest, &signature).map_err(|_| Unauthenticated)
+}
+
 /// Compares secrets without a timing side channel.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;

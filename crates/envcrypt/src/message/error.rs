@@ -96,6 +96,15 @@ pub enum FormatError {
         /// The header's frame length.
         frame_length: u32,
     },
+    /// A signed suite's header lacks the public key, or an unsigned one carries it.
+    #[error("{0}")]
+    PublicKey(&'static str),
+    /// The footer's length field is out of range.
+    #[error("the signature footer claims {0} bytes, more than an ECDSA P-384 signature can be")]
+    SignatureTooLong(u16),
+    /// The footer signature did not verify.
+    #[error("the message signature does not verify: the message was altered or signed by someone else")]
+    SignatureInvalid,
     /// Bytes after the end of the message.
     #[error("unexpected bytes after the end of the message")]
     TrailingData,

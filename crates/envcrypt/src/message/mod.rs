@@ -14,6 +14,7 @@ mod error;
 pub mod frame;
 mod header;
 mod keys;
+pub mod signature;
 mod suite;
 
 pub use error::FormatError;

@@ -7,7 +7,7 @@ use crate::context::EncryptionContext;
 use crate::crypto::TAG_LEN;
 use crate::keyring::OpenPolicy;
 use crate::message::frame::{self, FrameKind, FINAL_PREFIX_LEN, REGULAR_PREFIX_LEN};
-use crate::message::{FormatError, Header, MessageKeys, ParseLimits};
+use crate::message::{signature, FormatError, Header, MessageKeys, ParseLimits};
 
 const HEADER_READ_CHUNK: usize = 4096;
 const INITIAL_FRAME_RESERVE: usize = 1 << 20;
@@ -33,6 +33,13 @@ pub struct Decryptor<R: Read> {
     released: usize,
     authenticated: usize,
     state: State,
+    signature: Option<SignatureCheck>,
+}
+
+/// For signed suites: the public key and the running SHA-384 of everything read so far.
+struct SignatureCheck {
+    public_key: Vec<u8>,
+    digest: ring::digest::Context,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +79,7 @@ impl<R: Read> Decryptor<R> {
         let (data_key, key_arn) = policy.unwrap_data_key(&body.encrypted_data_keys, &body.context)?;
         let keys = MessageKeys::derive(body.suite, data_key.expose_secret(), &body.message_id)?;
         header.verify(&keys)?;
-        Ok(Self::after_header(Cursor::new(rest).chain(inner), header, keys, key_arn))
+        Self::after_header(Cursor::new(rest).chain(inner), header, keys, key_arn)
     }
 
     /// Opens a message whose plaintext data key the caller already holds, bypassing the key
@@ -83,11 +90,22 @@ impl<R: Read> Decryptor<R> {
         let body = header.body();
         let keys = MessageKeys::derive(body.suite, data_key, &body.message_id)?;
         header.verify(&keys)?;
-        Ok(Self::after_header(Cursor::new(rest).chain(inner), header, keys, String::new()))
+        Self::after_header(Cursor::new(rest).chain(inner), header, keys, String::new())
     }
 
-    fn after_header(inner: Chain<Cursor<Vec<u8>>, R>, header: Header, keys: MessageKeys, key_arn: String) -> Self {
-        Self {
+    fn after_header(
+        inner: Chain<Cursor<Vec<u8>>, R>,
+        header: Header,
+        keys: MessageKeys,
+        key_arn: String,
+    ) -> Result<Self, Error> {
+        let body = header.body();
+        let signature = signature::public_key(body.suite, &body.context)?.map(|public_key| {
+            let mut digest = ring::digest::Context::new(&ring::digest::SHA384);
+            digest.update(&header.to_bytes());
+            SignatureCheck { public_key, digest }
+        });
+        Ok(Self {
             inner,
             header,
             keys,
@@ -97,7 +115,8 @@ impl<R: Read> Decryptor<R> {
             released: 0,
             authenticated: 0,
             state: State::Body,
-        }
+            signature,
+        })
     }
 
     /// The verified header.
@@ -112,7 +131,7 @@ impl<R: Read> Decryptor<R> {
 
     /// Reads, checks and decrypts the next frame into `self.frame`.
     fn next_frame(&mut self) -> Result<(), FrameError> {
-        let body = self.header.body();
+        let (frame_length, message_id) = (self.header.body().frame_length, self.header.body().message_id);
         let mut prefix = [0u8; FINAL_PREFIX_LEN];
         match read_full(&mut self.inner, &mut prefix[..4])? {
             0 => return Err(FormatError::MissingFinalFrame.into()),
@@ -123,7 +142,7 @@ impl<R: Read> Decryptor<R> {
         if read_full(&mut self.inner, &mut prefix[4..prefix_len])? != prefix_len - 4 {
             return Err(FormatError::Truncated("frame header").into());
         }
-        let (parsed, _) = frame::parse_prefix(&prefix[..prefix_len], self.next_sequence, body.frame_length)?;
+        let (parsed, _) = frame::parse_prefix(&prefix[..prefix_len], self.next_sequence, frame_length)?;
         let len = usize::try_from(parsed.content_len).expect("u32 fits in usize");
         // Grow with the data actually read, so a header that claims a huge frame costs
         // memory only for bytes that really arrive.
@@ -133,7 +152,16 @@ impl<R: Read> Decryptor<R> {
         if (&mut self.inner).take(wanted).read_to_end(&mut self.frame).map_err(FrameError::Input)? as u64 != wanted {
             return Err(FormatError::Truncated("frame").into());
         }
+        if let Some(check) = &mut self.signature {
+            check.digest.update(&prefix[..prefix_len]);
+            check.digest.update(&self.frame);
+        }
         if parsed.kind == FrameKind::Final {
+            // Nothing of the final frame is released before the signature (if any) verifies
+            // and the end of input is confirmed.
+            if let Some(check) = self.signature.take() {
+                verify_footer(&mut self.inner, check)?;
+            }
             let mut extra = [0u8; 1];
             if read_full(&mut self.inner, &mut extra)? != 0 {
                 return Err(FormatError::TrailingData.into());
@@ -141,7 +169,7 @@ impl<R: Read> Decryptor<R> {
         }
         let (ciphertext, tag) = self.frame.split_at_mut(len);
         let tag: &[u8; TAG_LEN] = (&*tag).try_into().expect("split at len");
-        frame::open_frame(&self.keys, &body.message_id, parsed.kind, parsed.sequence, ciphertext, tag)?;
+        frame::open_frame(&self.keys, &message_id, parsed.kind, parsed.sequence, ciphertext, tag)?;
         self.next_sequence += 1;
         self.released = 0;
         self.authenticated = len;
@@ -150,6 +178,22 @@ impl<R: Read> Decryptor<R> {
         }
         Ok(())
     }
+}
+
+/// Reads the footer and checks its signature over everything read before it.
+fn verify_footer(inner: &mut impl Read, check: SignatureCheck) -> Result<(), FrameError> {
+    let mut len = [0u8; 2];
+    if read_full(inner, &mut len)? != 2 {
+        return Err(FormatError::Truncated("signature footer").into());
+    }
+    let len = signature::footer_len(len)?;
+    let mut der = vec![0u8; len];
+    if read_full(inner, &mut der)? != len {
+        return Err(FormatError::Truncated("signature footer").into());
+    }
+    let digest = check.digest.finish();
+    signature::verify(&check.public_key, digest.as_ref(), &der)?;
+    Ok(())
 }
 
 impl<R: Read> Read for Decryptor<R> {
