@@ -71,11 +71,11 @@ def message(data_key, message_id, ctx, edks, frame_length, plaintext):
     header_tag = aead.encrypt(bytes(12), b"", body)  # empty plaintext: the output is the tag
     out = body + header_tag
 
-    # Regular frames while more than one frame's worth remains; the final frame holds the
-    # rest (1..frame_length bytes, or 0 for an empty plaintext).
+    # Every full frame is a regular frame; the final frame holds the rest, 0 to
+    # frame_length - 1 bytes (the official SDKs refuse a final frame of frame_length bytes).
     seq = 1
     rest = plaintext
-    while len(rest) > frame_length:
+    while len(rest) >= frame_length:
         chunk, rest = rest[:frame_length], rest[frame_length:]
         iv = bytes(8) + u32(seq)
         aad = message_id + b"AWSKMSEncryptionClient Frame" + u32(seq) + struct.pack(">Q", len(chunk))

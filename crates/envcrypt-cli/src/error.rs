@@ -62,8 +62,16 @@ impl CliError {
                 Self::kms(format!("{what}: key {key}"), &source)
             }
             stream::Error::Keyring(ref e @ KeyringError::NoKeyOpened { ref attempts, .. }) => {
-                let data_fault = !attempts.is_empty() && attempts.iter().all(|a| exit_for_kms(&a.error) == Exit::Data);
-                Self::new(if data_fault { Exit::Data } else { Exit::Key }, format!("{what}: {e}"))
+                // A key store that cannot be opened is an environment problem, whatever else failed.
+                let exits: Vec<Exit> = attempts.iter().map(|a| exit_for_kms(&a.error)).collect();
+                let exit = if exits.contains(&Exit::Io) {
+                    Exit::Io
+                } else if !exits.is_empty() && exits.iter().all(|e| *e == Exit::Data) {
+                    Exit::Data
+                } else {
+                    Exit::Key
+                };
+                Self::new(exit, format!("{what}: {e}"))
             }
             stream::Error::Keyring(e) => Self::new(Exit::Key, format!("{what}: {e}")),
             other => Self::new(Exit::Io, format!("{what}: {other}")),

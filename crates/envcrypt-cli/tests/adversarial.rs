@@ -16,8 +16,8 @@ struct Sample {
 impl Sample {
     /// Where the body starts: the header ends with the 32-byte commitment and 16-byte tag.
     fn body_start(&self) -> usize {
-        let frames = self.plaintext.len().saturating_sub(1) / FRAME;
-        let final_len = self.plaintext.len() - frames * FRAME;
+        let frames = self.plaintext.len() / FRAME;
+        let final_len = self.plaintext.len() % FRAME;
         self.sealed.len() - frames * REGULAR - (4 + 4 + 12 + 4 + final_len + 16)
     }
 }

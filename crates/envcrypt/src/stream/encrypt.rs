@@ -121,15 +121,16 @@ impl<W: Write> Write for Encryptor<W> {
     fn write(&mut self, mut data: &[u8]) -> io::Result<usize> {
         let total = data.len();
         while !data.is_empty() {
-            // A full frame is written only once more data shows it is not the last one.
-            if self.filled == self.frame_length {
-                self.emit(FrameKind::Regular)?;
-            }
             let take = data.len().min(self.frame_length - self.filled);
             let at = FINAL_PREFIX_LEN + self.filled;
             self.frame[at..at + take].copy_from_slice(&data[..take]);
             self.filled += take;
             data = &data[take..];
+            // A full frame is always a regular frame: the official SDKs refuse a final frame
+            // as long as the frame length, so the final frame holds what is left (maybe nothing).
+            if self.filled == self.frame_length {
+                self.emit(FrameKind::Regular)?;
+            }
         }
         Ok(total)
     }

@@ -1,7 +1,7 @@
 //! Streaming seal and open over `std::io::Write` and `Read`, in bounded memory.
 //!
-//! [`Encryptor`] buffers one frame of plaintext and writes each frame as soon as it knows
-//! another follows; [`Encryptor::finish`] writes the final frame. Forgetting `finish`
+//! [`Encryptor`] buffers one frame of plaintext and writes each frame as soon as it is full;
+//! [`Encryptor::finish`] writes the final frame with what is left. Forgetting `finish`
 //! leaves a message without its final frame, which every reader refuses.
 //!
 //! [`Decryptor`] reads the header, unwraps the data key through an

@@ -1,0 +1,155 @@
+//! Interop with the official AWS Encryption SDK for Python and `aws-encryption-cli`, both
+//! against the same moto KMS on loopback: each side opens what the other seals.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use envcrypt_testkit::{moto_endpoint, workspace_root, AWS_TEST_ENV};
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Self { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn with_aws(&self, mut cmd: Command) -> Output {
+        cmd.current_dir(self.dir.path())
+            .env("ENVCRYPT_STORE", self.path("store"))
+            .envs(AWS_TEST_ENV)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", moto_endpoint())
+            .stdin(Stdio::null());
+        cmd.output().unwrap()
+    }
+
+    fn envcrypt(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_envcrypt"));
+        cmd.args(args);
+        self.with_aws(cmd)
+    }
+
+    fn official_cli(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(venv_bin("aws-encryption-cli"));
+        cmd.args(args).args(["--commitment-policy", "require-encrypt-require-decrypt", "-S"]);
+        self.with_aws(cmd)
+    }
+
+    fn python_sdk_decrypt(&self, key: &str, input: &str, output: &str, context: &serde_json::Value) -> Output {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/sdk_decrypt.py");
+        let mut cmd = Command::new(venv_bin("python"));
+        cmd.arg(script).args([key, input, output, &context.to_string()]);
+        self.with_aws(cmd)
+    }
+
+    fn key(&self) -> String {
+        let out = ok(self.envcrypt(&["--json", "--backend", "aws", "key", "create"]), "key create");
+        serde_json::from_slice::<serde_json::Value>(&out).unwrap()["Arn"].as_str().unwrap().to_owned()
+    }
+}
+
+fn venv_bin(name: &str) -> PathBuf {
+    let path = workspace_root().join(".venv/bin").join(name);
+    assert!(path.exists(), "{} is missing: run scripts/test.sh, which installs it", path.display());
+    path
+}
+
+fn ok(out: Output, what: &str) -> Vec<u8> {
+    assert!(
+        out.status.success(),
+        "{what}: {}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    out.stdout
+}
+
+fn data(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 13 % 256) as u8).collect()
+}
+
+#[test]
+fn the_official_cli_and_python_sdk_open_what_envcrypt_seals() {
+    let env = Env::new();
+    let key = env.key();
+    // (plaintext length, frame size, context pairs)
+    let cases: [(usize, u32, &[(&str, &str)]); 7] = [
+        (0, 4096, &[]),
+        (1, 4096, &[("purpose", "interop")]),
+        (4096, 4096, &[("purpose", "interop"), ("tenant", "acme")]),
+        (4097, 4096, &[]),
+        (100_000, 1024, &[("a", "1"), ("b", "two"), ("ünï", "cödé")]),
+        (300_000, 262_144, &[("purpose", "default-frame")]),
+        (1_024, 128, &[("purpose", "exact-multiple")]),
+    ];
+    for (i, (len, frame, pairs)) in cases.iter().enumerate() {
+        let plain = format!("p{i}");
+        std::fs::write(env.path(&plain), data(*len)).unwrap();
+        let mut args = vec!["seal".to_owned(), "--key".into(), key.clone(), "--frame-size".into(), frame.to_string()];
+        for (k, v) in *pairs {
+            args.extend(["--context".into(), format!("{k}={v}")]);
+        }
+        args.extend(["-o".into(), format!("{plain}.enc"), plain.clone()]);
+        ok(env.envcrypt(&args.iter().map(String::as_str).collect::<Vec<_>>()), "envcrypt seal");
+
+        let out = format!("{plain}.cli");
+        let wrapping = format!("key={key}");
+        let mut cli_args = vec!["--decrypt", "-i", &format!("{plain}.enc"), "-o", &out, "--wrapping-keys", &wrapping]
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+        if !pairs.is_empty() {
+            cli_args.push("--encryption-context".into());
+            cli_args.extend(pairs.iter().map(|(k, v)| format!("{k}={v}")));
+        }
+        ok(env.official_cli(&cli_args.iter().map(String::as_str).collect::<Vec<_>>()), "aws-encryption-cli --decrypt");
+        assert_eq!(std::fs::read(env.path(&out)).unwrap(), data(*len), "case {i}: aws-encryption-cli");
+
+        let context: serde_json::Value = pairs.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect();
+        let sdk_out = format!("{plain}.sdk");
+        ok(env.python_sdk_decrypt(&key, &format!("{plain}.enc"), &sdk_out, &context), "Python SDK decrypt");
+        assert_eq!(std::fs::read(env.path(&sdk_out)).unwrap(), data(*len), "case {i}: Python SDK");
+    }
+}
+
+#[test]
+fn envcrypt_opens_what_the_official_cli_seals() {
+    let env = Env::new();
+    let key = env.key();
+    let wrapping = format!("key={key}");
+    // The official default suite is 0x0578 (signed); 0x0478 on request.
+    let cases: [(&[&str], &str, usize); 4] = [
+        (&[], "0x0578", 50_000),
+        (&["--frame-length", "1024"], "0x0578", 5_000),
+        (&["--algorithm", "AES_256_GCM_HKDF_SHA512_COMMIT_KEY"], "0x0478", 50_000),
+        (&["--algorithm", "AES_256_GCM_HKDF_SHA512_COMMIT_KEY", "--frame-length", "128"], "0x0478", 1_000),
+    ];
+    for (i, (extra, suite, len)) in cases.iter().enumerate() {
+        let plain = format!("q{i}");
+        std::fs::write(env.path(&plain), data(*len)).unwrap();
+        let sealed = format!("{plain}.enc");
+        let mut args =
+            vec!["--encrypt", "-i", &plain, "-o", &sealed, "--wrapping-keys", &wrapping, "-c", "origin=python"];
+        args.extend_from_slice(extra);
+        ok(env.official_cli(&args), "aws-encryption-cli --encrypt");
+        let inspect = String::from_utf8(ok(env.envcrypt(&["inspect", &sealed]), "inspect")).unwrap();
+        assert!(inspect.contains(suite), "case {i}: {inspect}");
+        let opened = ok(env.envcrypt(&["open", "--context", "origin=python", "-o", "-", &sealed]), "envcrypt open");
+        assert_eq!(opened, data(*len), "case {i}");
+
+        // A signed message altered anywhere is refused, and nothing is written.
+        let mut bad = std::fs::read(env.path(&sealed)).unwrap();
+        let at = bad.len() - 3;
+        bad[at] ^= 1;
+        std::fs::write(env.path("bad.enc"), &bad).unwrap();
+        let out = env.envcrypt(&["open", "-o", "bad.out", "bad.enc"]);
+        assert_eq!(out.status.code(), Some(4), "case {i}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(!env.path("bad.out").exists());
+    }
+}
