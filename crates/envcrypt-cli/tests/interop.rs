@@ -74,12 +74,14 @@ fn data(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 13 % 256) as u8).collect()
 }
 
+/// Plaintext length, frame size, context pairs.
+type Case = (usize, u32, &'static [(&'static str, &'static str)]);
+
 #[test]
 fn the_official_cli_and_python_sdk_open_what_envcrypt_seals() {
     let env = Env::new();
     let key = env.key();
-    // (plaintext length, frame size, context pairs)
-    let cases: [(usize, u32, &[(&str, &str)]); 7] = [
+    let cases: [Case; 7] = [
         (0, 4096, &[]),
         (1, 4096, &[("purpose", "interop")]),
         (4096, 4096, &[("purpose", "interop"), ("tenant", "acme")]),
