@@ -85,6 +85,17 @@ and a failure exits non-zero.")]
     /// Call key service operations directly, with base64 in and out as `aws kms` does.
     #[command(subcommand)]
     Kms(KmsCommand),
+    /// Re-wrap sealed files' data keys under other keys; the bodies stay byte for byte the same.
+    #[command(after_help = "\
+Examples:
+  envcrypt rewrap --to alias/new *.enc                       # add a key to many files
+  envcrypt rewrap --to alias/new --remove alias/old db.enc   # move a file to another key
+  envcrypt rewrap --from alias/dr --to arn:aws:kms:us-east-1:111122223333:key/... backup.enc
+
+Each file is replaced atomically. A new key in the same key service as the one that opens
+the file is added with ReEncrypt; the data key is unwrapped once to re-authenticate the
+header, which the message format keys with the data key.")]
+    Rewrap(RewrapArgs),
     /// Run the KMS conformance scenarios on one or more backends and report every difference.
     #[command(after_help = "\
 Examples:
@@ -97,6 +108,22 @@ Each scenario's outcome is compared with documented AWS KMS behaviour. With --en
 (a stand-in such as moto), that endpoint's known deviations are marked `~` instead of failing.
 The local store runs in a throwaway directory unless --store is given.")]
     Conformance(ConformanceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RewrapArgs {
+    /// The sealed files to re-wrap, in place.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    /// A key to add; repeatable.
+    #[arg(long = "to", value_name = "KEY")]
+    pub to: Vec<String>,
+    /// A key to remove from the files; repeatable.
+    #[arg(long = "remove", value_name = "KEY")]
+    pub remove: Vec<String>,
+    /// Only these keys may open the data key (strict); default: any key the header names.
+    #[arg(long = "from", value_name = "KEY")]
+    pub from: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -57,6 +57,7 @@ impl CliError {
             },
             stream::Error::Format(e) => Self::new(Exit::Data, format!("{what}: {e}")),
             stream::Error::Context(e) => Self::usage(format!("{what}: {e}")),
+            stream::Error::Rewrap(e) => Self::usage(format!("{what}: {e}")),
             stream::Error::ContextMismatch { .. } => Self::new(Exit::Data, format!("{what}: {error}")),
             stream::Error::Keyring(KeyringError::Wrap { key, source }) => {
                 Self::kms(format!("{what}: key {key}"), &source)

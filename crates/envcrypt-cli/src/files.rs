@@ -79,6 +79,17 @@ impl Output {
         }
     }
 
+    /// Gives a file output the permissions of the file it replaces.
+    pub fn copy_permissions_from(&self, original: &std::fs::Metadata) -> Result<(), CliError> {
+        match self {
+            Self::Stdout(_) => Ok(()),
+            Self::File { temp, target, .. } => temp
+                .as_file()
+                .set_permissions(original.permissions())
+                .map_err(|e| CliError::io(format!("cannot write {}", target.display()), &e)),
+        }
+    }
+
     /// Makes a file output durable and moves it into place.
     pub fn commit(self) -> Result<(), CliError> {
         match self {

@@ -404,3 +404,45 @@ fn passphrase_store_via_environment() {
         .unwrap();
     assert_eq!(out.stdout, b"guarded");
 }
+
+/// The header length of a sealed file, from `inspect --json`.
+fn header_len(env: &Env, file: &str) -> usize {
+    let v: serde_json::Value = serde_json::from_str(&env.ok(&["--json", "inspect", file])).unwrap();
+    v["header_bytes"].as_u64().unwrap() as usize
+}
+
+#[test]
+fn rewrap_adds_and_removes_keys_and_leaves_bodies_alone() {
+    let env = Env::new();
+    let (old, new) = (env.new_key(), env.new_key());
+    let files = ["r1", "r2", "r3"];
+    for (i, name) in files.iter().enumerate() {
+        env.write(name, &pattern(1000 * i + 7));
+        env.ok(&["seal", "--frame-size", "256", "--key", &old, name]);
+    }
+    let before: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(env.path(&format!("{f}.enc"))).unwrap()).collect();
+    let sealed: Vec<String> = files.iter().map(|f| format!("{f}.enc")).collect();
+    let mut args = vec!["rewrap", "--to", &new, "--remove", &old];
+    args.extend(sealed.iter().map(String::as_str));
+    let out = env.ok(&args);
+    assert_eq!(out.lines().count(), 3, "{out}");
+    for (i, file) in sealed.iter().enumerate() {
+        let after = std::fs::read(env.path(file)).unwrap();
+        let (old_len, new_len) = (header_len_of(&before[i]), header_len(&env, file));
+        assert_eq!(before[i][old_len..], after[new_len..], "{file}: the body is byte for byte the same");
+        assert_eq!(env.run(&["open", "--key", &new, "-o", "-", file]).stdout, pattern(1000 * i + 7));
+        let err = env.fails(&["open", "--key", &old, "-o", "-", file], 3);
+        assert!(err.contains(&new), "{err}");
+    }
+    no_plaintext_left(env.dir.path(), "none");
+    let err = env.fails(&["rewrap", "--remove", &new, "r1.enc"], 2);
+    assert!(err.contains("impossible to open"), "{err}");
+    let err = env.fails(&["rewrap", "--remove", &old, "r1.enc"], 2);
+    assert!(err.contains("does not wrap"), "{err}");
+}
+
+/// Parses the header length of a sealed message directly.
+fn header_len_of(message: &[u8]) -> usize {
+    let limits = envcrypt::message::ParseLimits::default();
+    envcrypt::message::Header::parse(message, &limits).unwrap().1
+}

@@ -155,3 +155,35 @@ fn envcrypt_opens_what_the_official_cli_seals() {
         assert!(!env.path("bad.out").exists());
     }
 }
+
+#[test]
+fn a_rewrapped_file_still_opens_with_the_official_sdk() {
+    let env = Env::new();
+    let (old, new) = (env.key(), env.key());
+    std::fs::write(env.path("r"), data(20_000)).unwrap();
+    ok(env.envcrypt(&["seal", "--key", &old, "--frame-size", "4096", "--context", "stage=before", "r"]), "seal");
+    let before = std::fs::read(env.path("r.enc")).unwrap();
+    ok(env.envcrypt(&["rewrap", "--to", &new, "--remove", &old, "r.enc"]), "rewrap");
+    let after = std::fs::read(env.path("r.enc")).unwrap();
+    assert_ne!(before, after);
+    // The body (everything after the header) is unchanged.
+    let limits = envcrypt::message::ParseLimits::default();
+    let (_, old_header) = envcrypt::message::Header::parse(&before, &limits).unwrap();
+    let (header, new_header) = envcrypt::message::Header::parse(&after, &limits).unwrap();
+    assert_eq!(before[old_header..], after[new_header..]);
+    let keys: Vec<&[u8]> = header.body().encrypted_data_keys.iter().map(|k| k.provider_info.as_slice()).collect();
+    assert_eq!(keys, [new.as_bytes()]);
+
+    let wrapping = format!("key={new}");
+    ok(
+        env.official_cli(&["--decrypt", "-i", "r.enc", "-o", "r.cli", "--wrapping-keys", &wrapping]),
+        "official decrypt",
+    );
+    assert_eq!(std::fs::read(env.path("r.cli")).unwrap(), data(20_000));
+    let context = serde_json::json!({ "stage": "before" });
+    ok(env.python_sdk_decrypt(&new, "r.enc", "r.sdk", &context), "Python SDK decrypt");
+    assert_eq!(std::fs::read(env.path("r.sdk")).unwrap(), data(20_000));
+    let refused =
+        env.official_cli(&["--decrypt", "-i", "r.enc", "-o", "r.old", "--wrapping-keys", &format!("key={old}")]);
+    assert!(!refused.status.success(), "the removed key no longer opens it");
+}

@@ -5,6 +5,7 @@ mod inspect;
 mod key;
 mod kms;
 mod open;
+mod rewrap;
 mod seal;
 
 use std::io::{self, Read, Write};
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Key(command) => key::exec(command, global),
         Command::Kms(command) => kms::exec(command, global),
         Command::Conformance(args) => conformance::exec(args, global),
+        Command::Rewrap(args) => rewrap::exec(args, global),
     }
 }
 

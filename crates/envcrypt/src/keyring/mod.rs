@@ -137,6 +137,17 @@ fn edk(service: &dyn KeyService, key_arn: String, ciphertext: Vec<u8>) -> Encryp
     EncryptedDataKey { provider_id: service.provider_id().to_owned(), provider_info: key_arn.into_bytes(), ciphertext }
 }
 
+/// A data key and where it came from.
+#[derive(Debug)]
+pub struct Unwrapped {
+    /// The plaintext data key.
+    pub data_key: SecretBytes,
+    /// The ARN of the key that opened it.
+    pub key_arn: String,
+    /// Which encrypted data key of the header it came from.
+    pub index: usize,
+}
+
 /// Which keys may open a message.
 #[derive(Clone)]
 pub struct OpenPolicy {
@@ -151,6 +162,11 @@ impl fmt::Debug for OpenPolicy {
 }
 
 impl OpenPolicy {
+    /// The service that reads encrypted data keys with this provider id and info, if any.
+    pub fn service_for(&self, provider_id: &str, provider_info: &[u8]) -> Option<&Arc<dyn KeyService>> {
+        self.services.iter().find(|s| s.can_decrypt(provider_id, provider_info))
+    }
+
     /// Try every encrypted data key that one of `services` recognises.
     pub fn discovery(services: Vec<Arc<dyn KeyService>>) -> Self {
         Self { services, strict_keys: None }
@@ -162,16 +178,15 @@ impl OpenPolicy {
         Self { services, strict_keys: Some(keys) }
     }
 
-    /// Unwraps the data key from the first encrypted data key that opens, returning it and the
-    /// ARN of the key that opened it.
+    /// Unwraps the data key from the first encrypted data key that opens.
     pub fn unwrap_data_key(
         &self,
         edks: &[EncryptedDataKey],
         context: &EncryptionContext,
-    ) -> Result<(SecretBytes, String), KeyringError> {
+    ) -> Result<Unwrapped, KeyringError> {
         let mut attempts = Vec::new();
         let mut skipped = Vec::new();
-        for edk in edks {
+        for (index, edk) in edks.iter().enumerate() {
             let info = String::from_utf8_lossy(&edk.provider_info).into_owned();
             let Some(service) = self.services.iter().find(|s| s.can_decrypt(&edk.provider_id, &edk.provider_info))
             else {
@@ -208,7 +223,7 @@ impl OpenPolicy {
                             out.key_arn
                         )),
                     }),
-                    Ok(out) => return Ok((out.plaintext, out.key_arn)),
+                    Ok(out) => return Ok(Unwrapped { data_key: out.plaintext, key_arn: out.key_arn, index }),
                     Err(error) => attempts.push(Attempt { key: info.clone(), error }),
                 }
             }

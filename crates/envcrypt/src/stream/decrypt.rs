@@ -76,8 +76,9 @@ impl<R: Read> Decryptor<R> {
         if let Some((key, value)) = body.context.first_missing(&options.required_context) {
             return Err(Error::ContextMismatch { key: key.to_owned(), value: value.to_owned() });
         }
-        let (data_key, key_arn) = policy.unwrap_data_key(&body.encrypted_data_keys, &body.context)?;
-        let keys = MessageKeys::derive(body.suite, data_key.expose_secret(), &body.message_id)?;
+        let unwrapped = policy.unwrap_data_key(&body.encrypted_data_keys, &body.context)?;
+        let keys = MessageKeys::derive(body.suite, unwrapped.data_key.expose_secret(), &body.message_id)?;
+        let key_arn = unwrapped.key_arn;
         header.verify(&keys)?;
         Self::after_header(Cursor::new(rest).chain(inner), header, keys, key_arn)
     }

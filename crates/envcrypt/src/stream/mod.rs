@@ -13,9 +13,11 @@
 
 mod decrypt;
 mod encrypt;
+mod rewrap;
 
 pub use decrypt::{Decryptor, OpenOptions};
 pub use encrypt::{Encryptor, SealOptions, DEFAULT_FRAME_LENGTH};
+pub use rewrap::{rewrap_header, RewrapRequest, Rewrapped};
 
 use crate::context::ContextError;
 use crate::keyring::KeyringError;
@@ -37,6 +39,9 @@ pub enum Error {
     /// The encryption context is invalid.
     #[error(transparent)]
     Context(#[from] ContextError),
+    /// A re-wrap request cannot be carried out.
+    #[error("{0}")]
+    Rewrap(String),
     /// The message lacks a context pair the caller requires.
     #[error("the message's encryption context does not contain {key}={value}")]
     ContextMismatch {
