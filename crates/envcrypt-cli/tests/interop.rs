@@ -187,3 +187,58 @@ fn a_rewrapped_file_still_opens_with_the_official_sdk() {
         env.official_cli(&["--decrypt", "-i", "r.enc", "-o", "r.old", "--wrapping-keys", &format!("key={old}")]);
     assert!(!refused.status.success(), "the removed key no longer opens it");
 }
+
+/// A signed message from the official CLI, altered at every byte and cut at every length: each
+/// is refused with a non-zero exit and leaves no output file.
+#[test]
+fn every_flip_and_truncation_of_a_signed_message_is_refused() {
+    let env = Env::new();
+    let key = env.key();
+    std::fs::write(env.path("s"), data(300)).unwrap();
+    let wrapping = format!("key={key}");
+    ok(
+        env.official_cli(&[
+            "--encrypt",
+            "-i",
+            "s",
+            "-o",
+            "s.enc",
+            "--wrapping-keys",
+            &wrapping,
+            "--frame-length",
+            "128",
+        ]),
+        "encrypt",
+    );
+    let sealed = std::fs::read(env.path("s.enc")).unwrap();
+    let mut cases: Vec<(String, Vec<u8>)> = (0..sealed.len())
+        .map(|i| {
+            let mut bad = sealed.clone();
+            bad[i] ^= 0x04;
+            (format!("flip-{i}"), bad)
+        })
+        .collect();
+    cases.extend((0..sealed.len()).map(|len| (format!("cut-{len}"), sealed[..len].to_vec())));
+    cases.push(("extended".into(), [&sealed[..], b"\0"].concat()));
+    let half = cases.len().div_ceil(2);
+    std::thread::scope(|s| {
+        for chunk in cases.chunks(half) {
+            let env = &env;
+            s.spawn(move || {
+                for (name, message) in chunk {
+                    let dir = env.path(name);
+                    std::fs::create_dir(&dir).unwrap();
+                    std::fs::write(dir.join("in.enc"), message).unwrap();
+                    let out = env.envcrypt(&["open", "-o", &format!("{name}/out"), &format!("{name}/in.enc")]);
+                    assert!(
+                        matches!(out.status.code(), Some(3 | 4)),
+                        "{name}: {:?} {}",
+                        out.status,
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "{name}: output left behind");
+                }
+            });
+        }
+    });
+}
