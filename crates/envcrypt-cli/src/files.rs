@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -42,15 +43,22 @@ impl Input {
 /// Where output goes: stdout as it is produced, or a temporary file renamed into place
 /// only by [`Output::commit`]. Dropping an uncommitted file output deletes the temporary file.
 pub enum Output {
-    Stdout(io::StdoutLock<'static>),
-    File { temp: tempfile::NamedTempFile, target: PathBuf, force: bool },
+    /// Standard output as a plain file descriptor: Rust's `Stdout` is line-buffered, which
+    /// would scan every frame of binary data for newlines and split its writes.
+    Stdout(File),
+    File {
+        temp: tempfile::NamedTempFile,
+        target: PathBuf,
+        force: bool,
+    },
 }
 
 impl Output {
     /// `-` for stdout, else a file that must not exist unless `force`.
     pub fn create(spec: &str, force: bool) -> Result<Self, CliError> {
         if spec == STDIO {
-            return Ok(Self::Stdout(io::stdout().lock()));
+            let fd = io::stdout().as_fd().try_clone_to_owned().map_err(|e| CliError::io("cannot use stdout", &e))?;
+            return Ok(Self::Stdout(File::from(fd)));
         }
         let target = PathBuf::from(spec);
         if !force && target.symlink_metadata().is_ok() {

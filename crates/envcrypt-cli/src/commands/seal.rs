@@ -1,9 +1,9 @@
 use envcrypt::keyring::Keyring;
 use envcrypt::kms::local::DEFAULT_KEY_ALIAS;
-use envcrypt::stream::{self, Encryptor, SealOptions};
+use envcrypt::stream::{self, CopyError, Encryptor, SealOptions};
 use serde_json::json;
 
-use super::{print_json, pump, PumpError};
+use super::print_json;
 use crate::backends::{parse_context, parse_key, BackendKind, Backends};
 use crate::cli::{GlobalArgs, SealArgs};
 use crate::error::CliError;
@@ -43,9 +43,9 @@ pub fn exec(args: &SealArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let options = SealOptions { frame_length: args.frame_size, ..SealOptions::default() };
     let failed = |e| CliError::stream(format!("cannot seal {}", input.name), e);
     let mut encryptor = Encryptor::new(output.writer(), &keyring, &context, &options).map_err(failed)?;
-    let bytes = pump(&mut input.reader, &mut encryptor).map_err(|e| match e {
-        PumpError::Read(e) => CliError::io(format!("cannot read {}", input.name), &e),
-        PumpError::Write(e) => CliError::stream(format!("cannot write {output_spec}"), stream::Error::Io(e)),
+    let bytes = encryptor.copy_from(&mut input.reader).map_err(|e| match e {
+        CopyError::Read(e) => CliError::io(format!("cannot read {}", input.name), &e),
+        CopyError::Write(e) => CliError::stream(format!("cannot write {output_spec}"), stream::Error::Io(e)),
     })?;
     encryptor.finish().map_err(|e| CliError::io(format!("cannot write {output_spec}"), &e))?;
     output.commit()?;

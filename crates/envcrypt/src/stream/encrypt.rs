@@ -1,4 +1,4 @@
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 
 use zeroize::Zeroizing;
 
@@ -26,6 +26,17 @@ impl Default for SealOptions {
     fn default() -> Self {
         Self { frame_length: DEFAULT_FRAME_LENGTH, suite: AlgorithmSuite::AesGcm256HkdfSha512Committing }
     }
+}
+
+/// Which side of [`Encryptor::copy_from`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    /// Reading the plaintext.
+    #[error("reading the input: {0}")]
+    Read(io::Error),
+    /// Writing the sealed message.
+    #[error("writing the output: {0}")]
+    Write(io::Error),
 }
 
 /// Seals everything written to it into one message on `W`.
@@ -106,6 +117,26 @@ impl<W: Write> Encryptor<W> {
         self.next_sequence += 1;
         self.filled = 0;
         Ok(())
+    }
+
+    /// Seals everything `reader` yields, reading straight into the frame buffer: one memory
+    /// copy fewer than `io::copy` into [`Write`]. Returns the plaintext bytes read.
+    pub fn copy_from(&mut self, reader: &mut impl Read) -> Result<u64, CopyError> {
+        let mut total = 0u64;
+        loop {
+            let free = FINAL_PREFIX_LEN + self.filled..FINAL_PREFIX_LEN + self.frame_length;
+            let n = match reader.read(&mut self.frame[free]) {
+                Ok(0) => return Ok(total),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(CopyError::Read(e)),
+            };
+            self.filled += n;
+            total += n as u64;
+            if self.filled == self.frame_length {
+                self.emit(FrameKind::Regular).map_err(CopyError::Write)?;
+            }
+        }
     }
 
     /// Writes the final frame and returns the inner writer, flushed.

@@ -16,7 +16,7 @@ mod encrypt;
 mod rewrap;
 
 pub use decrypt::{Decryptor, OpenOptions};
-pub use encrypt::{Encryptor, SealOptions, DEFAULT_FRAME_LENGTH};
+pub use encrypt::{CopyError, Encryptor, SealOptions, DEFAULT_FRAME_LENGTH};
 pub use rewrap::{rewrap_header, RewrapRequest, Rewrapped};
 
 use crate::context::ContextError;
