@@ -1,8 +1,10 @@
 //! Hostile messages through the `envcrypt` binary: each is refused with a specific error, a
 //! non-zero exit and no output file, and stdout never carries unauthenticated plaintext.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Command;
+
+use envcrypt_testkit::envcrypt_workdir;
 
 const FRAME: usize = 64;
 const REGULAR: usize = 4 + 12 + FRAME + 16;
@@ -22,29 +24,9 @@ impl Sample {
     }
 }
 
-struct Env {
-    dir: tempfile::TempDir,
-}
+envcrypt_workdir!(Env);
 
 impl Env {
-    fn new() -> Self {
-        Self { dir: tempfile::tempdir().unwrap() }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn command(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_envcrypt"));
-        cmd.current_dir(self.dir.path()).env("ENVCRYPT_STORE", self.path("store")).stdin(Stdio::null());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().unwrap()
-    }
-
     fn sample(&self, name: &'static str, len: usize, extra_keys: usize) -> Sample {
         let plaintext: Vec<u8> = (0..len).map(|i| (i * 31 % 256) as u8).collect();
         std::fs::write(self.path(name), &plaintext).unwrap();
@@ -206,14 +188,14 @@ fn a_claimed_4_gib_frame_is_not_allocated() {
         .arg(format!("--as={}", 1u64 << 30))
         .arg(env!("CARGO_BIN_EXE_envcrypt"))
         .args(["open", "--max-frame-size", "4294967295", "-o", "huge.out", "huge.enc"])
-        .current_dir(env.dir.path())
+        .current_dir(env.dir())
         .env("ENVCRYPT_STORE", env.path("store"))
         .output()
         .expect("prlimit (util-linux) is installed");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{stderr}");
     assert!(stderr.contains("truncated"), "{stderr}");
-    no_output(env.dir.path(), "huge.out");
+    no_output(env.dir(), "huge.out");
 }
 
 /// Re-authenticates `sample`'s header with a frame length of 4 GiB − 16 (the data key comes

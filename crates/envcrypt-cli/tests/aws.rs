@@ -1,33 +1,15 @@
 //! `envcrypt` with AWS KMS keys, against a real moto_server on loopback.
 
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-use envcrypt_testkit::{moto_endpoint, AWS_TEST_ENV};
+use envcrypt_testkit::{envcrypt_workdir, moto_endpoint, Workdir};
 
-struct Env {
-    dir: tempfile::TempDir,
-}
+envcrypt_workdir!(Env, Workdir::with_aws);
 
 impl Env {
-    fn new() -> Self {
-        Self { dir: tempfile::tempdir().unwrap() }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
+    /// Runs envcrypt against moto, named with the --endpoint-url flag.
     fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_envcrypt"));
-        cmd.current_dir(self.dir.path())
-            .env("ENVCRYPT_STORE", self.path("store"))
-            .env_remove("AWS_ENDPOINT_URL")
-            .envs(AWS_TEST_ENV)
-            .args(["--endpoint-url", moto_endpoint()])
-            .args(args)
-            .stdin(Stdio::null());
-        cmd.output().unwrap()
+        self.command().args(["--endpoint-url", moto_endpoint()]).args(args).output().unwrap()
     }
 
     fn ok(&self, args: &[&str]) -> String {

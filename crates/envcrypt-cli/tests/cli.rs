@@ -1,38 +1,15 @@
 //! The `envcrypt` binary, run as a process: files, exit codes, messages, no output on failure.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
-struct Env {
-    dir: tempfile::TempDir,
-}
+use envcrypt_testkit::envcrypt_workdir;
+
+envcrypt_workdir!(Env);
 
 impl Env {
-    fn new() -> Self {
-        Self { dir: tempfile::tempdir().unwrap() }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn command(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_envcrypt"));
-        cmd.current_dir(self.dir.path())
-            .env("ENVCRYPT_STORE", self.path("store"))
-            .env_remove("ENVCRYPT_PASSPHRASE")
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().unwrap()
-    }
-
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
+        String::from_utf8(self.0.ok(args)).unwrap()
     }
 
     /// Runs a command that must fail with `code`, returning its one-line error.
@@ -42,12 +19,6 @@ impl Env {
         assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
         assert!(stderr.starts_with("envcrypt: ") || code == 2, "{args:?}: {stderr}");
         stderr
-    }
-
-    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let path = self.path(name);
-        std::fs::write(&path, bytes).unwrap();
-        path
     }
 
     fn new_key(&self) -> String {
@@ -147,7 +118,7 @@ fn every_single_byte_flip_fails_with_no_output_file() {
         assert!(!out.status.success(), "flip at byte {i} was accepted");
         assert!(matches!(out.status.code(), Some(3 | 4)), "flip at byte {i}: {:?} {stderr}", out.status);
         assert!(stderr.contains("bad.enc"), "flip at byte {i}: the error names the file: {stderr}");
-        no_plaintext_left(env.dir.path(), "bad.out");
+        no_plaintext_left(env.dir(), "bad.out");
     }
 }
 
@@ -162,14 +133,14 @@ fn truncation_at_frame_boundaries_and_appended_bytes_fail() {
         env.write("cut.enc", &sealed[..cut]);
         let err = env.fails(&["open", "-o", "cut.out", "cut.enc"], 4);
         assert!(err.contains("truncated"), "cut at {cut}: {err}");
-        no_plaintext_left(env.dir.path(), "cut.out");
+        no_plaintext_left(env.dir(), "cut.out");
     }
     let mut longer = sealed.clone();
     longer.extend_from_slice(b"extra");
     env.write("long.enc", &longer);
     let err = env.fails(&["open", "-o", "long.out", "long.enc"], 4);
     assert!(err.contains("after the end"), "{err}");
-    no_plaintext_left(env.dir.path(), "long.out");
+    no_plaintext_left(env.dir(), "long.out");
 }
 
 #[test]
@@ -178,7 +149,7 @@ fn a_wrong_context_fails_and_names_the_pair() {
     three_frame_message(&env);
     let err = env.fails(&["open", "--context", "purpose=prod", "-o", "out", "msg.enc"], 4);
     assert!(err.contains("purpose=prod"), "{err}");
-    no_plaintext_left(env.dir.path(), "out");
+    no_plaintext_left(env.dir(), "out");
 }
 
 #[test]
@@ -191,25 +162,25 @@ fn wrong_disabled_and_deleted_keys_fail() {
 
     let err = env.fails(&["open", "--key", &other, "-o", "out", "data.enc"], 3);
     assert!(err.contains(&key), "the error names the message's key: {err}");
-    no_plaintext_left(env.dir.path(), "out");
+    no_plaintext_left(env.dir(), "out");
 
     env.ok(&["key", "disable", &key]);
     let err = env.fails(&["open", "-o", "out", "data.enc"], 3);
     assert!(err.contains("DisabledException") && err.contains(&key), "{err}");
-    no_plaintext_left(env.dir.path(), "out");
+    no_plaintext_left(env.dir(), "out");
     env.ok(&["key", "enable", &key]);
 
     env.ok(&["key", "schedule-deletion", "--days", "7", &key]);
     let err = env.fails(&["open", "-o", "out", "data.enc"], 3);
     assert!(err.contains("PendingDeletion"), "{err}");
-    no_plaintext_left(env.dir.path(), "out");
+    no_plaintext_left(env.dir(), "out");
     let err = env.fails(&["key", "schedule-deletion", "--days", "3", &other], 2);
     assert!(err.contains("between 7 and 30"), "{err}");
 
     let missing = "arn:envcrypt:kms:local:000000000000:key/11111111-2222-4333-8444-555555555555";
     let err = env.fails(&["seal", "--key", missing, "-o", "x.enc", "data"], 3);
     assert!(err.contains("NotFoundException") && err.contains(missing), "{err}");
-    no_plaintext_left(env.dir.path(), "x.enc");
+    no_plaintext_left(env.dir(), "x.enc");
 }
 
 #[test]
@@ -434,7 +405,7 @@ fn rewrap_adds_and_removes_keys_and_leaves_bodies_alone() {
         let err = env.fails(&["open", "--key", &old, "-o", "-", file], 3);
         assert!(err.contains(&new), "{err}");
     }
-    no_plaintext_left(env.dir.path(), "none");
+    no_plaintext_left(env.dir(), "none");
     let err = env.fails(&["rewrap", "--remove", &new, "r1.enc"], 2);
     assert!(err.contains("impossible to open"), "{err}");
     let err = env.fails(&["rewrap", "--remove", &old, "r1.enc"], 2);

@@ -2,48 +2,33 @@
 //! against the same moto KMS on loopback: each side opens what the other seals.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use envcrypt_testkit::{moto_endpoint, workspace_root, AWS_TEST_ENV};
+use envcrypt_testkit::{envcrypt_workdir, moto_endpoint, workspace_root, Workdir};
 
-struct Env {
-    dir: tempfile::TempDir,
-}
+envcrypt_workdir!(Env, Workdir::with_aws);
 
 impl Env {
-    fn new() -> Self {
-        Self { dir: tempfile::tempdir().unwrap() }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
+    /// Runs `cmd` against moto: the Python tools only take the endpoint from the environment.
     fn with_aws(&self, mut cmd: Command) -> Output {
-        cmd.current_dir(self.dir.path())
-            .env("ENVCRYPT_STORE", self.path("store"))
-            .envs(AWS_TEST_ENV)
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_ENDPOINT_URL", moto_endpoint())
-            .stdin(Stdio::null());
-        cmd.output().unwrap()
+        cmd.env("AWS_DEFAULT_REGION", "us-east-1").env("AWS_ENDPOINT_URL", moto_endpoint()).output().unwrap()
     }
 
     fn envcrypt(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_envcrypt"));
+        let mut cmd = self.command();
         cmd.args(args);
         self.with_aws(cmd)
     }
 
     fn official_cli(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(venv_bin("aws-encryption-cli"));
+        let mut cmd = self.command_for(venv_bin("aws-encryption-cli"));
         cmd.args(args).args(["--commitment-policy", "require-encrypt-require-decrypt", "-S"]);
         self.with_aws(cmd)
     }
 
     fn python_sdk_decrypt(&self, key: &str, input: &str, output: &str, context: &serde_json::Value) -> Output {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/sdk_decrypt.py");
-        let mut cmd = Command::new(venv_bin("python"));
+        let mut cmd = self.command_for(venv_bin("python"));
         cmd.arg(script).args([key, input, output, &context.to_string()]);
         self.with_aws(cmd)
     }

@@ -3,30 +3,22 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Env {
-    dir: tempfile::TempDir,
-}
+use envcrypt_testkit::envcrypt_workdir;
+
+envcrypt_workdir!(Env);
 
 impl Env {
-    fn new() -> Self {
-        Self { dir: tempfile::tempdir().unwrap() }
-    }
-
     fn store(&self) -> PathBuf {
-        self.dir.path().join("store")
+        self.path("store")
     }
 
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_envcrypt"));
-        cmd.current_dir(self.dir.path()).env("ENVCRYPT_STORE", self.store()).args(args).stdin(Stdio::null());
+    fn command_with(&self, args: &[&str]) -> Command {
+        let mut cmd = self.command();
+        cmd.args(args);
         cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
     }
 
     fn json(&self, args: &[&str]) -> serde_json::Value {
@@ -54,7 +46,7 @@ impl Lcg {
 /// Starts `args`, kills it with SIGKILL after `delay` unless it finished, and reports
 /// whether it finished successfully first (the change was acknowledged).
 fn run_and_kill(env: &Env, args: &[&str], delay: Duration) -> Option<Vec<u8>> {
-    let mut child = env.command(args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = env.command_with(args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let deadline = Instant::now() + delay;
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -74,7 +66,7 @@ fn run_and_kill(env: &Env, args: &[&str], delay: Duration) -> Option<Vec<u8>> {
 #[test]
 fn sigkill_at_random_points_loses_no_acknowledged_change() {
     let env = Env::new();
-    std::fs::write(env.dir.path().join("data"), b"sealed before the faults").unwrap();
+    std::fs::write(env.dir().join("data"), b"sealed before the faults").unwrap();
     let rotating = env.json(&["--json", "key", "create"])["KeyId"].as_str().unwrap().to_owned();
     assert!(env.run(&["seal", "--key", &rotating, "data"]).status.success());
 

@@ -5,10 +5,13 @@
 //! `ENVCRYPT_TEST_MOTO_ENDPOINT`; a test run without it (plain `cargo test`) starts its own from
 //! the project's `.venv`, on a free port, and a watchdog stops it when the test process exits.
 //! If moto is not installed the tests fail with instructions; they never skip.
+//!
+//! [`Workdir`] runs the `envcrypt` binary in a fresh directory with a key store of its own.
 
+use std::ffi::OsStr;
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -65,4 +68,101 @@ fn start_moto() -> String {
         std::thread::sleep(Duration::from_millis(100));
     }
     format!("http://127.0.0.1:{port}")
+}
+
+/// A temporary working directory in which a program (the `envcrypt` binary) runs with a key
+/// store of its own, no passphrase, and no standard input.
+pub struct Workdir {
+    dir: tempfile::TempDir,
+    program: PathBuf,
+    aws: bool,
+}
+
+impl Workdir {
+    /// A fresh directory for `program` (pass `env!("CARGO_BIN_EXE_envcrypt")`).
+    pub fn new(program: &str) -> Self {
+        Self { dir: tempfile::tempdir().expect("a temporary directory"), program: program.into(), aws: false }
+    }
+
+    /// Commands also get moto's test credentials and region ([`AWS_TEST_ENV`]); the endpoint
+    /// is left to each test (`--endpoint-url` or `AWS_ENDPOINT_URL`).
+    pub fn with_aws(mut self) -> Self {
+        self.aws = true;
+        self
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A path inside the directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes a file inside the directory.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, bytes).expect("the work directory is writable");
+        path
+    }
+
+    /// Any program, prepared to run here with this directory's environment.
+    pub fn command_for(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(self.dir.path())
+            .env("ENVCRYPT_STORE", self.path("store"))
+            .env_remove("ENVCRYPT_PASSPHRASE")
+            .env_remove("AWS_ENDPOINT_URL")
+            .stdin(Stdio::null());
+        if self.aws {
+            cmd.envs(AWS_TEST_ENV);
+        }
+        cmd
+    }
+
+    /// The program under test, prepared to run here.
+    pub fn command(&self) -> Command {
+        self.command_for(&self.program)
+    }
+
+    /// Runs the program under test with `args`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("the program under test starts")
+    }
+
+    /// Runs it and requires success; returns standard output.
+    pub fn ok(&self, args: &[&str]) -> Vec<u8> {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    }
+}
+
+/// Declares `struct $name(Workdir)` for a test file of the `envcrypt` binary's crate: it
+/// dereferences to [`Workdir`] and `$name::new()` makes one for `CARGO_BIN_EXE_envcrypt`,
+/// passed through `$setup` (such as [`Workdir::with_aws`]). Each test file then adds its own
+/// helpers in an `impl $name` block.
+#[macro_export]
+macro_rules! envcrypt_workdir {
+    ($name:ident) => {
+        $crate::envcrypt_workdir!($name, ::std::convert::identity);
+    };
+    ($name:ident, $setup:expr) => {
+        struct $name($crate::Workdir);
+
+        impl ::std::ops::Deref for $name {
+            type Target = $crate::Workdir;
+            fn deref(&self) -> &$crate::Workdir {
+                &self.0
+            }
+        }
+
+        impl $name {
+            fn new() -> Self {
+                Self($setup($crate::Workdir::new(env!("CARGO_BIN_EXE_envcrypt"))))
+            }
+        }
+    };
 }
