@@ -37,6 +37,9 @@ pub enum BackendKind {
 pub struct Backends {
     chosen: Option<BackendKind>,
     local: Arc<Lazy<LocalKeyService>>,
+    /// The local store for opening messages: never created, since a store made now holds no
+    /// key that could open anything.
+    local_existing: Arc<Lazy<LocalKeyService>>,
     aws: Arc<Lazy<AwsKmsService>>,
 }
 
@@ -47,7 +50,12 @@ impl Backends {
             [one] => Some(*one),
             _ => return Err(CliError::usage("give --backend once (several are for `envcrypt conformance`)")),
         };
-        Ok(Self { chosen, local: Arc::new(local_store(global)), aws: Arc::new(aws_kms(global)) })
+        Ok(Self {
+            chosen,
+            local: Arc::new(local_store(global, true)),
+            local_existing: Arc::new(local_store(global, false)),
+            aws: Arc::new(aws_kms(global)),
+        })
     }
 
     /// The local store, opened (and created) now.
@@ -79,7 +87,7 @@ impl Backends {
 
     /// Every backend, for opening messages whatever wraps them.
     pub fn all(&self) -> Vec<Arc<dyn KeyService>> {
-        vec![self.service(BackendKind::Local), self.service(BackendKind::Aws)]
+        vec![self.local_existing.clone(), self.service(BackendKind::Aws)]
     }
 
     /// A backend's key management.
@@ -101,7 +109,7 @@ impl BackendKind {
     }
 }
 
-fn local_store(global: &GlobalArgs) -> Lazy<LocalKeyService> {
+fn local_store(global: &GlobalArgs, create: bool) -> Lazy<LocalKeyService> {
     let dir = global.store.clone().or_else(StoreOptions::default_dir);
     Lazy::new(envcrypt::kms::local::PROVIDER_ID, move || {
         let dir = dir
@@ -109,7 +117,8 @@ fn local_store(global: &GlobalArgs) -> Lazy<LocalKeyService> {
             .ok_or_else(|| KmsError::Validation("no data directory is known for this user; pass --store DIR".into()))?;
         let options = StoreOptions::new(&dir)
             .passphrase(passphrase_provider(dir.clone()))
-            .protect_new_store_with_passphrase(std::env::var_os(PASSPHRASE_VAR).is_some());
+            .protect_new_store_with_passphrase(std::env::var_os(PASSPHRASE_VAR).is_some())
+            .create_if_missing(create);
         LocalKeyService::open(options)
     })
 }

@@ -45,9 +45,10 @@ fn a_local_key_and_an_aws_key_each_open_the_message() {
         "disaster recovery plan"
     );
 
-    // With the local store gone, discovery still opens it through KMS.
+    // With the local store gone, discovery still opens it through KMS, and creates no store.
     std::fs::remove_dir_all(env.path("store")).unwrap();
     assert_eq!(env.ok(&["open", "-o", "-", "plan.txt.enc"]), "disaster recovery plan");
+    assert!(!env.path("store").exists());
 }
 
 #[test]

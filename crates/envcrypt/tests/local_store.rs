@@ -324,3 +324,15 @@ fn concurrent_threads_creating_keys_lose_none() {
     assert_eq!(f.store.list_keys().wait().unwrap().len(), 80);
     assert_eq!(f.store.list_aliases().wait().unwrap().len(), 80);
 }
+
+#[test]
+fn a_missing_store_is_not_created_when_creation_is_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let err = LocalKeyService::open(StoreOptions::new(&path).create_if_missing(false)).unwrap_err();
+    assert_eq!(err.kms_name(), "NotFoundException");
+    assert!(err.to_string().contains("no local key store"), "{err}");
+    assert!(!path.exists());
+    LocalKeyService::open(StoreOptions::new(&path)).unwrap();
+    assert!(LocalKeyService::open(StoreOptions::new(&path).create_if_missing(false)).is_ok());
+}

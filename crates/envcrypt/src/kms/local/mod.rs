@@ -69,6 +69,7 @@ pub struct StoreOptions {
     dir: PathBuf,
     passphrase: Option<Arc<PassphraseFn>>,
     new_store_uses_passphrase: bool,
+    create: bool,
     clock: Clock,
 }
 
@@ -79,6 +80,7 @@ impl StoreOptions {
             dir: dir.into(),
             passphrase: None,
             new_store_uses_passphrase: false,
+            create: true,
             clock: Arc::new(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())),
         }
     }
@@ -97,6 +99,13 @@ impl StoreOptions {
     /// Protects a store created by this open with the passphrase (Argon2id) instead of a key file.
     pub fn protect_new_store_with_passphrase(mut self, yes: bool) -> Self {
         self.new_store_uses_passphrase = yes;
+        self
+    }
+
+    /// Whether a missing store is created (the default) or reported as `NotFoundException`:
+    /// opening a message should not create a key store just to look for a key in it.
+    pub fn create_if_missing(mut self, create: bool) -> Self {
+        self.create = create;
         self
     }
 
@@ -125,6 +134,9 @@ impl std::fmt::Debug for LocalKeyService {
 impl LocalKeyService {
     /// Opens the store, creating it on first use.
     pub fn open(options: StoreOptions) -> Result<Self, KmsError> {
+        if !options.create && !options.dir.join(STORE_FILE).exists() {
+            return Err(KmsError::NotFound(format!("there is no local key store at {}", options.dir.display())));
+        }
         let disk = Disk::open(&options.dir, &[KEYS_DIR])?;
         let existing: Option<StoreMeta> = disk.read()?.read_json(STORE_FILE)?;
         let (meta, root) = match existing {
