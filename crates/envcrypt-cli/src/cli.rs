@@ -173,6 +173,9 @@ pub struct OpenArgs {
     /// A context pair the message must contain; repeatable.
     #[arg(short, long = "context", value_name = "KEY=VALUE")]
     pub context: Vec<String>,
+    /// Refuse signed messages (suite 0x0578) right after reading the header.
+    #[arg(long)]
+    pub unsigned_only: bool,
     /// Refuse messages with more encrypted data keys than this.
     #[arg(long, value_name = "N", default_value_t = envcrypt::message::ParseLimits::default().max_encrypted_data_keys)]
     pub max_encrypted_data_keys: u16,

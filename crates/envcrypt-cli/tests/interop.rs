@@ -129,6 +129,13 @@ fn envcrypt_opens_what_the_official_cli_seals() {
         assert!(inspect.contains(suite), "case {i}: {inspect}");
         let opened = ok(env.envcrypt(&["open", "--context", "origin=python", "-o", "-", &sealed]), "envcrypt open");
         assert_eq!(opened, data(*len), "case {i}");
+        let unsigned_only = env.envcrypt(&["open", "--unsigned-only", "-o", "-", &sealed]);
+        if *suite == "0x0578" {
+            assert_eq!(unsigned_only.status.code(), Some(4), "case {i}: a signed message is refused");
+            assert!(unsigned_only.stdout.is_empty(), "case {i}: nothing released before refusing");
+        } else {
+            assert_eq!(unsigned_only.stdout, data(*len), "case {i}");
+        }
 
         // A signed message altered anywhere is refused, and nothing is written.
         let mut bad = std::fs::read(env.path(&sealed)).unwrap();

@@ -29,6 +29,7 @@ pub fn exec(args: &OpenArgs, global: &GlobalArgs) -> Result<(), CliError> {
             max_frame_length: args.max_frame_size,
         },
         required_context,
+        unsigned_only: args.unsigned_only,
     };
     let name = input.name;
     let failed = |e| CliError::stream(format!("cannot open {name}"), e);

@@ -102,6 +102,9 @@ pub enum FormatError {
     /// The footer's length field is out of range.
     #[error("the signature footer claims {0} bytes, more than an ECDSA P-384 signature can be")]
     SignatureTooLong(u16),
+    /// A signed message where only unsigned ones were accepted.
+    #[error("the message is signed (suite 0x{0:04x}) and only unsigned messages are accepted")]
+    SignedMessageRefused(u16),
     /// The footer signature did not verify.
     #[error("the message signature does not verify: the message was altered or signed by someone else")]
     SignatureInvalid,

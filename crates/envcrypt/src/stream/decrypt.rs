@@ -19,6 +19,9 @@ pub struct OpenOptions {
     pub limits: ParseLimits,
     /// Pairs the message's encryption context must contain.
     pub required_context: EncryptionContext,
+    /// Refuse signed messages right after the header (the official CLI's `--decrypt-unsigned`):
+    /// their last frame can only be released once the whole message has been read.
+    pub unsigned_only: bool,
 }
 
 /// Opens a message from `R`, releasing plaintext frame by frame after each authenticates.
@@ -73,6 +76,9 @@ impl<R: Read> Decryptor<R> {
     pub fn with_options(mut inner: R, policy: &OpenPolicy, options: &OpenOptions) -> Result<Self, Error> {
         let (header, rest) = read_header_and_rest(&mut inner, &options.limits)?;
         let body = header.body();
+        if options.unsigned_only && body.suite.is_signed() {
+            return Err(FormatError::SignedMessageRefused(body.suite.id()).into());
+        }
         if let Some((key, value)) = body.context.first_missing(&options.required_context) {
             return Err(Error::ContextMismatch { key: key.to_owned(), value: value.to_owned() });
         }
