@@ -82,28 +82,29 @@ pub fn exec(command: &KeyCommand, global: &GlobalArgs) -> Result<(), CliError> {
 }
 
 fn exec_alias(command: &AliasCommand, admin: &dyn KeyAdmin, global: &GlobalArgs) -> Result<(), CliError> {
-    let result = match command {
-        AliasCommand::Create { alias, key } => admin.create_alias(alias, &parse_key(key)?).wait(),
-        AliasCommand::Update { alias, key } => admin.update_alias(alias, &parse_key(key)?).wait(),
-        AliasCommand::Delete { alias } => admin.delete_alias(alias).wait(),
+    match command {
+        AliasCommand::Create { alias, key } => {
+            admin.create_alias(alias, &parse_key(key)?).wait().map_err(|e| alias_error(alias, &e))
+        }
+        AliasCommand::Update { alias, key } => {
+            admin.update_alias(alias, &parse_key(key)?).wait().map_err(|e| alias_error(alias, &e))
+        }
+        AliasCommand::Delete { alias } => admin.delete_alias(alias).wait().map_err(|e| alias_error(alias, &e)),
         AliasCommand::List => {
             let aliases = admin.list_aliases().wait().map_err(|e| CliError::kms("cannot list aliases", &e))?;
-            return if global.json {
+            if global.json {
                 print_json(&json!(aliases))
             } else {
                 print_lines(
                     &aliases.iter().map(|a| format!("{}  {}", a.alias_name, a.target_key_id)).collect::<Vec<_>>(),
                 )
-            };
+            }
         }
-    };
-    let alias = match command {
-        AliasCommand::Create { alias, .. } | AliasCommand::Update { alias, .. } | AliasCommand::Delete { alias } => {
-            alias
-        }
-        AliasCommand::List => unreachable!("returned above"),
-    };
-    result.map_err(|e| CliError::kms(format!("alias {alias}"), &e))
+    }
+}
+
+fn alias_error(alias: &str, error: &KmsError) -> CliError {
+    CliError::kms(format!("alias {alias}"), error)
 }
 
 fn key_json(k: &KeyMetadata) -> serde_json::Value {
