@@ -161,6 +161,9 @@ pub struct SealArgs {
     /// Plaintext bytes per frame: a multiple of 16.
     #[arg(long, value_name = "BYTES", default_value_t = envcrypt::stream::DEFAULT_FRAME_LENGTH)]
     pub frame_size: u32,
+    /// Threads that encrypt or decrypt frames [default: one per core].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -182,6 +185,9 @@ pub struct OpenArgs {
     /// Refuse messages whose frames are larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = envcrypt::message::ParseLimits::default().max_frame_length)]
     pub max_frame_size: u32,
+    /// Threads that encrypt or decrypt frames [default: one per core].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
 }
 
 #[derive(Debug, Args)]

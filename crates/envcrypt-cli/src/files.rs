@@ -15,19 +15,22 @@ const PROGRESS_THRESHOLD: u64 = 64 * 1024 * 1024;
 
 /// An opened input and how to name it in messages.
 pub struct Input {
-    pub reader: Box<dyn Read>,
+    pub reader: Box<dyn Read + Send>,
     pub name: String,
 }
 
 impl Input {
     pub fn open(spec: &str) -> Result<Self, CliError> {
         if spec == STDIO {
-            return Ok(Self { reader: Box::new(io::stdin().lock()), name: "stdin".into() });
+            // A plain descriptor, as for stdout: Rust's `Stdin` is a locked, buffered handle
+            // that cannot move to the threads of the frame pipeline.
+            let fd = io::stdin().as_fd().try_clone_to_owned().map_err(|e| CliError::io("cannot use stdin", &e))?;
+            return Ok(Self { reader: Box::new(File::from(fd)), name: "stdin".into() });
         }
         let path = PathBuf::from(spec);
         let file = File::open(&path).map_err(|e| CliError::io(format!("cannot read {spec}"), &e))?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let reader: Box<dyn Read> = if size >= PROGRESS_THRESHOLD && io::stderr().is_terminal() {
+        let reader: Box<dyn Read + Send> = if size >= PROGRESS_THRESHOLD && io::stderr().is_terminal() {
             let bar = ProgressBar::new(size).with_style(
                 ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
                     .expect("the progress template is valid"),
@@ -80,7 +83,7 @@ impl Output {
         matches!(self, Self::Stdout(out) if out.is_terminal())
     }
 
-    pub fn writer(&mut self) -> &mut dyn Write {
+    pub fn writer(&mut self) -> &mut File {
         match self {
             Self::Stdout(out) => out,
             Self::File { temp, .. } => temp.as_file_mut(),

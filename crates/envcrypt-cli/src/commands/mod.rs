@@ -8,7 +8,7 @@ mod open;
 mod rewrap;
 mod seal;
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 
 use crate::cli::{Cli, Command};
 use crate::error::CliError;
@@ -24,28 +24,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Kms(command) => kms::exec(command, global),
         Command::Conformance(args) => conformance::exec(args, global),
         Command::Rewrap(args) => rewrap::exec(args, global),
-    }
-}
-
-/// Why a copy stopped.
-enum PumpError {
-    Read(io::Error),
-    Write(io::Error),
-}
-
-/// Copies `reader` into `writer` in large chunks, keeping read and write failures apart.
-fn pump(reader: &mut dyn Read, writer: &mut dyn Write) -> Result<u64, PumpError> {
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => return Ok(total),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(PumpError::Read(e)),
-        };
-        writer.write_all(&buf[..n]).map_err(PumpError::Write)?;
-        total += n as u64;
     }
 }
 

@@ -1,9 +1,9 @@
 use envcrypt::keyring::OpenPolicy;
 use envcrypt::message::ParseLimits;
-use envcrypt::stream::{self, Decryptor, OpenOptions};
+use envcrypt::stream::{self, OpenOptions};
 use serde_json::json;
 
-use super::{print_json, pump, PumpError};
+use super::print_json;
 use crate::backends::{parse_context, parse_key, Backends};
 use crate::cli::{GlobalArgs, OpenArgs};
 use crate::error::CliError;
@@ -30,25 +30,24 @@ pub fn exec(args: &OpenArgs, global: &GlobalArgs) -> Result<(), CliError> {
         },
         required_context,
         unsigned_only: args.unsigned_only,
+        threads: args.threads.map_or(OpenOptions::default().threads, usize::from),
     };
     let name = input.name;
-    let failed = |e| CliError::stream(format!("cannot open {name}"), e);
-    let mut decryptor = Decryptor::with_options(input.reader, &policy, &options).map_err(failed)?;
-    let key_arn = decryptor.key_arn().to_owned();
-    let bytes = match pump(&mut decryptor, output.writer()) {
-        Ok(bytes) => bytes,
-        Err(PumpError::Write(e)) if output_spec == "-" && is_broken_pipe(&e) => return Ok(()),
-        Err(PumpError::Write(e)) => return Err(CliError::io(format!("cannot write {output_spec}"), &e)),
-        Err(PumpError::Read(e)) => return Err(failed(stream::Error::Io(e))),
+    let opened = match stream::open(input.reader, output.writer(), &policy, &options) {
+        Ok(opened) => opened,
+        Err(stream::Error::Output(e)) if output_spec == "-" && is_broken_pipe(&e) => return Ok(()),
+        Err(stream::Error::Output(e)) => return Err(CliError::io(format!("cannot write {output_spec}"), &e)),
+        Err(stream::Error::Input(e)) => return Err(CliError::io(format!("cannot read {name}"), &e)),
+        Err(e) => return Err(CliError::stream(format!("cannot open {name}"), e)),
     };
     output.commit()?;
     if global.json {
         print_json(&json!({
             "input": name,
             "output": if output_spec == "-" { "stdout" } else { &output_spec },
-            "plaintext_bytes": bytes,
-            "key": key_arn,
-            "encryption_context": decryptor.header().body().context,
+            "plaintext_bytes": opened.plaintext_bytes,
+            "key": opened.key_arn,
+            "encryption_context": opened.header.body().context,
         }))?;
     }
     Ok(())

@@ -1,5 +1,5 @@
 use std::fs::File;
-use std::io::{BufReader, Seek, SeekFrom};
+use std::io::{BufReader, Seek, SeekFrom, Write};
 
 use envcrypt::keyring::OpenPolicy;
 use envcrypt::kms::KeyRef;

@@ -1,6 +1,6 @@
 use envcrypt::keyring::Keyring;
 use envcrypt::kms::local::DEFAULT_KEY_ALIAS;
-use envcrypt::stream::{self, CopyError, Encryptor, SealOptions};
+use envcrypt::stream::{self, SealOptions};
 use serde_json::json;
 
 use super::print_json;
@@ -40,14 +40,18 @@ pub fn exec(args: &SealArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let keyring = keys
         .iter()
         .fold(Keyring::new(), |ring, key| ring.with_key(backends.service(backends.kind_of(key)), key.clone()));
-    let options = SealOptions { frame_length: args.frame_size, ..SealOptions::default() };
-    let failed = |e| CliError::stream(format!("cannot seal {}", input.name), e);
-    let mut encryptor = Encryptor::new(output.writer(), &keyring, &context, &options).map_err(failed)?;
-    let bytes = encryptor.copy_from(&mut input.reader).map_err(|e| match e {
-        CopyError::Read(e) => CliError::io(format!("cannot read {}", input.name), &e),
-        CopyError::Write(e) => CliError::stream(format!("cannot write {output_spec}"), stream::Error::Io(e)),
-    })?;
-    encryptor.finish().map_err(|e| CliError::io(format!("cannot write {output_spec}"), &e))?;
+    let options = SealOptions {
+        frame_length: args.frame_size,
+        threads: args.threads.map_or(SealOptions::default().threads, usize::from),
+        ..SealOptions::default()
+    };
+    let sealed =
+        stream::seal(&mut input.reader, output.writer(), &keyring, &context, &options).map_err(|e| match e {
+            stream::Error::Input(e) => CliError::io(format!("cannot read {}", input.name), &e),
+            stream::Error::Output(e) => CliError::io(format!("cannot write {output_spec}"), &e),
+            e => CliError::stream(format!("cannot seal {}", input.name), e),
+        })?;
+    let bytes = sealed.plaintext_bytes;
     output.commit()?;
     if global.json {
         print_json(&json!({

@@ -5,18 +5,26 @@
 //! Opening uses an [`OpenPolicy`]: *strict* tries only the keys the caller names, *discovery*
 //! tries every encrypted data key a configured service recognises. Every key service sees
 //! the message's full encryption context, as the AWS KMS keyring does.
+//!
+//! Both can be bound to a [`DataKeyCache`] (see [`cache`]) so that many messages share one
+//! key-service call.
+
+pub mod cache;
 
 use std::fmt;
 use std::sync::Arc;
 
+use cache::{CacheBinding, CacheLimits, DataKeyCache, InvalidCacheLimits, Materials};
+
 use crate::context::EncryptionContext;
 use crate::kms::{DataKeySpec, KeyRef, KeyService, KmsError, SecretBytes};
-use crate::message::{EncryptedDataKey, AWS_KMS_PROVIDER_PREFIX};
+use crate::message::{AlgorithmSuite, EncryptedDataKey, AWS_KMS_PROVIDER_PREFIX};
 
 /// The keys that wrap a new message's data key.
 #[derive(Clone, Default)]
 pub struct Keyring {
     keys: Vec<(Arc<dyn KeyService>, KeyRef)>,
+    cache: Option<CacheBinding>,
 }
 
 /// A key that was tried while opening, and why it failed.
@@ -95,7 +103,41 @@ impl Keyring {
         self.keys.is_empty()
     }
 
-    /// Generates a data key and wraps it under every key.
+    /// Reuses data keys from `cache` within `limits` (see [`cache`]).
+    pub fn with_cache(mut self, cache: Arc<DataKeyCache>, limits: CacheLimits) -> Result<Self, InvalidCacheLimits> {
+        self.cache = Some(CacheBinding::new(cache, limits)?);
+        Ok(self)
+    }
+
+    /// The data key for a new message of `plaintext_length` bytes (if known): from the cache
+    /// when one is bound and has a usable entry, else from the key services.
+    pub fn data_key(
+        &self,
+        context: &EncryptionContext,
+        suite: AlgorithmSuite,
+        plaintext_length: Option<u64>,
+    ) -> Result<(SecretBytes, Vec<EncryptedDataKey>), KeyringError> {
+        let cacheable = self.cache.as_ref().zip(plaintext_length).filter(|(c, len)| *len <= c.limits.max_bytes);
+        let Some((binding, bytes)) = cacheable else {
+            return self.wrap_new_data_key(context);
+        };
+        let keys = || self.keys.iter().map(|(service, key)| (service.provider_id(), key.to_string()));
+        let Some(id) = binding.seal_id(keys(), suite, context) else {
+            return self.wrap_new_data_key(context);
+        };
+        if let Some(Materials::Seal { data_key, encrypted_data_keys }) =
+            binding.cache.get_for_seal(&id, bytes, &binding.limits)
+        {
+            return Ok((data_key, encrypted_data_keys));
+        }
+        let (data_key, encrypted_data_keys) = self.wrap_new_data_key(context)?;
+        let materials =
+            Materials::Seal { data_key: data_key.clone(), encrypted_data_keys: encrypted_data_keys.clone() };
+        binding.cache.put(id, materials, bytes);
+        Ok((data_key, encrypted_data_keys))
+    }
+
+    /// Generates a data key and wraps it under every key, without the cache.
     pub fn wrap_new_data_key(
         &self,
         context: &EncryptionContext,
@@ -153,6 +195,7 @@ pub struct Unwrapped {
 pub struct OpenPolicy {
     services: Vec<Arc<dyn KeyService>>,
     strict_keys: Option<Vec<KeyRef>>,
+    cache: Option<CacheBinding>,
 }
 
 impl fmt::Debug for OpenPolicy {
@@ -169,17 +212,55 @@ impl OpenPolicy {
 
     /// Try every encrypted data key that one of `services` recognises.
     pub fn discovery(services: Vec<Arc<dyn KeyService>>) -> Self {
-        Self { services, strict_keys: None }
+        Self { services, strict_keys: None, cache: None }
     }
 
     /// Try only `keys`. A key given as an ARN matches the encrypted data key with that ARN;
     /// a key id or alias is passed to the service as the expected key, which checks it.
     pub fn strict(services: Vec<Arc<dyn KeyService>>, keys: Vec<KeyRef>) -> Self {
-        Self { services, strict_keys: Some(keys) }
+        Self { services, strict_keys: Some(keys), cache: None }
     }
 
-    /// Unwraps the data key from the first encrypted data key that opens.
+    /// Reuses opened data keys from `cache` for `limits.max_age` (see [`cache`]).
+    pub fn with_cache(mut self, cache: Arc<DataKeyCache>, limits: CacheLimits) -> Result<Self, InvalidCacheLimits> {
+        self.cache = Some(CacheBinding::new(cache, limits)?);
+        Ok(self)
+    }
+
+    /// Unwraps the data key of a message sealed with `suite`: from the cache when one is bound
+    /// and holds it, else from the first encrypted data key that opens.
     pub fn unwrap_data_key(
+        &self,
+        edks: &[EncryptedDataKey],
+        context: &EncryptionContext,
+        suite: AlgorithmSuite,
+    ) -> Result<Unwrapped, KeyringError> {
+        let Some(binding) = &self.cache else {
+            return self.unwrap_uncached(edks, context);
+        };
+        let strict = self.strict_keys.iter().flatten().map(|key| ("strict", key.to_string()));
+        let keys = self.services.iter().map(|service| (service.provider_id(), String::new())).chain(strict);
+        let Some(id) = binding.open_id(keys, suite, edks, context) else {
+            return self.unwrap_uncached(edks, context);
+        };
+        if let Some(Materials::Open { data_key, encrypted_data_key, key_arn }) =
+            binding.cache.get_for_open(&id, &binding.limits)
+        {
+            if let Some(index) = edks.iter().position(|edk| *edk == encrypted_data_key) {
+                return Ok(Unwrapped { data_key, key_arn, index });
+            }
+        }
+        let unwrapped = self.unwrap_uncached(edks, context)?;
+        let materials = Materials::Open {
+            data_key: unwrapped.data_key.clone(),
+            encrypted_data_key: edks[unwrapped.index].clone(),
+            key_arn: unwrapped.key_arn.clone(),
+        };
+        binding.cache.put(id, materials, 0);
+        Ok(unwrapped)
+    }
+
+    fn unwrap_uncached(
         &self,
         edks: &[EncryptedDataKey],
         context: &EncryptionContext,

@@ -117,4 +117,10 @@ pub enum FormatError {
     /// The plaintext needs more frames than sequence numbers allow.
     #[error("the plaintext is too long for this frame length")]
     TooManyFrames,
+    /// More plaintext arrived than the caller declared.
+    #[error("the plaintext is longer than the declared {declared} bytes")]
+    PlaintextTooLong {
+        /// The declared length.
+        declared: u64,
+    },
 }

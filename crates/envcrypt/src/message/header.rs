@@ -18,6 +18,18 @@ pub struct EncryptedDataKey {
     pub ciphertext: Vec<u8>,
 }
 
+impl EncryptedDataKey {
+    /// Appends the entry as the header stores it: three fields, each with a u16 length.
+    pub fn serialize_into(&self, out: &mut Vec<u8>) -> Result<(), FormatError> {
+        for field in [self.provider_id.as_bytes(), &self.provider_info, &self.ciphertext] {
+            let len = u16::try_from(field.len()).map_err(|_| FormatError::FieldTooLong("encrypted data key"))?;
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(field);
+        }
+        Ok(())
+    }
+}
+
 /// Limits that keep a hostile header from making the reader allocate or work without bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParseLimits {
@@ -78,11 +90,7 @@ impl HeaderBody {
         out.extend_from_slice(&context);
         out.extend_from_slice(&edk_count.to_be_bytes());
         for edk in &self.encrypted_data_keys {
-            for field in [edk.provider_id.as_bytes(), &edk.provider_info, &edk.ciphertext] {
-                let len = u16::try_from(field.len()).map_err(|_| FormatError::FieldTooLong("encrypted data key"))?;
-                out.extend_from_slice(&len.to_be_bytes());
-                out.extend_from_slice(field);
-            }
+            edk.serialize_into(&mut out)?;
         }
         out.push(CONTENT_TYPE_FRAMED);
         out.extend_from_slice(&self.frame_length.to_be_bytes());

@@ -2,18 +2,18 @@ use std::io::{self, Chain, Cursor, Read};
 
 use zeroize::Zeroizing;
 
-use super::{format_to_io, Error};
+use super::{format_to_io, read_full, Error};
 use crate::context::EncryptionContext;
 use crate::crypto::TAG_LEN;
 use crate::keyring::OpenPolicy;
 use crate::message::frame::{self, FrameKind, FINAL_PREFIX_LEN, REGULAR_PREFIX_LEN};
-use crate::message::{signature, FormatError, Header, MessageKeys, ParseLimits};
+use crate::message::{signature, FormatError, Header, MessageKeys, ParseLimits, MESSAGE_ID_LEN};
 
 const HEADER_READ_CHUNK: usize = 4096;
 const INITIAL_FRAME_RESERVE: usize = 1 << 20;
 
 /// How to open.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct OpenOptions {
     /// Bounds on what a header may claim.
     pub limits: ParseLimits,
@@ -22,27 +22,180 @@ pub struct OpenOptions {
     /// Refuse signed messages right after the header (the official CLI's `--decrypt-unsigned`):
     /// their last frame can only be released once the whole message has been read.
     pub unsigned_only: bool,
+    /// Threads for [`open`](super::open) (at least 1; [`Decryptor`] always uses one).
+    pub threads: usize,
 }
 
-/// Opens a message from `R`, releasing plaintext frame by frame after each authenticates.
-pub struct Decryptor<R: Read> {
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self {
+            limits: ParseLimits::default(),
+            required_context: EncryptionContext::new(),
+            unsigned_only: false,
+            threads: super::parallel::default_threads(),
+        }
+    }
+}
+
+/// A verified header, its keys, and the reader positioned at the first frame.
+pub(super) struct OpenedHeader<R: Read> {
+    pub(super) header: Header,
+    pub(super) keys: MessageKeys,
+    pub(super) key_arn: String,
+    pub(super) frames: FrameReader<R>,
+}
+
+/// Reads and verifies the header, unwrapping the data key with `policy`.
+pub(super) fn open_header<R: Read>(
+    mut inner: R,
+    policy: &OpenPolicy,
+    options: &OpenOptions,
+) -> Result<OpenedHeader<R>, Error> {
+    let (header, rest) = read_header_and_rest(&mut inner, &options.limits)?;
+    let body = header.body();
+    if options.unsigned_only && body.suite.is_signed() {
+        return Err(FormatError::SignedMessageRefused(body.suite.id()).into());
+    }
+    if let Some((key, value)) = body.context.first_missing(&options.required_context) {
+        return Err(Error::ContextMismatch { key: key.to_owned(), value: value.to_owned() });
+    }
+    let unwrapped = policy.unwrap_data_key(&body.encrypted_data_keys, &body.context, body.suite)?;
+    let keys = MessageKeys::derive(body.suite, unwrapped.data_key.expose_secret(), &body.message_id)?;
+    header.verify(&keys)?;
+    let frames = FrameReader::new(Cursor::new(rest).chain(inner), &header)?;
+    Ok(OpenedHeader { header, keys, key_arn: unwrapped.key_arn, frames })
+}
+
+/// Reads a message body frame by frame: checks each prefix, feeds the signature digest, and
+/// at the final frame checks the footer and the end of input. Decryption is left to the
+/// caller, so that frames can be opened on other threads.
+pub(super) struct FrameReader<R: Read> {
     inner: Chain<Cursor<Vec<u8>>, R>,
-    header: Header,
-    keys: MessageKeys,
-    key_arn: String,
+    frame_length: u32,
     next_sequence: u32,
-    /// The current frame: ciphertext while reading, plaintext once authenticated.
-    frame: Zeroizing<Vec<u8>>,
-    released: usize,
-    authenticated: usize,
-    state: State,
     signature: Option<SignatureCheck>,
+}
+
+/// One frame as read: still ciphertext, followed by its tag.
+pub(super) struct SealedFrame {
+    pub(super) kind: FrameKind,
+    pub(super) sequence: u32,
+    /// Ciphertext bytes before the tag.
+    pub(super) len: usize,
 }
 
 /// For signed suites: the public key and the running SHA-384 of everything read so far.
 struct SignatureCheck {
     public_key: Vec<u8>,
     digest: ring::digest::Context,
+}
+
+/// Why the next frame could not be produced.
+pub(super) enum FrameError {
+    Format(FormatError),
+    Input(io::Error),
+}
+
+impl From<io::Error> for FrameError {
+    fn from(e: io::Error) -> Self {
+        Self::Input(e)
+    }
+}
+
+impl From<FormatError> for FrameError {
+    fn from(e: FormatError) -> Self {
+        Self::Format(e)
+    }
+}
+
+impl From<FrameError> for Error {
+    fn from(e: FrameError) -> Self {
+        match e {
+            FrameError::Format(e) => Self::Format(e),
+            FrameError::Input(e) => Self::Input(e),
+        }
+    }
+}
+
+impl<R: Read> FrameReader<R> {
+    fn new(inner: Chain<Cursor<Vec<u8>>, R>, header: &Header) -> Result<Self, Error> {
+        let body = header.body();
+        let signature = signature::public_key(body.suite, &body.context)?.map(|public_key| {
+            let mut digest = ring::digest::Context::new(&ring::digest::SHA384);
+            digest.update(&header.to_bytes());
+            SignatureCheck { public_key, digest }
+        });
+        Ok(Self { inner, frame_length: body.frame_length, next_sequence: 1, signature })
+    }
+
+    /// Reads the next frame's ciphertext and tag into `buf`, which grows with the data
+    /// actually read, so a header that claims a huge frame costs memory only for bytes that
+    /// really arrive. The final frame is returned only once the footer (if any) verifies and
+    /// the input has ended.
+    pub(super) fn read_frame(&mut self, buf: &mut Vec<u8>) -> Result<SealedFrame, FrameError> {
+        let mut prefix = [0u8; FINAL_PREFIX_LEN];
+        match read_full(&mut self.inner, &mut prefix[..4])? {
+            0 => return Err(FormatError::MissingFinalFrame.into()),
+            4 => {}
+            _ => return Err(FormatError::Truncated("frame header").into()),
+        }
+        let prefix_len = if prefix[..4] == [0xFF; 4] { FINAL_PREFIX_LEN } else { REGULAR_PREFIX_LEN };
+        if read_full(&mut self.inner, &mut prefix[4..prefix_len])? != prefix_len - 4 {
+            return Err(FormatError::Truncated("frame header").into());
+        }
+        let (parsed, _) = frame::parse_prefix(&prefix[..prefix_len], self.next_sequence, self.frame_length)?;
+        let len = usize::try_from(parsed.content_len).expect("u32 fits in usize");
+        buf.clear();
+        buf.reserve(len.min(INITIAL_FRAME_RESERVE) + TAG_LEN);
+        let wanted = (len + TAG_LEN) as u64;
+        if (&mut self.inner).take(wanted).read_to_end(buf).map_err(FrameError::Input)? as u64 != wanted {
+            return Err(FormatError::Truncated("frame").into());
+        }
+        if let Some(check) = &mut self.signature {
+            check.digest.update(&prefix[..prefix_len]);
+            check.digest.update(buf);
+        }
+        if parsed.kind == FrameKind::Final {
+            if let Some(check) = self.signature.take() {
+                verify_footer(&mut self.inner, check)?;
+            }
+            let mut extra = [0u8; 1];
+            if read_full(&mut self.inner, &mut extra)? != 0 {
+                return Err(FormatError::TrailingData.into());
+            }
+        }
+        self.next_sequence = self.next_sequence.wrapping_add(1);
+        Ok(SealedFrame { kind: parsed.kind, sequence: parsed.sequence, len })
+    }
+}
+
+impl SealedFrame {
+    /// Decrypts `buf` (ciphertext and tag, as read) in place; the plaintext is `buf[..self.len]`.
+    pub(super) fn open(
+        &self,
+        keys: &MessageKeys,
+        message_id: &[u8; MESSAGE_ID_LEN],
+        buf: &mut [u8],
+    ) -> Result<(), FormatError> {
+        let (ciphertext, tag) = buf.split_at_mut(self.len);
+        let tag: &[u8; TAG_LEN] = (&*tag).try_into().map_err(|_| FormatError::Truncated("frame"))?;
+        frame::open_frame(keys, message_id, self.kind, self.sequence, ciphertext, tag)
+    }
+}
+
+/// Opens a message from `R` on the calling thread, releasing plaintext frame by frame after
+/// each authenticates. [`open`](super::open) opens a whole `Read` into a `Write` faster, on
+/// several threads.
+pub struct Decryptor<R: Read> {
+    header: Header,
+    keys: MessageKeys,
+    key_arn: String,
+    frames: FrameReader<R>,
+    /// The current frame: ciphertext while reading, plaintext once authenticated.
+    frame: Zeroizing<Vec<u8>>,
+    released: usize,
+    authenticated: usize,
+    state: State,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,18 +207,6 @@ enum State {
     InputFailed(io::ErrorKind, String),
 }
 
-/// Why the next frame could not be produced.
-enum FrameError {
-    Format(FormatError),
-    Input(io::Error),
-}
-
-impl From<FormatError> for FrameError {
-    fn from(e: FormatError) -> Self {
-        Self::Format(e)
-    }
-}
-
 impl<R: Read> Decryptor<R> {
     /// Reads and verifies the header, unwrapping the data key with `policy`.
     pub fn new(inner: R, policy: &OpenPolicy) -> Result<Self, Error> {
@@ -73,20 +214,9 @@ impl<R: Read> Decryptor<R> {
     }
 
     /// As [`Decryptor::new`], with limits and a required context.
-    pub fn with_options(mut inner: R, policy: &OpenPolicy, options: &OpenOptions) -> Result<Self, Error> {
-        let (header, rest) = read_header_and_rest(&mut inner, &options.limits)?;
-        let body = header.body();
-        if options.unsigned_only && body.suite.is_signed() {
-            return Err(FormatError::SignedMessageRefused(body.suite.id()).into());
-        }
-        if let Some((key, value)) = body.context.first_missing(&options.required_context) {
-            return Err(Error::ContextMismatch { key: key.to_owned(), value: value.to_owned() });
-        }
-        let unwrapped = policy.unwrap_data_key(&body.encrypted_data_keys, &body.context)?;
-        let keys = MessageKeys::derive(body.suite, unwrapped.data_key.expose_secret(), &body.message_id)?;
-        let key_arn = unwrapped.key_arn;
-        header.verify(&keys)?;
-        Self::after_header(Cursor::new(rest).chain(inner), header, keys, key_arn)
+    pub fn with_options(inner: R, policy: &OpenPolicy, options: &OpenOptions) -> Result<Self, Error> {
+        let OpenedHeader { header, keys, key_arn, frames } = open_header(inner, policy, options)?;
+        Ok(Self::after_header(header, keys, key_arn, frames))
     }
 
     /// Opens a message whose plaintext data key the caller already holds, bypassing the key
@@ -97,33 +227,21 @@ impl<R: Read> Decryptor<R> {
         let body = header.body();
         let keys = MessageKeys::derive(body.suite, data_key, &body.message_id)?;
         header.verify(&keys)?;
-        Self::after_header(Cursor::new(rest).chain(inner), header, keys, String::new())
+        let frames = FrameReader::new(Cursor::new(rest).chain(inner), &header)?;
+        Ok(Self::after_header(header, keys, String::new(), frames))
     }
 
-    fn after_header(
-        inner: Chain<Cursor<Vec<u8>>, R>,
-        header: Header,
-        keys: MessageKeys,
-        key_arn: String,
-    ) -> Result<Self, Error> {
-        let body = header.body();
-        let signature = signature::public_key(body.suite, &body.context)?.map(|public_key| {
-            let mut digest = ring::digest::Context::new(&ring::digest::SHA384);
-            digest.update(&header.to_bytes());
-            SignatureCheck { public_key, digest }
-        });
-        Ok(Self {
-            inner,
+    fn after_header(header: Header, keys: MessageKeys, key_arn: String, frames: FrameReader<R>) -> Self {
+        Self {
             header,
             keys,
             key_arn,
-            next_sequence: 1,
+            frames,
             frame: Zeroizing::new(Vec::new()),
             released: 0,
             authenticated: 0,
             state: State::Body,
-            signature,
-        })
+        }
     }
 
     /// The verified header.
@@ -138,49 +256,11 @@ impl<R: Read> Decryptor<R> {
 
     /// Reads, checks and decrypts the next frame into `self.frame`.
     fn next_frame(&mut self) -> Result<(), FrameError> {
-        let (frame_length, message_id) = (self.header.body().frame_length, self.header.body().message_id);
-        let mut prefix = [0u8; FINAL_PREFIX_LEN];
-        match read_full(&mut self.inner, &mut prefix[..4])? {
-            0 => return Err(FormatError::MissingFinalFrame.into()),
-            4 => {}
-            _ => return Err(FormatError::Truncated("frame header").into()),
-        }
-        let prefix_len = if prefix[..4] == [0xFF; 4] { FINAL_PREFIX_LEN } else { REGULAR_PREFIX_LEN };
-        if read_full(&mut self.inner, &mut prefix[4..prefix_len])? != prefix_len - 4 {
-            return Err(FormatError::Truncated("frame header").into());
-        }
-        let (parsed, _) = frame::parse_prefix(&prefix[..prefix_len], self.next_sequence, frame_length)?;
-        let len = usize::try_from(parsed.content_len).expect("u32 fits in usize");
-        // Grow with the data actually read, so a header that claims a huge frame costs
-        // memory only for bytes that really arrive.
-        self.frame.clear();
-        self.frame.reserve(len.min(INITIAL_FRAME_RESERVE) + TAG_LEN);
-        let wanted = (len + TAG_LEN) as u64;
-        if (&mut self.inner).take(wanted).read_to_end(&mut self.frame).map_err(FrameError::Input)? as u64 != wanted {
-            return Err(FormatError::Truncated("frame").into());
-        }
-        if let Some(check) = &mut self.signature {
-            check.digest.update(&prefix[..prefix_len]);
-            check.digest.update(&self.frame);
-        }
-        if parsed.kind == FrameKind::Final {
-            // Nothing of the final frame is released before the signature (if any) verifies
-            // and the end of input is confirmed.
-            if let Some(check) = self.signature.take() {
-                verify_footer(&mut self.inner, check)?;
-            }
-            let mut extra = [0u8; 1];
-            if read_full(&mut self.inner, &mut extra)? != 0 {
-                return Err(FormatError::TrailingData.into());
-            }
-        }
-        let (ciphertext, tag) = self.frame.split_at_mut(len);
-        let tag: &[u8; TAG_LEN] = (&*tag).try_into().expect("split at len");
-        frame::open_frame(&self.keys, &message_id, parsed.kind, parsed.sequence, ciphertext, tag)?;
-        self.next_sequence += 1;
+        let frame = self.frames.read_frame(&mut self.frame)?;
+        frame.open(&self.keys, &self.header.body().message_id, &mut self.frame)?;
         self.released = 0;
-        self.authenticated = len;
-        if parsed.kind == FrameKind::Final {
+        self.authenticated = frame.len;
+        if frame.kind == FrameKind::Final {
             self.state = State::Done;
         }
         Ok(())
@@ -234,20 +314,6 @@ impl<R: Read> Read for Decryptor<R> {
             }
         }
     }
-}
-
-/// Reads until `buf` is full or the input ends; returns how much was read.
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, FrameError> {
-    let mut at = 0;
-    while at < buf.len() {
-        match r.read(&mut buf[at..]) {
-            Ok(0) => break,
-            Ok(n) => at += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(FrameError::Input(e)),
-        }
-    }
-    Ok(at)
 }
 
 /// Reads until a whole header parses; returns it and the bytes read past it.

@@ -1,4 +1,4 @@
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 
 use zeroize::Zeroizing;
 
@@ -20,62 +20,132 @@ pub struct SealOptions {
     pub frame_length: u32,
     /// The algorithm suite (only unsigned 0x0478 is written today).
     pub suite: AlgorithmSuite,
+    /// The plaintext length, if known in advance. Sealing fails if the plaintext turns out
+    /// longer. A [`Keyring`] with a data-key cache only caches for messages of known length,
+    /// because its byte limit is charged before the message is written.
+    pub plaintext_length: Option<u64>,
+    /// Threads for [`seal`](super::seal) (at least 1; [`Encryptor`] always uses one).
+    pub threads: usize,
 }
 
 impl Default for SealOptions {
     fn default() -> Self {
-        Self { frame_length: DEFAULT_FRAME_LENGTH, suite: AlgorithmSuite::AesGcm256HkdfSha512Committing }
+        Self {
+            frame_length: DEFAULT_FRAME_LENGTH,
+            suite: AlgorithmSuite::AesGcm256HkdfSha512Committing,
+            plaintext_length: None,
+            threads: super::parallel::default_threads(),
+        }
     }
 }
 
-/// Which side of [`Encryptor::copy_from`] failed.
-#[derive(Debug, thiserror::Error)]
-pub enum CopyError {
-    /// Reading the plaintext.
-    #[error("reading the input: {0}")]
-    Read(io::Error),
-    /// Writing the sealed message.
-    #[error("writing the output: {0}")]
-    Write(io::Error),
+/// Generates a data key with `keyring` and builds the authenticated header of a new message.
+pub(super) fn new_header(
+    keyring: &Keyring,
+    context: &EncryptionContext,
+    options: &SealOptions,
+) -> Result<(Header, MessageKeys), Error> {
+    if let Some(key) = context.reserved_keys().next() {
+        return Err(FormatError::ReservedContextKey(key.to_owned()).into());
+    }
+    if options.suite.is_signed() {
+        return Err(FormatError::UnsupportedSuite(options.suite.id()).into());
+    }
+    message::check_frame_length(options.frame_length)?;
+    context.serialize()?;
+    let (data_key, encrypted_data_keys) = keyring.data_key(context, options.suite, options.plaintext_length)?;
+    let message_id: [u8; MESSAGE_ID_LEN] = crypto::random_array();
+    let keys = MessageKeys::derive(options.suite, data_key.expose_secret(), &message_id)?;
+    let body = HeaderBody {
+        suite: options.suite,
+        message_id,
+        context: context.clone(),
+        encrypted_data_keys,
+        frame_length: options.frame_length,
+        commitment: *keys.commitment(),
+    };
+    let header = Header::seal(body, &keys)?;
+    Ok((header, keys))
 }
 
-/// Seals everything written to it into one message on `W`.
+/// A frame buffer laid out as `[prefix space | plaintext | tag space]`, so that a frame is
+/// sealed in place and written with one call.
+pub(super) struct FrameBuffer {
+    bytes: Zeroizing<Vec<u8>>,
+}
+
+impl FrameBuffer {
+    pub(super) fn new(frame_length: usize) -> Self {
+        Self { bytes: Zeroizing::new(vec![0u8; FINAL_PREFIX_LEN + frame_length + TAG_LEN]) }
+    }
+
+    /// Where the plaintext goes.
+    pub(super) fn plaintext_mut(&mut self) -> &mut [u8] {
+        let end = self.bytes.len() - TAG_LEN;
+        &mut self.bytes[FINAL_PREFIX_LEN..end]
+    }
+
+    /// Seals the first `len` plaintext bytes as frame `sequence` and returns the frame's bytes
+    /// on the wire.
+    pub(super) fn seal(
+        &mut self,
+        keys: &MessageKeys,
+        message_id: &[u8; MESSAGE_ID_LEN],
+        kind: FrameKind,
+        sequence: u32,
+        len: usize,
+    ) -> &[u8] {
+        let body = FINAL_PREFIX_LEN..FINAL_PREFIX_LEN + len;
+        let tag = frame::seal_frame(keys, message_id, kind, sequence, &mut self.bytes[body.clone()]);
+        self.bytes[body.end..body.end + TAG_LEN].copy_from_slice(&tag);
+        let mut prefix = Vec::with_capacity(FINAL_PREFIX_LEN);
+        frame::encode_prefix(kind, sequence, u32::try_from(len).expect("frame length fits u32"), &mut prefix);
+        let start = FINAL_PREFIX_LEN - prefix.len();
+        self.bytes[start..FINAL_PREFIX_LEN].copy_from_slice(&prefix);
+        &self.bytes[start..body.end + TAG_LEN]
+    }
+}
+
+/// The sequence number after `sequence`, refusing to run into the final frame's range.
+pub(super) fn next_regular_sequence(sequence: u32) -> Result<u32, FormatError> {
+    if sequence >= u32::MAX - 1 {
+        return Err(FormatError::TooManyFrames);
+    }
+    Ok(sequence + 1)
+}
+
+/// Whether `total` plaintext bytes exceed the declared length.
+pub(super) fn check_declared_length(declared: Option<u64>, total: u64) -> Result<(), FormatError> {
+    match declared {
+        Some(limit) if total > limit => Err(FormatError::PlaintextTooLong { declared: limit }),
+        _ => Ok(()),
+    }
+}
+
+/// Seals everything written to it into one message on `W`, on the calling thread.
+///
+/// [`seal`](super::seal) is the faster way to seal a whole `Read`: it reads straight into the
+/// frame buffers and encrypts frames in parallel.
 pub struct Encryptor<W: Write> {
     inner: W,
     keys: MessageKeys,
     message_id: [u8; MESSAGE_ID_LEN],
     frame_length: usize,
-    /// `[prefix space | plaintext | tag space]`; plaintext is filled at `FINAL_PREFIX_LEN..`.
-    frame: Zeroizing<Vec<u8>>,
+    frame: FrameBuffer,
     filled: usize,
     next_sequence: u32,
+    declared_length: Option<u64>,
+    total: u64,
 }
 
 impl<W: Write> Encryptor<W> {
     /// Generates a data key with `keyring`, writes the header to `inner`, and returns a writer
     /// for the plaintext.
     pub fn new(inner: W, keyring: &Keyring, context: &EncryptionContext, options: &SealOptions) -> Result<Self, Error> {
-        if let Some(key) = context.reserved_keys().next() {
-            return Err(FormatError::ReservedContextKey(key.to_owned()).into());
-        }
-        if options.suite.is_signed() {
-            return Err(FormatError::UnsupportedSuite(options.suite.id()).into());
-        }
-        message::check_frame_length(options.frame_length)?;
-        context.serialize()?;
-        let (data_key, encrypted_data_keys) = keyring.wrap_new_data_key(context)?;
-        let message_id: [u8; MESSAGE_ID_LEN] = crypto::random_array();
-        let keys = MessageKeys::derive(options.suite, data_key.expose_secret(), &message_id)?;
-        let body = HeaderBody {
-            suite: options.suite,
-            message_id,
-            context: context.clone(),
-            encrypted_data_keys,
-            frame_length: options.frame_length,
-            commitment: *keys.commitment(),
-        };
-        let header = Header::seal(body, &keys)?;
-        Self::with_header(inner, &header, keys)
+        let (header, keys) = new_header(keyring, context, options)?;
+        let mut encryptor = Self::with_header(inner, &header, keys)?;
+        encryptor.declared_length = options.plaintext_length;
+        Ok(encryptor)
     }
 
     /// Writes a prepared header and returns a writer for the body.
@@ -93,50 +163,26 @@ impl<W: Write> Encryptor<W> {
             keys,
             message_id: body.message_id,
             frame_length,
-            frame: Zeroizing::new(vec![0u8; FINAL_PREFIX_LEN + frame_length + TAG_LEN]),
+            frame: FrameBuffer::new(frame_length),
             filled: 0,
             next_sequence: 1,
+            declared_length: None,
+            total: 0,
         })
     }
 
     /// Encrypts the buffered plaintext as one frame and writes it.
     fn emit(&mut self, kind: FrameKind) -> io::Result<()> {
         let sequence = self.next_sequence;
-        if kind == FrameKind::Regular && sequence == u32::MAX - 1 {
-            return Err(format_to_io(FormatError::TooManyFrames));
-        }
-        let len = self.filled;
-        let body = FINAL_PREFIX_LEN..FINAL_PREFIX_LEN + len;
-        let tag = frame::seal_frame(&self.keys, &self.message_id, kind, sequence, &mut self.frame[body.clone()]);
-        self.frame[body.end..body.end + TAG_LEN].copy_from_slice(&tag);
-        let mut prefix = Vec::with_capacity(FINAL_PREFIX_LEN);
-        frame::encode_prefix(kind, sequence, u32::try_from(len).expect("frame length fits u32"), &mut prefix);
-        let start = FINAL_PREFIX_LEN - prefix.len();
-        self.frame[start..FINAL_PREFIX_LEN].copy_from_slice(&prefix);
-        self.inner.write_all(&self.frame[start..body.end + TAG_LEN])?;
-        self.next_sequence += 1;
+        let next = match kind {
+            FrameKind::Regular => next_regular_sequence(sequence).map_err(format_to_io)?,
+            FrameKind::Final => sequence,
+        };
+        let bytes = self.frame.seal(&self.keys, &self.message_id, kind, sequence, self.filled);
+        self.inner.write_all(bytes)?;
+        self.next_sequence = next;
         self.filled = 0;
         Ok(())
-    }
-
-    /// Seals everything `reader` yields, reading straight into the frame buffer: one memory
-    /// copy fewer than `io::copy` into [`Write`]. Returns the plaintext bytes read.
-    pub fn copy_from(&mut self, reader: &mut impl Read) -> Result<u64, CopyError> {
-        let mut total = 0u64;
-        loop {
-            let free = FINAL_PREFIX_LEN + self.filled..FINAL_PREFIX_LEN + self.frame_length;
-            let n = match reader.read(&mut self.frame[free]) {
-                Ok(0) => return Ok(total),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(CopyError::Read(e)),
-            };
-            self.filled += n;
-            total += n as u64;
-            if self.filled == self.frame_length {
-                self.emit(FrameKind::Regular).map_err(CopyError::Write)?;
-            }
-        }
     }
 
     /// Writes the final frame and returns the inner writer, flushed.
@@ -151,10 +197,11 @@ impl<W: Write> Encryptor<W> {
 impl<W: Write> Write for Encryptor<W> {
     fn write(&mut self, mut data: &[u8]) -> io::Result<usize> {
         let total = data.len();
+        check_declared_length(self.declared_length, self.total + total as u64).map_err(format_to_io)?;
+        self.total += total as u64;
         while !data.is_empty() {
             let take = data.len().min(self.frame_length - self.filled);
-            let at = FINAL_PREFIX_LEN + self.filled;
-            self.frame[at..at + take].copy_from_slice(&data[..take]);
+            self.frame.plaintext_mut()[self.filled..self.filled + take].copy_from_slice(&data[..take]);
             self.filled += take;
             data = &data[take..];
             // A full frame is always a regular frame: the official SDKs refuse a final frame

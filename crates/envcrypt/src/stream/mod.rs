@@ -1,6 +1,11 @@
 //! Streaming seal and open over `std::io::Write` and `Read`, in bounded memory.
 //!
-//! [`Encryptor`] buffers one frame of plaintext and writes each frame as soon as it is full;
+//! [`seal`] and [`open`] move a whole `Read` into a `Write` on several threads: frames are
+//! encrypted or decrypted in parallel and written in order, with one frame buffer per thread
+//! (see `parallel.rs`). Files, stdin/stdout and S3 objects all go through them.
+//!
+//! [`Encryptor`] (a `Write`) and [`Decryptor`] (a `Read`) are the one-thread streaming forms,
+//! for callers that produce or consume data piece by piece. [`Encryptor`] buffers one frame of plaintext and writes each frame as soon as it is full;
 //! [`Encryptor::finish`] writes the final frame with what is left. Forgetting `finish`
 //! leaves a message without its final frame, which every reader refuses.
 //!
@@ -13,10 +18,12 @@
 
 mod decrypt;
 mod encrypt;
+mod parallel;
 mod rewrap;
 
 pub use decrypt::{Decryptor, OpenOptions};
-pub use encrypt::{CopyError, Encryptor, SealOptions, DEFAULT_FRAME_LENGTH};
+pub use encrypt::{Encryptor, SealOptions, DEFAULT_FRAME_LENGTH};
+pub use parallel::{open, seal, Opened, Sealed};
 pub use rewrap::{rewrap_header, RewrapRequest, Rewrapped};
 
 use crate::context::ContextError;
@@ -30,6 +37,12 @@ pub enum Error {
     /// Reading or writing the underlying stream failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// Reading the input of [`seal`] or [`open`] failed.
+    #[error("reading the input: {0}")]
+    Input(std::io::Error),
+    /// Writing the output of [`seal`] or [`open`] failed.
+    #[error("writing the output: {0}")]
+    Output(std::io::Error),
     /// The message is malformed or failed authentication.
     #[error(transparent)]
     Format(#[from] FormatError),
@@ -65,6 +78,20 @@ impl Error {
 /// Reads and parses a message header without opening anything: for `inspect`.
 pub fn read_header(reader: &mut impl std::io::Read, limits: &ParseLimits) -> Result<Header, Error> {
     decrypt::read_header_and_rest(reader, limits).map(|(header, _)| header)
+}
+
+/// Reads until `buf` is full or the input ends; returns how much was read.
+fn read_full(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut at = 0;
+    while at < buf.len() {
+        match r.read(&mut buf[at..]) {
+            Ok(0) => break,
+            Ok(n) => at += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(at)
 }
 
 fn format_to_io(error: FormatError) -> std::io::Error {

@@ -51,7 +51,7 @@ pub struct Rewrapped {
 pub fn rewrap_header(input: &mut impl Read, request: &RewrapRequest<'_>) -> Result<Rewrapped, Error> {
     let (header, _) = read_header_and_rest(input, &request.limits)?;
     let body = header.body();
-    let unwrapped = request.open.unwrap_data_key(&body.encrypted_data_keys, &body.context)?;
+    let unwrapped = request.open.unwrap_data_key(&body.encrypted_data_keys, &body.context, body.suite)?;
     let keys = MessageKeys::derive(body.suite, unwrapped.data_key.expose_secret(), &body.message_id)?;
     header.verify(&keys)?;
 
