@@ -5,10 +5,12 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 
 use envcrypt::conformance::{self, Backend, Column, Report, Verdict, MOTO_DEVIATIONS};
+use envcrypt::keyring::cache::{CacheLimits, DataKeyCache};
 use envcrypt::keyring::{Keyring, OpenPolicy};
 use envcrypt::kms::{EncryptionContext, KeyAdmin, KeyRef, KeyService};
-use envcrypt::stream::{Decryptor, Encryptor, SealOptions};
+use envcrypt::stream::{self, Decryptor, Encryptor, OpenOptions, SealOptions};
 use envcrypt_aws::{AwsKmsService, AwsOptions};
+use envcrypt_testkit::CountingKeyService;
 
 fn service() -> AwsKmsService {
     let options = AwsOptions {
@@ -68,4 +70,41 @@ fn seal_and_open_under_a_kms_key_records_the_key_arn() {
     let mut opened = Vec::new();
     reader.read_to_end(&mut opened).unwrap();
     assert_eq!(opened, vec![5u8; 10_000]);
+}
+
+/// A backup of 10,000 small files through KMS: with the cache, one GenerateDataKey and one
+/// Decrypt reach moto; without it, one call per message.
+#[test]
+fn the_cache_turns_ten_thousand_kms_calls_into_one() {
+    let kms = Arc::new(service());
+    let key = KeyRef::parse(&kms.create_key("cache test").wait().unwrap().arn).unwrap();
+    let counting = Arc::new(CountingKeyService::new(kms));
+    let context: EncryptionContext = [("job".to_owned(), "nightly".to_owned())].into_iter().collect();
+    let seal = |keyring: &Keyring, plaintext: &[u8]| {
+        let options = SealOptions { plaintext_length: Some(plaintext.len() as u64), threads: 1, ..Default::default() };
+        let mut sealed = Vec::new();
+        stream::seal(plaintext, &mut sealed, keyring, &context, &options).unwrap();
+        sealed
+    };
+
+    let uncached = Keyring::new().with_key(counting.clone(), key.clone());
+    for i in 0..50u32 {
+        seal(&uncached, &i.to_be_bytes());
+    }
+    assert_eq!(counting.counts().generate_data_key, 50);
+
+    let cache = Arc::new(DataKeyCache::new(16));
+    let limits = CacheLimits::new(std::time::Duration::from_secs(600));
+    let cached = uncached.with_cache(cache.clone(), limits).unwrap();
+    let sealed: Vec<Vec<u8>> = (0..10_000u32).map(|i| seal(&cached, &i.to_be_bytes())).collect();
+    assert_eq!(counting.counts().generate_data_key, 51, "one GenerateDataKey for 10,000 messages");
+
+    let policy = OpenPolicy::discovery(vec![counting.clone()]).with_cache(cache, limits).unwrap();
+    let options = OpenOptions { threads: 1, ..OpenOptions::default() };
+    for (i, message) in sealed.iter().enumerate() {
+        let mut out = Vec::new();
+        stream::open(&message[..], &mut out, &policy, &options).unwrap();
+        assert_eq!(out, (i as u32).to_be_bytes());
+    }
+    assert_eq!(counting.counts().decrypt, 1, "one Decrypt for 10,000 messages");
 }

@@ -7,6 +7,13 @@
 //! If moto is not installed the tests fail with instructions; they never skip.
 //!
 //! [`Workdir`] runs the `envcrypt` binary in a fresh directory with a key store of its own.
+//!
+//! [`CountingKeyService`] passes every call through to a real key service and counts it, so
+//! tests can assert how many calls reached the service.
+
+mod counting;
+
+pub use counting::{CallCounts, CountingKeyService};
 
 use std::ffi::OsStr;
 use std::net::{TcpListener, TcpStream};
