@@ -31,6 +31,11 @@ cargo test --release --workspace --doc
 say "examples"
 cargo run --release --quiet -p envcrypt --example seal_and_open
 cargo run --release --quiet -p envcrypt --example key_service
+backup=$(mktemp -d)
+cargo run --release --quiet -p envcrypt --example backup -- seal crates "$backup/target" --store "$backup/store"
+cargo run --release --quiet -p envcrypt --example backup -- restore "$backup/target" "$backup/restored" --store "$backup/store"
+diff -r crates "$backup/restored"
+rm -rf "$backup"
 
 say "fuzz targets: a short smoke run of each (scripts/fuzz.sh SECONDS for a campaign)"
 scripts/fuzz.sh 5

@@ -70,6 +70,24 @@ fn round_trips_at_sizes_around_the_frame() {
 }
 
 #[test]
+fn any_thread_count_reads_what_any_other_wrote() {
+    let env = Env::new();
+    let data = pattern(5 * 4096 + 17);
+    env.write("big", &data);
+    for sealer in ["1", "2", "5"] {
+        let sealed = format!("big.{sealer}.enc");
+        env.ok(&["seal", "--threads", sealer, "--frame-size", "4096", "-o", &sealed, "big"]);
+        for opener in ["1", "3"] {
+            let opened = format!("big.{sealer}.{opener}");
+            env.ok(&["open", "--threads", opener, "-o", &opened, &sealed]);
+            assert_eq!(std::fs::read(env.path(&opened)).unwrap(), data, "sealed by {sealer}, opened by {opener}");
+        }
+    }
+    let err = env.fails(&["seal", "--threads", "0", "big"], 2);
+    assert!(err.contains("--threads"), "{err}");
+}
+
+#[test]
 fn stdin_to_stdout() {
     let env = Env::new();
     let mut seal =

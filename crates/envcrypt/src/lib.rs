@@ -42,3 +42,8 @@ pub mod keyring;
 pub mod kms;
 pub mod message;
 pub mod stream;
+
+/// The README's Rust examples, compiled by `cargo test --doc`.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -60,10 +60,15 @@ pub fn seal<R: Read + Send, W: Write + Send>(
     let body = header.body();
     let frame_length = usize::try_from(body.frame_length).expect("u32 fits in usize");
     let source = SealSource { input, next_sequence: 1, total: 0, declared: options.plaintext_length };
+    // A short declared message needs no full frame buffer: one byte past the declared length
+    // is room enough to see that the input is longer than declared.
+    let buffer_len = options
+        .plaintext_length
+        .map_or(frame_length, |n| frame_length.min(usize::try_from(n.saturating_add(1)).unwrap_or(usize::MAX)));
     let new_job = || SealJob {
         keys: &keys,
         message_id: &body.message_id,
-        frame: FrameBuffer::new(frame_length),
+        frame: FrameBuffer::new(buffer_len),
         frame_length,
         kind: FrameKind::Regular,
         sequence: 0,
@@ -126,8 +131,7 @@ struct SealJob<'a> {
 
 impl<R: Read> FrameJob<SealSource<R>> for SealJob<'_> {
     fn read(&mut self, source: &mut SealSource<R>) -> Result<(u32, bool), Error> {
-        let len =
-            read_full(&mut source.input, &mut self.frame.plaintext_mut()[..self.frame_length]).map_err(Error::Input)?;
+        let len = read_full(&mut source.input, self.frame.plaintext_mut()).map_err(Error::Input)?;
         source.total += len as u64;
         encrypt::check_declared_length(source.declared, source.total)?;
         self.sequence = source.next_sequence;
