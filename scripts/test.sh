@@ -25,6 +25,8 @@ say "known-answer vectors are reproducible from vectors/generate.py"
 # One build profile for everything (release): the tests include a 100 MiB round trip and
 # Argon2id at full strength.
 say "cargo test --release --workspace"
+# `--all-targets` builds examples as test harnesses; backup_example.rs runs the real binary.
+cargo build --release --workspace --examples
 cargo test --release --workspace --all-targets
 cargo test --release --workspace --doc
 

@@ -11,11 +11,16 @@ use envcrypt::keyring::OpenPolicy;
 use envcrypt::kms::local::{LocalKeyService, StoreOptions};
 use envcrypt::stream::{self, OpenOptions};
 
-/// The example binary, built by `cargo test` next to the test binaries.
+/// The example binary: plain `cargo test` builds it next to the test binaries; with
+/// `--all-targets` build it first with `cargo build --examples` (as `scripts/test.sh` does).
 fn backup_binary() -> PathBuf {
     let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
     let binary = deps.parent().unwrap().join("examples").join("backup");
-    assert!(binary.is_file(), "{} is missing: run the tests with cargo test (it builds examples)", binary.display());
+    assert!(
+        binary.is_file(),
+        "{} is missing: build it with cargo build --examples (same profile as the tests)",
+        binary.display()
+    );
     binary
 }
 
