@@ -9,11 +9,14 @@
 //! [`Workdir`] runs the `envcrypt` binary in a fresh directory with a key store of its own.
 //!
 //! [`CountingKeyService`] passes every call through to a real key service and counts it, so
-//! tests can assert how many calls reached the service.
+//! tests can assert how many calls reached the service. [`TempStore`] is a local key store in a
+//! temporary directory.
 
 mod counting;
+mod store;
 
 pub use counting::{CallCounts, CountingKeyService};
+pub use store::TempStore;
 
 use std::ffi::OsStr;
 use std::net::{TcpListener, TcpStream};

@@ -11,34 +11,24 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use envcrypt::keyring::cache::{CacheLimits, DataKeyCache};
 use envcrypt::keyring::{Keyring, OpenPolicy};
-use envcrypt::kms::local::{LocalKeyService, StoreOptions};
-use envcrypt::kms::{EncryptionContext, KeyService};
+use envcrypt::kms::EncryptionContext;
 use envcrypt::stream::{self, OpenOptions, SealOptions};
+use envcrypt_testkit::TempStore;
 
 const INPUT: usize = 64 << 20;
 const FRAME_SIZES: [u32; 6] = [16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20];
 
-struct Store {
-    _dir: tempfile::TempDir,
-    service: Arc<LocalKeyService>,
-    keyring: Keyring,
-}
-
-fn store() -> Store {
-    let dir = tempfile::tempdir().unwrap();
-    let service = Arc::new(LocalKeyService::open(StoreOptions::new(dir.path().join("store"))).unwrap());
-    let key = service.default_key().unwrap();
-    let keyring = Keyring::new().with_key(service.clone(), key);
-    Store { _dir: dir, service, keyring }
+fn keyring(store: &TempStore) -> Keyring {
+    Keyring::new().with_key(store.service.clone(), store.key.clone())
 }
 
 fn pipeline(c: &mut Criterion) {
-    let store = store();
+    let store = TempStore::new();
+    let keyring = keyring(&store);
     let context = EncryptionContext::new();
     let data: Vec<u8> = (0..INPUT).map(|i| (i * 31) as u8).collect();
     let threads = [1, std::thread::available_parallelism().map_or(1, usize::from)];
-    let services: Vec<Arc<dyn KeyService>> = vec![store.service.clone()];
-    let policy = OpenPolicy::discovery(services);
+    let policy = OpenPolicy::discovery(store.services());
 
     let mut seal = c.benchmark_group("seal 64 MiB");
     seal.throughput(Throughput::Bytes(INPUT as u64)).sample_size(10).measurement_time(Duration::from_secs(3));
@@ -46,7 +36,7 @@ fn pipeline(c: &mut Criterion) {
         for threads in threads {
             let options = SealOptions { frame_length, threads, ..SealOptions::default() };
             seal.bench_with_input(BenchmarkId::new(format!("{threads} threads"), frame_length), &options, |b, o| {
-                b.iter(|| stream::seal(&data[..], io::sink(), &store.keyring, &context, o).unwrap());
+                b.iter(|| stream::seal(&data[..], io::sink(), &keyring, &context, o).unwrap());
             });
         }
     }
@@ -57,7 +47,7 @@ fn pipeline(c: &mut Criterion) {
     for frame_length in FRAME_SIZES {
         let mut sealed = Vec::with_capacity(INPUT + (1 << 20));
         let options = SealOptions { frame_length, ..SealOptions::default() };
-        stream::seal(&data[..], &mut sealed, &store.keyring, &context, &options).unwrap();
+        stream::seal(&data[..], &mut sealed, &keyring, &context, &options).unwrap();
         for threads in threads {
             let options = OpenOptions { threads, ..OpenOptions::default() };
             open.bench_with_input(BenchmarkId::new(format!("{threads} threads"), frame_length), &options, |b, o| {
@@ -69,19 +59,19 @@ fn pipeline(c: &mut Criterion) {
 }
 
 fn small_messages(c: &mut Criterion) {
-    let store = store();
+    let store = TempStore::new();
+    let uncached = keyring(&store);
     let context: EncryptionContext = [("job".to_owned(), "bench".to_owned())].into_iter().collect();
     let message = [7u8; 1024];
     let options = SealOptions { plaintext_length: Some(1024), threads: 1, ..SealOptions::default() };
-    let cached = store
-        .keyring
+    let cached = uncached
         .clone()
         .with_cache(Arc::new(DataKeyCache::new(16)), CacheLimits::new(Duration::from_secs(600)))
         .unwrap();
 
     let mut group = c.benchmark_group("seal 1 KiB");
     group.throughput(Throughput::Elements(1));
-    for (name, keyring) in [("local store, no cache", &store.keyring), ("local store, cache", &cached)] {
+    for (name, keyring) in [("local store, no cache", &uncached), ("local store, cache", &cached)] {
         group.bench_function(name, |b| {
             b.iter(|| {
                 let mut sealed = Vec::with_capacity(2048);

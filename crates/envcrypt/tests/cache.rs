@@ -6,24 +6,19 @@ use std::time::Duration;
 
 use envcrypt::keyring::cache::{CacheLimits, DataKeyCache, MAX_BYTES, MAX_MESSAGES};
 use envcrypt::keyring::{Keyring, OpenPolicy};
-use envcrypt::kms::local::{LocalKeyService, StoreOptions};
 use envcrypt::kms::{EncryptionContext, KeyAdmin, KeyRef};
 use envcrypt::stream::{self, OpenOptions, SealOptions};
-use envcrypt_testkit::{CallCounts, CountingKeyService};
+use envcrypt_testkit::{CallCounts, CountingKeyService, TempStore};
 
 struct Fixture {
-    _dir: tempfile::TempDir,
     counting: Arc<CountingKeyService>,
-    store: Arc<LocalKeyService>,
-    key: KeyRef,
+    store: TempStore,
 }
 
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(LocalKeyService::open(StoreOptions::new(dir.path().join("store"))).unwrap());
-    let key = store.default_key().unwrap();
-    let counting = Arc::new(CountingKeyService::new(store.clone()));
-    Fixture { _dir: dir, counting, store, key }
+    let store = TempStore::new();
+    let counting = Arc::new(CountingKeyService::new(store.service.clone()));
+    Fixture { counting, store }
 }
 
 fn hour() -> CacheLimits {
@@ -36,7 +31,7 @@ fn ctx(value: &str) -> EncryptionContext {
 
 impl Fixture {
     fn keyring(&self) -> Keyring {
-        Keyring::new().with_key(self.counting.clone(), self.key.clone())
+        Keyring::new().with_key(self.counting.clone(), self.store.key.clone())
     }
 
     fn seal(&self, keyring: &Keyring, plaintext: &[u8], context: &EncryptionContext, declared: bool) -> Vec<u8> {
@@ -110,7 +105,7 @@ fn entries_are_partitioned_by_context_and_by_keys() {
     }
     assert_eq!(f.generated(), 3, "one data key per context");
 
-    let other_key = KeyRef::parse(&f.store.create_key("second").wait().unwrap().arn).unwrap();
+    let other_key = KeyRef::parse(&f.store.service.create_key("second").wait().unwrap().arn).unwrap();
     let other = Keyring::new().with_key(f.counting.clone(), other_key).with_cache(cache.clone(), hour()).unwrap();
     f.seal(&other, b"data", &ctx("a"), true);
     assert_eq!(f.generated(), 4, "another key never gets the first keyring's data key");
@@ -192,7 +187,8 @@ fn a_strict_policy_does_not_reuse_what_discovery_opened() {
     let sealed = f.seal(&f.keyring(), b"data", &ctx("a"), true);
     let discovery = OpenPolicy::discovery(vec![f.counting.clone()]).with_cache(cache.clone(), hour()).unwrap();
     open(&discovery, &sealed);
-    let strict = OpenPolicy::strict(vec![f.counting.clone()], vec![f.key.clone()]).with_cache(cache, hour()).unwrap();
+    let strict =
+        OpenPolicy::strict(vec![f.counting.clone()], vec![f.store.key.clone()]).with_cache(cache, hour()).unwrap();
     open(&strict, &sealed);
     assert_eq!(f.counting.counts().decrypt, 2);
 }

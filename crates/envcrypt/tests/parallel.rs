@@ -3,38 +3,27 @@
 //! the thread count and the scheduling.
 
 use std::io::{self, Read, Write};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use envcrypt::keyring::{Keyring, OpenPolicy};
-use envcrypt::kms::local::{LocalKeyService, StoreOptions};
-use envcrypt::kms::{EncryptionContext, KeyRef};
+use envcrypt::kms::EncryptionContext;
 use envcrypt::message::FormatError;
 use envcrypt::stream::{self, Decryptor, Encryptor, Error, OpenOptions, SealOptions};
+use envcrypt_testkit::TempStore;
 use proptest::prelude::*;
 
-struct Shared {
-    _dir: tempfile::TempDir,
-    store: Arc<LocalKeyService>,
-    key: KeyRef,
-}
-
-fn shared() -> &'static Shared {
-    static SHARED: OnceLock<Shared> = OnceLock::new();
-    SHARED.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(LocalKeyService::open(StoreOptions::new(dir.path().join("store"))).unwrap());
-        let key = store.default_key().unwrap();
-        Shared { _dir: dir, store, key }
-    })
+fn shared() -> &'static TempStore {
+    static SHARED: OnceLock<TempStore> = OnceLock::new();
+    SHARED.get_or_init(TempStore::new)
 }
 
 fn keyring() -> Keyring {
     let s = shared();
-    Keyring::new().with_key(s.store.clone(), s.key.clone())
+    Keyring::new().with_key(s.service.clone(), s.key.clone())
 }
 
 fn policy() -> OpenPolicy {
-    OpenPolicy::discovery(vec![shared().store.clone()])
+    OpenPolicy::discovery(shared().services())
 }
 
 fn pattern(len: usize) -> Vec<u8> {

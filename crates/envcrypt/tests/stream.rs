@@ -4,22 +4,21 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 
 use envcrypt::keyring::{Keyring, KeyringError, OpenPolicy};
-use envcrypt::kms::local::{LocalKeyService, StoreOptions};
+use envcrypt::kms::local::LocalKeyService;
 use envcrypt::kms::{EncryptionContext, KeyAdmin, KeyRef, KeyService};
 use envcrypt::message::{FormatError, ParseLimits};
 use envcrypt::stream::{Decryptor, Encryptor, Error, OpenOptions, SealOptions};
+use envcrypt_testkit::TempStore;
 
 struct Fixture {
-    _dir: tempfile::TempDir,
+    _temp: TempStore,
     store: Arc<LocalKeyService>,
     key: KeyRef,
 }
 
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(LocalKeyService::open(StoreOptions::new(dir.path().join("store"))).unwrap());
-    let key = store.default_key().unwrap();
-    Fixture { _dir: dir, store, key }
+    let temp = TempStore::new();
+    Fixture { store: temp.service.clone(), key: temp.key.clone(), _temp: temp }
 }
 
 impl Fixture {
