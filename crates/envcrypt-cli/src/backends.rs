@@ -63,6 +63,11 @@ impl Backends {
         self.local.get().map_err(|e| CliError::kms("cannot open the local key store", &e))
     }
 
+    /// The local store, which must exist already.
+    pub fn existing_local(&self) -> Result<&Arc<LocalKeyService>, CliError> {
+        self.local_existing.get().map_err(|e| CliError::kms("cannot open the local key store", &e))
+    }
+
     /// The backend a key belongs to.
     pub fn kind_of(&self, key: &KeyRef) -> BackendKind {
         match key.arn().map(|arn| arn.partition.as_str()) {
@@ -110,17 +115,26 @@ impl BackendKind {
 }
 
 fn local_store(global: &GlobalArgs, create: bool) -> Lazy<LocalKeyService> {
-    let dir = global.store.clone().or_else(StoreOptions::default_dir);
+    let dir = global.store.clone();
+    let principal = global.principal.clone();
     Lazy::new(envcrypt::kms::local::PROVIDER_ID, move || {
-        let dir = dir
-            .clone()
-            .ok_or_else(|| KmsError::Validation("no data directory is known for this user; pass --store DIR".into()))?;
-        let options = StoreOptions::new(&dir)
+        let dir = store_dir(dir.clone())?;
+        let mut options = StoreOptions::new(&dir)
             .passphrase(passphrase_provider(dir.clone()))
             .protect_new_store_with_passphrase(std::env::var_os(PASSPHRASE_VAR).is_some())
             .create_if_missing(create);
+        if let Some(principal) = &principal {
+            options = options.principal(principal);
+        }
         LocalKeyService::open(options)
     })
+}
+
+/// `--store`, else the default location.
+pub fn store_dir(chosen: Option<PathBuf>) -> Result<PathBuf, KmsError> {
+    chosen
+        .or_else(StoreOptions::default_dir)
+        .ok_or_else(|| KmsError::Validation("no data directory is known for this user; pass --store DIR".into()))
 }
 
 fn aws_kms(global: &GlobalArgs) -> Lazy<AwsKmsService> {

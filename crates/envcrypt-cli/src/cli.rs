@@ -50,6 +50,12 @@ pub struct GlobalArgs {
     /// The AWS region [default: AWS_REGION or the profile's].
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
+    /// Who calls the local store, for its key policies and audit log: NAME (a user),
+    /// user/NAME, role/NAME, root, or a principal ARN [default: the OS user]. An assertion,
+    /// not a login: AWS KMS takes the caller from the credentials instead. Give it before
+    /// the subcommand: `envcrypt --principal admin key create`.
+    #[arg(long, env = "ENVCRYPT_PRINCIPAL", value_name = "PRINCIPAL")]
+    pub principal: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +102,9 @@ Each file is replaced atomically. A new key in the same key service as the one t
 the file is added with ReEncrypt; the data key is unwrapped once to re-authenticate the
 header, which the message format keys with the data key.")]
     Rewrap(RewrapArgs),
+    /// Check and query the local store's audit log (one CloudTrail-shaped event per call).
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Run the KMS conformance scenarios on one or more backends and report every difference.
     #[command(after_help = "\
 Examples:
@@ -200,7 +209,13 @@ pub struct InspectArgs {
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
     /// Create a master key (an AES-256 CMK) in the local store.
-    #[command(after_help = "Example:\n  envcrypt key create --description \"nightly backups\" --alias alias/backup")]
+    #[command(after_help = "\
+Examples:
+  envcrypt key create --description \"nightly backups\" --alias alias/backup
+  envcrypt --principal admin key create --policy payroll-policy.json --alias alias/payroll
+
+Without --policy the key gets the default key policy: the account root may do anything, and
+the creator (--principal, else the OS user) is both key administrator and key user.")]
     Create {
         /// A description kept with the key.
         #[arg(short, long, default_value = "")]
@@ -208,7 +223,36 @@ pub enum KeyCommand {
         /// Also create this alias for the key.
         #[arg(short, long, value_name = "alias/NAME")]
         alias: Option<String>,
+        /// The key policy: a JSON file, or - for stdin.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<String>,
+        #[command(flatten)]
+        lockout: LockoutArg,
     },
+    /// Print a key's policy.
+    #[command(after_help = "Example:\n  envcrypt key get-policy alias/payroll > policy.json")]
+    GetPolicy {
+        /// The key.
+        key: String,
+    },
+    /// Replace a key's policy.
+    #[command(after_help = "\
+Example:
+  envcrypt key put-policy alias/payroll policy.json
+
+The policy must still let you change it later, unless --bypass-policy-lockout-safety-check.")]
+    PutPolicy {
+        /// The key.
+        key: String,
+        /// The key policy: a JSON file, or - for stdin.
+        #[arg(value_name = "FILE")]
+        policy: String,
+        #[command(flatten)]
+        lockout: LockoutArg,
+    },
+    /// Create, list, retire or revoke grants.
+    #[command(subcommand)]
+    Grant(GrantCommand),
     /// List the keys, with their state and aliases.
     #[command(after_help = "Example:\n  envcrypt key list --json")]
     List,
@@ -255,6 +299,112 @@ pub enum KeyCommand {
     CancelDeletion {
         /// The key.
         key: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct LockoutArg {
+    /// Set a policy that does not let the caller change it later (KMS's
+    /// BypassPolicyLockoutSafetyCheck).
+    #[arg(long)]
+    pub bypass_policy_lockout_safety_check: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GrantCommand {
+    /// Let a principal use a key for some operations; prints the grant id and token.
+    #[command(after_help = "\
+Examples:
+  envcrypt key grant create alias/payroll --grantee role/batch --operation Decrypt
+  envcrypt key grant create alias/payroll --grantee role/batch --operation Decrypt \\
+      --operation RetireGrant --context-subset job=nightly --name nightly-restore
+
+Operations: Decrypt, Encrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext, ReEncryptFrom,
+ReEncryptTo, CreateGrant, RetireGrant, DescribeKey. The grant is in force at once.")]
+    Create {
+        /// The key.
+        key: String,
+        /// Who may use the grant: NAME, user/NAME, role/NAME or an ARN.
+        #[arg(long, value_name = "PRINCIPAL")]
+        grantee: String,
+        /// An operation the grant allows; repeatable.
+        #[arg(long = "operation", value_name = "OPERATION", required = true)]
+        operations: Vec<String>,
+        /// Who else may retire the grant.
+        #[arg(long, value_name = "PRINCIPAL")]
+        retiring_principal: Option<String>,
+        /// Allow only requests whose context includes this pair; repeatable.
+        #[arg(long = "context-subset", value_name = "KEY=VALUE")]
+        context_subset: Vec<String>,
+        /// Allow only requests whose context is exactly these pairs; repeatable.
+        #[arg(long = "context-equals", value_name = "KEY=VALUE", conflicts_with = "context_subset")]
+        context_equals: Vec<String>,
+        /// A name: creating the same named grant again returns the first one.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List a key's grants.
+    #[command(after_help = "Example:\n  envcrypt key grant list alias/payroll --json")]
+    List {
+        /// The key.
+        key: String,
+    },
+    /// Retire a grant: by its retiring principal, its grantee (if it allows RetireGrant) or the root.
+    #[command(after_help = "\
+Examples:
+  envcrypt --principal role/batch key grant retire --token \"$TOKEN\"
+  envcrypt key grant retire alias/payroll 0c4f...e1")]
+    Retire {
+        /// The key (with GRANT_ID).
+        #[arg(required_unless_present = "token", requires = "grant_id")]
+        key: Option<String>,
+        /// The grant id.
+        grant_id: Option<String>,
+        /// The grant token `grant create` printed, in place of KEY and GRANT_ID.
+        #[arg(long, conflicts_with = "key")]
+        token: Option<String>,
+    },
+    /// Revoke a grant (needs kms:RevokeGrant in the key policy).
+    #[command(after_help = "Example:\n  envcrypt key grant revoke alias/payroll 0c4f...e1")]
+    Revoke {
+        /// The key.
+        key: String,
+        /// The grant id.
+        grant_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the log's hash chain: catches edited, removed, reordered or appended events.
+    #[command(after_help = "\
+Example:
+  envcrypt audit verify
+
+Prints the number of events and the MAC of the last one. The chain is keyed by the store's
+root key, so verifying needs the store (and its passphrase, if it has one). Keep the printed
+head somewhere else to catch a later rollback of the log together with its head file.
+Exits 4 if the log does not verify.")]
+    Verify,
+    /// List events, oldest first.
+    #[command(after_help = "\
+Examples:
+  envcrypt audit list --key alias/payroll --since 1h
+  envcrypt audit list --principal role/rewrapper --json | jq '.[].eventName'
+  envcrypt audit list --since 2026-11-23T09:00:00Z --errors")]
+    List {
+        /// Only events on this key: its id, its ARN, or the alias as the caller gave it.
+        #[arg(long)]
+        key: Option<String>,
+        /// Only events by this principal: NAME, user/NAME, role/NAME or an ARN.
+        #[arg(long)]
+        principal: Option<String>,
+        /// Only events at or after this time: RFC 3339, or a duration ago (`90m`, `2h`, `7d`).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Only failed calls (denied, not found, ...).
+        #[arg(long)]
+        errors: bool,
     },
 }
 

@@ -43,6 +43,11 @@ impl CliError {
             KmsError::InvalidState { state, .. } if state == "PendingDeletion" => {
                 " (cancel the deletion with `envcrypt key cancel-deletion`, then enable the key)".to_owned()
             }
+            KmsError::AccessDenied(_) => {
+                " (a key administrator can show the key's policy with `envcrypt key get-policy` and its grants \
+                 with `envcrypt key grant list`)"
+                    .to_owned()
+            }
             _ => String::new(),
         };
         Self::new(exit_for_kms(error), format!("{what}: {error}{hint}"))

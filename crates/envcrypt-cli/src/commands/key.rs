@@ -3,7 +3,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use envcrypt::kms::{KeyAdmin, KeyMetadata, KeyRef, KmsError};
 use serde_json::json;
 
-use super::{print_json, print_lines};
+use super::{print_json, print_lines, read_text};
 use crate::backends::{parse_key, Backends};
 use crate::cli::{AliasCommand, GlobalArgs, KeyCommand};
 use crate::error::CliError;
@@ -16,7 +16,10 @@ pub fn exec(command: &KeyCommand, global: &GlobalArgs) -> Result<(), CliError> {
         | KeyCommand::Enable { key }
         | KeyCommand::Disable { key }
         | KeyCommand::ScheduleDeletion { key, .. }
-        | KeyCommand::CancelDeletion { key } => backends.kind_of(&parse_key(key)?),
+        | KeyCommand::CancelDeletion { key }
+        | KeyCommand::GetPolicy { key }
+        | KeyCommand::PutPolicy { key, .. } => backends.kind_of(&parse_key(key)?),
+        KeyCommand::Grant(grant) => backends.kind_of(&parse_key(super::grant::key_of(grant))?),
         KeyCommand::Create { .. } | KeyCommand::List | KeyCommand::Alias(_) => backends.default_kind(),
     };
     let admin = backends.admin(kind)?;
@@ -25,8 +28,15 @@ pub fn exec(command: &KeyCommand, global: &GlobalArgs) -> Result<(), CliError> {
         f(&key_ref).map_err(|e| CliError::kms(format!("cannot {op} {key}"), &e))
     };
     let metadata = match command {
-        KeyCommand::Create { description, alias } => {
-            let created = admin.create_key(description).wait().map_err(|e| CliError::kms("cannot create a key", &e))?;
+        KeyCommand::Create { description, alias, policy, lockout } => {
+            let created = match policy {
+                Some(file) => {
+                    let text = read_text(file, "the key policy")?;
+                    admin.create_key_with_policy(description, &text, lockout.bypass_policy_lockout_safety_check).wait()
+                }
+                None => admin.create_key(description).wait(),
+            }
+            .map_err(|e| CliError::kms("cannot create a key", &e))?;
             if let Some(alias) = alias {
                 let target = parse_key(&created.key_id)?;
                 admin.create_alias(alias, &target).wait().map_err(|e| {
@@ -60,6 +70,25 @@ pub fn exec(command: &KeyCommand, global: &GlobalArgs) -> Result<(), CliError> {
         }
         KeyCommand::Describe { key } => with_key(key, "describe", &|k| admin.describe_key(k).wait())?,
         KeyCommand::Alias(alias) => return exec_alias(alias, admin, global),
+        KeyCommand::GetPolicy { key } => {
+            let policy = admin
+                .get_key_policy(&parse_key(key)?)
+                .wait()
+                .map_err(|e| CliError::kms(format!("cannot get the policy of {key}"), &e))?;
+            return if global.json {
+                print_json(&json!({ "Policy": policy, "PolicyName": "default" }))
+            } else {
+                print_lines(&[policy])
+            };
+        }
+        KeyCommand::PutPolicy { key, policy, lockout } => {
+            let text = read_text(policy, "the key policy")?;
+            return admin
+                .put_key_policy(&parse_key(key)?, &text, lockout.bypass_policy_lockout_safety_check)
+                .wait()
+                .map_err(|e| CliError::kms(format!("cannot set the policy of {key}"), &e));
+        }
+        KeyCommand::Grant(grant) => return super::grant::exec(grant, admin, global),
         KeyCommand::Rotate { key } => with_key(key, "rotate", &|k| admin.rotate_key(k).wait())?,
         KeyCommand::Enable { key } => {
             with_key(key, "enable", &|k| admin.enable_key(k).wait().and_then(|()| admin.describe_key(k).wait()))?

@@ -1,6 +1,8 @@
 //! One module per subcommand; each `exec` turns arguments into library calls.
 
+mod audit;
 mod conformance;
+mod grant;
 mod inspect;
 mod key;
 mod kms;
@@ -23,8 +25,15 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Key(command) => key::exec(command, global),
         Command::Kms(command) => kms::exec(command, global),
         Command::Conformance(args) => conformance::exec(args, global),
+        Command::Audit(command) => audit::exec(command, global),
         Command::Rewrap(args) => rewrap::exec(args, global),
     }
+}
+
+/// Reads a text file named on the command line, or stdin for `-`.
+fn read_text(path: &str, what: &str) -> Result<String, CliError> {
+    let result = if path == "-" { io::read_to_string(io::stdin()) } else { std::fs::read_to_string(path) };
+    result.map_err(|e| CliError::io(format!("cannot read {what} from {path}"), &e))
 }
 
 /// Prints a JSON value on stdout.

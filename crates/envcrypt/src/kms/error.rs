@@ -54,6 +54,16 @@ pub enum KmsError {
     /// The name is reserved for the service (`alias/aws/`).
     #[error("NotAuthorizedException: {0}")]
     NotAuthorized(String),
+    /// A key policy is malformed, uses what the backend cannot evaluate, or would lock the
+    /// caller out.
+    #[error("MalformedPolicyDocumentException: {0}")]
+    MalformedPolicyDocument(String),
+    /// A grant id does not name a grant of the key.
+    #[error("InvalidGrantIdException: {0}")]
+    InvalidGrantId(String),
+    /// A grant token is malformed or names no grant.
+    #[error("InvalidGrantTokenException: {0}")]
+    InvalidGrantToken(String),
     /// The backend does not offer this operation.
     #[error("UnsupportedOperationException: {0}")]
     UnsupportedOperation(String),
@@ -92,6 +102,9 @@ impl KmsError {
             Self::AlreadyExists(_) => "AlreadyExistsException",
             Self::InvalidAliasName(_) => "InvalidAliasNameException",
             Self::NotAuthorized(_) => "NotAuthorizedException",
+            Self::MalformedPolicyDocument(_) => "MalformedPolicyDocumentException",
+            Self::InvalidGrantId(_) => "InvalidGrantIdException",
+            Self::InvalidGrantToken(_) => "InvalidGrantTokenException",
             Self::UnsupportedOperation(_) => "UnsupportedOperationException",
             Self::Store(_) => "KMSInternalException",
             Self::Service { name, .. } => name,

@@ -20,6 +20,7 @@
 mod data_key;
 mod error;
 mod future;
+mod grant;
 mod key_ref;
 pub mod local;
 
@@ -27,6 +28,7 @@ pub use crate::context::EncryptionContext;
 pub use data_key::{DataKey, DataKeySpec, SecretBytes};
 pub use error::KmsError;
 pub use future::KmsFuture;
+pub use grant::{CreateGrantRequest, CreatedGrant, GrantConstraints, GrantEntry, GrantOperation, GrantTarget};
 pub use key_ref::{validate_alias_name, Arn, KeyRef, KeyRefError};
 
 /// The largest plaintext KMS `Encrypt` accepts.
@@ -222,10 +224,32 @@ pub struct AliasEntry {
 /// The KMS limits on a deletion waiting period, in days.
 pub const DELETION_WINDOW_DAYS: std::ops::RangeInclusive<u32> = 7..=30;
 
-/// Key management: create, describe, list, aliases, enable/disable, rotation, deletion.
+/// Key management: create, describe, list, aliases, enable/disable, rotation, deletion, key
+/// policies and grants.
 pub trait KeyAdmin: Send + Sync {
-    /// CreateKey: a new symmetric CMK.
+    /// CreateKey: a new symmetric CMK with the backend's default key policy.
     fn create_key<'a>(&'a self, description: &'a str) -> KmsFuture<'a, KeyMetadata>;
+    /// CreateKey with a key policy. Unless `bypass_lockout_check`, the policy must let the
+    /// caller change it later (`MalformedPolicyDocumentException` otherwise), as in KMS.
+    fn create_key_with_policy<'a>(
+        &'a self,
+        description: &'a str,
+        policy: &'a str,
+        bypass_lockout_check: bool,
+    ) -> KmsFuture<'a, KeyMetadata>;
+    /// GetKeyPolicy: the key policy's text.
+    fn get_key_policy<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, String>;
+    /// PutKeyPolicy, with the same lockout check as [`KeyAdmin::create_key_with_policy`].
+    fn put_key_policy<'a>(&'a self, key: &'a KeyRef, policy: &'a str, bypass_lockout_check: bool) -> KmsFuture<'a, ()>;
+    /// CreateGrant.
+    fn create_grant<'a>(&'a self, request: CreateGrantRequest<'a>) -> KmsFuture<'a, CreatedGrant>;
+    /// ListGrants of one key.
+    fn list_grants<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, Vec<GrantEntry>>;
+    /// RetireGrant: by the grant's retiring principal, its grantee (if the grant allows
+    /// RetireGrant) or the account root.
+    fn retire_grant<'a>(&'a self, target: GrantTarget<'a>) -> KmsFuture<'a, ()>;
+    /// RevokeGrant: by a principal the key policy allows `kms:RevokeGrant`.
+    fn revoke_grant<'a>(&'a self, key: &'a KeyRef, grant_id: &'a str) -> KmsFuture<'a, ()>;
     /// DescribeKey.
     fn describe_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata>;
     /// ListKeys, with each key's metadata.

@@ -1,31 +1,60 @@
-//! Key management on the local store, with the state rules of AWS KMS.
+//! Key management on the local store, with the state rules of AWS KMS. Each call is
+//! authorized by the key policy and recorded in the audit log.
 
-use super::{key_file, KeyRecord, LocalKeyService, ALIASES_FILE, KEYS_DIR};
+use serde_json::json;
+
+use super::audit::Call;
+use super::policy::KeyPolicy;
+use super::{key_file, key_param, KeyRecord, LocalKeyService, ALIASES_FILE, KEYS_DIR};
 use crate::kms::{
-    validate_alias_name, AliasEntry, KeyAdmin, KeyMetadata, KeyRef, KeyState, KmsError, KmsFuture, DELETION_WINDOW_DAYS,
+    validate_alias_name, AliasEntry, CreateGrantRequest, CreatedGrant, GrantEntry, GrantTarget, KeyAdmin, KeyMetadata,
+    KeyRef, KeyState, KmsError, KmsFuture, DELETION_WINDOW_DAYS,
 };
 
 const RESERVED_ALIAS_PREFIX: &str = "alias/aws/";
 const SECONDS_PER_DAY: u64 = 86_400;
 
 impl LocalKeyService {
-    /// Runs a read-modify-write of one key under the exclusive lock.
-    fn update_key(
+    /// Runs an audited read-modify-write of one key under the exclusive lock, if the key
+    /// policy allows `kms:<operation>`.
+    pub(super) fn update_key<T>(
         &self,
         key: &KeyRef,
+        call: Call,
+        change: impl FnOnce(&mut KeyRecord, &mut Call) -> Result<T, KmsError>,
+    ) -> Result<T, KmsError> {
+        let operation = call.name();
+        self.audited(call.param("keyId", key_param(key)), |call| {
+            let txn = self.disk.write()?;
+            self.purge_deleted(&txn)?;
+            let mut record = self.load(&txn, &self.resolve(&txn, key)?)?;
+            call.resource(&self.arn(&record.key_id));
+            self.authorize(&record, &format!("kms:{operation}"), None)?;
+            let out = change(&mut record, call)?;
+            txn.write_json(&key_file(&record.key_id), &record)?;
+            Ok(out)
+        })
+    }
+
+    /// [`Self::update_key`], answering with the key's metadata.
+    fn update_metadata(
+        &self,
+        key: &KeyRef,
+        call: Call,
         change: impl FnOnce(&mut KeyRecord) -> Result<(), KmsError>,
     ) -> Result<KeyMetadata, KmsError> {
-        let txn = self.disk.write()?;
-        self.purge_deleted(&txn)?;
-        let mut record = self.load(&txn, &self.resolve(&txn, key)?)?;
-        change(&mut record)?;
-        txn.write_json(&key_file(&record.key_id), &record)?;
+        let record = self.update_key(key, call, |record, call| {
+            change(record)?;
+            call.respond(json!({ "keyState": record.state.as_str() }));
+            Ok(record.clone())
+        })?;
+        let txn = self.disk.read()?;
         Ok(record.metadata(self.arn(&record.key_id), &self.aliases(&txn)?))
     }
 
     /// EnableKey / DisableKey: both refuse a key pending deletion.
     fn set_state(&self, key: &KeyRef, state: KeyState, operation: &'static str) -> Result<(), KmsError> {
-        self.update_key(key, |record| {
+        self.update_metadata(key, Call::new(operation, false), |record| {
             if record.state == KeyState::PendingDeletion {
                 return Err(self.invalid_state(record, operation));
             }
@@ -33,6 +62,29 @@ impl LocalKeyService {
             Ok(())
         })
         .map(drop)
+    }
+
+    fn create_key_now(&self, description: &str, policy: Option<&str>, bypass: bool) -> Result<KeyMetadata, KmsError> {
+        let mut call = Call::new("CreateKey", false).param("description", description);
+        if let Some(policy) = policy {
+            call = call.param("policy", policy).param("bypassPolicyLockoutSafetyCheck", bypass);
+        }
+        self.audited(call, |call| {
+            let record = self.new_key_record(
+                description,
+                policy.map_or_else(|| KeyPolicy::default_text(&self.principal), str::to_owned),
+            );
+            let arn = self.arn(&record.key_id);
+            if let Some(policy) = policy {
+                self.check_new_policy(policy, &arn, bypass)?;
+            }
+            let txn = self.disk.write()?;
+            self.purge_deleted(&txn)?;
+            txn.write_json(&key_file(&record.key_id), &record)?;
+            call.resource(&arn);
+            call.respond(json!({ "keyMetadata": { "keyId": record.key_id, "arn": arn } }));
+            Ok(record.metadata(arn, &self.aliases(&txn)?))
+        })
     }
 
     fn invalid_state(&self, record: &KeyRecord, operation: &'static str) -> KmsError {
@@ -50,52 +102,71 @@ impl LocalKeyService {
     }
 
     /// Points `alias` at `target`; `must_exist` picks UpdateAlias over CreateAlias semantics.
+    /// Both need the action on the target key; UpdateAlias also on the key it pointed at.
     fn set_alias(&self, alias: &str, target: &KeyRef, must_exist: bool) -> Result<(), KmsError> {
-        Self::check_alias_name(alias)?;
-        if target.alias_name().is_some() {
-            return Err(KmsError::Validation(format!(
-                "an alias must target a key id or key ARN, not the alias {target}"
-            )));
-        }
-        let txn = self.disk.write()?;
-        self.purge_deleted(&txn)?;
-        let record = self.load(&txn, &self.resolve(&txn, target)?)?;
-        if record.state == KeyState::PendingDeletion {
-            return Err(self.invalid_state(&record, if must_exist { "UpdateAlias" } else { "CreateAlias" }));
-        }
-        let mut aliases = self.aliases(&txn)?;
-        match (aliases.contains_key(alias), must_exist) {
-            (true, false) => return Err(KmsError::AlreadyExists(format!("alias {alias} already exists"))),
-            (false, true) => return Err(KmsError::NotFound(format!("alias {alias} does not exist"))),
-            _ => {}
-        }
-        aliases.insert(alias.to_owned(), record.key_id);
-        txn.write_json(ALIASES_FILE, &aliases)?;
-        Ok(())
+        let operation = if must_exist { "UpdateAlias" } else { "CreateAlias" };
+        let call = Call::new(operation, false).param("aliasName", alias).param("targetKeyId", key_param(target));
+        self.audited(call, |call| {
+            Self::check_alias_name(alias)?;
+            if target.alias_name().is_some() {
+                return Err(KmsError::Validation(format!(
+                    "an alias must target a key id or key ARN, not the alias {target}"
+                )));
+            }
+            let txn = self.disk.write()?;
+            self.purge_deleted(&txn)?;
+            let record = self.load(&txn, &self.resolve(&txn, target)?)?;
+            call.resource(&self.arn(&record.key_id));
+            let action = format!("kms:{operation}");
+            self.authorize(&record, &action, None)?;
+            if record.state == KeyState::PendingDeletion {
+                return Err(self.invalid_state(&record, operation));
+            }
+            let mut aliases = self.aliases(&txn)?;
+            match (aliases.get(alias), must_exist) {
+                (Some(_), false) => return Err(KmsError::AlreadyExists(format!("alias {alias} already exists"))),
+                (None, true) => return Err(KmsError::NotFound(format!("alias {alias} does not exist"))),
+                (Some(old), true) => {
+                    let old = self.load(&txn, old)?;
+                    call.resource(&self.arn(&old.key_id));
+                    self.authorize(&old, &action, None)?;
+                }
+                (None, false) => {}
+            }
+            aliases.insert(alias.to_owned(), record.key_id);
+            txn.write_json(ALIASES_FILE, &aliases)?;
+            Ok(())
+        })
     }
 }
 
 impl KeyAdmin for LocalKeyService {
     fn create_key<'a>(&'a self, description: &'a str) -> KmsFuture<'a, KeyMetadata> {
-        KmsFuture::ready((|| {
-            let txn = self.disk.write()?;
-            self.purge_deleted(&txn)?;
-            let record = self.new_key_record(description)?;
-            txn.write_json(&key_file(&record.key_id), &record)?;
-            Ok(record.metadata(self.arn(&record.key_id), &self.aliases(&txn)?))
-        })())
+        KmsFuture::ready(self.create_key_now(description, None, false))
+    }
+
+    fn create_key_with_policy<'a>(
+        &'a self,
+        description: &'a str,
+        policy: &'a str,
+        bypass_lockout_check: bool,
+    ) -> KmsFuture<'a, KeyMetadata> {
+        KmsFuture::ready(self.create_key_now(description, Some(policy), bypass_lockout_check))
     }
 
     fn describe_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
-        KmsFuture::ready((|| {
+        let call = Call::new("DescribeKey", true).param("keyId", key_param(key));
+        KmsFuture::ready(self.audited(call, |call| {
             let txn = self.disk.read()?;
             let record = self.load(&txn, &self.resolve(&txn, key)?)?;
+            call.resource(&self.arn(&record.key_id));
+            self.authorize(&record, "kms:DescribeKey", None)?;
             Ok(record.metadata(self.arn(&record.key_id), &self.aliases(&txn)?))
-        })())
+        }))
     }
 
     fn list_keys(&self) -> KmsFuture<'_, Vec<KeyMetadata>> {
-        KmsFuture::ready((|| {
+        KmsFuture::ready(self.audited(Call::new("ListKeys", true), |_| {
             let txn = self.disk.read()?;
             let aliases = self.aliases(&txn)?;
             let mut keys = Vec::new();
@@ -109,11 +180,11 @@ impl KeyAdmin for LocalKeyService {
             }
             keys.sort_by(|a, b| (a.creation_date, &a.key_id).cmp(&(b.creation_date, &b.key_id)));
             Ok(keys)
-        })())
+        }))
     }
 
     fn list_aliases(&self) -> KmsFuture<'_, Vec<AliasEntry>> {
-        KmsFuture::ready((|| {
+        KmsFuture::ready(self.audited(Call::new("ListAliases", true), |_| {
             let txn = self.disk.read()?;
             let now = self.now();
             let mut entries = Vec::new();
@@ -123,7 +194,7 @@ impl KeyAdmin for LocalKeyService {
                 }
             }
             Ok(entries)
-        })())
+        }))
     }
 
     fn create_alias<'a>(&'a self, alias: &'a str, target: &'a KeyRef) -> KmsFuture<'a, ()> {
@@ -135,17 +206,21 @@ impl KeyAdmin for LocalKeyService {
     }
 
     fn delete_alias<'a>(&'a self, alias: &'a str) -> KmsFuture<'a, ()> {
-        KmsFuture::ready((|| {
+        let call = Call::new("DeleteAlias", false).param("aliasName", alias);
+        KmsFuture::ready(self.audited(call, |call| {
             Self::check_alias_name(alias)?;
             let txn = self.disk.write()?;
             self.purge_deleted(&txn)?;
             let mut aliases = self.aliases(&txn)?;
-            if aliases.remove(alias).is_none() {
+            let Some(target) = aliases.remove(alias) else {
                 return Err(KmsError::NotFound(format!("alias {alias} does not exist")));
-            }
+            };
+            let record = self.load(&txn, &target)?;
+            call.resource(&self.arn(&record.key_id));
+            self.authorize(&record, "kms:DeleteAlias", None)?;
             txn.write_json(ALIASES_FILE, &aliases)?;
             Ok(())
-        })())
+        }))
     }
 
     fn enable_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, ()> {
@@ -157,7 +232,7 @@ impl KeyAdmin for LocalKeyService {
     }
 
     fn rotate_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
-        KmsFuture::ready(self.update_key(key, |record| {
+        KmsFuture::ready(self.update_metadata(key, Call::new("RotateKeyOnDemand", false), |record| {
             self.check_usable(record, "RotateKeyOnDemand")?;
             let next = record.backing_keys.iter().map(|b| b.number).max().unwrap_or(0) + 1;
             record.backing_keys.push(self.new_backing_key(&record.key_id, next));
@@ -166,7 +241,8 @@ impl KeyAdmin for LocalKeyService {
     }
 
     fn schedule_key_deletion<'a>(&'a self, key: &'a KeyRef, pending_window_days: u32) -> KmsFuture<'a, KeyMetadata> {
-        KmsFuture::ready((|| {
+        let call = Call::new("ScheduleKeyDeletion", false).param("pendingWindowInDays", pending_window_days);
+        KmsFuture::ready(self.update_metadata(key, call, |record| {
             if !DELETION_WINDOW_DAYS.contains(&pending_window_days) {
                 return Err(KmsError::Validation(format!(
                     "PendingWindowInDays is {pending_window_days}; it must be between {} and {}",
@@ -174,19 +250,17 @@ impl KeyAdmin for LocalKeyService {
                     DELETION_WINDOW_DAYS.end()
                 )));
             }
-            self.update_key(key, |record| {
-                if record.state == KeyState::PendingDeletion {
-                    return Err(self.invalid_state(record, "ScheduleKeyDeletion"));
-                }
-                record.state = KeyState::PendingDeletion;
-                record.deletion_date = Some(self.now() + u64::from(pending_window_days) * SECONDS_PER_DAY);
-                Ok(())
-            })
-        })())
+            if record.state == KeyState::PendingDeletion {
+                return Err(self.invalid_state(record, "ScheduleKeyDeletion"));
+            }
+            record.state = KeyState::PendingDeletion;
+            record.deletion_date = Some(self.now() + u64::from(pending_window_days) * SECONDS_PER_DAY);
+            Ok(())
+        }))
     }
 
     fn cancel_key_deletion<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
-        KmsFuture::ready(self.update_key(key, |record| {
+        KmsFuture::ready(self.update_metadata(key, Call::new("CancelKeyDeletion", false), |record| {
             if record.state != KeyState::PendingDeletion {
                 return Err(self.invalid_state(record, "CancelKeyDeletion"));
             }
@@ -194,5 +268,44 @@ impl KeyAdmin for LocalKeyService {
             record.deletion_date = None;
             Ok(())
         }))
+    }
+
+    fn get_key_policy<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, String> {
+        let call = Call::new("GetKeyPolicy", true).param("keyId", key_param(key)).param("policyName", "default");
+        KmsFuture::ready(self.audited(call, |call| {
+            let txn = self.disk.read()?;
+            let record = self.load(&txn, &self.resolve(&txn, key)?)?;
+            call.resource(&self.arn(&record.key_id));
+            self.authorize(&record, "kms:GetKeyPolicy", None)?;
+            Ok(self.policy_text(&record))
+        }))
+    }
+
+    fn put_key_policy<'a>(&'a self, key: &'a KeyRef, policy: &'a str, bypass_lockout_check: bool) -> KmsFuture<'a, ()> {
+        let call = Call::new("PutKeyPolicy", false)
+            .param("policyName", "default")
+            .param("policy", policy)
+            .param("bypassPolicyLockoutSafetyCheck", bypass_lockout_check);
+        KmsFuture::ready(self.update_key(key, call, |record, _| {
+            self.check_new_policy(policy, &self.arn(&record.key_id), bypass_lockout_check)?;
+            record.policy = Some(policy.to_owned());
+            Ok(())
+        }))
+    }
+
+    fn create_grant<'a>(&'a self, request: CreateGrantRequest<'a>) -> KmsFuture<'a, CreatedGrant> {
+        KmsFuture::ready(self.create_grant_now(&request))
+    }
+
+    fn list_grants<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, Vec<GrantEntry>> {
+        KmsFuture::ready(self.list_grants_now(key))
+    }
+
+    fn retire_grant<'a>(&'a self, target: GrantTarget<'a>) -> KmsFuture<'a, ()> {
+        KmsFuture::ready(self.retire_grant_now(target))
+    }
+
+    fn revoke_grant<'a>(&'a self, key: &'a KeyRef, grant_id: &'a str) -> KmsFuture<'a, ()> {
+        KmsFuture::ready(self.revoke_grant_now(key, grant_id))
     }
 }

@@ -140,7 +140,7 @@ impl WriteTxn<'_> {
         let dir = target.parent().expect("store files live in the store directory").to_path_buf();
         let name = target.file_name().and_then(|n| n.to_str()).expect("store file names are UTF-8");
         let suffix: [u8; 8] = crate::crypto::random_array();
-        let temp = dir.join(format!(".{name}.tmp-{}", hex_lower(&suffix)));
+        let temp = dir.join(format!(".{name}.tmp-{}", hex::encode(suffix)));
         let result = (|| {
             let mut file = OpenOptions::new()
                 .write(true)
@@ -191,7 +191,3 @@ pub(super) fn check_private(path: &Path, expected: u32) -> Result<(), StoreError
 
 /// The mode store files are created with.
 pub(super) const PRIVATE_FILE: u32 = FILE_MODE;
-
-fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}

@@ -18,12 +18,17 @@
 //! # Ok::<(), envcrypt::kms::KmsError>(())
 //! ```
 
+mod access;
 mod admin;
+mod audit;
 pub mod blob;
 mod disk;
 mod error;
 #[cfg(fuzzing)]
 pub mod fuzzing;
+mod grants;
+mod policy;
+mod principal;
 mod record;
 mod root;
 
@@ -33,11 +38,18 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use zeroize::Zeroizing;
 
+pub use audit::{read_events as read_audit_events, AuditError, AuditSummary};
 pub use error::StoreError;
+pub use principal::{Principal, PrincipalKind};
 pub use root::PassphraseFn;
 
+use serde_json::json;
+
+use self::access::PolicyCache;
+use self::audit::{AuditLog, Call};
 use self::blob::{BlobError, BlobHeader};
 use self::disk::{Disk, ReadTxn, WriteTxn};
+use self::policy::KeyPolicy;
 use self::record::{Aliases, BackingKeyRecord, KeyRecord, StoreMeta};
 use self::root::RootKey;
 use super::{
@@ -71,6 +83,9 @@ pub struct StoreOptions {
     new_store_uses_passphrase: bool,
     create: bool,
     clock: Clock,
+    principal: Option<String>,
+    via_service: Option<String>,
+    audit: bool,
 }
 
 impl StoreOptions {
@@ -82,7 +97,30 @@ impl StoreOptions {
             new_store_uses_passphrase: false,
             create: true,
             clock: Arc::new(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())),
+            principal: None,
+            via_service: None,
+            audit: true,
         }
+    }
+
+    /// The caller: a principal ARN, `user/NAME`, `role/NAME` or `NAME` (a user in the store's
+    /// account) [default: the OS user].
+    pub fn principal(mut self, principal: impl Into<String>) -> Self {
+        self.principal = Some(principal.into());
+        self
+    }
+
+    /// The AWS service the calls come through, for `kms:ViaService` conditions [default: none,
+    /// a direct call].
+    pub fn via_service(mut self, service: impl Into<String>) -> Self {
+        self.via_service = Some(service.into());
+        self
+    }
+
+    /// Whether every call appends an event to the store's audit log [default: yes].
+    pub fn audit_log(mut self, enabled: bool) -> Self {
+        self.audit = enabled;
+        self
     }
 
     /// The default location: `envcrypt` under the user's data directory.
@@ -119,15 +157,22 @@ impl StoreOptions {
 /// The local CMK store as a [`KeyService`] and [`KeyAdmin`].
 pub struct LocalKeyService {
     disk: Disk,
-    root: RootKey,
+    root: Arc<RootKey>,
     region: String,
     account: String,
     clock: Clock,
+    principal: Principal,
+    via_service: Option<String>,
+    audit: Option<Arc<AuditLog>>,
+    policies: Arc<PolicyCache>,
 }
 
 impl std::fmt::Debug for LocalKeyService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalKeyService").field("dir", &self.disk.dir()).finish_non_exhaustive()
+        f.debug_struct("LocalKeyService")
+            .field("dir", &self.disk.dir())
+            .field("principal", &self.principal.arn())
+            .finish_non_exhaustive()
     }
 }
 
@@ -151,7 +196,61 @@ impl LocalKeyService {
                 StoreError::corrupt(disk.dir().join(STORE_FILE), format!("unknown format {}", meta.format)).into()
             );
         }
-        Ok(Self { disk, root, region: meta.region, account: meta.account, clock: options.clock })
+        let principal = match &options.principal {
+            Some(name) => Principal::parse(name, &meta.account)?,
+            None => Principal::os_user(&meta.account),
+        };
+        let audit =
+            if options.audit { Some(Arc::new(AuditLog::open(disk.dir(), root.audit_key().clone())?)) } else { None };
+        Ok(Self {
+            disk,
+            root: Arc::new(root),
+            region: meta.region,
+            account: meta.account,
+            clock: options.clock,
+            principal,
+            via_service: options.via_service,
+            audit,
+            policies: Arc::default(),
+        })
+    }
+
+    /// The same store, called by another principal (`NAME`, `user/NAME`, `role/NAME` or an ARN).
+    pub fn as_principal(&self, principal: &str) -> Result<Self, KmsError> {
+        Ok(Self {
+            disk: self.disk.clone(),
+            root: self.root.clone(),
+            region: self.region.clone(),
+            account: self.account.clone(),
+            clock: self.clock.clone(),
+            principal: Principal::parse(principal, &self.account)?,
+            via_service: self.via_service.clone(),
+            audit: self.audit.clone(),
+            policies: self.policies.clone(),
+        })
+    }
+
+    /// The principal this handle calls as.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// Checks the audit log's chain and head (needs the root key, which keys the chain).
+    pub fn verify_audit_log(&self) -> Result<AuditSummary, AuditError> {
+        match &self.audit {
+            Some(log) => log.verify(),
+            None => AuditLog::open(self.dir(), self.root.audit_key().clone())?.verify(),
+        }
+    }
+
+    /// Runs one call and appends its audit event. If the event cannot be written, the call
+    /// fails: no key is used without a record (its result, a data key included, is dropped).
+    fn audited<T>(&self, mut call: Call, run: impl FnOnce(&mut Call) -> Result<T, KmsError>) -> Result<T, KmsError> {
+        let result = run(&mut call);
+        let Some(log) = &self.audit else { return result };
+        let event = call.event(&self.principal, &self.region, self.now(), result.as_ref().err());
+        log.append(event).map_err(KmsError::Store)?;
+        result
     }
 
     fn initialize(disk: &Disk, options: &StoreOptions) -> Result<(StoreMeta, RootKey), KmsError> {
@@ -195,11 +294,18 @@ impl LocalKeyService {
         if let Some(id) = self.aliases(&txn)?.get(DEFAULT_KEY_ALIAS) {
             return Ok(self.key_ref(id));
         }
-        let record = self.new_key_record("Default key for envcrypt (created on first use)")?;
-        txn.write_json(&key_file(&record.key_id), &record)?;
-        let mut aliases = self.aliases(&txn)?;
-        aliases.insert(DEFAULT_KEY_ALIAS.into(), record.key_id.clone());
-        txn.write_json(ALIASES_FILE, &aliases)?;
+        let description = "Default key for envcrypt (created on first use)";
+        let call = Call::new("CreateKey", false).param("description", description);
+        let record = self.audited(call, |call| {
+            let record = self.new_key_record(description, KeyPolicy::default_text(&self.principal));
+            txn.write_json(&key_file(&record.key_id), &record)?;
+            let mut aliases = self.aliases(&txn)?;
+            aliases.insert(DEFAULT_KEY_ALIAS.into(), record.key_id.clone());
+            txn.write_json(ALIASES_FILE, &aliases)?;
+            call.resource(&self.arn(&record.key_id));
+            call.respond(json!({ "keyMetadata": { "keyId": record.key_id, "arn": self.arn(&record.key_id) } }));
+            Ok(record)
+        })?;
         Ok(self.key_ref(&record.key_id))
     }
 
@@ -249,10 +355,13 @@ impl LocalKeyService {
         Ok(record)
     }
 
-    /// Resolves and reads a key, refusing it unless it is enabled.
-    fn load_usable(&self, txn: &ReadTxn<'_>, key: &KeyRef, operation: &'static str) -> Result<KeyRecord, KmsError> {
-        let record = self.load(txn, &self.resolve(txn, key)?)?;
-        self.check_usable(&record, operation)?;
+    /// Reads a key for a cryptographic operation: records it in the call, authorizes the
+    /// action, and refuses a key that is not enabled.
+    fn load_for_use(&self, key_id: &str, use_: &Use<'_>, call: &mut Call) -> Result<KeyRecord, KmsError> {
+        let record = self.load(&self.disk.read()?, key_id)?;
+        call.resource(&self.arn(key_id));
+        self.authorize(&record, use_.action, Some(use_.context))?;
+        self.check_usable(&record, use_.operation)?;
         Ok(record)
     }
 
@@ -287,16 +396,18 @@ impl LocalKeyService {
         }
     }
 
-    fn new_key_record(&self, description: &str) -> Result<KeyRecord, KmsError> {
+    fn new_key_record(&self, description: &str, policy: String) -> KeyRecord {
         let key_id = new_key_id();
-        Ok(KeyRecord {
+        KeyRecord {
             backing_keys: vec![self.new_backing_key(&key_id, 1)],
             key_id,
             description: description.to_owned(),
             creation_date: self.now(),
             state: KeyState::Enabled,
             deletion_date: None,
-        })
+            policy: Some(policy),
+            grants: Vec::new(),
+        }
     }
 
     /// Deletes keys whose deletion date has passed, and their aliases.
@@ -324,50 +435,47 @@ impl LocalKeyService {
         &self,
         key: &KeyRef,
         plaintext: &[u8],
-        context: &EncryptionContext,
-        operation: &'static str,
+        use_: &Use<'_>,
+        call: &mut Call,
     ) -> Result<Ciphertext, KmsError> {
-        let txn = self.disk.read()?;
-        let record = self.load_usable(&txn, key, operation)?;
-        drop(txn);
-        seal_with_record(self, &record, plaintext, context)
+        let key_id = self.resolve(&self.disk.read()?, key)?;
+        let record = self.load_for_use(&key_id, use_, call)?;
+        seal_with_record(self, &record, plaintext, use_.context)
     }
 
     fn generate_now(
         &self,
         key: &KeyRef,
         spec: DataKeySpec,
-        context: &EncryptionContext,
-        operation: &'static str,
+        use_: &Use<'_>,
+        call: &mut Call,
     ) -> Result<(Zeroizing<Vec<u8>>, Ciphertext), KmsError> {
         let len = spec.key_len().map_err(KmsError::Validation)?;
         let mut plaintext = Zeroizing::new(vec![0u8; len]);
         crypto::fill_random(&mut plaintext);
-        let sealed = self.encrypt_now(key, &plaintext, context, operation)?;
+        let sealed = self.encrypt_now(key, &plaintext, use_, call)?;
+        call.respond(json!({ "keyId": sealed.key_arn }));
         Ok((plaintext, sealed))
     }
 
     fn decrypt_now(
         &self,
         blob: &[u8],
-        context: &EncryptionContext,
         expected_key: Option<&KeyRef>,
-        operation: &'static str,
+        use_: &Use<'_>,
+        call: &mut Call,
     ) -> Result<Decrypted, KmsError> {
         let (header, _, _) = BlobHeader::parse(blob).map_err(|e| KmsError::InvalidCiphertext(e.to_string()))?;
         let key_id = format_key_id(&header.key_id);
-        let txn = self.disk.read()?;
         if let Some(expected) = expected_key {
-            let expected_id = self.resolve(&txn, expected)?;
+            let expected_id = self.resolve(&self.disk.read()?, expected)?;
             if expected_id != key_id {
                 return Err(KmsError::IncorrectKey { expected: expected.to_string(), actual: self.arn(&key_id) });
             }
         }
-        let record = self.load(&txn, &key_id)?;
-        drop(txn);
-        self.check_usable(&record, operation)?;
+        let record = self.load_for_use(&key_id, use_, call)?;
         let backing = self.backing_key(&record, header.backing_key)?;
-        let plaintext = blob::open(&backing, blob, context).map_err(|e| match e {
+        let plaintext = blob::open(&backing, blob, use_.context).map_err(|e| match e {
             BlobError::Unauthenticated => KmsError::InvalidCiphertext(format!(
                 "the ciphertext does not authenticate under key {}: it was altered, or the encryption context differs",
                 self.arn(&key_id)
@@ -376,6 +484,47 @@ impl LocalKeyService {
         })?;
         Ok(Decrypted { plaintext: SecretBytes::new(plaintext), key_arn: self.arn(&key_id) })
     }
+}
+
+/// What a cryptographic call does with a key: its KMS operation (for state errors), the policy
+/// action it needs, and the encryption context conditions and grant constraints see.
+struct Use<'a> {
+    operation: &'static str,
+    action: &'static str,
+    context: &'a EncryptionContext,
+}
+
+impl<'a> Use<'a> {
+    fn new(operation: &'static str, context: &'a EncryptionContext) -> Self {
+        Self { operation, action: action_of(operation), context }
+    }
+}
+
+/// `kms:` and the operation name, as a static string.
+fn action_of(operation: &'static str) -> &'static str {
+    match operation {
+        "GenerateDataKey" => "kms:GenerateDataKey",
+        "GenerateDataKeyWithoutPlaintext" => "kms:GenerateDataKeyWithoutPlaintext",
+        "Encrypt" => "kms:Encrypt",
+        "Decrypt" => "kms:Decrypt",
+        other => unreachable!("{other} is not a single-key cryptographic operation"),
+    }
+}
+
+fn key_param(key: &KeyRef) -> serde_json::Value {
+    key.to_string().into()
+}
+
+fn spec_param(call: Call, spec: DataKeySpec) -> Call {
+    match spec {
+        DataKeySpec::Aes256 => call.param("keySpec", "AES_256"),
+        DataKeySpec::Aes128 => call.param("keySpec", "AES_128"),
+        DataKeySpec::Bytes(n) => call.param("numberOfBytes", n),
+    }
+}
+
+fn context_param(context: &EncryptionContext) -> serde_json::Value {
+    serde_json::to_value(context).expect("a context serializes")
 }
 
 fn seal_with_record(
@@ -417,7 +566,7 @@ fn new_key_id() -> String {
 }
 
 fn format_key_id(bytes: &[u8; 16]) -> String {
-    let h: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let h = hex::encode(bytes);
     format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
 }
 
@@ -444,10 +593,16 @@ impl KeyService for LocalKeyService {
         spec: DataKeySpec,
         context: &'a EncryptionContext,
     ) -> KmsFuture<'a, DataKey> {
-        KmsFuture::ready(self.generate_now(key, spec, context, "GenerateDataKey").map(|(plaintext, sealed)| DataKey {
-            plaintext: SecretBytes::new(plaintext),
-            ciphertext_blob: sealed.blob,
-            key_arn: sealed.key_arn,
+        let call = spec_param(Call::new("GenerateDataKey", true), spec)
+            .param("keyId", key_param(key))
+            .param("encryptionContext", context_param(context));
+        KmsFuture::ready(self.audited(call, |call| {
+            let (plaintext, sealed) = self.generate_now(key, spec, &Use::new("GenerateDataKey", context), call)?;
+            Ok(DataKey {
+                plaintext: SecretBytes::new(plaintext),
+                ciphertext_blob: sealed.blob,
+                key_arn: sealed.key_arn,
+            })
         }))
     }
 
@@ -457,9 +612,13 @@ impl KeyService for LocalKeyService {
         spec: DataKeySpec,
         context: &'a EncryptionContext,
     ) -> KmsFuture<'a, Ciphertext> {
-        KmsFuture::ready(
-            self.generate_now(key, spec, context, "GenerateDataKeyWithoutPlaintext").map(|(_, sealed)| sealed),
-        )
+        let call = spec_param(Call::new("GenerateDataKeyWithoutPlaintext", true), spec)
+            .param("keyId", key_param(key))
+            .param("encryptionContext", context_param(context));
+        KmsFuture::ready(self.audited(call, |call| {
+            let use_ = Use::new("GenerateDataKeyWithoutPlaintext", context);
+            self.generate_now(key, spec, &use_, call).map(|(_, sealed)| sealed)
+        }))
     }
 
     fn encrypt<'a>(
@@ -468,7 +627,14 @@ impl KeyService for LocalKeyService {
         plaintext: &'a [u8],
         context: &'a EncryptionContext,
     ) -> KmsFuture<'a, Ciphertext> {
-        KmsFuture::ready(self.encrypt_now(key, plaintext, context, "Encrypt"))
+        let call = Call::new("Encrypt", true)
+            .param("keyId", key_param(key))
+            .param("encryptionContext", context_param(context));
+        KmsFuture::ready(self.audited(call, |call| {
+            let sealed = self.encrypt_now(key, plaintext, &Use::new("Encrypt", context), call)?;
+            call.respond(json!({ "keyId": sealed.key_arn }));
+            Ok(sealed)
+        }))
     }
 
     fn decrypt<'a>(
@@ -477,20 +643,33 @@ impl KeyService for LocalKeyService {
         context: &'a EncryptionContext,
         expected_key: Option<&'a KeyRef>,
     ) -> KmsFuture<'a, Decrypted> {
-        KmsFuture::ready(self.decrypt_now(blob, context, expected_key, "Decrypt"))
+        let mut call = Call::new("Decrypt", true).param("encryptionContext", context_param(context));
+        if let Some(key) = expected_key {
+            call = call.param("keyId", key_param(key));
+        }
+        KmsFuture::ready(self.audited(call, |call| {
+            let decrypted = self.decrypt_now(blob, expected_key, &Use::new("Decrypt", context), call)?;
+            call.respond(json!({ "keyId": decrypted.key_arn }));
+            Ok(decrypted)
+        }))
     }
 
     fn re_encrypt<'a>(&'a self, request: ReEncryptRequest<'a>) -> KmsFuture<'a, ReEncrypted> {
-        KmsFuture::ready((|| {
-            let source = self.decrypt_now(request.blob, request.source_context, request.source_key, "ReEncrypt")?;
-            let sealed = self.encrypt_now(
-                request.destination_key,
-                source.plaintext.expose_secret(),
-                request.destination_context,
-                "ReEncrypt",
-            )?;
+        let mut call = Call::new("ReEncrypt", true)
+            .param("destinationKeyId", key_param(request.destination_key))
+            .param("sourceEncryptionContext", context_param(request.source_context))
+            .param("destinationEncryptionContext", context_param(request.destination_context));
+        if let Some(key) = request.source_key {
+            call = call.param("sourceKeyId", key_param(key));
+        }
+        KmsFuture::ready(self.audited(call, |call| {
+            let from = Use { operation: "ReEncrypt", action: "kms:ReEncryptFrom", context: request.source_context };
+            let source = self.decrypt_now(request.blob, request.source_key, &from, call)?;
+            let to = Use { operation: "ReEncrypt", action: "kms:ReEncryptTo", context: request.destination_context };
+            let sealed = self.encrypt_now(request.destination_key, source.plaintext.expose_secret(), &to, call)?;
+            call.respond(json!({ "keyId": sealed.key_arn, "sourceKeyId": source.key_arn }));
             Ok(ReEncrypted { blob: sealed.blob, key_arn: sealed.key_arn, source_key_arn: source.key_arn })
-        })())
+        }))
     }
 
     fn admin(&self) -> Option<&dyn KeyAdmin> {

@@ -16,6 +16,7 @@ use crate::crypto::{self, Aes256Gcm, KEY_LEN};
 pub(super) const ROOT_KEY_FILE: &str = "root.key";
 const CHECK_AAD: &[u8] = b"envcrypt store root check v1";
 const BACKING_KEY_AAD: &[u8] = b"envcrypt backing key v1";
+const AUDIT_KEY_INFO: &[u8] = b"envcrypt audit chain v1";
 
 /// How a passphrase is obtained when a passphrase store is opened.
 pub type PassphraseFn = dyn Fn() -> Result<Zeroizing<String>, StoreError> + Send + Sync;
@@ -33,8 +34,11 @@ pub(super) enum RootConfig {
     Passphrase { salt: String, memory_kib: u32, iterations: u32, parallelism: u32 },
 }
 
-/// The unlocked root key.
-pub(super) struct RootKey(Aes256Gcm);
+/// The unlocked root key, and the audit chain key derived from it.
+pub(super) struct RootKey {
+    aead: Aes256Gcm,
+    audit: ring::hmac::Key,
+}
 
 impl RootKey {
     /// Creates a root key for a new store, returning its config and check value.
@@ -59,8 +63,8 @@ impl RootKey {
                 (derive(passphrase, &salt, ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_PARALLELISM, txn)?, config)
             }
         };
-        let root = Self(Aes256Gcm::new(&material));
-        let check = B64.encode(root.0.seal_random_nonce(CHECK_AAD, &[]));
+        let root = Self::new(&material);
+        let check = B64.encode(root.aead.seal_random_nonce(CHECK_AAD, &[]));
         Ok((root, config, check))
     }
 
@@ -92,9 +96,9 @@ impl RootKey {
                 derive(&provider()?, &salt, *memory_kib, *iterations, *parallelism, txn)?
             }
         };
-        let root = Self(Aes256Gcm::new(&material));
+        let root = Self::new(&material);
         let check = B64.decode(check).map_err(|e| StoreError::corrupt(&meta_path, e))?;
-        if root.0.open_random_nonce(CHECK_AAD, &check).is_err() {
+        if root.aead.open_random_nonce(CHECK_AAD, &check).is_err() {
             return Err(match config {
                 RootConfig::Passphrase { .. } => StoreError::WrongPassphrase { dir: txn.path("") },
                 RootConfig::KeyFile => {
@@ -108,19 +112,31 @@ impl RootKey {
     /// A root key from raw material, for the fuzz targets.
     #[cfg(fuzzing)]
     pub(super) fn from_material(material: &[u8; KEY_LEN]) -> Self {
-        Self(Aes256Gcm::new(material))
+        Self::new(material)
+    }
+
+    fn new(material: &[u8; KEY_LEN]) -> Self {
+        let mut audit = Zeroizing::new([0u8; KEY_LEN]);
+        crypto::hkdf_sha512(material, &[], &[AUDIT_KEY_INFO], &mut audit[..]);
+        Self { aead: Aes256Gcm::new(material), audit: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &audit[..]) }
+    }
+
+    /// The HMAC key that chains the audit log: only a holder of the root key can extend or
+    /// rewrite the chain.
+    pub(super) fn audit_key(&self) -> &ring::hmac::Key {
+        &self.audit
     }
 
     /// Wraps a backing key for storage, bound to its key id and number.
     pub(super) fn wrap_backing_key(&self, key_id: &str, number: u32, material: &[u8; KEY_LEN]) -> String {
-        B64.encode(self.0.seal_random_nonce(&backing_aad(key_id, number), material))
+        B64.encode(self.aead.seal_random_nonce(&backing_aad(key_id, number), material))
     }
 
     /// Unwraps a stored backing key.
     pub(super) fn unwrap_backing_key(&self, key_id: &str, number: u32, wrapped: &str) -> Result<Aes256Gcm, String> {
         let sealed = B64.decode(wrapped).map_err(|e| e.to_string())?;
         let material = self
-            .0
+            .aead
             .open_random_nonce(&backing_aad(key_id, number), &sealed)
             .map_err(|_| format!("backing key {number} does not authenticate under the root key"))?;
         let material: &[u8; KEY_LEN] =

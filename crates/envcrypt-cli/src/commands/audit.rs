@@ -1,0 +1,132 @@
+//! `envcrypt audit verify|list`: the local store's audit log.
+
+use std::time::{Duration, SystemTime};
+
+use envcrypt::kms::local::{read_audit_events, AuditError, StoreError};
+use serde_json::Value;
+
+use super::{print_json, print_lines};
+use crate::backends::store_dir;
+use crate::cli::{AuditCommand, GlobalArgs};
+use crate::error::{CliError, Exit};
+
+pub fn exec(command: &AuditCommand, global: &GlobalArgs) -> Result<(), CliError> {
+    let dir = store_dir(global.store.clone()).map_err(|e| CliError::kms("cannot find the key store", &e))?;
+    match command {
+        AuditCommand::Verify => {
+            let backends = crate::backends::Backends::new(global)?;
+            let summary = backends.existing_local()?.verify_audit_log().map_err(audit_error)?;
+            if global.json {
+                print_json(&serde_json::json!({
+                    "Log": dir.join("audit.log"),
+                    "Events": summary.events,
+                    "HeadMac": summary.head_mac,
+                }))
+            } else {
+                print_lines(&[format!(
+                    "{}: {} events, chain intact; head {}",
+                    dir.join("audit.log").display(),
+                    summary.events,
+                    summary.head_mac
+                )])
+            }
+        }
+        AuditCommand::List { key, principal, since, errors } => {
+            let since = since.as_deref().map(parse_since).transpose()?;
+            let events: Vec<Value> = read_audit_events(&dir)
+                .map_err(audit_error)?
+                .into_iter()
+                .filter(|e| key.as_deref().is_none_or(|k| on_key(e, k)))
+                .filter(|e| principal.as_deref().is_none_or(|p| by_principal(e, p)))
+                .filter(|e| since.is_none_or(|t| event_time(e).is_some_and(|time| time >= t)))
+                .filter(|e| !errors || e.get("errorCode").is_some())
+                .collect();
+            if global.json {
+                return print_json(&Value::Array(events));
+            }
+            let mut lines =
+                vec![format!("{:<20}  {:<31}  {:<45}  {:<36}  RESULT", "TIME", "EVENT", "PRINCIPAL", "KEY")];
+            lines.extend(events.iter().map(|e| {
+                let text = |v: &Value| v.as_str().unwrap_or("-").to_owned();
+                let key = e["resources"][0]["ARN"].as_str().and_then(|arn| arn.rsplit('/').next()).unwrap_or("-");
+                format!(
+                    "{:<20}  {:<31}  {:<45}  {:<36}  {}",
+                    text(&e["eventTime"]),
+                    text(&e["eventName"]),
+                    text(&e["userIdentity"]["arn"]),
+                    key,
+                    e.get("errorCode").and_then(Value::as_str).unwrap_or("ok")
+                )
+            }));
+            print_lines(&lines)
+        }
+    }
+}
+
+fn audit_error(error: AuditError) -> CliError {
+    match error {
+        AuditError::Store(StoreError::Io { .. }) => CliError::new(Exit::Io, error.to_string()),
+        other => CliError::new(Exit::Data, other.to_string()),
+    }
+}
+
+fn on_key(event: &Value, key: &str) -> bool {
+    let resources = event["resources"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let matches_arn = |arn: &str| arn == key || arn.strip_suffix(key).is_some_and(|rest| rest.ends_with("key/"));
+    resources.iter().filter_map(|r| r["ARN"].as_str()).any(matches_arn)
+        || event["requestParameters"].as_object().is_some_and(|params| {
+            ["keyId", "destinationKeyId", "sourceKeyId", "targetKeyId", "aliasName"]
+                .iter()
+                .any(|name| params.get(*name).and_then(Value::as_str) == Some(key))
+        })
+}
+
+fn by_principal(event: &Value, principal: &str) -> bool {
+    let arn = event["userIdentity"]["arn"].as_str().unwrap_or_default();
+    let short = if principal.contains('/') || principal.starts_with("arn:") || principal == "root" {
+        principal.to_owned()
+    } else {
+        format!("user/{principal}")
+    };
+    arn == short || arn.strip_suffix(&short).is_some_and(|rest| rest.ends_with(':'))
+}
+
+fn parse_since(text: &str) -> Result<SystemTime, CliError> {
+    if let Ok(time) = humantime::parse_rfc3339_weak(text) {
+        return Ok(time);
+    }
+    let ago: Duration = humantime::parse_duration(text).map_err(|_| {
+        CliError::usage(format!(
+            "--since {text:?}: give an RFC 3339 time (2026-11-23T09:00:00Z) or a duration (90m, 2h, 7d)"
+        ))
+    })?;
+    Ok(SystemTime::now() - ago)
+}
+
+fn event_time(event: &Value) -> Option<SystemTime> {
+    event["eventTime"].as_str().and_then(|t| humantime::parse_rfc3339(t).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_match_ids_arns_aliases_and_short_principals() {
+        let event = serde_json::json!({
+            "userIdentity": { "arn": "arn:envcrypt:iam::000000000000:role/rewrapper" },
+            "requestParameters": { "keyId": "alias/payroll" },
+            "resources": [{ "ARN": "arn:envcrypt:kms:local:000000000000:key/1234" }],
+        });
+        for key in ["1234", "arn:envcrypt:kms:local:000000000000:key/1234", "alias/payroll"] {
+            assert!(on_key(&event, key), "{key}");
+        }
+        assert!(!on_key(&event, "234") && !on_key(&event, "alias/other"));
+        assert!(by_principal(&event, "role/rewrapper"));
+        assert!(by_principal(&event, "arn:envcrypt:iam::000000000000:role/rewrapper"));
+        assert!(!by_principal(&event, "rewrapper"), "a bare name is a user");
+        assert!(parse_since("2h").unwrap() < SystemTime::now());
+        assert!(parse_since("2026-11-23T09:00:00Z").is_ok());
+        assert!(parse_since("yesterday").is_err());
+    }
+}

@@ -1,0 +1,213 @@
+//! Grants: delegated, revocable permissions on one key, as KMS defines them.
+//!
+//! A grant lets a grantee principal perform some [`GrantOperation`]s on a key, optionally only
+//! with a given encryption context ([`GrantConstraints`]). Grants add to what the key policy
+//! allows; an explicit deny in the policy still wins.
+
+use std::collections::BTreeMap;
+
+use crate::context::EncryptionContext;
+
+/// An operation a grant can allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub enum GrantOperation {
+    /// Decrypt.
+    Decrypt,
+    /// Encrypt.
+    Encrypt,
+    /// GenerateDataKey.
+    GenerateDataKey,
+    /// GenerateDataKeyWithoutPlaintext.
+    GenerateDataKeyWithoutPlaintext,
+    /// ReEncrypt with this key as the source.
+    ReEncryptFrom,
+    /// ReEncrypt with this key as the destination.
+    ReEncryptTo,
+    /// CreateGrant: passing on a subset of this grant's operations.
+    CreateGrant,
+    /// RetireGrant by the grantee.
+    RetireGrant,
+    /// DescribeKey.
+    DescribeKey,
+}
+
+impl GrantOperation {
+    /// Every operation a grant on a symmetric encryption key may name.
+    pub const ALL: [GrantOperation; 9] = [
+        Self::Decrypt,
+        Self::Encrypt,
+        Self::GenerateDataKey,
+        Self::GenerateDataKeyWithoutPlaintext,
+        Self::ReEncryptFrom,
+        Self::ReEncryptTo,
+        Self::CreateGrant,
+        Self::RetireGrant,
+        Self::DescribeKey,
+    ];
+
+    /// The KMS name (`GenerateDataKey`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Decrypt => "Decrypt",
+            Self::Encrypt => "Encrypt",
+            Self::GenerateDataKey => "GenerateDataKey",
+            Self::GenerateDataKeyWithoutPlaintext => "GenerateDataKeyWithoutPlaintext",
+            Self::ReEncryptFrom => "ReEncryptFrom",
+            Self::ReEncryptTo => "ReEncryptTo",
+            Self::CreateGrant => "CreateGrant",
+            Self::RetireGrant => "RetireGrant",
+            Self::DescribeKey => "DescribeKey",
+        }
+    }
+
+    /// The operation with this KMS name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|op| op.as_str() == name)
+    }
+
+    /// The operation that allows the policy action `kms:NAME`, if a grant can allow it.
+    pub fn for_action(action: &str) -> Option<Self> {
+        action.strip_prefix("kms:").and_then(Self::from_name)
+    }
+
+    /// Whether the operation takes an encryption context, so that constraints apply to it.
+    pub fn is_cryptographic(self) -> bool {
+        !matches!(self, Self::CreateGrant | Self::RetireGrant | Self::DescribeKey)
+    }
+}
+
+impl std::fmt::Display for GrantOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// The encryption context a grant requires. Keys compare case-insensitively and values
+/// case-sensitively, as in KMS.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GrantConstraints {
+    /// The request's context must be exactly these pairs.
+    #[serde(rename = "EncryptionContextEquals", default, skip_serializing_if = "Option::is_none")]
+    pub encryption_context_equals: Option<BTreeMap<String, String>>,
+    /// The request's context must include these pairs.
+    #[serde(rename = "EncryptionContextSubset", default, skip_serializing_if = "Option::is_none")]
+    pub encryption_context_subset: Option<BTreeMap<String, String>>,
+}
+
+impl GrantConstraints {
+    /// Whether a request with `context` satisfies the constraints.
+    pub fn allow(&self, context: &EncryptionContext) -> bool {
+        let has = |k: &str, v: &str| context.iter().any(|(ck, cv)| ck.eq_ignore_ascii_case(k) && cv == v);
+        let equals = self
+            .encryption_context_equals
+            .as_ref()
+            .is_none_or(|pairs| pairs.len() == context.len() && pairs.iter().all(|(k, v)| has(k, v)));
+        let subset = self.encryption_context_subset.as_ref().is_none_or(|pairs| pairs.iter().all(|(k, v)| has(k, v)));
+        equals && subset
+    }
+
+    /// Whether there are no constraints.
+    pub fn is_empty(&self) -> bool {
+        self.encryption_context_equals.is_none() && self.encryption_context_subset.is_none()
+    }
+}
+
+/// The arguments of CreateGrant.
+#[derive(Debug, Clone)]
+pub struct CreateGrantRequest<'a> {
+    /// The key the grant is for.
+    pub key: &'a crate::kms::KeyRef,
+    /// Who the grant is for (a principal ARN).
+    pub grantee_principal: &'a str,
+    /// The operations it allows (at least one).
+    pub operations: &'a [GrantOperation],
+    /// Who else may retire it.
+    pub retiring_principal: Option<&'a str>,
+    /// Encryption context constraints.
+    pub constraints: Option<&'a GrantConstraints>,
+    /// A name; a second CreateGrant with the same name, grantee, operations and constraints
+    /// returns the first grant rather than a new one.
+    pub name: Option<&'a str>,
+}
+
+/// What CreateGrant returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedGrant {
+    /// The grant id.
+    pub grant_id: String,
+    /// A token that names the grant (RetireGrant accepts it in place of key and grant id).
+    pub grant_token: String,
+}
+
+/// One grant, as ListGrants shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GrantEntry {
+    /// The key's ARN.
+    pub key_id: String,
+    /// The grant id.
+    pub grant_id: String,
+    /// Its name, if it has one.
+    pub name: Option<String>,
+    /// Creation time, seconds since the Unix epoch.
+    pub creation_date: u64,
+    /// The grantee.
+    pub grantee_principal: String,
+    /// Who else may retire it.
+    pub retiring_principal: Option<String>,
+    /// The account root that issued it.
+    pub issuing_account: String,
+    /// What it allows.
+    pub operations: Vec<GrantOperation>,
+    /// Its encryption context constraints.
+    pub constraints: Option<GrantConstraints>,
+}
+
+/// Which grant RetireGrant retires.
+#[derive(Debug, Clone, Copy)]
+pub enum GrantTarget<'a> {
+    /// By the token CreateGrant returned.
+    Token(&'a str),
+    /// By key and grant id.
+    Id {
+        /// The key.
+        key: &'a crate::kms::KeyRef,
+        /// The grant id.
+        grant_id: &'a str,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(p: &[(&str, &str)]) -> BTreeMap<String, String> {
+        p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn context(p: &[(&str, &str)]) -> EncryptionContext {
+        p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn constraints_compare_keys_without_case_and_values_with_it() {
+        let subset =
+            GrantConstraints { encryption_context_subset: Some(pairs(&[("Dept", "ops")])), ..Default::default() };
+        assert!(subset.allow(&context(&[("dept", "ops"), ("extra", "x")])));
+        assert!(!subset.allow(&context(&[("dept", "OPS")])));
+        assert!(!subset.allow(&context(&[])));
+        let equals =
+            GrantConstraints { encryption_context_equals: Some(pairs(&[("dept", "ops")])), ..Default::default() };
+        assert!(equals.allow(&context(&[("DEPT", "ops")])));
+        assert!(!equals.allow(&context(&[("dept", "ops"), ("extra", "x")])));
+        assert!(GrantConstraints::default().allow(&context(&[("any", "thing")])));
+    }
+
+    #[test]
+    fn actions_map_to_grant_operations() {
+        assert_eq!(GrantOperation::for_action("kms:ReEncryptFrom"), Some(GrantOperation::ReEncryptFrom));
+        assert_eq!(GrantOperation::for_action("kms:PutKeyPolicy"), None);
+        assert!(GrantOperation::ALL.iter().all(|op| GrantOperation::from_name(op.as_str()) == Some(*op)));
+    }
+}

@@ -1,0 +1,205 @@
+//! Grants on the local store: CreateGrant, ListGrants, RetireGrant and RevokeGrant.
+//!
+//! Grants live in their key's record, so the authorization of a call reads them with the key
+//! and a new grant is in force for the next call (KMS grants are eventually consistent and
+//! need a grant token meanwhile; here there is no meanwhile). A grant token names the key and
+//! the grant: RetireGrant accepts it in place of both.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine;
+use serde_json::json;
+
+use super::audit::Call;
+use super::principal::{Principal, PrincipalKind};
+use super::record::GrantRecord;
+use super::{key_param, parse_key_id, LocalKeyService};
+use crate::crypto;
+use crate::kms::{
+    CreateGrantRequest, CreatedGrant, GrantEntry, GrantOperation, GrantTarget, KeyRef, KeyState, KmsError,
+};
+
+const TOKEN_PREFIX: &str = "envcrypt-grant-v1.";
+const GRANT_ID_HEX: usize = 64;
+const MAX_GRANT_NAME: usize = 256;
+
+impl LocalKeyService {
+    pub(super) fn create_grant_now(&self, request: &CreateGrantRequest<'_>) -> Result<CreatedGrant, KmsError> {
+        let operations: Vec<&str> = request.operations.iter().map(|op| op.as_str()).collect();
+        let mut call = Call::new("CreateGrant", false)
+            .param("granteePrincipal", request.grantee_principal)
+            .param("operations", operations);
+        if let Some(retiring) = request.retiring_principal {
+            call = call.param("retiringPrincipal", retiring);
+        }
+        if let Some(constraints) = request.constraints {
+            call = call.param("constraints", serde_json::to_value(constraints).expect("constraints serialize"));
+        }
+        if let Some(name) = request.name {
+            call = call.param("name", name);
+        }
+        self.update_grants(request.key, call, |service, record, call| {
+            let grantee = Principal::parse(request.grantee_principal, &service.account)?;
+            let retiring = request.retiring_principal.map(|p| Principal::parse(p, &service.account)).transpose()?;
+            let mut operations = request.operations.to_vec();
+            operations.sort();
+            operations.dedup();
+            if operations.is_empty() {
+                return Err(KmsError::Validation("a grant needs at least one operation".into()));
+            }
+            if let Some(name) = request.name {
+                if name.is_empty()
+                    || name.len() > MAX_GRANT_NAME
+                    || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b":/_-".contains(&b))
+                {
+                    return Err(KmsError::Validation(format!(
+                        "grant name {name:?}: 1 to {MAX_GRANT_NAME} letters, digits and :/_-"
+                    )));
+                }
+            }
+            if record.state == KeyState::PendingDeletion {
+                return Err(KmsError::InvalidState {
+                    key: service.arn(&record.key_id),
+                    state: record.state.to_string(),
+                    operation: "CreateGrant",
+                });
+            }
+            service.authorize(record, "kms:CreateGrant", None)?;
+            if !service.policy_allows(record, "kms:CreateGrant")? {
+                // Allowed only through a grant: it may pass on no more than it holds.
+                let wanted = request.constraints.cloned().filter(|c| !c.is_empty());
+                let covered = service.grants_allowing(record, GrantOperation::CreateGrant).any(|parent| {
+                    operations.iter().all(|op| parent.operations.contains(op))
+                        && (parent.constraints.is_none() || parent.constraints == wanted)
+                });
+                if !covered {
+                    return Err(service.denied(
+                        "kms:CreateGrant",
+                        &service.arn(&record.key_id),
+                        "because a grant can pass on only its own operations and constraints",
+                    ));
+                }
+            }
+            let grant = GrantRecord {
+                grant_id: hex::encode(crypto::random_array::<{ GRANT_ID_HEX / 2 }>()),
+                name: request.name.map(str::to_owned),
+                creation_date: service.now(),
+                grantee_principal: grantee.arn().to_owned(),
+                retiring_principal: retiring.map(|p| p.arn().to_owned()),
+                issuing_account: Principal::root(&service.account).arn().to_owned(),
+                operations,
+                constraints: request.constraints.cloned().filter(|c| !c.is_empty()),
+            };
+            let same = |g: &&GrantRecord| {
+                g.name.is_some()
+                    && GrantRecord { grant_id: String::new(), creation_date: 0, ..(*g).clone() }
+                        == GrantRecord { grant_id: String::new(), creation_date: 0, ..grant.clone() }
+            };
+            let grant_id = match record.grants.iter().find(same) {
+                Some(existing) => existing.grant_id.clone(),
+                None => {
+                    let id = grant.grant_id.clone();
+                    record.grants.push(grant);
+                    id
+                }
+            };
+            call.respond(json!({ "grantId": grant_id }));
+            let grant_token = grant_token(&record.key_id, &grant_id);
+            Ok(CreatedGrant { grant_id, grant_token })
+        })
+    }
+
+    pub(super) fn list_grants_now(&self, key: &KeyRef) -> Result<Vec<GrantEntry>, KmsError> {
+        let call = Call::new("ListGrants", true).param("keyId", key_param(key));
+        self.audited(call, |call| {
+            let txn = self.disk.read()?;
+            let record = self.load(&txn, &self.resolve(&txn, key)?)?;
+            let arn = self.arn(&record.key_id);
+            call.resource(&arn);
+            self.authorize(&record, "kms:ListGrants", None)?;
+            Ok(record.grants.iter().map(|g| g.entry(&arn)).collect())
+        })
+    }
+
+    pub(super) fn retire_grant_now(&self, target: GrantTarget<'_>) -> Result<(), KmsError> {
+        let (key, grant_id) = match target {
+            GrantTarget::Token(token) => {
+                let (key_id, grant_id) = parse_grant_token(token)?;
+                (KeyRef::KeyId(key_id), grant_id)
+            }
+            GrantTarget::Id { key, grant_id } => (key.clone(), grant_id.to_owned()),
+        };
+        let mut call = Call::new("RetireGrant", false).param("grantId", &*grant_id);
+        if matches!(target, GrantTarget::Token(_)) {
+            call = call.param("grantToken", "HIDDEN_DUE_TO_SECURITY_REASONS");
+        }
+        self.update_grants(&key, call, |service, record, _| {
+            let index = service.find_grant(record, &grant_id)?;
+            let grant = &record.grants[index];
+            let me = service.principal.arn();
+            let may = grant.retiring_principal.as_deref() == Some(me)
+                || (grant.grantee_principal == me && grant.operations.contains(&GrantOperation::RetireGrant))
+                || (service.principal.kind() == PrincipalKind::Root && service.principal.account() == service.account)
+                || service.policy_allows(record, "kms:RetireGrant")?;
+            if !may {
+                return Err(service.denied(
+                    "kms:RetireGrant",
+                    &service.arn(&record.key_id),
+                    "because it is not the grant's retiring principal, a grantee allowed to retire it, or the account",
+                ));
+            }
+            record.grants.remove(index);
+            Ok(())
+        })
+    }
+
+    pub(super) fn revoke_grant_now(&self, key: &KeyRef, grant_id: &str) -> Result<(), KmsError> {
+        let call = Call::new("RevokeGrant", false).param("grantId", grant_id);
+        self.update_grants(key, call, |service, record, _| {
+            service.authorize(record, "kms:RevokeGrant", None)?;
+            let index = service.find_grant(record, grant_id)?;
+            record.grants.remove(index);
+            Ok(())
+        })
+    }
+
+    /// An audited change to a key's grants; authorization is the change's own, since grant
+    /// calls are not simply `kms:<operation>` on the key policy.
+    fn update_grants<T>(
+        &self,
+        key: &KeyRef,
+        call: Call,
+        change: impl FnOnce(&Self, &mut super::KeyRecord, &mut Call) -> Result<T, KmsError>,
+    ) -> Result<T, KmsError> {
+        self.audited(call.param("keyId", key_param(key)), |call| {
+            let txn = self.disk.write()?;
+            self.purge_deleted(&txn)?;
+            let mut record = self.load(&txn, &self.resolve(&txn, key)?)?;
+            call.resource(&self.arn(&record.key_id));
+            let out = change(self, &mut record, call)?;
+            txn.write_json(&super::key_file(&record.key_id), &record)?;
+            Ok(out)
+        })
+    }
+
+    fn find_grant(&self, record: &super::KeyRecord, grant_id: &str) -> Result<usize, KmsError> {
+        if grant_id.len() != GRANT_ID_HEX || !grant_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(KmsError::InvalidGrantId(format!("{grant_id:?} is not a grant id (64 hex digits)")));
+        }
+        record.grants.iter().position(|g| g.grant_id == grant_id).ok_or_else(|| {
+            KmsError::NotFound(format!("grant {grant_id} does not exist on key {}", self.arn(&record.key_id)))
+        })
+    }
+}
+
+fn grant_token(key_id: &str, grant_id: &str) -> String {
+    format!("{TOKEN_PREFIX}{}", B64URL.encode(format!("{key_id}:{grant_id}")))
+}
+
+fn parse_grant_token(token: &str) -> Result<(String, String), KmsError> {
+    let invalid = || KmsError::InvalidGrantToken("the grant token is not one this store issued".into());
+    let decoded = token.strip_prefix(TOKEN_PREFIX).and_then(|t| B64URL.decode(t).ok()).ok_or_else(invalid)?;
+    let text = String::from_utf8(decoded).map_err(|_| invalid())?;
+    let (key_id, grant_id) = text.split_once(':').ok_or_else(invalid)?;
+    parse_key_id(key_id).ok_or_else(invalid)?;
+    Ok((key_id.to_owned(), grant_id.to_owned()))
+}
