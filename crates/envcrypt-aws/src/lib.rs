@@ -18,6 +18,9 @@
 #![deny(missing_docs)]
 
 mod errors;
+mod stand_in;
+
+pub use stand_in::StandInPrincipals;
 
 use std::collections::HashMap;
 use std::future::Future;

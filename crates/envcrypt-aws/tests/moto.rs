@@ -9,23 +9,27 @@ use envcrypt::keyring::cache::{CacheLimits, DataKeyCache};
 use envcrypt::keyring::{Keyring, OpenPolicy};
 use envcrypt::kms::{EncryptionContext, KeyAdmin, KeyRef, KeyService};
 use envcrypt::stream::{self, Decryptor, Encryptor, OpenOptions, SealOptions};
-use envcrypt_aws::{AwsKmsService, AwsOptions};
+use envcrypt_aws::{AwsKmsService, AwsOptions, StandInPrincipals};
 use envcrypt_testkit::CountingKeyService;
 
-fn service() -> AwsKmsService {
-    let options = AwsOptions {
+fn options() -> AwsOptions {
+    AwsOptions {
         endpoint_url: Some(envcrypt_testkit::moto_endpoint().to_owned()),
         region: Some("us-east-1".into()),
         static_credentials: Some(("testing".into(), "testing".into())),
         ..AwsOptions::default()
-    };
-    AwsKmsService::connect(&options).unwrap()
+    }
+}
+
+fn service() -> AwsKmsService {
+    AwsKmsService::connect(&options()).unwrap()
 }
 
 #[test]
 fn conformance_against_moto_differs_only_by_known_deviations() {
     let kms = service();
-    let outcomes = conformance::run(&Backend::new("moto", &kms, &kms));
+    let principals = StandInPrincipals::new(&options()).unwrap();
+    let outcomes = conformance::run(&Backend::new("moto", &kms, &kms).with_principals(&principals));
     let report = Report::new(&[Column { backend: "moto".into(), deviations: MOTO_DEVIATIONS, outcomes }]);
     let rows: Vec<String> = report
         .rows
@@ -42,6 +46,9 @@ fn conformance_against_moto_differs_only_by_known_deviations() {
         .collect();
     eprintln!("{}", rows.join("\n"));
     let unexplained: Vec<&str> = report.differences().map(|r| r.scenario).collect();
+    let not_run: Vec<&str> =
+        report.rows.iter().filter(|r| r.results[0].1 == Verdict::NotRun).map(|r| r.scenario).collect();
+    assert!(not_run.is_empty(), "scenarios not run: {not_run:?}");
     assert!(unexplained.is_empty(), "unexplained differences from documented KMS: {unexplained:?}");
     for (name, _) in MOTO_DEVIATIONS {
         let row = report.rows.iter().find(|r| r.scenario == *name).expect("deviations name real scenarios");

@@ -8,7 +8,7 @@ fn the_local_store_behaves_as_aws_kms_documents() {
     assert!(SCENARIOS.len() >= 40, "only {} scenarios", SCENARIOS.len());
     let dir = tempfile::tempdir().unwrap();
     let store = LocalKeyService::open(StoreOptions::new(dir.path().join("store"))).unwrap();
-    let backend = Backend::new("local", &store, &store);
+    let backend = Backend::new("local", &store, &store).with_principals(&store);
     let outcomes = conformance::run(&backend);
     let report = Report::new(&[Column { backend: "local".into(), deviations: &[], outcomes }]);
     let failures: Vec<String> = report

@@ -1,7 +1,7 @@
 use envcrypt::conformance::{self, Backend, Column, Deviations, Report, Verdict, MOTO_DEVIATIONS, SCENARIOS};
 use envcrypt::kms::local::{LocalKeyService, StoreOptions};
 use envcrypt::kms::KmsError;
-use envcrypt_aws::{AwsKmsService, AwsOptions};
+use envcrypt_aws::{AwsKmsService, AwsOptions, StandInPrincipals};
 
 use super::{print_json, print_lines};
 use crate::backends::BackendKind;
@@ -44,7 +44,7 @@ fn local_column(global: &GlobalArgs) -> Result<Column, CliError> {
     let dir = global.store.clone().unwrap_or_else(|| temp.path().join("store"));
     let store =
         LocalKeyService::open(StoreOptions::new(&dir)).map_err(|e| CliError::kms("cannot open the key store", &e))?;
-    let outcomes = conformance::run(&Backend::new("local", &store, &store));
+    let outcomes = conformance::run(&Backend::new("local", &store, &store).with_principals(&store));
     Ok(Column { backend: "local".into(), deviations: &[], outcomes })
 }
 
@@ -55,7 +55,13 @@ fn aws_column(global: &GlobalArgs, deviations: Deviations) -> Result<Column, Cli
         ..AwsOptions::default()
     };
     let kms = AwsKmsService::connect(&options).map_err(|e: KmsError| CliError::kms("cannot reach AWS KMS", &e))?;
-    let outcomes = conformance::run(&Backend::new("aws", &kms, &kms));
+    let backend = Backend::new("aws", &kms, &kms);
+    // Other principals exist only on a stand-in; on real AWS those scenarios are reported as not run.
+    let principals = StandInPrincipals::new(&options).ok();
+    let outcomes = conformance::run(&match &principals {
+        Some(principals) => backend.with_principals(principals),
+        None => backend,
+    });
     Ok(Column { backend: "aws".into(), deviations, outcomes })
 }
 
@@ -74,21 +80,23 @@ fn table(report: &Report) -> Vec<String> {
                 Verdict::AsDocumented => "=",
                 Verdict::KnownDeviation => "~",
                 Verdict::Difference => "!",
+                Verdict::NotRun => "-",
             };
             line.push_str(&format!("  {mark} {:<w$}", outcome.to_string(), w = cell - 2));
         }
         lines.push(line.trim_end().to_owned());
     }
     lines.push(String::new());
-    lines.push("= as documented   ~ known deviation of that endpoint   ! unexplained difference".into());
+    lines.push("= as documented   ~ known deviation of that endpoint   ! unexplained difference   - not run".into());
     for (i, backend) in report.backends.iter().enumerate() {
         let count = |v: Verdict| report.rows.iter().filter(|r| r.results[i].1 == v).count();
         lines.push(format!(
-            "{backend}: {} scenarios, {} as documented, {} known deviations, {} differences",
+            "{backend}: {} scenarios, {} as documented, {} known deviations, {} differences, {} not run",
             report.rows.len(),
             count(Verdict::AsDocumented),
             count(Verdict::KnownDeviation),
-            count(Verdict::Difference)
+            count(Verdict::Difference),
+            count(Verdict::NotRun)
         ));
     }
     lines

@@ -1,7 +1,7 @@
 //! The scenarios, each a behaviour AWS KMS documents, named and checked on any backend.
 
 use super::Expected::{Error as Fails, Ok as Gives};
-use super::{setup, Backend, Scenario};
+use super::{access, setup, Backend, Scenario};
 use crate::kms::{DataKeySpec, EncryptionContext, KeyRef, KmsError, ReEncryptRequest};
 
 type Result<T> = std::result::Result<T, KmsError>;
@@ -10,7 +10,7 @@ fn ctx(pairs: &[(&str, &str)]) -> EncryptionContext {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
-fn purpose() -> EncryptionContext {
+pub(super) fn purpose() -> EncryptionContext {
     ctx(&[("purpose", "conformance")])
 }
 
@@ -514,5 +514,32 @@ pub static SCENARIOS: &[Scenario] = &[
             let key = b.new_key()?;
             Ok(b.admin.describe_key(&key).wait()?.state.to_string())
         },
+    },
+    // Access control: key policies and grants, with other principals.
+    Scenario { name: "policy-allows-key-user", documented: Gives("round trip"), run: access::allowed_by_policy },
+    Scenario {
+        name: "policy-denies-by-default",
+        documented: Fails("AccessDeniedException"),
+        run: access::denied_by_default,
+    },
+    Scenario {
+        name: "policy-explicit-deny-wins",
+        documented: Fails("AccessDeniedException"),
+        run: access::denied_explicitly,
+    },
+    Scenario {
+        name: "policy-context-condition",
+        documented: Gives("matching context only"),
+        run: access::context_condition,
+    },
+    Scenario {
+        name: "grant-allows-until-revoked",
+        documented: Gives("denied, allowed, denied"),
+        run: access::grant_then_revoke,
+    },
+    Scenario {
+        name: "re-encrypt-only-principal",
+        documented: Gives("re-encrypted; decrypt denied"),
+        run: access::re_encrypt_only,
     },
 ];
