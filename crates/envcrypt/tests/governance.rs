@@ -300,7 +300,14 @@ fn keys_from_before_key_policies_stay_usable_by_the_account() {
     let mut json: Value = serde_json::from_slice(&fs::read(&record).unwrap()).unwrap();
     json.as_object_mut().unwrap().remove("policy");
     fs::write(&record, serde_json::to_vec(&json).unwrap()).unwrap();
-    let blob = t.user.encrypt(&key, b"shared", &ctx(&[])).wait().unwrap().blob;
+    let meta_path = store_dir(&t.dir).join("store.json");
+    let mut meta: Value = serde_json::from_slice(&fs::read(&meta_path).unwrap()).unwrap();
+    meta["format"] = 1.into();
+    fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
+    let reopened = LocalKeyService::open(StoreOptions::new(store_dir(&t.dir)).principal("app")).unwrap();
+    let meta: Value = serde_json::from_slice(&fs::read(&meta_path).unwrap()).unwrap();
+    assert_eq!(meta["format"], 2, "a version-1 store is upgraded when opened");
+    let blob = reopened.encrypt(&key, b"shared", &ctx(&[])).wait().unwrap().blob;
     t.rewrapper.decrypt(&blob, &ctx(&[]), None).wait().unwrap();
     assert!(t.user.get_key_policy(&key).wait().unwrap().contains("kms:CallerAccount"));
     let stranger = t.admin.as_principal("arn:envcrypt:iam::111122223333:user/eve").unwrap();

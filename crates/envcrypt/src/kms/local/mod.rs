@@ -68,7 +68,10 @@ pub const DEFAULT_KEY_ALIAS: &str = "alias/envcrypt/default";
 const STORE_FILE: &str = "store.json";
 const ALIASES_FILE: &str = "aliases.json";
 const KEYS_DIR: &str = "keys";
-const FORMAT_VERSION: u32 = 1;
+/// 2 added key policies, grants and the audit log. A version-1 store is upgraded when opened,
+/// so that an older envcrypt refuses it by its version instead of misreading its records.
+const FORMAT_VERSION: u32 = 2;
+const FORMAT_BEFORE_POLICIES: u32 = 1;
 const DEFAULT_REGION: &str = "local";
 const DEFAULT_ACCOUNT: &str = "000000000000";
 
@@ -191,11 +194,17 @@ impl LocalKeyService {
             }
             None => Self::initialize(&disk, &options)?,
         };
-        if meta.format != FORMAT_VERSION {
-            return Err(
-                StoreError::corrupt(disk.dir().join(STORE_FILE), format!("unknown format {}", meta.format)).into()
-            );
-        }
+        let meta = match meta.format {
+            FORMAT_VERSION => meta,
+            FORMAT_BEFORE_POLICIES => Self::upgrade(&disk, meta)?,
+            other => {
+                return Err(StoreError::corrupt(
+                    disk.dir().join(STORE_FILE),
+                    format!("unknown format {other} (this envcrypt reads formats 1 and 2; a newer envcrypt wrote it?)"),
+                )
+                .into())
+            }
+        };
         let principal = match &options.principal {
             Some(name) => Principal::parse(name, &meta.account)?,
             None => Principal::os_user(&meta.account),
@@ -251,6 +260,18 @@ impl LocalKeyService {
         let event = call.event(&self.principal, &self.region, self.now(), result.as_ref().err());
         log.append(event).map_err(KmsError::Store)?;
         result
+    }
+
+    /// Marks a version-1 store as version 2. Its keys keep no policy record and are read with
+    /// the legacy policy (every principal of the account), which is what version 1 allowed.
+    fn upgrade(disk: &Disk, meta: StoreMeta) -> Result<StoreMeta, KmsError> {
+        let txn = disk.write()?;
+        let mut current: StoreMeta = txn.read_json(STORE_FILE)?.unwrap_or(meta);
+        if current.format == FORMAT_BEFORE_POLICIES {
+            current.format = FORMAT_VERSION;
+            txn.write_json(STORE_FILE, &current)?;
+        }
+        Ok(current)
     }
 
     fn initialize(disk: &Disk, options: &StoreOptions) -> Result<(StoreMeta, RootKey), KmsError> {
