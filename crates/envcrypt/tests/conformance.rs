@@ -26,3 +26,25 @@ fn scenario_names_are_unique() {
     names.dedup();
     assert_eq!(names.len(), SCENARIOS.len());
 }
+
+#[test]
+fn without_other_principals_the_access_scenarios_are_not_run_rather_than_passed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalKeyService::open(StoreOptions::new(dir.path().join("store"))).unwrap();
+    let outcomes = conformance::run(&Backend::new("local", &store, &store));
+    let report = Report::new(&[Column { backend: "local".into(), deviations: &[], outcomes }]);
+    let not_run: Vec<&str> =
+        report.rows.iter().filter(|r| r.results[0].1 == Verdict::NotRun).map(|r| r.scenario).collect();
+    assert_eq!(
+        not_run,
+        [
+            "policy-allows-key-user",
+            "policy-denies-by-default",
+            "policy-explicit-deny-wins",
+            "policy-context-condition",
+            "grant-allows-until-revoked",
+            "re-encrypt-only-principal"
+        ]
+    );
+    assert_eq!(report.differences().count(), 0);
+}
