@@ -9,23 +9,26 @@ use super::record::KeyRecord;
 use super::{LocalKeyService, StoreError, KEYS_DIR};
 use crate::kms::{EncryptionContext, GrantOperation, KmsError};
 
-/// Parsed policies by text, so that the hot path parses each policy once per process.
+/// Parsed policies by key id, with the text they were parsed from: the hot path parses a key's
+/// policy once per process and after each change, and compares rather than copies its text.
 #[derive(Default)]
-pub(super) struct PolicyCache(Mutex<HashMap<String, Arc<KeyPolicy>>>);
+pub(super) struct PolicyCache(Mutex<HashMap<String, (String, Arc<KeyPolicy>)>>);
 
 const POLICY_CACHE_ENTRIES: usize = 1024;
 
 impl PolicyCache {
-    fn get(&self, text: &str) -> Result<Arc<KeyPolicy>, KmsError> {
+    fn get(&self, key_id: &str, text: &str) -> Result<Arc<KeyPolicy>, KmsError> {
         let mut cache = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(policy) = cache.get(text) {
-            return Ok(policy.clone());
+        if let Some((cached, policy)) = cache.get(key_id) {
+            if cached == text {
+                return Ok(policy.clone());
+            }
         }
         let policy = Arc::new(KeyPolicy::parse(text)?);
         if cache.len() >= POLICY_CACHE_ENTRIES {
             cache.clear();
         }
-        cache.insert(text.to_owned(), policy.clone());
+        cache.insert(key_id.to_owned(), (text.to_owned(), policy.clone()));
         Ok(policy)
     }
 }
@@ -33,11 +36,15 @@ impl PolicyCache {
 impl LocalKeyService {
     /// The key's policy text (the legacy one for keys created before key policies).
     pub(super) fn policy_text(&self, record: &KeyRecord) -> String {
-        record.policy.clone().unwrap_or_else(|| KeyPolicy::legacy_text(&self.account))
+        record.policy.as_ref().map_or_else(|| KeyPolicy::legacy_text(&self.account), |p| p.get().to_owned())
     }
 
     fn policy(&self, record: &KeyRecord) -> Result<Arc<KeyPolicy>, KmsError> {
-        self.policies.get(&self.policy_text(record)).map_err(|e| {
+        let parsed = match &record.policy {
+            Some(text) => self.policies.get(&record.key_id, text.get()),
+            None => self.policies.get(&record.key_id, &KeyPolicy::legacy_text(&self.account)),
+        };
+        parsed.map_err(|e| {
             StoreError::corrupt(self.dir().join(KEYS_DIR).join(format!("{}.json", record.key_id)), e).into()
         })
     }

@@ -73,7 +73,7 @@ impl LocalKeyService {
             let record = self.new_key_record(
                 description,
                 policy.map_or_else(|| KeyPolicy::default_text(&self.principal), str::to_owned),
-            );
+            )?;
             let arn = self.arn(&record.key_id);
             if let Some(policy) = policy {
                 self.check_new_policy(policy, &arn, bypass)?;
@@ -288,7 +288,7 @@ impl KeyAdmin for LocalKeyService {
             .param("bypassPolicyLockoutSafetyCheck", bypass_lockout_check);
         KmsFuture::ready(self.update_key(key, call, |record, _| {
             self.check_new_policy(policy, &self.arn(&record.key_id), bypass_lockout_check)?;
-            record.policy = Some(policy.to_owned());
+            record.policy = Some(KeyPolicy::raw(policy)?);
             Ok(())
         }))
     }

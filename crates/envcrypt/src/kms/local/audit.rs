@@ -20,7 +20,7 @@ use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::principal::Principal;
 use super::StoreError;
@@ -140,7 +140,7 @@ impl AuditLog {
     }
 
     /// Appends one event, chaining it to the last one (whichever process wrote that).
-    pub(super) fn append(&self, mut event: Map<String, Value>) -> Result<(), StoreError> {
+    pub(super) fn append(&self, mut event: Event<'_>) -> Result<(), StoreError> {
         let mut cached = self.tail.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         self.log.lock().map_err(StoreError::io("lock", &self.path))?;
         let result = (|| {
@@ -150,8 +150,8 @@ impl AuditLog {
                 _ => self.read_tail(len)?,
             };
             let sequence = tail.sequence + 1;
-            event.insert(SEQUENCE_FIELD.into(), sequence.into());
-            let body = serde_json::to_vec(&Value::Object(event)).expect("an event serializes");
+            event.sequence = sequence;
+            let body = serde_json::to_vec(&event).expect("an event serializes");
             let mac = chain_mac(&self.key, &tail.mac, &body);
             let line = seal_line(body, &mac);
             (&self.log).write_all(&line).map_err(StoreError::io("append to", &self.path))?;
@@ -315,54 +315,109 @@ impl Call {
     }
 
     /// The CloudTrail-shaped event.
-    pub(super) fn event(
-        self,
-        principal: &Principal,
-        region: &str,
+    pub(super) fn event<'a>(
+        &'a self,
+        principal: &'a Principal,
+        region: &'a str,
         time: u64,
         error: Option<&KmsError>,
-    ) -> Map<String, Value> {
-        let account = principal.account();
-        let identity = json!({
-            "type": principal.kind().identity_type(),
-            "principalId": principal.arn(),
-            "arn": principal.arn(),
-            "accountId": account,
-            "userName": principal.name(),
-        });
-        let resources: Vec<Value> = self
-            .resources
-            .iter()
-            .map(|arn| json!({ "accountId": arn.split(':').nth(4), "type": "AWS::KMS::Key", "ARN": arn }))
-            .collect();
-        let mut event = Map::new();
-        event.insert("eventVersion".into(), "1.08".into());
-        event.insert("userIdentity".into(), identity);
-        event.insert("eventTime".into(), rfc3339(time).into());
-        event.insert("eventSource".into(), "kms.envcrypt.local".into());
-        event.insert("eventName".into(), self.name.into());
-        event.insert("awsRegion".into(), region.into());
-        event.insert("userAgent".into(), concat!("envcrypt/", env!("CARGO_PKG_VERSION")).into());
-        event.insert("requestParameters".into(), Value::Object(self.request));
-        event.insert("responseElements".into(), if error.is_some() { Value::Null } else { self.response });
-        if let Some(error) = error {
-            event.insert("errorCode".into(), error.kms_name().into());
-            event.insert("errorMessage".into(), error.to_string().into());
+    ) -> Event<'a> {
+        let [request_id, event_id] = two_uuids();
+        Event {
+            event_version: "1.08",
+            user_identity: Identity {
+                kind: principal.kind().identity_type(),
+                principal_id: principal.arn(),
+                arn: principal.arn(),
+                account_id: principal.account(),
+                user_name: principal.name(),
+            },
+            event_time: rfc3339(time),
+            event_source: "kms.envcrypt.local",
+            event_name: self.name,
+            aws_region: region,
+            user_agent: concat!("envcrypt/", env!("CARGO_PKG_VERSION")),
+            request_parameters: &self.request,
+            response_elements: if error.is_some() { &Value::Null } else { &self.response },
+            error_code: error.map(|e| e.kms_name().to_owned()),
+            error_message: error.map(ToString::to_string),
+            request_id,
+            event_id,
+            read_only: self.read_only,
+            resources: self
+                .resources
+                .iter()
+                .map(|arn| Resource {
+                    account_id: arn.split(':').nth(4).unwrap_or_default(),
+                    kind: "AWS::KMS::Key",
+                    arn,
+                })
+                .collect(),
+            event_type: "AwsApiCall",
+            management_event: true,
+            recipient_account_id: principal.account(),
+            event_category: "Management",
+            sequence: 0,
         }
-        event.insert("requestID".into(), uuid().into());
-        event.insert("eventID".into(), uuid().into());
-        event.insert("readOnly".into(), self.read_only.into());
-        event.insert("resources".into(), resources.into());
-        event.insert("eventType".into(), "AwsApiCall".into());
-        event.insert("managementEvent".into(), true.into());
-        event.insert("recipientAccountId".into(), account.into());
-        event.insert("eventCategory".into(), "Management".into());
-        event
     }
 }
 
-fn uuid() -> String {
-    super::new_key_id()
+/// One audit event, in CloudTrail's field names and order, plus envcrypt's sequence number.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Event<'a> {
+    event_version: &'static str,
+    user_identity: Identity<'a>,
+    event_time: String,
+    event_source: &'static str,
+    event_name: &'static str,
+    aws_region: &'a str,
+    user_agent: &'static str,
+    request_parameters: &'a Map<String, Value>,
+    response_elements: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_message: Option<String>,
+    #[serde(rename = "requestID")]
+    request_id: String,
+    #[serde(rename = "eventID")]
+    event_id: String,
+    read_only: bool,
+    resources: Vec<Resource<'a>>,
+    event_type: &'static str,
+    management_event: bool,
+    recipient_account_id: &'a str,
+    event_category: &'static str,
+    #[serde(rename = "envcryptSequence")]
+    sequence: u64,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Identity<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    principal_id: &'a str,
+    arn: &'a str,
+    account_id: &'a str,
+    user_name: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct Resource<'a> {
+    #[serde(rename = "accountId")]
+    account_id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(rename = "ARN")]
+    arn: &'a str,
+}
+
+/// Two random (version 4) UUIDs from one call to the system RNG.
+fn two_uuids() -> [String; 2] {
+    let bytes: [u8; 32] = crate::crypto::random_array();
+    [0, 16].map(|start| super::uuid_v4(bytes[start..start + 16].try_into().expect("16 of 32 bytes")))
 }
 
 fn rfc3339(secs: u64) -> String {

@@ -318,7 +318,7 @@ impl LocalKeyService {
         let description = "Default key for envcrypt (created on first use)";
         let call = Call::new("CreateKey", false).param("description", description);
         let record = self.audited(call, |call| {
-            let record = self.new_key_record(description, KeyPolicy::default_text(&self.principal));
+            let record = self.new_key_record(description, KeyPolicy::default_text(&self.principal))?;
             txn.write_json(&key_file(&record.key_id), &record)?;
             let mut aliases = self.aliases(&txn)?;
             aliases.insert(DEFAULT_KEY_ALIAS.into(), record.key_id.clone());
@@ -378,8 +378,14 @@ impl LocalKeyService {
 
     /// Reads a key for a cryptographic operation: records it in the call, authorizes the
     /// action, and refuses a key that is not enabled.
-    fn load_for_use(&self, key_id: &str, use_: &Use<'_>, call: &mut Call) -> Result<KeyRecord, KmsError> {
-        let record = self.load(&self.disk.read()?, key_id)?;
+    fn load_for_use(
+        &self,
+        txn: &ReadTxn<'_>,
+        key_id: &str,
+        use_: &Use<'_>,
+        call: &mut Call,
+    ) -> Result<KeyRecord, KmsError> {
+        let record = self.load(txn, key_id)?;
         call.resource(&self.arn(key_id));
         self.authorize(&record, use_.action, Some(use_.context))?;
         self.check_usable(&record, use_.operation)?;
@@ -417,18 +423,18 @@ impl LocalKeyService {
         }
     }
 
-    fn new_key_record(&self, description: &str, policy: String) -> KeyRecord {
+    fn new_key_record(&self, description: &str, policy: String) -> Result<KeyRecord, KmsError> {
         let key_id = new_key_id();
-        KeyRecord {
+        Ok(KeyRecord {
             backing_keys: vec![self.new_backing_key(&key_id, 1)],
             key_id,
             description: description.to_owned(),
             creation_date: self.now(),
             state: KeyState::Enabled,
             deletion_date: None,
-            policy: Some(policy),
+            policy: Some(KeyPolicy::raw(&policy)?),
             grants: Vec::new(),
-        }
+        })
     }
 
     /// Deletes keys whose deletion date has passed, and their aliases.
@@ -459,8 +465,9 @@ impl LocalKeyService {
         use_: &Use<'_>,
         call: &mut Call,
     ) -> Result<Ciphertext, KmsError> {
-        let key_id = self.resolve(&self.disk.read()?, key)?;
-        let record = self.load_for_use(&key_id, use_, call)?;
+        let txn = self.disk.read()?;
+        let record = self.load_for_use(&txn, &self.resolve(&txn, key)?, use_, call)?;
+        drop(txn);
         seal_with_record(self, &record, plaintext, use_.context)
     }
 
@@ -488,13 +495,15 @@ impl LocalKeyService {
     ) -> Result<Decrypted, KmsError> {
         let (header, _, _) = BlobHeader::parse(blob).map_err(|e| KmsError::InvalidCiphertext(e.to_string()))?;
         let key_id = format_key_id(&header.key_id);
+        let txn = self.disk.read()?;
         if let Some(expected) = expected_key {
-            let expected_id = self.resolve(&self.disk.read()?, expected)?;
+            let expected_id = self.resolve(&txn, expected)?;
             if expected_id != key_id {
                 return Err(KmsError::IncorrectKey { expected: expected.to_string(), actual: self.arn(&key_id) });
             }
         }
-        let record = self.load_for_use(&key_id, use_, call)?;
+        let record = self.load_for_use(&txn, &key_id, use_, call)?;
+        drop(txn);
         let backing = self.backing_key(&record, header.backing_key)?;
         let plaintext = blob::open(&backing, blob, use_.context).map_err(|e| match e {
             BlobError::Unauthenticated => KmsError::InvalidCiphertext(format!(
@@ -580,7 +589,11 @@ fn key_file(key_id: &str) -> String {
 }
 
 fn new_key_id() -> String {
-    let mut bytes: [u8; 16] = crypto::random_array();
+    uuid_v4(crypto::random_array())
+}
+
+/// Random bytes as a version 4 UUID.
+fn uuid_v4(mut bytes: [u8; 16]) -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     format_key_id(&bytes)

@@ -165,6 +165,11 @@ impl KeyPolicy {
         Ok(Self { statements })
     }
 
+    /// Policy text as stored in a key record: raw JSON, validated.
+    pub fn raw(text: &str) -> Result<Box<serde_json::value::RawValue>, KmsError> {
+        serde_json::value::RawValue::from_string(text.to_owned()).map_err(|e| malformed(format!("not JSON: {e}")))
+    }
+
     /// The policy a key gets when its creator gives none: the account root may do anything,
     /// and the creator is both key administrator and key user.
     pub fn default_text(creator: &Principal) -> String {
@@ -456,6 +461,15 @@ impl ConditionKey {
 
 /// IAM wildcard matching: `*` is any run of characters, `?` any one.
 fn wildcard_match(pattern: &str, text: &str, ignore_case: bool) -> bool {
+    let same = |a: &str, b: &str| if ignore_case { a.eq_ignore_ascii_case(b) } else { a == b };
+    // Most patterns are `*`, a literal or `prefix*`: answer those without the general search.
+    match pattern.find(['*', '?']) {
+        None => return same(pattern, text),
+        Some(star) if star + 1 == pattern.len() && pattern.ends_with('*') => {
+            return text.get(..star).is_some_and(|prefix| same(prefix, &pattern[..star]));
+        }
+        Some(_) => {}
+    }
     let eq = |a: char, b: char| if ignore_case { a.eq_ignore_ascii_case(&b) } else { a == b };
     let pattern: Vec<char> = pattern.chars().collect();
     let text: Vec<char> = text.chars().collect();
@@ -654,5 +668,8 @@ mod tests {
         assert!(wildcard_match("kms:*Key*", "kms:GenerateDataKeyWithoutPlaintext", false));
         assert!(!wildcard_match("KMS:DECRYPT", "kms:Decrypt", false));
         assert!(wildcard_match("KMS:DECRYPT", "kms:Decrypt", true));
+        assert!(wildcard_match("kms:reencrypt*", "kms:ReEncryptFrom", true));
+        assert!(!wildcard_match("kms:ReEncrypt*", "kms:ReEnc", false));
+        assert!(wildcard_match("é*", "éa", false) && !wildcard_match("a*", "é", false));
     }
 }

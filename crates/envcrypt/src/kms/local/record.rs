@@ -25,10 +25,11 @@ pub(super) struct KeyRecord {
     pub state: KeyState,
     pub deletion_date: Option<u64>,
     pub backing_keys: Vec<BackingKeyRecord>,
-    /// The key policy's text; keys created before key policies have none (see
-    /// `KeyPolicy::legacy_text`).
+    /// The key policy, kept as the caller's JSON text (GetKeyPolicy returns it byte for byte)
+    /// and embedded raw, so reading a record validates it without unescaping a string. Keys
+    /// created before key policies have none (see `KeyPolicy::legacy_text`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policy: Option<String>,
+    pub policy: Option<Box<serde_json::value::RawValue>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grants: Vec<GrantRecord>,
 }
