@@ -33,6 +33,7 @@ cargo test --release --workspace --doc
 say "examples"
 cargo run --release --quiet -p envcrypt --example seal_and_open
 cargo run --release --quiet -p envcrypt --example key_service
+cargo run --release --quiet -p envcrypt --example governance
 backup=$(mktemp -d)
 cargo run --release --quiet -p envcrypt --example backup -- seal crates "$backup/target" --store "$backup/store"
 cargo run --release --quiet -p envcrypt --example backup -- restore "$backup/target" "$backup/restored" --store "$backup/store"

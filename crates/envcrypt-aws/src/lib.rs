@@ -349,47 +349,42 @@ impl KeyAdmin for AwsKmsService {
     fn list_keys(&self) -> KmsFuture<'_, Vec<KeyMetadata>> {
         let client = self.client.clone();
         self.spawn(async move {
+            let entries: Vec<_> = client
+                .list_keys()
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<_, _>>()
+                .await
+                .map_err(|e| sdk_error("ListKeys", "", e))?;
             let mut keys = Vec::new();
-            let mut marker = None;
-            loop {
-                let page =
-                    client.list_keys().set_marker(marker).send().await.map_err(|e| sdk_error("ListKeys", "", e))?;
-                for entry in page.keys() {
-                    if let Some(id) = entry.key_id() {
-                        keys.push(Self::describe(&client, id).await?);
-                    }
-                }
-                marker = page.next_marker().map(str::to_owned);
-                if !page.truncated() || marker.is_none() {
-                    return Ok(keys);
-                }
+            for id in entries.iter().filter_map(|entry| entry.key_id()) {
+                keys.push(Self::describe(&client, id).await?);
             }
+            Ok(keys)
         })
     }
 
     fn list_aliases(&self) -> KmsFuture<'_, Vec<AliasEntry>> {
         let client = self.client.clone();
         self.spawn(async move {
-            let mut aliases = Vec::new();
-            let mut marker = None;
-            loop {
-                let page = client
-                    .list_aliases()
-                    .set_marker(marker)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("ListAliases", "", e))?;
-                aliases.extend(page.aliases().iter().filter_map(|a| {
+            let aliases: Vec<_> = client
+                .list_aliases()
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<_, _>>()
+                .await
+                .map_err(|e| sdk_error("ListAliases", "", e))?;
+            Ok(aliases
+                .iter()
+                .filter_map(|a| {
                     Some(AliasEntry {
                         alias_name: a.alias_name()?.to_owned(),
                         target_key_id: a.target_key_id()?.to_owned(),
                     })
-                }));
-                marker = page.next_marker().map(str::to_owned);
-                if !page.truncated() || marker.is_none() {
-                    return Ok(aliases);
-                }
-            }
+                })
+                .collect())
         })
     }
 
@@ -566,22 +561,16 @@ impl KeyAdmin for AwsKmsService {
 
     fn list_grants<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, Vec<GrantEntry>> {
         self.key_call(key, |client, key| async move {
-            let mut grants = Vec::new();
-            let mut marker = None;
-            loop {
-                let page = client
-                    .list_grants()
-                    .key_id(&key)
-                    .set_marker(marker)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("ListGrants", &key, e))?;
-                grants.extend(page.grants().iter().map(grant_entry));
-                marker = page.next_marker().map(str::to_owned);
-                if !page.truncated() || marker.is_none() {
-                    return Ok(grants);
-                }
-            }
+            let grants: Vec<_> = client
+                .list_grants()
+                .key_id(&key)
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<_, _>>()
+                .await
+                .map_err(|e| sdk_error("ListGrants", &key, e))?;
+            Ok(grants.iter().map(grant_entry).collect())
         })
     }
 

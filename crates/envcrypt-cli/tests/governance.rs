@@ -30,6 +30,20 @@ impl Env {
         self.as_ok("admin", &["key", "create", "--policy", policy, "--alias", "alias/payroll-2027"]);
     }
 
+    /// A store with the two keys and `name` sealed by the app under `alias/payroll`.
+    fn with_sealed(name: &str, contents: &[u8], context: &[&str]) -> Self {
+        let env = Self::new();
+        env.two_keys();
+        env.0.write(name, contents);
+        let mut args = vec!["seal", "--key", "alias/payroll", "--context", "team=payroll"];
+        for pair in context {
+            args.extend(["--context", pair]);
+        }
+        args.push(name);
+        env.as_ok("app", &args);
+        env
+    }
+
     fn json(&self, who: &str, args: &[&str]) -> Value {
         serde_json::from_str(&self.as_ok(who, &[&["--json"], args].concat())).unwrap()
     }
@@ -37,10 +51,7 @@ impl Env {
 
 #[test]
 fn an_admin_who_cannot_decrypt_a_user_who_can_and_a_rewrapper_who_only_reencrypts() {
-    let env = Env::new();
-    env.two_keys();
-    env.0.write("salaries.csv", b"alice,100\nbob,200\n");
-    env.as_ok("app", &["seal", "--key", "alias/payroll", "--context", "team=payroll", "salaries.csv"]);
+    let env = Env::with_sealed("salaries.csv", b"alice,100\nbob,200\n", &[]);
 
     let denied = env.as_denied("admin", &["open", "salaries.csv.enc", "-o", "-"]);
     assert!(denied.contains("user/admin") && denied.contains("kms:Decrypt"), "{denied}");
@@ -84,13 +95,7 @@ fn an_admin_who_cannot_decrypt_a_user_who_can_and_a_rewrapper_who_only_reencrypt
 
 #[test]
 fn a_grant_lets_a_batch_role_open_until_revoked() {
-    let env = Env::new();
-    env.two_keys();
-    env.0.write("run.log", b"nightly\n");
-    env.as_ok(
-        "app",
-        &["seal", "--key", "alias/payroll", "--context", "team=payroll", "--context", "job=nightly", "run.log"],
-    );
+    let env = Env::with_sealed("run.log", b"nightly\n", &["job=nightly"]);
     env.as_denied("role/batch", &["open", "run.log.enc", "-o", "-"]);
     let grant = env.json(
         "admin",
@@ -122,10 +127,7 @@ fn a_grant_lets_a_batch_role_open_until_revoked() {
 
 #[test]
 fn audit_list_filters_and_verify_catches_an_edited_log() {
-    let env = Env::new();
-    env.two_keys();
-    env.0.write("f", b"data");
-    env.as_ok("app", &["seal", "--key", "alias/payroll", "--context", "team=payroll", "f"]);
+    let env = Env::with_sealed("f", b"data", &[]);
     env.as_denied("role/rewrapper", &["open", "f.enc", "-o", "-"]);
 
     let verified = env.as_ok("admin", &["audit", "verify"]);

@@ -67,7 +67,16 @@ fn aws_column(global: &GlobalArgs, deviations: Deviations) -> Result<Column, Cli
 
 fn table(report: &Report) -> Vec<String> {
     let width = SCENARIOS.iter().map(|s| s.name.len()).max().unwrap_or(0);
-    let cell = 30;
+    let widest = report
+        .rows
+        .iter()
+        .flat_map(|r| {
+            std::iter::once(r.documented.to_string().len())
+                .chain(r.results.iter().map(|(o, _)| o.to_string().len() + 2))
+        })
+        .max()
+        .unwrap_or(0);
+    let cell = widest.max(28) + 2;
     let mut header = format!("{:<width$}  {:<cell$}", "scenario", "documented AWS KMS");
     for backend in &report.backends {
         header.push_str(&format!("  {backend:<cell$}"));

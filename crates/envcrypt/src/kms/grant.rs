@@ -140,9 +140,9 @@ pub struct CreatedGrant {
     pub grant_token: String,
 }
 
-/// One grant, as ListGrants shows it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "PascalCase")]
+/// One grant, as ListGrants shows it (and as the local store keeps it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct GrantEntry {
     /// The key's ARN.
     pub key_id: String,

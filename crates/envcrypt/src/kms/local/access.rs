@@ -98,7 +98,7 @@ impl LocalKeyService {
         &self,
         record: &'r KeyRecord,
         operation: GrantOperation,
-    ) -> impl Iterator<Item = &'r super::record::GrantRecord> {
+    ) -> impl Iterator<Item = &'r crate::kms::GrantEntry> {
         let me = self.principal.arn().to_owned();
         record.grants.iter().filter(move |g| g.grantee_principal == me && g.operations.contains(&operation))
     }

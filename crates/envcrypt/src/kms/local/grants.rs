@@ -11,7 +11,6 @@ use serde_json::json;
 
 use super::audit::Call;
 use super::principal::{Principal, PrincipalKind};
-use super::record::GrantRecord;
 use super::{key_param, parse_key_id, LocalKeyService};
 use crate::crypto;
 use crate::kms::{
@@ -79,7 +78,8 @@ impl LocalKeyService {
                     ));
                 }
             }
-            let grant = GrantRecord {
+            let grant = GrantEntry {
+                key_id: service.arn(&record.key_id),
                 grant_id: hex::encode(crypto::random_array::<{ GRANT_ID_HEX / 2 }>()),
                 name: request.name.map(str::to_owned),
                 creation_date: service.now(),
@@ -89,10 +89,10 @@ impl LocalKeyService {
                 operations,
                 constraints: request.constraints.cloned().filter(|c| !c.is_empty()),
             };
-            let same = |g: &&GrantRecord| {
+            let same = |g: &&GrantEntry| {
                 g.name.is_some()
-                    && GrantRecord { grant_id: String::new(), creation_date: 0, ..(*g).clone() }
-                        == GrantRecord { grant_id: String::new(), creation_date: 0, ..grant.clone() }
+                    && GrantEntry { grant_id: String::new(), creation_date: 0, ..(*g).clone() }
+                        == GrantEntry { grant_id: String::new(), creation_date: 0, ..grant.clone() }
             };
             let grant_id = match record.grants.iter().find(same) {
                 Some(existing) => existing.grant_id.clone(),
@@ -113,10 +113,9 @@ impl LocalKeyService {
         self.audited(call, |call| {
             let txn = self.disk.read()?;
             let record = self.load(&txn, &self.resolve(&txn, key)?)?;
-            let arn = self.arn(&record.key_id);
-            call.resource(&arn);
+            call.resource(&self.arn(&record.key_id));
             self.authorize(&record, "kms:ListGrants", None)?;
-            Ok(record.grants.iter().map(|g| g.entry(&arn)).collect())
+            Ok(record.grants)
         })
     }
 

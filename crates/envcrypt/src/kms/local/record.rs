@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::kms::{GrantConstraints, GrantEntry, GrantOperation, KeyMetadata, KeyState};
+use crate::kms::{GrantEntry, KeyMetadata, KeyState};
 
 /// `store.json`: the store's identity and how its root key is kept.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -31,37 +31,7 @@ pub(super) struct KeyRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<Box<serde_json::value::RawValue>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub grants: Vec<GrantRecord>,
-}
-
-/// One grant on a key.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct GrantRecord {
-    pub grant_id: String,
-    pub name: Option<String>,
-    pub creation_date: u64,
-    pub grantee_principal: String,
-    pub retiring_principal: Option<String>,
-    pub issuing_account: String,
-    pub operations: Vec<GrantOperation>,
-    pub constraints: Option<GrantConstraints>,
-}
-
-impl GrantRecord {
-    pub fn entry(&self, key_arn: &str) -> GrantEntry {
-        GrantEntry {
-            key_id: key_arn.to_owned(),
-            grant_id: self.grant_id.clone(),
-            name: self.name.clone(),
-            creation_date: self.creation_date,
-            grantee_principal: self.grantee_principal.clone(),
-            retiring_principal: self.retiring_principal.clone(),
-            issuing_account: self.issuing_account.clone(),
-            operations: self.operations.clone(),
-            constraints: self.constraints.clone(),
-        }
-    }
+    pub grants: Vec<GrantEntry>,
 }
 
 /// One backing key, wrapped under the root key.
