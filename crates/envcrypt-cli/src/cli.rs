@@ -16,12 +16,14 @@ Examples:
   tar c dir | envcrypt seal -o dir.tar.enc
   envcrypt key create --alias alias/backup
   envcrypt seal --key alias/backup --context team=ops db.dump
+  envcrypt --principal admin key create --policy policy.json --alias alias/payroll
+  envcrypt audit list --principal role/rewrapper --since 1h
 
 Exit codes:
   0  success
   1  input/output or environment error (file not found, output exists, store unreadable)
   2  usage error (bad arguments, bad key reference or context pair)
-  3  the key service refused (key not found, disabled, pending deletion, wrong key)
+  3  the key service refused (key not found, disabled, pending deletion, wrong key, access denied)
   4  the data failed its checks (altered, truncated, wrong encryption context)
   5  `conformance` found a difference from documented AWS KMS behaviour"
 )]
@@ -85,7 +87,7 @@ and a failure exits non-zero.")]
     /// Show a sealed message's header (suite, keys, context, frame size); needs no key.
     #[command(after_help = "Example:\n  envcrypt inspect notes.txt.enc\n  envcrypt inspect --json notes.txt.enc")]
     Inspect(InspectArgs),
-    /// Manage the local store's master keys.
+    /// Manage master keys: create, aliases, states, rotation, deletion, key policies and grants.
     #[command(subcommand)]
     Key(KeyCommand),
     /// Call key service operations directly, with base64 in and out as `aws kms` does.
