@@ -10,12 +10,15 @@
 //!
 //! [`CountingKeyService`] passes every call through to a real key service and counts it, so
 //! tests can assert how many calls reached the service. [`TempStore`] is a local key store in a
-//! temporary directory.
+//! temporary directory. [`SoftHsm`] initializes SoftHSM2 tokens in a private directory and can
+//! take one offline.
 
 mod counting;
+mod softhsm;
 mod store;
 
 pub use counting::{CallCounts, CountingKeyService};
+pub use softhsm::{Offline, SoftHsm, USER_PIN};
 pub use store::TempStore;
 
 use std::ffi::OsStr;

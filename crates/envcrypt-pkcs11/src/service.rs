@@ -1,0 +1,888 @@
+//! The cluster as a key service: dispatch over healthy tokens, failover, re-sync, and the
+//! KMS operations and key management on top.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::error::{Error as CkError, RvError};
+use envcrypt::kms::{
+    validate_alias_name, AliasEntry, Ciphertext, CreateGrantRequest, CreatedGrant, DataKey, DataKeySpec, Decrypted,
+    EncryptionContext, GrantEntry, GrantTarget, KeyAdmin, KeyMetadata, KeyRef, KeyService, KeyState, KmsError,
+    KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes, DELETION_WINDOW_DAYS, MAX_ENCRYPT_PLAINTEXT,
+};
+use zeroize::Zeroizing;
+
+use crate::token::{Token, TokenError};
+use crate::{blob, cluster, Pkcs11Options, PROVIDER_ID};
+
+const REGION: &str = "pkcs11";
+const ACCOUNT: &str = "000000000000";
+const ALIASES: &str = "aliases";
+const SECONDS_PER_DAY: u64 = 86_400;
+
+/// A CMK's metadata, kept as JSON on every token; the highest revision wins a re-sync.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct KeyMeta {
+    key_id: String,
+    description: String,
+    creation_date: u64,
+    state: KeyState,
+    deletion_date: Option<u64>,
+    versions: u32,
+    revision: u64,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct AliasTable {
+    revision: u64,
+    aliases: BTreeMap<String, String>,
+}
+
+struct Cluster {
+    pkcs11: Pkcs11,
+    tokens: Vec<Token>,
+    /// Whether this cluster initialized the module (and so finalizes it).
+    initialized: bool,
+}
+
+impl Cluster {
+    /// Closes every session and finalizes the module, so that it forgets failed tokens.
+    fn close(self) {
+        let Self { pkcs11, tokens, initialized } = self;
+        drop(tokens);
+        if initialized {
+            let _ = pkcs11.finalize();
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Health {
+    down: Option<(Instant, String)>,
+}
+
+/// One token's state, for `envcrypt hsm status`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TokenStatus {
+    /// The token label.
+    pub label: String,
+    /// Whether operations go to it.
+    pub healthy: bool,
+    /// Why it is down.
+    pub error: Option<String>,
+    /// How many CMKs it holds (unknown while down).
+    pub keys: Option<usize>,
+}
+
+impl Drop for Pkcs11KeyService {
+    fn drop(&mut self) {
+        let slot = self.cluster.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(cluster) = slot.take() {
+            cluster.close();
+        }
+    }
+}
+
+/// A cluster of PKCS#11 tokens as an envcrypt key service.
+pub struct Pkcs11KeyService {
+    options: Pkcs11Options,
+    /// `None` between a failed module re-initialization and the next attempt. Operations hold
+    /// the read lock while they run, so a re-initialization (write lock) never finalizes the
+    /// module under one.
+    cluster: RwLock<Option<Cluster>>,
+    health: Mutex<Vec<Health>>,
+    next: AtomicUsize,
+}
+
+impl std::fmt::Debug for Pkcs11KeyService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pkcs11KeyService").field("options", &self.options).finish_non_exhaustive()
+    }
+}
+
+fn transport(context: String, error: impl std::error::Error + Send + Sync + 'static) -> KmsError {
+    KmsError::Transport { context, source: Arc::new(error) }
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn open_cluster(options: &Pkcs11Options) -> Result<Cluster, KmsError> {
+    if options.tokens.is_empty() {
+        return Err(KmsError::Validation("a PKCS#11 cluster needs at least one token label".into()));
+    }
+    let module = options.module.display().to_string();
+    let pkcs11 = Pkcs11::new(&options.module)
+        .map_err(|e| transport(format!("cannot load the PKCS#11 module {module} (is the HSM client installed?)"), e))?;
+    let initialized = match pkcs11.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        Ok(()) => true,
+        // Another part of this process initialized the module: share it.
+        Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => false,
+        Err(e) => return Err(transport(format!("cannot initialize the PKCS#11 module {module}"), e)),
+    };
+    let slots = pkcs11
+        .get_slots_with_initialized_token()
+        .map_err(|e| transport(format!("cannot list the tokens of {module}"), e))?;
+    let mut found = Vec::new();
+    for slot in slots {
+        let label =
+            pkcs11.get_token_info(slot).map_err(|e| transport(format!("cannot read a token of {module}"), e))?;
+        found.push((label.label().trim().to_owned(), slot));
+    }
+    let mut tokens = Vec::new();
+    for label in &options.tokens {
+        let Some((_, slot)) = found.iter().find(|(l, _)| l == label) else {
+            let known: Vec<&str> = found.iter().map(|(l, _)| l.as_str()).collect();
+            return Err(KmsError::NotFound(format!(
+                "no initialized token labelled {label:?} in {module} (its tokens: {})",
+                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+            )));
+        };
+        let token = Token::open(&pkcs11, *slot, label, &options.pin, options.mechanisms).map_err(|e| match e {
+            CkError::Pkcs11(RvError::PinIncorrect | RvError::PinInvalid | RvError::PinLenRange, _) => {
+                KmsError::AccessDenied(format!("token {label:?} refused the user PIN (ENVCRYPT_PKCS11_PIN)"))
+            }
+            CkError::Pkcs11(RvError::PinLocked, _) => KmsError::AccessDenied(format!(
+                "token {label:?} has locked its user PIN; its security officer must reset it"
+            )),
+            other => transport(format!("cannot log in to token {label:?}"), other),
+        })?;
+        tokens.push(token);
+    }
+    Ok(Cluster { pkcs11, tokens, initialized })
+}
+
+impl Pkcs11KeyService {
+    /// Loads the module, logs in to every token, and makes sure they share the cluster key and
+    /// every key.
+    pub fn connect(options: Pkcs11Options) -> Result<Self, KmsError> {
+        let cluster = open_cluster(&options)?;
+        let count = cluster.tokens.len();
+        let service = Self {
+            options,
+            cluster: RwLock::new(Some(cluster)),
+            health: Mutex::new(vec![Health::default(); count]),
+            next: AtomicUsize::new(0),
+        };
+        service.with_cluster(|cluster| {
+            service.share_cluster_key(cluster).map_err(|e| service.token_failure(e))?;
+            for index in 0..count {
+                service.resync(cluster, index).map_err(|e| service.token_failure(e))?;
+            }
+            Ok(())
+        })?;
+        Ok(service)
+    }
+
+    /// Runs `work` on the cluster under the read lock.
+    fn with_cluster<T>(&self, work: impl FnOnce(&Cluster) -> Result<T, KmsError>) -> Result<T, KmsError> {
+        let guard = self.cluster.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match guard.as_ref() {
+            Some(cluster) => work(cluster),
+            None => Err(not_active("the PKCS#11 module could not be re-initialized; it is retried after the back-off")),
+        }
+    }
+
+    fn health(&self) -> std::sync::MutexGuard<'_, Vec<Health>> {
+        self.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn token_failure(&self, error: TokenError) -> KmsError {
+        match error {
+            TokenError::Unauthenticated { .. } => KmsError::InvalidCiphertext(error.to_string()),
+            TokenError::Missing { .. } => KmsError::NotFound(error.to_string()),
+            TokenError::Unavailable { .. } => transport("PKCS#11 token".into(), error),
+        }
+    }
+
+    /// Each token's health and key count.
+    pub fn status(&self) -> Vec<TokenStatus> {
+        self.revive();
+        let guard = self.cluster.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let health = self.health().clone();
+        let Some(cluster) = guard.as_ref() else {
+            return self
+                .options
+                .tokens
+                .iter()
+                .zip(health)
+                .map(|(label, health)| TokenStatus {
+                    label: label.clone(),
+                    healthy: false,
+                    error: health.down.map(|(_, e)| e),
+                    keys: None,
+                })
+                .collect();
+        };
+        cluster
+            .tokens
+            .iter()
+            .zip(health)
+            .map(|(token, health)| {
+                let keys = health
+                    .down
+                    .is_none()
+                    .then(|| token.data_names().ok())
+                    .flatten()
+                    .map(|names| names.iter().filter(|n| n.starts_with("meta/")).count());
+                TokenStatus {
+                    label: token.label().to_owned(),
+                    healthy: health.down.is_none(),
+                    error: health.down.map(|(_, e)| e),
+                    keys,
+                }
+            })
+            .collect()
+    }
+
+    /// The cluster key on every token: created on the first if no token has it, then shared.
+    fn share_cluster_key(&self, cluster: &Cluster) -> Result<(), TokenError> {
+        let up = self.up_indices();
+        let mut holders = Vec::new();
+        for &i in &up {
+            if cluster::has_cluster_key(&cluster.tokens[i])? {
+                holders.push(i);
+            }
+        }
+        let source = match holders.first() {
+            Some(&source) => source,
+            None => {
+                let Some(&first) = up.first() else { return Ok(()) };
+                cluster::create_cluster_key(&cluster.tokens[first])?;
+                first
+            }
+        };
+        for &i in up.iter().filter(|i| !holders.contains(i) && **i != source) {
+            cluster::share_cluster_key(&cluster.tokens[source], &cluster.tokens[i])?;
+        }
+        Ok(())
+    }
+
+    fn up_indices(&self) -> Vec<usize> {
+        self.health().iter().enumerate().filter(|(_, h)| h.down.is_none()).map(|(i, _)| i).collect()
+    }
+
+    fn mark_down(&self, index: usize, error: &TokenError) {
+        if let Some(health) = self.health().get_mut(index) {
+            health.down = Some((Instant::now(), error.to_string()));
+        }
+    }
+
+    /// Tries every down token again now, whatever its back-off (`envcrypt hsm status --retry`).
+    pub fn retry_now(&self) {
+        for health in self.health().iter_mut() {
+            if let Some((since, _)) = health.down.as_mut() {
+                *since = Instant::now().checked_sub(self.options.retry_after).unwrap_or(*since);
+            }
+        }
+        self.revive();
+    }
+
+    /// Tries tokens whose back-off has passed again: a token that answers is re-synced and
+    /// used again. PKCS#11 modules keep a failed token's state until they are re-initialized,
+    /// so a retry re-initializes the module and logs in to every token again.
+    fn revive(&self) {
+        let due: Vec<usize> = self
+            .health()
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.down.as_ref().is_some_and(|(since, _)| since.elapsed() >= self.options.retry_after))
+            .map(|(i, _)| i)
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        let mut slot = self.cluster.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(old) = slot.take() {
+            old.close();
+        }
+        let cluster = match open_cluster(&self.options) {
+            Ok(cluster) => slot.insert(cluster),
+            Err(error) => {
+                let mut health = self.health();
+                for h in health.iter_mut() {
+                    h.down = Some((Instant::now(), error.to_string()));
+                }
+                return;
+            }
+        };
+        let mut health = self.health();
+        for (index, h) in health.iter_mut().enumerate() {
+            if due.contains(&index) || h.down.is_none() {
+                h.down = cluster.tokens[index].probe().err().map(|e| (Instant::now(), e.to_string()));
+            }
+        }
+        drop(health);
+        for index in due {
+            if let Err(e) = self.share_cluster_key(cluster).and_then(|()| self.resync(cluster, index)) {
+                self.mark_down(index, &e);
+            }
+        }
+    }
+
+    /// Brings token `target` up to date: newer key metadata and aliases, and every key
+    /// version the other healthy tokens hold.
+    fn resync(&self, cluster: &Cluster, target: usize) -> Result<(), TokenError> {
+        let up = self.up_indices();
+        if !up.contains(&target) {
+            return Ok(());
+        }
+        for &source in up.iter().filter(|&&i| i != target) {
+            let (from, to) = (&cluster.tokens[source], &cluster.tokens[target]);
+            for name in from.data_names()? {
+                let Some(value) = from.read_data(&name)? else { continue };
+                let newer = match to.read_data(&name)? {
+                    None => true,
+                    Some(existing) => revision(&value) > revision(&existing),
+                };
+                if newer {
+                    to.write_data(&name, &value)?;
+                }
+                if let Some(meta) = name.strip_prefix("meta/").and(serde_json::from_slice::<KeyMeta>(&value).ok()) {
+                    for version in 1..=meta.versions {
+                        if from.has_key(&meta.key_id, version)? && !to.has_key(&meta.key_id, version)? {
+                            cluster::copy_key(from, to, &meta.key_id, version)?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `op` on the healthy tokens in turn, starting round-robin, until one answers:
+    /// a token that fails is marked down, one that lacks the key is skipped.
+    fn dispatch<T>(&self, op: impl Fn(&Token) -> Result<T, TokenError>) -> Result<T, KmsError> {
+        self.revive();
+        self.with_cluster(|cluster| {
+            let count = cluster.tokens.len();
+            let start = self.next.fetch_add(1, Ordering::Relaxed);
+            let mut last = None;
+            for step in 0..count {
+                let index = (start + step) % count;
+                if self.health()[index].down.is_some() {
+                    continue;
+                }
+                match op(&cluster.tokens[index]) {
+                    Ok(value) => return Ok(value),
+                    Err(e @ TokenError::Unauthenticated { .. }) => return Err(self.token_failure(e)),
+                    Err(e @ TokenError::Unavailable { .. }) => {
+                        self.mark_down(index, &e);
+                        last = Some(e);
+                    }
+                    Err(e @ TokenError::Missing { .. }) => last = Some(e),
+                }
+            }
+            Err(match last {
+                Some(e @ TokenError::Missing { .. }) => self.token_failure(e),
+                Some(e) => transport("every token of the PKCS#11 cluster failed".into(), e),
+                None => not_active("every token of the PKCS#11 cluster is down"),
+            })
+        })
+    }
+
+    /// Writes a data object to every healthy token (a failing token is marked down).
+    fn write_everywhere(&self, name: &str, value: &[u8]) -> Result<(), KmsError> {
+        self.with_cluster(|cluster| {
+            let mut written = 0;
+            for index in self.up_indices() {
+                match cluster.tokens[index].write_data(name, value) {
+                    Ok(()) => written += 1,
+                    Err(e) => self.mark_down(index, &e),
+                }
+            }
+            if written == 0 {
+                return Err(not_active("no token of the PKCS#11 cluster could record the change"));
+            }
+            Ok(())
+        })
+    }
+
+    fn arn(&self, key_id: &str) -> String {
+        format!("arn:envcrypt:kms:{REGION}:{ACCOUNT}:key/{key_id}")
+    }
+
+    fn aliases(&self) -> Result<AliasTable, KmsError> {
+        let value = self.dispatch(|token| token.read_data(ALIASES))?;
+        Ok(value.and_then(|v| serde_json::from_slice(&v).ok()).unwrap_or_default())
+    }
+
+    fn resolve(&self, key: &KeyRef) -> Result<String, KmsError> {
+        if let Some(arn) = key.arn() {
+            if arn.partition != "envcrypt" || arn.region != REGION || arn.account != ACCOUNT {
+                return Err(KmsError::NotFound(format!("{key} is not a key of the PKCS#11 cluster")));
+            }
+        }
+        if let Some(id) = key.key_id() {
+            return Ok(id.to_owned());
+        }
+        let alias = key.alias_name().expect("a key reference without a key id is an alias");
+        self.aliases()?.aliases.remove(alias).ok_or_else(|| KmsError::NotFound(format!("alias {alias} does not exist")))
+    }
+
+    fn meta(&self, key_id: &str) -> Result<KeyMeta, KmsError> {
+        let name = format!("meta/{key_id}");
+        let value = self.dispatch(|token| token.read_data(&name))?;
+        let meta: KeyMeta = value
+            .and_then(|v| serde_json::from_slice(&v).ok())
+            .ok_or_else(|| KmsError::NotFound(format!("key {} does not exist", self.arn(key_id))))?;
+        if meta.state == KeyState::PendingDeletion && meta.deletion_date.is_some_and(|d| d <= now()) {
+            self.with_cluster(|cluster| {
+                for index in self.up_indices() {
+                    cluster.tokens[index].destroy_key(key_id, meta.versions).map_err(|e| self.token_failure(e))?;
+                }
+                Ok(())
+            })?;
+            return Err(KmsError::NotFound(format!("key {} does not exist", self.arn(key_id))));
+        }
+        Ok(meta)
+    }
+
+    fn save(&self, mut meta: KeyMeta) -> Result<KeyMeta, KmsError> {
+        meta.revision += 1;
+        self.write_everywhere(
+            &format!("meta/{}", meta.key_id),
+            &serde_json::to_vec(&meta).expect("metadata serializes"),
+        )?;
+        Ok(meta)
+    }
+
+    fn usable(&self, key: &KeyRef, operation: &'static str) -> Result<KeyMeta, KmsError> {
+        let meta = self.meta(&self.resolve(key)?)?;
+        self.check_usable(&meta, operation)?;
+        Ok(meta)
+    }
+
+    fn check_usable(&self, meta: &KeyMeta, operation: &'static str) -> Result<(), KmsError> {
+        match meta.state {
+            KeyState::Enabled => Ok(()),
+            KeyState::Disabled => Err(KmsError::Disabled { key: self.arn(&meta.key_id) }),
+            state => Err(KmsError::InvalidState { key: self.arn(&meta.key_id), state: state.to_string(), operation }),
+        }
+    }
+
+    fn metadata(&self, meta: &KeyMeta) -> Result<KeyMetadata, KmsError> {
+        let aliases = self.aliases()?;
+        Ok(KeyMetadata {
+            key_id: meta.key_id.clone(),
+            arn: self.arn(&meta.key_id),
+            description: meta.description.clone(),
+            state: meta.state,
+            creation_date: meta.creation_date,
+            deletion_date: meta.deletion_date,
+            backing_keys: Some(meta.versions),
+            aliases: aliases.aliases.iter().filter(|(_, id)| **id == meta.key_id).map(|(a, _)| a.clone()).collect(),
+        })
+    }
+
+    fn encrypt_now(
+        &self,
+        key: &KeyRef,
+        plaintext: &[u8],
+        context: &EncryptionContext,
+        operation: &'static str,
+    ) -> Result<Ciphertext, KmsError> {
+        if plaintext.is_empty() || plaintext.len() > MAX_ENCRYPT_PLAINTEXT {
+            return Err(KmsError::Validation(format!(
+                "plaintext is {} bytes; it must be between 1 and {MAX_ENCRYPT_PLAINTEXT}",
+                plaintext.len()
+            )));
+        }
+        let meta = self.usable(key, operation)?;
+        let id = key_id_bytes(&meta.key_id)?;
+        let aad = aad(&id, meta.versions, context)?;
+        let (iv, sealed) = self.dispatch(|token| token.encrypt(&meta.key_id, meta.versions, &aad, plaintext))?;
+        Ok(Ciphertext { blob: blob::encode(&id, meta.versions, &iv, &sealed), key_arn: self.arn(&meta.key_id) })
+    }
+
+    fn decrypt_now(
+        &self,
+        ciphertext: &[u8],
+        context: &EncryptionContext,
+        expected: Option<&KeyRef>,
+        operation: &'static str,
+    ) -> Result<Decrypted, KmsError> {
+        let parsed = blob::decode(ciphertext).map_err(|why| KmsError::InvalidCiphertext(why.into()))?;
+        let key_id = format_key_id(&parsed.key_id);
+        if let Some(expected) = expected {
+            if self.resolve(expected)? != key_id {
+                return Err(KmsError::IncorrectKey { expected: expected.to_string(), actual: self.arn(&key_id) });
+            }
+        }
+        let meta = self.meta(&key_id)?;
+        self.check_usable(&meta, operation)?;
+        if parsed.version > meta.versions {
+            return Err(KmsError::InvalidCiphertext(format!(
+                "key {} has no version {}",
+                self.arn(&key_id),
+                parsed.version
+            )));
+        }
+        let aad = aad(&parsed.key_id, parsed.version, context)?;
+        let plaintext = self
+            .dispatch(|token| token.decrypt(&key_id, parsed.version, &parsed.iv, &aad, parsed.sealed))
+            .map_err(|e| match e {
+                KmsError::InvalidCiphertext(_) => KmsError::InvalidCiphertext(format!(
+                    "the ciphertext does not authenticate under key {}: it was altered, or the encryption context differs",
+                    self.arn(&key_id)
+                )),
+                other => other,
+            })?;
+        Ok(Decrypted { plaintext: SecretBytes::new(plaintext), key_arn: self.arn(&key_id) })
+    }
+
+    fn generate_now(
+        &self,
+        key: &KeyRef,
+        spec: DataKeySpec,
+        context: &EncryptionContext,
+        operation: &'static str,
+    ) -> Result<(Zeroizing<Vec<u8>>, Ciphertext), KmsError> {
+        let len = spec.key_len().map_err(KmsError::Validation)?;
+        let plaintext = self.dispatch(|token| token.random(len))?;
+        let sealed = self.encrypt_now(key, &plaintext, context, operation)?;
+        Ok((plaintext, sealed))
+    }
+
+    /// Generates a key version on one token and copies it to the other healthy ones.
+    fn new_version(&self, key_id: &str, version: u32) -> Result<(), KmsError> {
+        self.with_cluster(|cluster| {
+            let up = self.up_indices();
+            let start = self.next.fetch_add(1, Ordering::Relaxed);
+            let mut source = None;
+            for step in 0..up.len() {
+                let index = up[(start + step) % up.len()];
+                match cluster.tokens[index].generate_key(key_id, version) {
+                    Ok(()) => {
+                        source = Some(index);
+                        break;
+                    }
+                    Err(e) => self.mark_down(index, &e),
+                }
+            }
+            let source = source.ok_or_else(|| not_active("no token of the PKCS#11 cluster could generate the key"))?;
+            for &index in up.iter().filter(|&&i| i != source) {
+                if let Err(e) = cluster::copy_key(&cluster.tokens[source], &cluster.tokens[index], key_id, version) {
+                    self.mark_down(index, &e);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn update(
+        &self,
+        key: &KeyRef,
+        change: impl FnOnce(&mut KeyMeta) -> Result<(), KmsError>,
+    ) -> Result<KeyMetadata, KmsError> {
+        let mut meta = self.meta(&self.resolve(key)?)?;
+        change(&mut meta)?;
+        let meta = self.save(meta)?;
+        self.metadata(&meta)
+    }
+
+    fn invalid_state(&self, meta: &KeyMeta, operation: &'static str) -> KmsError {
+        KmsError::InvalidState { key: self.arn(&meta.key_id), state: meta.state.to_string(), operation }
+    }
+
+    fn set_alias(&self, alias: &str, target: &KeyRef, must_exist: bool) -> Result<(), KmsError> {
+        validate_alias_name(alias).map_err(|why| KmsError::InvalidAliasName(format!("{alias:?}: {why}")))?;
+        if alias.starts_with("alias/aws/") {
+            return Err(KmsError::NotAuthorized("the alias prefix alias/aws/ is reserved for AWS managed keys".into()));
+        }
+        if target.alias_name().is_some() {
+            return Err(KmsError::Validation(format!(
+                "an alias must target a key id or key ARN, not the alias {target}"
+            )));
+        }
+        let meta = self.meta(&self.resolve(target)?)?;
+        if meta.state == KeyState::PendingDeletion {
+            return Err(self.invalid_state(&meta, if must_exist { "UpdateAlias" } else { "CreateAlias" }));
+        }
+        let mut table = self.aliases()?;
+        match (table.aliases.contains_key(alias), must_exist) {
+            (true, false) => return Err(KmsError::AlreadyExists(format!("alias {alias} already exists"))),
+            (false, true) => return Err(KmsError::NotFound(format!("alias {alias} does not exist"))),
+            _ => {}
+        }
+        table.aliases.insert(alias.to_owned(), meta.key_id);
+        self.save_aliases(table)
+    }
+
+    fn save_aliases(&self, mut table: AliasTable) -> Result<(), KmsError> {
+        table.revision += 1;
+        self.write_everywhere(ALIASES, &serde_json::to_vec(&table).expect("aliases serialize"))
+    }
+
+    fn unsupported(&self, what: &str) -> KmsError {
+        KmsError::UnsupportedOperation(format!(
+            "{what}: the PKCS#11 backend models CloudHSM key stores, whose access control is the HSM's users, not key policies or grants"
+        ))
+    }
+}
+
+fn not_active(message: &str) -> KmsError {
+    KmsError::Service { name: "CloudHsmClusterNotActiveException".into(), message: message.into() }
+}
+
+fn revision(value: &[u8]) -> u64 {
+    serde_json::from_slice::<serde_json::Value>(value).ok().and_then(|v| v["revision"].as_u64()).unwrap_or(0)
+}
+
+fn aad(key_id: &[u8; 16], version: u32, context: &EncryptionContext) -> Result<Vec<u8>, KmsError> {
+    let context = context.serialize().map_err(|e| KmsError::Validation(format!("encryption context: {e}")))?;
+    Ok([&blob::aad_prefix(key_id, version)[..], &context].concat())
+}
+
+fn new_key_id(random: &[u8]) -> String {
+    let mut bytes: [u8; 16] = random[..16].try_into().expect("16 random bytes");
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    format_key_id(&bytes)
+}
+
+fn format_key_id(bytes: &[u8; 16]) -> String {
+    let h = hex::encode(bytes);
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
+fn key_id_bytes(key_id: &str) -> Result<[u8; 16], KmsError> {
+    let digits: String = key_id.chars().filter(|c| *c != '-').collect();
+    let bytes = hex::decode(digits).map_err(|_| KmsError::NotFound(format!("{key_id} is not a key id")))?;
+    bytes.try_into().map_err(|_| KmsError::NotFound(format!("{key_id} is not a key id")))
+}
+
+impl KeyService for Pkcs11KeyService {
+    fn provider_id(&self) -> &str {
+        PROVIDER_ID
+    }
+
+    fn generate_data_key<'a>(
+        &'a self,
+        key: &'a KeyRef,
+        spec: DataKeySpec,
+        context: &'a EncryptionContext,
+    ) -> KmsFuture<'a, DataKey> {
+        KmsFuture::ready(self.generate_now(key, spec, context, "GenerateDataKey").map(|(plaintext, sealed)| DataKey {
+            plaintext: SecretBytes::new(plaintext),
+            ciphertext_blob: sealed.blob,
+            key_arn: sealed.key_arn,
+        }))
+    }
+
+    fn generate_data_key_without_plaintext<'a>(
+        &'a self,
+        key: &'a KeyRef,
+        spec: DataKeySpec,
+        context: &'a EncryptionContext,
+    ) -> KmsFuture<'a, Ciphertext> {
+        KmsFuture::ready(
+            self.generate_now(key, spec, context, "GenerateDataKeyWithoutPlaintext").map(|(_, sealed)| sealed),
+        )
+    }
+
+    fn encrypt<'a>(
+        &'a self,
+        key: &'a KeyRef,
+        plaintext: &'a [u8],
+        context: &'a EncryptionContext,
+    ) -> KmsFuture<'a, Ciphertext> {
+        KmsFuture::ready(self.encrypt_now(key, plaintext, context, "Encrypt"))
+    }
+
+    fn decrypt<'a>(
+        &'a self,
+        blob: &'a [u8],
+        context: &'a EncryptionContext,
+        expected_key: Option<&'a KeyRef>,
+    ) -> KmsFuture<'a, Decrypted> {
+        KmsFuture::ready(self.decrypt_now(blob, context, expected_key, "Decrypt"))
+    }
+
+    fn re_encrypt<'a>(&'a self, request: ReEncryptRequest<'a>) -> KmsFuture<'a, ReEncrypted> {
+        KmsFuture::ready((|| {
+            let source = self.decrypt_now(request.blob, request.source_context, request.source_key, "ReEncrypt")?;
+            let sealed = self.encrypt_now(
+                request.destination_key,
+                source.plaintext.expose_secret(),
+                request.destination_context,
+                "ReEncrypt",
+            )?;
+            Ok(ReEncrypted { blob: sealed.blob, key_arn: sealed.key_arn, source_key_arn: source.key_arn })
+        })())
+    }
+
+    fn admin(&self) -> Option<&dyn KeyAdmin> {
+        Some(self)
+    }
+}
+
+impl KeyAdmin for Pkcs11KeyService {
+    fn create_key<'a>(&'a self, description: &'a str) -> KmsFuture<'a, KeyMetadata> {
+        KmsFuture::ready((|| {
+            let key_id = new_key_id(&self.dispatch(|token| token.random(16))?);
+            self.new_version(&key_id, 1)?;
+            let meta = KeyMeta {
+                key_id,
+                description: description.to_owned(),
+                creation_date: now(),
+                state: KeyState::Enabled,
+                deletion_date: None,
+                versions: 1,
+                revision: 0,
+            };
+            let meta = self.save(meta)?;
+            self.metadata(&meta)
+        })())
+    }
+
+    fn create_key_with_policy<'a>(&'a self, _: &'a str, _: &'a str, _: bool) -> KmsFuture<'a, KeyMetadata> {
+        KmsFuture::ready(Err(self.unsupported("CreateKey with a key policy")))
+    }
+
+    fn describe_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
+        KmsFuture::ready(
+            self.meta(&match self.resolve(key) {
+                Ok(id) => id,
+                Err(e) => return KmsFuture::ready(Err(e)),
+            })
+            .and_then(|meta| self.metadata(&meta)),
+        )
+    }
+
+    fn list_keys(&self) -> KmsFuture<'_, Vec<KeyMetadata>> {
+        KmsFuture::ready((|| {
+            let names = self.dispatch(|token| token.data_names())?;
+            let mut keys = Vec::new();
+            for key_id in names.iter().filter_map(|n| n.strip_prefix("meta/")) {
+                match self.meta(key_id) {
+                    Ok(meta) => keys.push(self.metadata(&meta)?),
+                    Err(KmsError::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            keys.sort_by(|a, b| (a.creation_date, &a.key_id).cmp(&(b.creation_date, &b.key_id)));
+            Ok(keys)
+        })())
+    }
+
+    fn list_aliases(&self) -> KmsFuture<'_, Vec<AliasEntry>> {
+        KmsFuture::ready(self.aliases().map(|table| {
+            table
+                .aliases
+                .into_iter()
+                .map(|(alias_name, target_key_id)| AliasEntry { alias_name, target_key_id })
+                .collect()
+        }))
+    }
+
+    fn create_alias<'a>(&'a self, alias: &'a str, target: &'a KeyRef) -> KmsFuture<'a, ()> {
+        KmsFuture::ready(self.set_alias(alias, target, false))
+    }
+
+    fn update_alias<'a>(&'a self, alias: &'a str, target: &'a KeyRef) -> KmsFuture<'a, ()> {
+        KmsFuture::ready(self.set_alias(alias, target, true))
+    }
+
+    fn delete_alias<'a>(&'a self, alias: &'a str) -> KmsFuture<'a, ()> {
+        KmsFuture::ready((|| {
+            let mut table = self.aliases()?;
+            if table.aliases.remove(alias).is_none() {
+                return Err(KmsError::NotFound(format!("alias {alias} does not exist")));
+            }
+            self.save_aliases(table)
+        })())
+    }
+
+    fn enable_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, ()> {
+        KmsFuture::ready(
+            self.update(key, |meta| {
+                if meta.state == KeyState::PendingDeletion {
+                    return Err(self.invalid_state(meta, "EnableKey"));
+                }
+                meta.state = KeyState::Enabled;
+                Ok(())
+            })
+            .map(drop),
+        )
+    }
+
+    fn disable_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, ()> {
+        KmsFuture::ready(
+            self.update(key, |meta| {
+                if meta.state == KeyState::PendingDeletion {
+                    return Err(self.invalid_state(meta, "DisableKey"));
+                }
+                meta.state = KeyState::Disabled;
+                Ok(())
+            })
+            .map(drop),
+        )
+    }
+
+    fn rotate_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
+        KmsFuture::ready(self.update(key, |meta| {
+            self.check_usable(meta, "RotateKeyOnDemand")?;
+            self.new_version(&meta.key_id, meta.versions + 1)?;
+            meta.versions += 1;
+            Ok(())
+        }))
+    }
+
+    fn schedule_key_deletion<'a>(&'a self, key: &'a KeyRef, pending_window_days: u32) -> KmsFuture<'a, KeyMetadata> {
+        KmsFuture::ready(self.update(key, |meta| {
+            if !DELETION_WINDOW_DAYS.contains(&pending_window_days) {
+                return Err(KmsError::Validation(format!(
+                    "PendingWindowInDays is {pending_window_days}; it must be between {} and {}",
+                    DELETION_WINDOW_DAYS.start(),
+                    DELETION_WINDOW_DAYS.end()
+                )));
+            }
+            if meta.state == KeyState::PendingDeletion {
+                return Err(self.invalid_state(meta, "ScheduleKeyDeletion"));
+            }
+            meta.state = KeyState::PendingDeletion;
+            meta.deletion_date = Some(now() + u64::from(pending_window_days) * SECONDS_PER_DAY);
+            Ok(())
+        }))
+    }
+
+    fn cancel_key_deletion<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
+        KmsFuture::ready(self.update(key, |meta| {
+            if meta.state != KeyState::PendingDeletion {
+                return Err(self.invalid_state(meta, "CancelKeyDeletion"));
+            }
+            meta.state = KeyState::Disabled;
+            meta.deletion_date = None;
+            Ok(())
+        }))
+    }
+
+    fn get_key_policy<'a>(&'a self, _: &'a KeyRef) -> KmsFuture<'a, String> {
+        KmsFuture::ready(Err(self.unsupported("GetKeyPolicy")))
+    }
+
+    fn put_key_policy<'a>(&'a self, _: &'a KeyRef, _: &'a str, _: bool) -> KmsFuture<'a, ()> {
+        KmsFuture::ready(Err(self.unsupported("PutKeyPolicy")))
+    }
+
+    fn create_grant<'a>(&'a self, _: CreateGrantRequest<'a>) -> KmsFuture<'a, CreatedGrant> {
+        KmsFuture::ready(Err(self.unsupported("CreateGrant")))
+    }
+
+    fn list_grants<'a>(&'a self, _: &'a KeyRef) -> KmsFuture<'a, Vec<GrantEntry>> {
+        KmsFuture::ready(Err(self.unsupported("ListGrants")))
+    }
+
+    fn retire_grant<'a>(&'a self, _: GrantTarget<'a>) -> KmsFuture<'a, ()> {
+        KmsFuture::ready(Err(self.unsupported("RetireGrant")))
+    }
+
+    fn revoke_grant<'a>(&'a self, _: &'a KeyRef, _: &'a str) -> KmsFuture<'a, ()> {
+        KmsFuture::ready(Err(self.unsupported("RevokeGrant")))
+    }
+}
