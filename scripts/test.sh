@@ -14,6 +14,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
 
+say "SoftHSM2 (PKCS#11 tokens for the HSM tests)"
+scripts/softhsm.sh
+
 say "moto_server (AWS KMS stand-in) on a free loopback port"
 eval "$(scripts/moto.sh start)"
 trap 'scripts/moto.sh stop' EXIT

@@ -17,12 +17,16 @@ use envcrypt::kms::{
     ReEncryptRequest, ReEncrypted,
 };
 use envcrypt_aws::{AwsKmsService, AwsOptions};
+use envcrypt_pkcs11::{Mechanisms, Pkcs11KeyService, Pkcs11Options, WrapMechanism};
 use zeroize::Zeroizing;
 
 use crate::cli::GlobalArgs;
 use crate::error::CliError;
 
 const PASSPHRASE_VAR: &str = "ENVCRYPT_PASSPHRASE";
+const PIN_VAR: &str = "ENVCRYPT_PKCS11_PIN";
+/// The region in the ARNs of PKCS#11 keys.
+const PKCS11_REGION: &str = "pkcs11";
 
 /// A key service backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -31,6 +35,8 @@ pub enum BackendKind {
     Local,
     /// AWS KMS (or a KMS-compatible endpoint given with --endpoint-url).
     Aws,
+    /// A PKCS#11 HSM cluster (--pkcs11-module, --pkcs11-token; the CloudHSM model).
+    Pkcs11,
 }
 
 /// The backends of one command.
@@ -41,6 +47,7 @@ pub struct Backends {
     /// key that could open anything.
     local_existing: Arc<Lazy<LocalKeyService>>,
     aws: Arc<Lazy<AwsKmsService>>,
+    pkcs11: Arc<Lazy<Pkcs11KeyService>>,
 }
 
 impl Backends {
@@ -55,12 +62,18 @@ impl Backends {
             local: Arc::new(local_store(global, true)),
             local_existing: Arc::new(local_store(global, false)),
             aws: Arc::new(aws_kms(global)),
+            pkcs11: Arc::new(pkcs11_cluster(global)),
         })
     }
 
     /// The local store, opened (and created) now.
     pub fn local(&self) -> Result<&Arc<LocalKeyService>, CliError> {
         self.local.get().map_err(|e| CliError::kms("cannot open the local key store", &e))
+    }
+
+    /// The HSM cluster, connected now.
+    pub fn pkcs11(&self) -> Result<&Arc<Pkcs11KeyService>, CliError> {
+        self.pkcs11.get().map_err(|e| CliError::kms("cannot connect to the PKCS#11 cluster", &e))
     }
 
     /// The local store, which must exist already.
@@ -70,8 +83,9 @@ impl Backends {
 
     /// The backend a key belongs to.
     pub fn kind_of(&self, key: &KeyRef) -> BackendKind {
-        match key.arn().map(|arn| arn.partition.as_str()) {
-            Some(partition) if partition.starts_with("aws") => BackendKind::Aws,
+        match key.arn() {
+            Some(arn) if arn.partition.starts_with("aws") => BackendKind::Aws,
+            Some(arn) if arn.region == PKCS11_REGION => BackendKind::Pkcs11,
             Some(_) => BackendKind::Local,
             None => self.default_kind(),
         }
@@ -87,12 +101,13 @@ impl Backends {
         match kind {
             BackendKind::Local => self.local.clone(),
             BackendKind::Aws => self.aws.clone(),
+            BackendKind::Pkcs11 => self.pkcs11.clone(),
         }
     }
 
     /// Every backend, for opening messages whatever wraps them.
     pub fn all(&self) -> Vec<Arc<dyn KeyService>> {
-        vec![self.local_existing.clone(), self.service(BackendKind::Aws)]
+        vec![self.local_existing.clone(), self.service(BackendKind::Aws), self.service(BackendKind::Pkcs11)]
     }
 
     /// A backend's key management.
@@ -100,6 +115,7 @@ impl Backends {
         let admin = match kind {
             BackendKind::Local => self.local.get().map(|s| s.as_ref() as &dyn KeyAdmin),
             BackendKind::Aws => self.aws.get().map(|s| s.as_ref() as &dyn KeyAdmin),
+            BackendKind::Pkcs11 => self.pkcs11.get().map(|s| s.as_ref() as &dyn KeyAdmin),
         };
         admin.map_err(|e| CliError::kms(format!("cannot reach the {} backend", kind.name()), &e))
     }
@@ -110,6 +126,7 @@ impl BackendKind {
         match self {
             Self::Local => "local",
             Self::Aws => "aws",
+            Self::Pkcs11 => "pkcs11",
         }
     }
 }
@@ -144,6 +161,80 @@ fn aws_kms(global: &GlobalArgs) -> Lazy<AwsKmsService> {
         ..AwsOptions::default()
     };
     Lazy::new(envcrypt_aws::PROVIDER_ID, move || AwsKmsService::connect(&options))
+}
+
+/// The HSM settings: the config file, then flags and their variables over it.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Pkcs11File {
+    module: Option<PathBuf>,
+    #[serde(default)]
+    tokens: Vec<String>,
+    mechanisms: Option<String>,
+    wrap_mechanism: Option<String>,
+    retry_after_seconds: Option<u64>,
+}
+
+fn pkcs11_cluster(global: &GlobalArgs) -> Lazy<Pkcs11KeyService> {
+    let config = global.pkcs11_config.clone();
+    let module = global.pkcs11_module.clone();
+    let tokens = global.pkcs11_tokens.clone();
+    let mechanisms = global.pkcs11_mechanisms.clone();
+    Lazy::new(envcrypt_pkcs11::PROVIDER_ID, move || {
+        let file: Pkcs11File = match &config {
+            None => Pkcs11File::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    KmsError::Validation(format!("cannot read the PKCS#11 config {}: {e}", path.display()))
+                })?;
+                serde_json::from_str(&text)
+                    .map_err(|e| KmsError::Validation(format!("PKCS#11 config {}: {e}", path.display())))?
+            }
+        };
+        let module = module.clone().or(file.module).ok_or_else(|| {
+            KmsError::Validation(
+                "no PKCS#11 module is configured: give --pkcs11-module, ENVCRYPT_PKCS11_MODULE or --pkcs11-config"
+                    .into(),
+            )
+        })?;
+        let tokens = if tokens.is_empty() { file.tokens } else { tokens.clone() };
+        if tokens.is_empty() {
+            return Err(KmsError::Validation(
+                "no PKCS#11 token is configured: give --pkcs11-token LABEL (repeatable) or ENVCRYPT_PKCS11_TOKENS"
+                    .into(),
+            ));
+        }
+        let variant = mechanisms.clone().or(file.mechanisms).unwrap_or_else(|| "softhsm".into());
+        let mut chosen = Mechanisms::named(&variant).ok_or_else(|| {
+            KmsError::Validation(format!("unknown PKCS#11 mechanism variant {variant:?}: give softhsm or cloudhsm"))
+        })?;
+        if let Some(code) = &file.wrap_mechanism {
+            let value = u64::from_str_radix(code.trim_start_matches("0x"), 16)
+                .map_err(|_| KmsError::Validation(format!("wrap_mechanism {code:?} is not a hex mechanism code")))?;
+            chosen.wrap = WrapMechanism::Vendor(value);
+        }
+        let pin = pkcs11_pin(&tokens)?;
+        let mut options = Pkcs11Options::new(module, tokens, pin);
+        options.mechanisms = chosen;
+        if let Some(seconds) = file.retry_after_seconds {
+            options.retry_after = std::time::Duration::from_secs(seconds);
+        }
+        Pkcs11KeyService::connect(options)
+    })
+}
+
+/// `ENVCRYPT_PKCS11_PIN`, else a prompt on the terminal; never a command-line argument.
+fn pkcs11_pin(tokens: &[String]) -> Result<Zeroizing<String>, KmsError> {
+    if let Ok(pin) = std::env::var(PIN_VAR) {
+        return Ok(Zeroizing::new(pin));
+    }
+    let missing = || KmsError::Validation(format!("the HSM user PIN is needed: set {PIN_VAR} or run on a terminal"));
+    if !std::io::stdin().is_terminal() {
+        return Err(missing());
+    }
+    rpassword::prompt_password(format!("User PIN for the PKCS#11 tokens {}: ", tokens.join(", ")))
+        .map(Zeroizing::new)
+        .map_err(|_| missing())
 }
 
 /// `ENVCRYPT_PASSPHRASE`, else a prompt on the terminal; never a command-line argument.

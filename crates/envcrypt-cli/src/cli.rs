@@ -52,6 +52,27 @@ pub struct GlobalArgs {
     /// The AWS region [default: AWS_REGION or the profile's].
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
+    /// The PKCS#11 module of the HSM backend (also ENVCRYPT_PKCS11_MODULE or the config file).
+    #[arg(long, global = true, env = "ENVCRYPT_PKCS11_MODULE", value_name = "PATH")]
+    pub pkcs11_module: Option<PathBuf>,
+    /// A token of the HSM cluster, by label; repeatable (ENVCRYPT_PKCS11_TOKENS: comma-separated).
+    #[arg(
+        long = "pkcs11-token",
+        global = true,
+        env = "ENVCRYPT_PKCS11_TOKENS",
+        value_delimiter = ',',
+        value_name = "LABEL"
+    )]
+    pub pkcs11_tokens: Vec<String>,
+    /// The HSM's mechanism variant: softhsm (standard; tested) or cloudhsm (HSM-generated GCM IV;
+    /// modeled) [default: softhsm].
+    #[arg(long, global = true, env = "ENVCRYPT_PKCS11_MECHANISMS", value_name = "VARIANT")]
+    pub pkcs11_mechanisms: Option<String>,
+    /// A JSON file with the HSM settings: {"module": PATH, "tokens": [LABEL, ...], "mechanisms":
+    /// "softhsm"|"cloudhsm", "wrap_mechanism": CODE, "retry_after_seconds": N}; flags win. The
+    /// user PIN is never in it: ENVCRYPT_PKCS11_PIN, else a prompt.
+    #[arg(long, global = true, env = "ENVCRYPT_PKCS11_CONFIG", value_name = "FILE")]
+    pub pkcs11_config: Option<PathBuf>,
     /// Who calls the local store, for its key policies and audit log: NAME (a user),
     /// user/NAME, role/NAME, root, or a principal ARN [default: the OS user]. An assertion,
     /// not a login: AWS KMS takes the caller from the credentials instead. Give it before
@@ -104,6 +125,9 @@ Each file is replaced atomically. A new key in the same key service as the one t
 the file is added with ReEncrypt; the data key is unwrapped once to re-authenticate the
 header, which the message format keys with the data key.")]
     Rewrap(RewrapArgs),
+    /// Show the HSM cluster: each token's health and key count.
+    #[command(subcommand)]
+    Hsm(HsmCommand),
     /// Check and query the local store's audit log (one CloudTrail-shaped event per call).
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -374,6 +398,19 @@ Examples:
         /// The grant id.
         grant_id: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HsmCommand {
+    /// Each token's health, key count and, for a token that is down, why.
+    #[command(after_help = "\
+Example:
+  ENVCRYPT_PKCS11_PIN=1234 envcrypt --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\
+      --pkcs11-token az-a --pkcs11-token az-b --pkcs11-token az-c hsm status
+
+Connecting copies the cluster wrapping key and any missing key to every token that answers.
+Exits 1 if a token is down.")]
+    Status,
 }
 
 #[derive(Debug, Subcommand)]

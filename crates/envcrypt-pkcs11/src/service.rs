@@ -43,12 +43,18 @@ struct AliasTable {
 
 struct Cluster {
     pkcs11: Pkcs11,
-    tokens: Vec<Token>,
+    /// In configured order; `None` for a token that could not be opened (its health says why).
+    tokens: Vec<Option<Token>>,
     /// Whether this cluster initialized the module (and so finalizes it).
     initialized: bool,
 }
 
 impl Cluster {
+    /// An open token; only called with indices [`Pkcs11KeyService::up_indices`] gave.
+    fn token(&self, index: usize) -> &Token {
+        self.tokens[index].as_ref().expect("tokens that are up are open")
+    }
+
     /// Closes every session and finalizes the module, so that it forgets failed tokens.
     fn close(self) {
         let Self { pkcs11, tokens, initialized } = self;
@@ -111,7 +117,9 @@ fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-fn open_cluster(options: &Pkcs11Options) -> Result<Cluster, KmsError> {
+/// Opens the module and every token it can: a token that is missing or refuses comes back as
+/// its error, and only a cluster with no token at all is an error.
+fn open_cluster(options: &Pkcs11Options) -> Result<(Cluster, Vec<Option<KmsError>>), KmsError> {
     if options.tokens.is_empty() {
         return Err(KmsError::Validation("a PKCS#11 cluster needs at least one token label".into()));
     }
@@ -134,44 +142,70 @@ fn open_cluster(options: &Pkcs11Options) -> Result<Cluster, KmsError> {
         found.push((label.label().trim().to_owned(), slot));
     }
     let mut tokens = Vec::new();
+    let mut errors = Vec::new();
     for label in &options.tokens {
-        let Some((_, slot)) = found.iter().find(|(l, _)| l == label) else {
-            let known: Vec<&str> = found.iter().map(|(l, _)| l.as_str()).collect();
-            return Err(KmsError::NotFound(format!(
-                "no initialized token labelled {label:?} in {module} (its tokens: {})",
-                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
-            )));
-        };
-        let token = Token::open(&pkcs11, *slot, label, &options.pin, options.mechanisms).map_err(|e| match e {
-            CkError::Pkcs11(RvError::PinIncorrect | RvError::PinInvalid | RvError::PinLenRange, _) => {
-                KmsError::AccessDenied(format!("token {label:?} refused the user PIN (ENVCRYPT_PKCS11_PIN)"))
+        let opened = match found.iter().find(|(l, _)| l == label) {
+            None => {
+                let known: Vec<&str> = found.iter().map(|(l, _)| l.as_str()).collect();
+                Err(KmsError::NotFound(format!(
+                    "no initialized token labelled {label:?} in {module} (its tokens: {})",
+                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                )))
             }
-            CkError::Pkcs11(RvError::PinLocked, _) => KmsError::AccessDenied(format!(
-                "token {label:?} has locked its user PIN; its security officer must reset it"
-            )),
-            other => transport(format!("cannot log in to token {label:?}"), other),
-        })?;
-        tokens.push(token);
+            Some((_, slot)) => {
+                Token::open(&pkcs11, *slot, label, &options.pin, options.mechanisms).map_err(|e| match e {
+                    CkError::Pkcs11(RvError::PinIncorrect | RvError::PinInvalid | RvError::PinLenRange, _) => {
+                        KmsError::AccessDenied(format!("token {label:?} refused the user PIN (ENVCRYPT_PKCS11_PIN)"))
+                    }
+                    CkError::Pkcs11(RvError::PinLocked, _) => KmsError::AccessDenied(format!(
+                        "token {label:?} has locked its user PIN; its security officer must reset it"
+                    )),
+                    other => transport(format!("cannot log in to token {label:?}"), other),
+                })
+            }
+        };
+        match opened {
+            Ok(token) => {
+                tokens.push(Some(token));
+                errors.push(None);
+            }
+            Err(e) => {
+                tokens.push(None);
+                errors.push(Some(e));
+            }
+        }
     }
-    Ok(Cluster { pkcs11, tokens, initialized })
+    let cluster = Cluster { pkcs11, tokens, initialized };
+    if cluster.tokens.iter().all(Option::is_none) {
+        let first = errors.iter_mut().find_map(Option::take).expect("every token failed with an error");
+        cluster.close();
+        return Err(first);
+    }
+    Ok((cluster, errors))
+}
+
+fn health_from(errors: Vec<Option<KmsError>>) -> Vec<Health> {
+    errors.into_iter().map(|e| Health { down: e.map(|e| (Instant::now(), e.to_string())) }).collect()
 }
 
 impl Pkcs11KeyService {
     /// Loads the module, logs in to every token, and makes sure they share the cluster key and
     /// every key.
     pub fn connect(options: Pkcs11Options) -> Result<Self, KmsError> {
-        let cluster = open_cluster(&options)?;
+        let (cluster, errors) = open_cluster(&options)?;
         let count = cluster.tokens.len();
         let service = Self {
             options,
             cluster: RwLock::new(Some(cluster)),
-            health: Mutex::new(vec![Health::default(); count]),
+            health: Mutex::new(health_from(errors)),
             next: AtomicUsize::new(0),
         };
         service.with_cluster(|cluster| {
             service.share_cluster_key(cluster).map_err(|e| service.token_failure(e))?;
             for index in 0..count {
-                service.resync(cluster, index).map_err(|e| service.token_failure(e))?;
+                if let Err(e) = service.resync(cluster, index) {
+                    service.mark_down(index, &e);
+                }
             }
             Ok(())
         })?;
@@ -222,15 +256,15 @@ impl Pkcs11KeyService {
             .tokens
             .iter()
             .zip(health)
-            .map(|(token, health)| {
-                let keys = health
-                    .down
-                    .is_none()
-                    .then(|| token.data_names().ok())
-                    .flatten()
+            .zip(&self.options.tokens)
+            .map(|((token, health), label)| {
+                let keys = token
+                    .as_ref()
+                    .filter(|_| health.down.is_none())
+                    .and_then(|t| t.data_names().ok())
                     .map(|names| names.iter().filter(|n| n.starts_with("meta/")).count());
                 TokenStatus {
-                    label: token.label().to_owned(),
+                    label: label.clone(),
                     healthy: health.down.is_none(),
                     error: health.down.map(|(_, e)| e),
                     keys,
@@ -244,7 +278,7 @@ impl Pkcs11KeyService {
         let up = self.up_indices();
         let mut holders = Vec::new();
         for &i in &up {
-            if cluster::has_cluster_key(&cluster.tokens[i])? {
+            if cluster::has_cluster_key(cluster.token(i))? {
                 holders.push(i);
             }
         }
@@ -252,12 +286,12 @@ impl Pkcs11KeyService {
             Some(&source) => source,
             None => {
                 let Some(&first) = up.first() else { return Ok(()) };
-                cluster::create_cluster_key(&cluster.tokens[first])?;
+                cluster::create_cluster_key(cluster.token(first))?;
                 first
             }
         };
         for &i in up.iter().filter(|i| !holders.contains(i) && **i != source) {
-            cluster::share_cluster_key(&cluster.tokens[source], &cluster.tokens[i])?;
+            cluster::share_cluster_key(cluster.token(source), cluster.token(i))?;
         }
         Ok(())
     }
@@ -300,8 +334,8 @@ impl Pkcs11KeyService {
         if let Some(old) = slot.take() {
             old.close();
         }
-        let cluster = match open_cluster(&self.options) {
-            Ok(cluster) => slot.insert(cluster),
+        let (cluster, errors) = match open_cluster(&self.options) {
+            Ok((cluster, errors)) => (slot.insert(cluster), errors),
             Err(error) => {
                 let mut health = self.health();
                 for h in health.iter_mut() {
@@ -311,10 +345,14 @@ impl Pkcs11KeyService {
             }
         };
         let mut health = self.health();
-        for (index, h) in health.iter_mut().enumerate() {
-            if due.contains(&index) || h.down.is_none() {
-                h.down = cluster.tokens[index].probe().err().map(|e| (Instant::now(), e.to_string()));
-            }
+        for (index, (h, error)) in health.iter_mut().zip(errors).enumerate() {
+            h.down = match (error, &cluster.tokens[index]) {
+                (Some(error), _) => Some((Instant::now(), error.to_string())),
+                (None, Some(token)) if due.contains(&index) || h.down.is_none() => {
+                    token.probe().err().map(|e| (Instant::now(), e.to_string()))
+                }
+                (None, _) => h.down.take(),
+            };
         }
         drop(health);
         for index in due {
@@ -332,7 +370,7 @@ impl Pkcs11KeyService {
             return Ok(());
         }
         for &source in up.iter().filter(|&&i| i != target) {
-            let (from, to) = (&cluster.tokens[source], &cluster.tokens[target]);
+            let (from, to) = (cluster.token(source), cluster.token(target));
             for name in from.data_names()? {
                 let Some(value) = from.read_data(&name)? else { continue };
                 let newer = match to.read_data(&name)? {
@@ -367,7 +405,7 @@ impl Pkcs11KeyService {
                 if self.health()[index].down.is_some() {
                     continue;
                 }
-                match op(&cluster.tokens[index]) {
+                match op(cluster.token(index)) {
                     Ok(value) => return Ok(value),
                     Err(e @ TokenError::Unauthenticated { .. }) => return Err(self.token_failure(e)),
                     Err(e @ TokenError::Unavailable { .. }) => {
@@ -390,7 +428,7 @@ impl Pkcs11KeyService {
         self.with_cluster(|cluster| {
             let mut written = 0;
             for index in self.up_indices() {
-                match cluster.tokens[index].write_data(name, value) {
+                match cluster.token(index).write_data(name, value) {
                     Ok(()) => written += 1,
                     Err(e) => self.mark_down(index, &e),
                 }
@@ -433,7 +471,7 @@ impl Pkcs11KeyService {
         if meta.state == KeyState::PendingDeletion && meta.deletion_date.is_some_and(|d| d <= now()) {
             self.with_cluster(|cluster| {
                 for index in self.up_indices() {
-                    cluster.tokens[index].destroy_key(key_id, meta.versions).map_err(|e| self.token_failure(e))?;
+                    cluster.token(index).destroy_key(key_id, meta.versions).map_err(|e| self.token_failure(e))?;
                 }
                 Ok(())
             })?;
@@ -556,7 +594,7 @@ impl Pkcs11KeyService {
             let mut source = None;
             for step in 0..up.len() {
                 let index = up[(start + step) % up.len()];
-                match cluster.tokens[index].generate_key(key_id, version) {
+                match cluster.token(index).generate_key(key_id, version) {
                     Ok(()) => {
                         source = Some(index);
                         break;
@@ -566,7 +604,7 @@ impl Pkcs11KeyService {
             }
             let source = source.ok_or_else(|| not_active("no token of the PKCS#11 cluster could generate the key"))?;
             for &index in up.iter().filter(|&&i| i != source) {
-                if let Err(e) = cluster::copy_key(&cluster.tokens[source], &cluster.tokens[index], key_id, version) {
+                if let Err(e) = cluster::copy_key(cluster.token(source), cluster.token(index), key_id, version) {
                     self.mark_down(index, &e);
                 }
             }

@@ -83,11 +83,6 @@ impl Token {
         Ok(Self { label: label.to_owned(), pkcs11: pkcs11.clone(), slot, session: Mutex::new(session), mechanisms })
     }
 
-    /// The token label.
-    pub fn label(&self) -> &str {
-        &self.label
-    }
-
     fn session(&self) -> std::sync::MutexGuard<'_, Session> {
         self.session.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }

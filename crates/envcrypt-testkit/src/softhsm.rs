@@ -64,6 +64,11 @@ impl SoftHsm {
         &self.module
     }
 
+    /// The SoftHSM2 configuration file (`SOFTHSM2_CONF`) naming the token directory.
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("softhsm2.conf")
+    }
+
     fn token_dir(&self, label: &str) -> PathBuf {
         let tokens = self.dir.path().join("tokens");
         let entries = fs::read_dir(&tokens).expect("the token directory");

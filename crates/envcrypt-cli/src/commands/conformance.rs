@@ -18,6 +18,7 @@ pub fn exec(args: &ConformanceArgs, global: &GlobalArgs) -> Result<(), CliError>
             BackendKind::Aws => {
                 aws_column(global, if stand_in && !args.no_known_deviations { MOTO_DEVIATIONS } else { &[] })?
             }
+            BackendKind::Pkcs11 => pkcs11_column(global)?,
         };
         columns.push(column);
     }
@@ -63,6 +64,14 @@ fn aws_column(global: &GlobalArgs, deviations: Deviations) -> Result<Column, Cli
         None => backend,
     });
     Ok(Column { backend: "aws".into(), deviations, outcomes })
+}
+
+/// The HSM cluster, as configured; its keys are scheduled for deletion at the end.
+fn pkcs11_column(global: &GlobalArgs) -> Result<Column, CliError> {
+    let backends = crate::backends::Backends::new(global)?;
+    let hsm = backends.pkcs11()?;
+    let outcomes = conformance::run(&Backend::new("pkcs11", hsm.as_ref(), hsm.as_ref()));
+    Ok(Column { backend: "pkcs11".into(), deviations: &[], outcomes })
 }
 
 fn table(report: &Report) -> Vec<String> {

@@ -3,6 +3,7 @@
 mod audit;
 mod conformance;
 mod grant;
+mod hsm;
 mod inspect;
 mod key;
 mod kms;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Kms(command) => kms::exec(command, global),
         Command::Conformance(args) => conformance::exec(args, global),
         Command::Audit(command) => audit::exec(command, global),
+        Command::Hsm(command) => hsm::exec(command, global),
         Command::Rewrap(args) => rewrap::exec(args, global),
     }
 }
