@@ -154,11 +154,42 @@ def blob_cases():
     return out
 
 
+def hsm_blob(key, key_id, version, iv, ctx, plaintext):
+    prefix = b"ECH\x01" + bytes.fromhex(key_id.replace("-", "")) + u32(version)
+    return prefix + iv + AESGCM(key).encrypt(iv, plaintext, prefix + serialize_context(ctx))
+
+
+def hsm_blob_cases():
+    cases = [
+        ("32-byte data key, empty context", 1, 32, {}),
+        ("32-byte data key, context", 1, 32, {"purpose": "vectors", "zone": "az-a"}),
+        ("second key version", 2, 16, {"purpose": "vectors"}),
+        ("4096-byte plaintext", 1, 4096, {}),
+    ]
+    out = []
+    for i, (name, version, size, ctx) in enumerate(cases):
+        key = fixed(f"hsm-key/{i}", 32)
+        key_id = "2b7e1516-28ae-4d2a-8f15-d2a6abf71588"
+        iv = fixed(f"hsm-iv/{i}", 12)
+        plaintext = fixed(f"hsm-plaintext/{i}", size)
+        out.append({
+            "name": name,
+            "key": key.hex(),
+            "key_id": key_id,
+            "key_version": version,
+            "iv": iv.hex(),
+            "encryption_context": ctx,
+            "plaintext": plaintext.hex(),
+            "blob": hsm_blob(key, key_id, version, iv, ctx, plaintext).hex(),
+        })
+    return out
+
+
 # The decrypt fuzz target opens messages with this data key (fuzz/fuzz_targets/decrypt.rs).
 FUZZ_DATA_KEY = fixed("fuzz/data-key", 32)
 
 
-def fuzz_seeds(messages, blobs):
+def fuzz_seeds(messages, blobs, hsm_blobs):
     """Seed corpora for the fuzz targets, from the same cases as the vectors."""
     seeds = {}
     for i, case in enumerate(messages):
@@ -171,11 +202,14 @@ def fuzz_seeds(messages, blobs):
         seeds[f"decrypt/message-{i}"] = msg
     for i, case in enumerate(blobs):
         seeds[f"local_blob/blob-{i}"] = bytes.fromhex(case["blob"])
+    for i, case in enumerate(hsm_blobs):
+        # The target's first byte picks the parser: even for a blob.
+        seeds[f"pkcs11_blob/blob-{i}"] = b"\x00" + bytes.fromhex(case["blob"])
     return seeds
 
 
 def main():
-    messages, blobs = message_cases(), blob_cases()
+    messages, blobs, hsm_blobs = message_cases(), blob_cases(), hsm_blob_cases()
     outputs = {
         HERE / "messages.json": json.dumps(
             {"description": "AWS Encryption SDK message format v2, suite 0x0478; see generate.py", "cases": messages},
@@ -183,8 +217,11 @@ def main():
         HERE / "local-blobs.json": json.dumps(
             {"description": "envcrypt local ciphertext blob v1; see generate.py", "cases": blobs},
             indent=2, ensure_ascii=False).encode() + b"\n",
+        HERE / "pkcs11-blobs.json": json.dumps(
+            {"description": "envcrypt PKCS#11 ciphertext blob v1; see generate.py", "cases": hsm_blobs},
+            indent=2, ensure_ascii=False).encode() + b"\n",
     }
-    for name, data in fuzz_seeds(messages, blobs).items():
+    for name, data in fuzz_seeds(messages, blobs, hsm_blobs).items():
         outputs[HERE.parent / "fuzz" / "seeds" / name] = data
     check = "--check" in sys.argv
     stale = False

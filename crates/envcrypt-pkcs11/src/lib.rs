@@ -21,6 +21,8 @@
 
 mod blob;
 mod cluster;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 mod mechanisms;
 mod service;
 mod token;

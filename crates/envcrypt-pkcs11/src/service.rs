@@ -25,7 +25,7 @@ const SECONDS_PER_DAY: u64 = 86_400;
 
 /// A CMK's metadata, kept as JSON on every token; the highest revision wins a re-sync.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-struct KeyMeta {
+pub(crate) struct KeyMeta {
     key_id: String,
     description: String,
     creation_date: u64,
@@ -36,7 +36,7 @@ struct KeyMeta {
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-struct AliasTable {
+pub(crate) struct AliasTable {
     revision: u64,
     aliases: BTreeMap<String, String>,
 }
@@ -922,5 +922,74 @@ impl KeyAdmin for Pkcs11KeyService {
 
     fn revoke_grant<'a>(&'a self, _: &'a KeyRef, _: &'a str) -> KmsFuture<'a, ()> {
         KmsFuture::ready(Err(self.unsupported("RevokeGrant")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use envcrypt_testkit::{SoftHsm, USER_PIN};
+    use serde_json::Value;
+
+    use super::*;
+
+    fn bytes(value: &Value) -> Vec<u8> {
+        hex::decode(value.as_str().expect("a hex string")).expect("hex")
+    }
+
+    /// The blobs `vectors/generate.py` makes with Python's AES-GCM decrypt inside a token
+    /// holding the same key material, and decode and encode byte for byte.
+    #[test]
+    fn blobs_match_the_known_answer_vectors() {
+        let hsm = SoftHsm::new(&["vectors"]);
+        let options = Pkcs11Options::new(hsm.module(), vec!["vectors".into()], Zeroizing::new(USER_PIN.into()));
+        let service = Pkcs11KeyService::connect(options).unwrap();
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../vectors/pkcs11-blobs.json");
+        let vectors: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let cases = vectors["cases"].as_array().unwrap();
+        assert!(cases.len() >= 4);
+        for case in cases {
+            let name = case["name"].as_str().unwrap();
+            let key_id = case["key_id"].as_str().unwrap();
+            let version = u32::try_from(case["key_version"].as_u64().unwrap()).unwrap();
+            service
+                .with_cluster(|cluster| {
+                    let token = cluster.token(0);
+                    token
+                        .destroy_key(key_id, 2)
+                        .and_then(|()| token.import_key(key_id, version, &bytes(&case["key"])))
+                        .map_err(|e| service.token_failure(e))
+                })
+                .unwrap();
+            let meta = KeyMeta {
+                key_id: key_id.to_owned(),
+                description: name.to_owned(),
+                creation_date: 0,
+                state: KeyState::Enabled,
+                deletion_date: None,
+                versions: version,
+                revision: 0,
+            };
+            service.save(meta).unwrap();
+
+            let blob = bytes(&case["blob"]);
+            let parsed = blob::decode(&blob).unwrap();
+            assert_eq!((format_key_id(&parsed.key_id), parsed.version), (key_id.to_owned(), version), "{name}");
+            assert_eq!(parsed.iv.to_vec(), bytes(&case["iv"]), "{name}");
+            assert_eq!(blob::encode(&parsed.key_id, parsed.version, &parsed.iv, parsed.sealed), blob, "{name}");
+            let context: EncryptionContext = case["encryption_context"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+                .collect();
+            let opened = service.decrypt(&blob, &context, None).wait().unwrap();
+            assert_eq!(opened.plaintext.expose_secret(), bytes(&case["plaintext"]), "{name}");
+            let mut other = context.clone();
+            other.insert("extra", "pair").unwrap();
+            assert_eq!(
+                service.decrypt(&blob, &other, None).wait().unwrap_err().kms_name(),
+                "InvalidCiphertextException"
+            );
+        }
     }
 }

@@ -145,6 +145,14 @@ impl Token {
         self.session().generate_key(&Mechanism::AesKeyGen, &template).map(drop).map_err(|e| self.unavailable(e))
     }
 
+    /// Creates a CMK version from known key material (the known-answer vectors only).
+    #[cfg(test)]
+    pub(crate) fn import_key(&self, key_id: &str, version: u32, value: &[u8]) -> Result<(), TokenError> {
+        let mut template = Self::key_template(key_id, version);
+        template.push(Attribute::Value(value.to_vec()));
+        self.session().create_object(&template).map(drop).map_err(|e| self.unavailable(e))
+    }
+
     /// Random bytes from the token's RNG.
     pub fn random(&self, len: usize) -> Result<Zeroizing<Vec<u8>>, TokenError> {
         let mut out = Zeroizing::new(vec![0u8; len]);
