@@ -43,7 +43,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub json: bool,
     /// The key service for keys given without an ARN, and for `key` and `kms` commands
-    /// [default: local]. Key ARNs pick their own (arn:aws:kms:... is AWS).
+    /// [default: local]. Key ARNs pick their own (arn:aws:kms:... is AWS,
+    /// arn:envcrypt:kms:pkcs11:... the HSM cluster).
     #[arg(long, global = true, value_enum, value_name = "BACKEND")]
     pub backend: Vec<crate::backends::BackendKind>,
     /// Send AWS KMS calls to this endpoint (also AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_KMS).
