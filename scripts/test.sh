@@ -37,6 +37,7 @@ say "examples"
 cargo run --release --quiet -p envcrypt --example seal_and_open
 cargo run --release --quiet -p envcrypt --example key_service
 cargo run --release --quiet -p envcrypt --example governance
+cargo run --release --quiet -p envcrypt-pkcs11 --example hsm_cluster
 backup=$(mktemp -d)
 cargo run --release --quiet -p envcrypt --example backup -- seal crates "$backup/target" --store "$backup/store"
 cargo run --release --quiet -p envcrypt --example backup -- restore "$backup/target" "$backup/restored" --store "$backup/store"

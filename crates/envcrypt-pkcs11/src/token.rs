@@ -25,7 +25,7 @@ const APPLICATION: &[u8] = b"envcrypt";
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     /// The token, its session or its module failed: try another token.
-    #[error("token {label}: {error}")]
+    #[error("token {label}: {}", describe(error))]
     Unavailable {
         /// The token label.
         label: String,
@@ -46,6 +46,14 @@ pub enum TokenError {
         /// The object label looked for.
         key: String,
     },
+}
+
+/// A PKCS#11 failure in one short line: the call and its return value's name.
+fn describe(error: &CkError) -> String {
+    match error {
+        CkError::Pkcs11(rv, function) => format!("{function:?} failed with {rv:?}"),
+        other => other.to_string(),
+    }
 }
 
 /// A logged-in token.
