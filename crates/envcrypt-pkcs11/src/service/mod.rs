@@ -9,11 +9,12 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
 use envcrypt::kms::{
-    validate_alias_name, AliasEntry, Ciphertext, CreateGrantRequest, CreatedGrant, DataKey, DataKeySpec, Decrypted,
-    EncryptionContext, GrantEntry, GrantTarget, KeyAdmin, KeyMetadata, KeyRef, KeyService, KeyState, KmsError,
-    KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes, DELETION_WINDOW_DAYS, MAX_ENCRYPT_PLAINTEXT,
+    Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyMetadata, KeyRef, KeyService,
+    KeyState, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
 };
 use zeroize::Zeroizing;
+
+mod admin;
 
 use crate::token::{Token, TokenError};
 use crate::{blob, cluster, Pkcs11Options, PROVIDER_ID};
@@ -611,56 +612,6 @@ impl Pkcs11KeyService {
             Ok(())
         })
     }
-
-    fn update(
-        &self,
-        key: &KeyRef,
-        change: impl FnOnce(&mut KeyMeta) -> Result<(), KmsError>,
-    ) -> Result<KeyMetadata, KmsError> {
-        let mut meta = self.meta(&self.resolve(key)?)?;
-        change(&mut meta)?;
-        let meta = self.save(meta)?;
-        self.metadata(&meta)
-    }
-
-    fn invalid_state(&self, meta: &KeyMeta, operation: &'static str) -> KmsError {
-        KmsError::InvalidState { key: self.arn(&meta.key_id), state: meta.state.to_string(), operation }
-    }
-
-    fn set_alias(&self, alias: &str, target: &KeyRef, must_exist: bool) -> Result<(), KmsError> {
-        validate_alias_name(alias).map_err(|why| KmsError::InvalidAliasName(format!("{alias:?}: {why}")))?;
-        if alias.starts_with("alias/aws/") {
-            return Err(KmsError::NotAuthorized("the alias prefix alias/aws/ is reserved for AWS managed keys".into()));
-        }
-        if target.alias_name().is_some() {
-            return Err(KmsError::Validation(format!(
-                "an alias must target a key id or key ARN, not the alias {target}"
-            )));
-        }
-        let meta = self.meta(&self.resolve(target)?)?;
-        if meta.state == KeyState::PendingDeletion {
-            return Err(self.invalid_state(&meta, if must_exist { "UpdateAlias" } else { "CreateAlias" }));
-        }
-        let mut table = self.aliases()?;
-        match (table.aliases.contains_key(alias), must_exist) {
-            (true, false) => return Err(KmsError::AlreadyExists(format!("alias {alias} already exists"))),
-            (false, true) => return Err(KmsError::NotFound(format!("alias {alias} does not exist"))),
-            _ => {}
-        }
-        table.aliases.insert(alias.to_owned(), meta.key_id);
-        self.save_aliases(table)
-    }
-
-    fn save_aliases(&self, mut table: AliasTable) -> Result<(), KmsError> {
-        table.revision += 1;
-        self.write_everywhere(ALIASES, &serde_json::to_vec(&table).expect("aliases serialize"))
-    }
-
-    fn unsupported(&self, what: &str) -> KmsError {
-        KmsError::UnsupportedOperation(format!(
-            "{what}: the PKCS#11 backend models CloudHSM key stores, whose access control is the HSM's users, not key policies or grants"
-        ))
-    }
 }
 
 fn not_active(message: &str) -> KmsError {
@@ -756,172 +707,6 @@ impl KeyService for Pkcs11KeyService {
 
     fn admin(&self) -> Option<&dyn KeyAdmin> {
         Some(self)
-    }
-}
-
-impl KeyAdmin for Pkcs11KeyService {
-    fn create_key<'a>(&'a self, description: &'a str) -> KmsFuture<'a, KeyMetadata> {
-        KmsFuture::ready((|| {
-            let key_id = new_key_id(&self.dispatch(|token| token.random(16))?);
-            self.new_version(&key_id, 1)?;
-            let meta = KeyMeta {
-                key_id,
-                description: description.to_owned(),
-                creation_date: now(),
-                state: KeyState::Enabled,
-                deletion_date: None,
-                versions: 1,
-                revision: 0,
-            };
-            let meta = self.save(meta)?;
-            self.metadata(&meta)
-        })())
-    }
-
-    fn create_key_with_policy<'a>(&'a self, _: &'a str, _: &'a str, _: bool) -> KmsFuture<'a, KeyMetadata> {
-        KmsFuture::ready(Err(self.unsupported("CreateKey with a key policy")))
-    }
-
-    fn describe_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
-        KmsFuture::ready(
-            self.meta(&match self.resolve(key) {
-                Ok(id) => id,
-                Err(e) => return KmsFuture::ready(Err(e)),
-            })
-            .and_then(|meta| self.metadata(&meta)),
-        )
-    }
-
-    fn list_keys(&self) -> KmsFuture<'_, Vec<KeyMetadata>> {
-        KmsFuture::ready((|| {
-            let names = self.dispatch(|token| token.data_names())?;
-            let mut keys = Vec::new();
-            for key_id in names.iter().filter_map(|n| n.strip_prefix("meta/")) {
-                match self.meta(key_id) {
-                    Ok(meta) => keys.push(self.metadata(&meta)?),
-                    Err(KmsError::NotFound(_)) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            keys.sort_by(|a, b| (a.creation_date, &a.key_id).cmp(&(b.creation_date, &b.key_id)));
-            Ok(keys)
-        })())
-    }
-
-    fn list_aliases(&self) -> KmsFuture<'_, Vec<AliasEntry>> {
-        KmsFuture::ready(self.aliases().map(|table| {
-            table
-                .aliases
-                .into_iter()
-                .map(|(alias_name, target_key_id)| AliasEntry { alias_name, target_key_id })
-                .collect()
-        }))
-    }
-
-    fn create_alias<'a>(&'a self, alias: &'a str, target: &'a KeyRef) -> KmsFuture<'a, ()> {
-        KmsFuture::ready(self.set_alias(alias, target, false))
-    }
-
-    fn update_alias<'a>(&'a self, alias: &'a str, target: &'a KeyRef) -> KmsFuture<'a, ()> {
-        KmsFuture::ready(self.set_alias(alias, target, true))
-    }
-
-    fn delete_alias<'a>(&'a self, alias: &'a str) -> KmsFuture<'a, ()> {
-        KmsFuture::ready((|| {
-            let mut table = self.aliases()?;
-            if table.aliases.remove(alias).is_none() {
-                return Err(KmsError::NotFound(format!("alias {alias} does not exist")));
-            }
-            self.save_aliases(table)
-        })())
-    }
-
-    fn enable_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, ()> {
-        KmsFuture::ready(
-            self.update(key, |meta| {
-                if meta.state == KeyState::PendingDeletion {
-                    return Err(self.invalid_state(meta, "EnableKey"));
-                }
-                meta.state = KeyState::Enabled;
-                Ok(())
-            })
-            .map(drop),
-        )
-    }
-
-    fn disable_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, ()> {
-        KmsFuture::ready(
-            self.update(key, |meta| {
-                if meta.state == KeyState::PendingDeletion {
-                    return Err(self.invalid_state(meta, "DisableKey"));
-                }
-                meta.state = KeyState::Disabled;
-                Ok(())
-            })
-            .map(drop),
-        )
-    }
-
-    fn rotate_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
-        KmsFuture::ready(self.update(key, |meta| {
-            self.check_usable(meta, "RotateKeyOnDemand")?;
-            self.new_version(&meta.key_id, meta.versions + 1)?;
-            meta.versions += 1;
-            Ok(())
-        }))
-    }
-
-    fn schedule_key_deletion<'a>(&'a self, key: &'a KeyRef, pending_window_days: u32) -> KmsFuture<'a, KeyMetadata> {
-        KmsFuture::ready(self.update(key, |meta| {
-            if !DELETION_WINDOW_DAYS.contains(&pending_window_days) {
-                return Err(KmsError::Validation(format!(
-                    "PendingWindowInDays is {pending_window_days}; it must be between {} and {}",
-                    DELETION_WINDOW_DAYS.start(),
-                    DELETION_WINDOW_DAYS.end()
-                )));
-            }
-            if meta.state == KeyState::PendingDeletion {
-                return Err(self.invalid_state(meta, "ScheduleKeyDeletion"));
-            }
-            meta.state = KeyState::PendingDeletion;
-            meta.deletion_date = Some(now() + u64::from(pending_window_days) * SECONDS_PER_DAY);
-            Ok(())
-        }))
-    }
-
-    fn cancel_key_deletion<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
-        KmsFuture::ready(self.update(key, |meta| {
-            if meta.state != KeyState::PendingDeletion {
-                return Err(self.invalid_state(meta, "CancelKeyDeletion"));
-            }
-            meta.state = KeyState::Disabled;
-            meta.deletion_date = None;
-            Ok(())
-        }))
-    }
-
-    fn get_key_policy<'a>(&'a self, _: &'a KeyRef) -> KmsFuture<'a, String> {
-        KmsFuture::ready(Err(self.unsupported("GetKeyPolicy")))
-    }
-
-    fn put_key_policy<'a>(&'a self, _: &'a KeyRef, _: &'a str, _: bool) -> KmsFuture<'a, ()> {
-        KmsFuture::ready(Err(self.unsupported("PutKeyPolicy")))
-    }
-
-    fn create_grant<'a>(&'a self, _: CreateGrantRequest<'a>) -> KmsFuture<'a, CreatedGrant> {
-        KmsFuture::ready(Err(self.unsupported("CreateGrant")))
-    }
-
-    fn list_grants<'a>(&'a self, _: &'a KeyRef) -> KmsFuture<'a, Vec<GrantEntry>> {
-        KmsFuture::ready(Err(self.unsupported("ListGrants")))
-    }
-
-    fn retire_grant<'a>(&'a self, _: GrantTarget<'a>) -> KmsFuture<'a, ()> {
-        KmsFuture::ready(Err(self.unsupported("RetireGrant")))
-    }
-
-    fn revoke_grant<'a>(&'a self, _: &'a KeyRef, _: &'a str) -> KmsFuture<'a, ()> {
-        KmsFuture::ready(Err(self.unsupported("RevokeGrant")))
     }
 }
 
