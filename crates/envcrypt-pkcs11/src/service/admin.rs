@@ -3,12 +3,16 @@
 
 use envcrypt::kms::{
     validate_alias_name, AliasEntry, CreateGrantRequest, CreatedGrant, GrantEntry, GrantTarget, KeyAdmin, KeyMetadata,
-    KeyRef, KeyState, KmsError, KmsFuture, DELETION_WINDOW_DAYS,
+    KeyRef, KeyState, KmsError, KmsFuture, Lifecycle,
 };
 
-use super::{new_key_id, now, AliasTable, KeyMeta, Pkcs11KeyService, ALIASES, SECONDS_PER_DAY};
+use super::{new_key_id, now, AliasTable, KeyMeta, Pkcs11KeyService, ALIASES};
 
 impl Pkcs11KeyService {
+    fn lifecycle<'m>(&self, meta: &'m mut KeyMeta) -> Lifecycle<'m> {
+        Lifecycle { key_arn: self.arn(&meta.key_id), state: &mut meta.state, deletion_date: &mut meta.deletion_date }
+    }
+
     /// Reads, changes and saves a key's metadata: a new revision on every healthy token.
     fn update(
         &self,
@@ -135,29 +139,11 @@ impl KeyAdmin for Pkcs11KeyService {
     }
 
     fn enable_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, ()> {
-        KmsFuture::ready(
-            self.update(key, |meta| {
-                if meta.state == KeyState::PendingDeletion {
-                    return Err(self.invalid_state(meta, "EnableKey"));
-                }
-                meta.state = KeyState::Enabled;
-                Ok(())
-            })
-            .map(drop),
-        )
+        KmsFuture::ready(self.update(key, |meta| self.lifecycle(meta).set_enabled(true)).map(drop))
     }
 
     fn disable_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, ()> {
-        KmsFuture::ready(
-            self.update(key, |meta| {
-                if meta.state == KeyState::PendingDeletion {
-                    return Err(self.invalid_state(meta, "DisableKey"));
-                }
-                meta.state = KeyState::Disabled;
-                Ok(())
-            })
-            .map(drop),
-        )
+        KmsFuture::ready(self.update(key, |meta| self.lifecycle(meta).set_enabled(false)).map(drop))
     }
 
     fn rotate_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
@@ -170,32 +156,11 @@ impl KeyAdmin for Pkcs11KeyService {
     }
 
     fn schedule_key_deletion<'a>(&'a self, key: &'a KeyRef, pending_window_days: u32) -> KmsFuture<'a, KeyMetadata> {
-        KmsFuture::ready(self.update(key, |meta| {
-            if !DELETION_WINDOW_DAYS.contains(&pending_window_days) {
-                return Err(KmsError::Validation(format!(
-                    "PendingWindowInDays is {pending_window_days}; it must be between {} and {}",
-                    DELETION_WINDOW_DAYS.start(),
-                    DELETION_WINDOW_DAYS.end()
-                )));
-            }
-            if meta.state == KeyState::PendingDeletion {
-                return Err(self.invalid_state(meta, "ScheduleKeyDeletion"));
-            }
-            meta.state = KeyState::PendingDeletion;
-            meta.deletion_date = Some(now() + u64::from(pending_window_days) * SECONDS_PER_DAY);
-            Ok(())
-        }))
+        KmsFuture::ready(self.update(key, |meta| self.lifecycle(meta).schedule_deletion(now(), pending_window_days)))
     }
 
     fn cancel_key_deletion<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
-        KmsFuture::ready(self.update(key, |meta| {
-            if meta.state != KeyState::PendingDeletion {
-                return Err(self.invalid_state(meta, "CancelKeyDeletion"));
-            }
-            meta.state = KeyState::Disabled;
-            meta.deletion_date = None;
-            Ok(())
-        }))
+        KmsFuture::ready(self.update(key, |meta| self.lifecycle(meta).cancel_deletion()))
     }
 
     fn get_key_policy<'a>(&'a self, _: &'a KeyRef) -> KmsFuture<'a, String> {

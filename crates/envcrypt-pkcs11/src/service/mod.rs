@@ -22,7 +22,6 @@ use crate::{blob, cluster, Pkcs11Options, PROVIDER_ID};
 const REGION: &str = "pkcs11";
 const ACCOUNT: &str = "000000000000";
 const ALIASES: &str = "aliases";
-const SECONDS_PER_DAY: u64 = 86_400;
 
 /// A CMK's metadata, kept as JSON on every token; the highest revision wins a re-sync.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -497,11 +496,7 @@ impl Pkcs11KeyService {
     }
 
     fn check_usable(&self, meta: &KeyMeta, operation: &'static str) -> Result<(), KmsError> {
-        match meta.state {
-            KeyState::Enabled => Ok(()),
-            KeyState::Disabled => Err(KmsError::Disabled { key: self.arn(&meta.key_id) }),
-            state => Err(KmsError::InvalidState { key: self.arn(&meta.key_id), state: state.to_string(), operation }),
-        }
+        meta.state.check_usable(&self.arn(&meta.key_id), operation)
     }
 
     fn metadata(&self, meta: &KeyMeta) -> Result<KeyMetadata, KmsError> {

@@ -22,6 +22,7 @@ mod error;
 mod future;
 mod grant;
 mod key_ref;
+mod lifecycle;
 pub mod local;
 
 pub use crate::context::EncryptionContext;
@@ -30,6 +31,7 @@ pub use error::KmsError;
 pub use future::KmsFuture;
 pub use grant::{CreateGrantRequest, CreatedGrant, GrantConstraints, GrantEntry, GrantOperation, GrantTarget};
 pub use key_ref::{validate_alias_name, Arn, KeyRef, KeyRefError};
+pub use lifecycle::Lifecycle;
 
 /// The largest plaintext KMS `Encrypt` accepts.
 pub const MAX_ENCRYPT_PLAINTEXT: usize = 4096;

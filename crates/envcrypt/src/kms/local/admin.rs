@@ -8,11 +8,10 @@ use super::policy::KeyPolicy;
 use super::{key_file, key_param, KeyRecord, LocalKeyService, ALIASES_FILE, KEYS_DIR};
 use crate::kms::{
     validate_alias_name, AliasEntry, CreateGrantRequest, CreatedGrant, GrantEntry, GrantTarget, KeyAdmin, KeyMetadata,
-    KeyRef, KeyState, KmsError, KmsFuture, DELETION_WINDOW_DAYS,
+    KeyRef, KeyState, KmsError, KmsFuture, Lifecycle,
 };
 
 const RESERVED_ALIAS_PREFIX: &str = "alias/aws/";
-const SECONDS_PER_DAY: u64 = 86_400;
 
 impl LocalKeyService {
     /// Runs an audited read-modify-write of one key under the exclusive lock, if the key
@@ -52,16 +51,19 @@ impl LocalKeyService {
         Ok(record.metadata(self.arn(&record.key_id), &self.aliases(&txn)?))
     }
 
-    /// EnableKey / DisableKey: both refuse a key pending deletion.
-    fn set_state(&self, key: &KeyRef, state: KeyState, operation: &'static str) -> Result<(), KmsError> {
-        self.update_metadata(key, Call::new(operation, false), |record| {
-            if record.state == KeyState::PendingDeletion {
-                return Err(self.invalid_state(record, operation));
-            }
-            record.state = state;
-            Ok(())
-        })
-        .map(drop)
+    /// EnableKey / DisableKey.
+    fn set_enabled(&self, key: &KeyRef, enabled: bool) -> Result<(), KmsError> {
+        let operation = if enabled { "EnableKey" } else { "DisableKey" };
+        self.update_metadata(key, Call::new(operation, false), |record| self.lifecycle(record).set_enabled(enabled))
+            .map(drop)
+    }
+
+    fn lifecycle<'r>(&self, record: &'r mut KeyRecord) -> Lifecycle<'r> {
+        Lifecycle {
+            key_arn: self.arn(&record.key_id),
+            state: &mut record.state,
+            deletion_date: &mut record.deletion_date,
+        }
     }
 
     fn create_key_now(&self, description: &str, policy: Option<&str>, bypass: bool) -> Result<KeyMetadata, KmsError> {
@@ -224,11 +226,11 @@ impl KeyAdmin for LocalKeyService {
     }
 
     fn enable_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, ()> {
-        KmsFuture::ready(self.set_state(key, KeyState::Enabled, "EnableKey"))
+        KmsFuture::ready(self.set_enabled(key, true))
     }
 
     fn disable_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, ()> {
-        KmsFuture::ready(self.set_state(key, KeyState::Disabled, "DisableKey"))
+        KmsFuture::ready(self.set_enabled(key, false))
     }
 
     fn rotate_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
@@ -243,30 +245,14 @@ impl KeyAdmin for LocalKeyService {
     fn schedule_key_deletion<'a>(&'a self, key: &'a KeyRef, pending_window_days: u32) -> KmsFuture<'a, KeyMetadata> {
         let call = Call::new("ScheduleKeyDeletion", false).param("pendingWindowInDays", pending_window_days);
         KmsFuture::ready(self.update_metadata(key, call, |record| {
-            if !DELETION_WINDOW_DAYS.contains(&pending_window_days) {
-                return Err(KmsError::Validation(format!(
-                    "PendingWindowInDays is {pending_window_days}; it must be between {} and {}",
-                    DELETION_WINDOW_DAYS.start(),
-                    DELETION_WINDOW_DAYS.end()
-                )));
-            }
-            if record.state == KeyState::PendingDeletion {
-                return Err(self.invalid_state(record, "ScheduleKeyDeletion"));
-            }
-            record.state = KeyState::PendingDeletion;
-            record.deletion_date = Some(self.now() + u64::from(pending_window_days) * SECONDS_PER_DAY);
-            Ok(())
+            let now = self.now();
+            self.lifecycle(record).schedule_deletion(now, pending_window_days)
         }))
     }
 
     fn cancel_key_deletion<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
         KmsFuture::ready(self.update_metadata(key, Call::new("CancelKeyDeletion", false), |record| {
-            if record.state != KeyState::PendingDeletion {
-                return Err(self.invalid_state(record, "CancelKeyDeletion"));
-            }
-            record.state = KeyState::Disabled;
-            record.deletion_date = None;
-            Ok(())
+            self.lifecycle(record).cancel_deletion()
         }))
     }
 

@@ -393,16 +393,7 @@ impl LocalKeyService {
     }
 
     fn check_usable(&self, record: &KeyRecord, operation: &'static str) -> Result<(), KmsError> {
-        match record.state {
-            KeyState::Enabled => Ok(()),
-            KeyState::Disabled => Err(KmsError::Disabled { key: self.arn(&record.key_id) }),
-            // The local store only ever holds the three states above; the others are AWS's.
-            _ => Err(KmsError::InvalidState {
-                key: self.arn(&record.key_id),
-                state: record.state.to_string(),
-                operation,
-            }),
-        }
+        record.state.check_usable(&self.arn(&record.key_id), operation)
     }
 
     fn backing_key(&self, record: &KeyRecord, number: u32) -> Result<Aes256Gcm, KmsError> {
