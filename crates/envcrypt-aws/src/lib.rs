@@ -76,6 +76,38 @@ impl Default for AwsOptions {
     }
 }
 
+/// A small tokio runtime for an AWS client: the SDK is async, envcrypt's callers are threads.
+pub fn client_runtime(thread_name: &str) -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name(thread_name).enable_all().build()
+}
+
+/// Loads the AWS configuration (the standard chain, with `options` over it) on `runtime`.
+/// Retries follow `options.max_attempts`; timeouts are left to each client.
+pub fn load_config(options: &AwsOptions, runtime: &tokio::runtime::Runtime) -> Result<aws_config::SdkConfig, KmsError> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(options.max_attempts));
+    if let Some(region) = &options.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(endpoint) = &options.endpoint_url {
+        loader = loader.endpoint_url(endpoint);
+    }
+    if let Some((access_key, secret)) = &options.static_credentials {
+        let credentials = aws_sdk_kms::config::Credentials::new(access_key, secret, None, None, "envcrypt-static");
+        loader = loader.credentials_provider(credentials);
+    }
+    let config = runtime.block_on(loader.load());
+    if config.region().is_none() {
+        return Err(KmsError::Validation(
+            "no AWS region is configured: set AWS_REGION, a profile region, or --region".into(),
+        ));
+    }
+    Ok(config)
+}
+
 /// AWS KMS as an envcrypt key service.
 #[derive(Clone)]
 pub struct AwsKmsService {
@@ -94,43 +126,17 @@ impl AwsKmsService {
     /// Loads the AWS configuration and builds a client. Blocks while the configuration loads;
     /// call it outside async code.
     pub fn connect(options: &AwsOptions) -> Result<Self, KmsError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("envcrypt-aws")
-            .enable_all()
-            .build()
-            .map_err(|e| KmsError::Transport {
-                context: "starting the AWS client runtime".into(),
-                source: Arc::new(e),
-            })?;
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(options.max_attempts))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .operation_timeout(options.operation_timeout)
-                    .connect_timeout(Duration::from_secs(5))
-                    .build(),
-            );
-        if let Some(region) = &options.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
-        if let Some(profile) = &options.profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(endpoint) = &options.endpoint_url {
-            loader = loader.endpoint_url(endpoint);
-        }
-        if let Some((access_key, secret)) = &options.static_credentials {
-            let credentials = aws_sdk_kms::config::Credentials::new(access_key, secret, None, None, "envcrypt-static");
-            loader = loader.credentials_provider(credentials);
-        }
-        let config = runtime.block_on(loader.load());
-        if config.region().is_none() {
-            return Err(KmsError::Validation(
-                "no AWS region is configured: set AWS_REGION, a profile region, or --region".into(),
-            ));
-        }
-        Ok(Self { client: Client::new(&config), runtime: Arc::new(runtime) })
+        let runtime = client_runtime("envcrypt-aws").map_err(|e| KmsError::Transport {
+            context: "starting the AWS client runtime".into(),
+            source: Arc::new(e),
+        })?;
+        let config = load_config(options, &runtime)?;
+        let timeouts = TimeoutConfig::builder()
+            .operation_timeout(options.operation_timeout)
+            .connect_timeout(Duration::from_secs(5))
+            .build();
+        let config = aws_sdk_kms::config::Builder::from(&config).timeout_config(timeouts).build();
+        Ok(Self { client: Client::from_conf(config), runtime: Arc::new(runtime) })
     }
 
     /// Runs `work` on the service's runtime.

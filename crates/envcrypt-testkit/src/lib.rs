@@ -8,16 +8,19 @@
 //!
 //! [`Workdir`] runs the `envcrypt` binary in a fresh directory with a key store of its own.
 //!
-//! [`CountingKeyService`] passes every call through to a real key service and counts it, so
+//! [`CountingProxy`] relays TCP connections on loopback and counts the bytes, to measure what
+//! crosses the network. [`CountingKeyService`] passes every call through to a real key service and counts it, so
 //! tests can assert how many calls reached the service. [`TempStore`] is a local key store in a
 //! temporary directory. [`SoftHsm`] initializes SoftHSM2 tokens in a private directory and can
 //! take one offline.
 
 mod counting;
+mod proxy;
 mod softhsm;
 mod store;
 
 pub use counting::{CallCounts, CountingKeyService};
+pub use proxy::CountingProxy;
 pub use softhsm::{Offline, SoftHsm, USER_PIN};
 pub use store::TempStore;
 
@@ -51,12 +54,18 @@ pub fn moto_endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     ENDPOINT.get_or_init(|| match std::env::var(MOTO_ENDPOINT_VAR) {
         Ok(url) => url,
-        Err(_) => start_moto(),
+        Err(_) => start_moto(&[]),
     })
 }
 
+/// A moto_server of the caller's own, with `env` set (such as `INITIAL_NO_AUTH_ACTION_COUNT`
+/// to make it enforce IAM), stopped when the test process exits.
+pub fn start_private_moto(env: &[(&str, &str)]) -> String {
+    start_moto(env)
+}
+
 #[expect(clippy::zombie_processes, reason = "the watchdog must outlive this process to stop moto after it")]
-fn start_moto() -> String {
+fn start_moto(env: &[(&str, &str)]) -> String {
     let server = workspace_root().join(".venv/bin/moto_server");
     assert!(
         server.exists(),
@@ -72,6 +81,7 @@ fn start_moto() -> String {
         .arg(&server)
         .arg(port.to_string())
         .arg(std::process::id().to_string())
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .spawn()
         .expect("sh starts moto_server");

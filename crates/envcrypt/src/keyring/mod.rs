@@ -260,6 +260,30 @@ impl OpenPolicy {
         Ok(unwrapped)
     }
 
+    /// Unwraps a data key whose wrapping names no key or provider (an S3 Encryption Client
+    /// object holds a bare KMS ciphertext blob): each service is asked in turn, with each strict
+    /// key as the expected key, or with none in discovery. The services' own blobs say which
+    /// key they need. `index` of the result is 0.
+    pub fn unwrap_unnamed(&self, blob: &[u8], context: &EncryptionContext) -> Result<Unwrapped, KeyringError> {
+        let expected: Vec<Option<&KeyRef>> = match &self.strict_keys {
+            None => vec![None],
+            Some(keys) => keys.iter().map(Some).collect(),
+        };
+        let mut attempts = Vec::new();
+        for service in &self.services {
+            for key in &expected {
+                match service.decrypt(blob, context, *key).wait() {
+                    Ok(out) => return Ok(Unwrapped { data_key: out.plaintext, key_arn: out.key_arn, index: 0 }),
+                    Err(error) => attempts.push(Attempt {
+                        key: key.map_or_else(|| service.provider_id().to_owned(), ToString::to_string),
+                        error,
+                    }),
+                }
+            }
+        }
+        Err(KeyringError::NoKeyOpened { attempts, skipped: Vec::new() })
+    }
+
     fn unwrap_uncached(
         &self,
         edks: &[EncryptedDataKey],

@@ -51,6 +51,15 @@ pub struct Rewrapped {
 pub fn rewrap_header(input: &mut impl Read, request: &RewrapRequest<'_>) -> Result<Rewrapped, Error> {
     let (header, _) = read_header_and_rest(input, &request.limits)?;
     let body = header.body();
+    if body.suite.is_signed() {
+        // The footer signature covers the header, so a new header would orphan it, and the
+        // signing key is gone: only the sealer could sign again.
+        return Err(Error::Rewrap(format!(
+            "signed messages (suite 0x{:04x}) cannot be re-wrapped, since the signature covers the header; \
+             open and seal the message again",
+            body.suite.id()
+        )));
+    }
     let unwrapped = request.open.unwrap_data_key(&body.encrypted_data_keys, &body.context, body.suite)?;
     let keys = MessageKeys::derive(body.suite, unwrapped.data_key.expose_secret(), &body.message_id)?;
     header.verify(&keys)?;

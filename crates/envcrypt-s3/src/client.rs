@@ -1,0 +1,120 @@
+//! The S3 connection and the transfer settings shared by uploads and downloads.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_s3::config::timeout::TimeoutConfig;
+use envcrypt_aws::AwsOptions;
+
+use crate::error::S3Error;
+
+/// The smallest part S3 accepts in a multipart upload, but for the last.
+pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
+/// The largest part S3 accepts.
+pub const MAX_PART_SIZE: usize = 5 * 1024 * 1024 * 1024;
+/// The most parts one multipart upload may have.
+pub const MAX_PARTS: i32 = 10_000;
+
+/// How objects move: part size and parallelism. Memory use is about
+/// `part_size × (parts_in_flight + 1)` whatever the object's size.
+#[derive(Debug, Clone, Copy)]
+pub struct TransferOptions {
+    /// Bytes per multipart part (≥ [`MIN_PART_SIZE`]); objects smaller than one part are sent
+    /// with one PutObject.
+    pub part_size: usize,
+    /// Parts uploading at once.
+    pub parts_in_flight: usize,
+}
+
+impl Default for TransferOptions {
+    fn default() -> Self {
+        Self { part_size: 8 * 1024 * 1024, parts_in_flight: 4 }
+    }
+}
+
+impl TransferOptions {
+    /// Checks the limits S3 sets.
+    pub fn validate(&self) -> Result<(), S3Error> {
+        if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&self.part_size) {
+            return Err(S3Error::Invalid(format!(
+                "the part size must be between 5 MiB and 5 GiB ({MIN_PART_SIZE} to {MAX_PART_SIZE} bytes), not {}",
+                self.part_size
+            )));
+        }
+        if self.parts_in_flight == 0 || self.parts_in_flight > 64 {
+            return Err(S3Error::Invalid(format!(
+                "parts in flight must be between 1 and 64, not {}",
+                self.parts_in_flight
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// An S3 client on its own small runtime, usable from plain threads.
+#[derive(Clone)]
+pub struct S3Client {
+    sdk: aws_sdk_s3::Client,
+    runtime: Arc<tokio::runtime::Runtime>,
+    transfer: TransferOptions,
+}
+
+impl std::fmt::Debug for S3Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Client").field("region", &self.sdk.config().region()).finish_non_exhaustive()
+    }
+}
+
+impl S3Client {
+    /// Loads the AWS configuration as for KMS (region, profile, credentials, endpoint) and
+    /// builds a client. An endpoint other than AWS's is addressed path-style
+    /// (`http://host/bucket/key`), which local stand-ins need.
+    pub fn connect(options: &AwsOptions, transfer: TransferOptions) -> Result<Self, S3Error> {
+        transfer.validate()?;
+        let runtime = envcrypt_aws::client_runtime("envcrypt-s3")
+            .map_err(|e| S3Error::Invalid(format!("cannot start the S3 client runtime: {e}")))?;
+        let config = envcrypt_aws::load_config(options, &runtime).map_err(|e| S3Error::Invalid(e.to_string()))?;
+        let custom_endpoint = options.endpoint_url.is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL").is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        // Parts are large and may be slow to send; a stalled connection is caught by the read
+        // timeout instead of a limit on the whole call.
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .read_timeout(Duration::from_secs(60))
+            .build();
+        // Uploads carry CRC32 checksums that S3 verifies. Downloads are authenticated by the
+        // formats themselves (GCM tags, frame by frame for sealed objects), which a checksum
+        // adds nothing to; and stand-ins such as moto answer multipart objects with a
+        // whole-object checksum that does not match, which would fail good downloads.
+        let config = aws_sdk_s3::config::Builder::from(&config)
+            .response_checksum_validation(aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired)
+            .force_path_style(custom_endpoint)
+            .timeout_config(timeouts)
+            .build();
+        Ok(Self { sdk: aws_sdk_s3::Client::from_conf(config), runtime: Arc::new(runtime), transfer })
+    }
+
+    /// The transfer settings.
+    pub fn transfer(&self) -> TransferOptions {
+        self.transfer
+    }
+
+    pub(crate) fn sdk(&self) -> &aws_sdk_s3::Client {
+        &self.sdk
+    }
+
+    /// Runs `work` to completion on the client's runtime; never call it from async code.
+    pub(crate) fn block_on<F: Future>(&self, work: F) -> F::Output {
+        self.runtime.block_on(work)
+    }
+
+    pub(crate) fn spawn<F>(&self, work: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.runtime.spawn(work)
+    }
+}

@@ -1,0 +1,203 @@
+//! Rewriting an object in place from a server-side copy of itself: new metadata, and
+//! optionally a new first part, while the rest of the body never leaves S3.
+
+use std::collections::HashMap;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
+
+use crate::client::{S3Client, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE};
+use crate::error::S3Error;
+use crate::location::ObjectUrl;
+
+/// The largest object CopyObject copies in one call.
+const MAX_SINGLE_COPY: u64 = 5 * 1024 * 1024 * 1024;
+/// Bytes per UploadPartCopy.
+const COPY_PART: u64 = 1024 * 1024 * 1024;
+
+/// The version of the object being rewritten, and its new metadata.
+pub(crate) struct InPlace<'a> {
+    pub url: &'a ObjectUrl,
+    /// The ETag read before: every copy is conditional on it, so a concurrent replacement
+    /// of the object fails the rewrite instead of mixing two versions.
+    pub etag: &'a str,
+    pub object_size: u64,
+    pub metadata: HashMap<String, String>,
+}
+
+/// Replaces the object's metadata, body untouched.
+pub(crate) fn replace_metadata(client: &S3Client, target: InPlace<'_>) -> Result<u64, S3Error> {
+    if target.object_size <= MAX_SINGLE_COPY {
+        let url = target.url;
+        client
+            .block_on(
+                client
+                    .sdk()
+                    .copy_object()
+                    .bucket(&url.bucket)
+                    .key(&url.key)
+                    .copy_source(copy_source(url))
+                    .copy_source_if_match(target.etag)
+                    .metadata_directive(MetadataDirective::Replace)
+                    .set_metadata(Some(target.metadata))
+                    .content_type("application/octet-stream")
+                    .send(),
+            )
+            .map_err(|e| S3Error::from_sdk("CopyObject", url, e))?;
+        return Ok(0);
+    }
+    rewrite_multipart(client, target, None)
+}
+
+/// Replaces the object's first `old_len` bytes with `new_head` and its metadata; the rest
+/// is copied server-side. `new_head` must be at least 5 MiB unless it is the whole object.
+/// Returns the bytes uploaded.
+pub(crate) fn replace_head(
+    client: &S3Client,
+    target: InPlace<'_>,
+    old_len: u64,
+    new_head: Vec<u8>,
+) -> Result<u64, S3Error> {
+    if old_len >= target.object_size {
+        let url = target.url;
+        let uploaded = new_head.len() as u64;
+        client
+            .block_on(
+                client
+                    .sdk()
+                    .put_object()
+                    .bucket(&url.bucket)
+                    .key(&url.key)
+                    .set_metadata(Some(target.metadata))
+                    .content_type("application/octet-stream")
+                    .body(ByteStream::from(new_head))
+                    .send(),
+            )
+            .map_err(|e| S3Error::from_sdk("PutObject", url, e))?;
+        return Ok(uploaded);
+    }
+    if new_head.len() < MIN_PART_SIZE {
+        return Err(S3Error::Invalid(format!(
+            "internal: a replaced head of {} bytes is below S3's 5 MiB part minimum",
+            new_head.len()
+        )));
+    }
+    rewrite_multipart(client, target, Some((old_len, new_head)))
+}
+
+fn rewrite_multipart(client: &S3Client, target: InPlace<'_>, head: Option<(u64, Vec<u8>)>) -> Result<u64, S3Error> {
+    let url = target.url;
+    let created = client
+        .block_on(
+            client
+                .sdk()
+                .create_multipart_upload()
+                .bucket(&url.bucket)
+                .key(&url.key)
+                .set_metadata(Some(target.metadata.clone()))
+                .content_type("application/octet-stream")
+                .send(),
+        )
+        .map_err(|e| S3Error::from_sdk("CreateMultipartUpload", url, e))?;
+    let Some(id) = created.upload_id else {
+        return Err(S3Error::Service {
+            url: url.clone(),
+            operation: "CreateMultipartUpload",
+            name: "InvalidResponse".into(),
+            message: "the answer has no upload id".into(),
+        });
+    };
+    let result = copy_parts(client, &target, &id, head);
+    if result.is_err() {
+        // Best effort, as for uploads: the original error is what the caller needs.
+        let _ = client
+            .block_on(client.sdk().abort_multipart_upload().bucket(&url.bucket).key(&url.key).upload_id(&id).send());
+    }
+    result
+}
+
+fn copy_parts(client: &S3Client, target: &InPlace<'_>, id: &str, head: Option<(u64, Vec<u8>)>) -> Result<u64, S3Error> {
+    let url = target.url;
+    let mut parts = Vec::new();
+    let mut uploaded = 0;
+    let mut offset = 0;
+    if let Some((old_len, bytes)) = head {
+        uploaded = bytes.len() as u64;
+        let out = client
+            .block_on(
+                client
+                    .sdk()
+                    .upload_part()
+                    .bucket(&url.bucket)
+                    .key(&url.key)
+                    .upload_id(id)
+                    .part_number(1)
+                    .body(ByteStream::from(bytes))
+                    .send(),
+            )
+            .map_err(|e| S3Error::from_sdk("UploadPart", url, e))?;
+        parts.push(CompletedPart::builder().part_number(1).set_e_tag(out.e_tag).build());
+        offset = old_len;
+    }
+    let remaining = target.object_size - offset;
+    let chunk = COPY_PART.max(remaining.div_ceil(u64::try_from(MAX_PARTS - 1).unwrap_or(1))).min(MAX_PART_SIZE as u64);
+    while offset < target.object_size {
+        let end = (offset + chunk).min(target.object_size);
+        let number = i32::try_from(parts.len() + 1).unwrap_or(MAX_PARTS);
+        let out = client
+            .block_on(
+                client
+                    .sdk()
+                    .upload_part_copy()
+                    .bucket(&url.bucket)
+                    .key(&url.key)
+                    .upload_id(id)
+                    .part_number(number)
+                    .copy_source(copy_source(url))
+                    .copy_source_if_match(target.etag)
+                    .copy_source_range(format!("bytes={offset}-{}", end - 1))
+                    .send(),
+            )
+            .map_err(|e| S3Error::from_sdk("UploadPartCopy", url, e))?;
+        let etag = out.copy_part_result.and_then(|r| r.e_tag);
+        parts.push(CompletedPart::builder().part_number(number).set_e_tag(etag).build());
+        offset = end;
+    }
+    client
+        .block_on(
+            client
+                .sdk()
+                .complete_multipart_upload()
+                .bucket(&url.bucket)
+                .key(&url.key)
+                .upload_id(id)
+                .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+                .send(),
+        )
+        .map_err(|e| S3Error::from_sdk("CompleteMultipartUpload", url, e))?;
+    Ok(uploaded)
+}
+
+/// `bucket/key` with the key percent-encoded, as the x-amz-copy-source header wants it.
+fn copy_source(url: &ObjectUrl) -> String {
+    let mut out = format!("{}/", url.bucket);
+    for b in url.key.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_sources_encode_the_key() {
+        let url = ObjectUrl::parse("s3://bkt/a dir/ü+x.enc").unwrap();
+        assert_eq!(copy_source(&url), "bkt/a%20dir/%C3%BC%2Bx.enc");
+    }
+}

@@ -1,0 +1,411 @@
+//! The Amazon S3 Encryption Client's object formats, V2 and the key-committing V3.
+//!
+//! The body is one AES-256-GCM ciphertext followed by its 16-byte tag; the wrapped data key
+//! and everything needed to open it travel in the object's metadata. The data key is wrapped
+//! by a key service with the `kms+context` algorithm: the KMS encryption context is the
+//! caller's context plus `aws:x-amz-cek-alg`, and it is stored with the object.
+//!
+//! - V2: metadata `x-amz-key-v2`, `x-amz-iv`, `x-amz-cek-alg` = `AES/GCM/NoPadding`,
+//!   `x-amz-wrap-alg` = `kms+context`, `x-amz-matdesc` (the context), `x-amz-tag-len` = `128`.
+//!   The content key is the data key, the IV random, no AAD.
+//! - V3 (suite 0x0073, the default of the current official clients): metadata `x-amz-c` =
+//!   `115`, `x-amz-3`, `x-amz-w` = `12`, `x-amz-t` (the context), `x-amz-i` (a 28-byte message
+//!   id) and `x-amz-d` (a 28-byte key commitment). HKDF-SHA-512 with the message id as salt
+//!   gives the content key (info `00 73 "DERIVEKEY"`) and the commitment (`00 73 "COMMITKEY"`);
+//!   the IV is twelve `01` bytes and the AAD the suite id `00 73`.
+//!
+//! Both also get `x-amz-unencrypted-content-length` when the length is known. GCM here
+//! authenticates the whole object only at its end, which is why [`crate::open_object`] keeps
+//! output it cannot discard in memory until the tag verifies.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use envcrypt::kms::EncryptionContext;
+use hkdf::Hkdf;
+use openssl::symm::{Cipher, Crypter, Mode};
+use sha2::Sha512;
+use zeroize::Zeroizing;
+
+/// The context key the client reserves for the content algorithm.
+pub const CEK_ALG_CONTEXT_KEY: &str = "aws:x-amz-cek-alg";
+const V2_CEK_ALG: &str = "AES/GCM/NoPadding";
+const V3_SUITE: &str = "115";
+const V3_SUITE_ID: [u8; 2] = [0x00, 0x73];
+const V3_KMS_CONTEXT_WRAP: &str = "12";
+const KMS_CONTEXT_WRAP: &str = "kms+context";
+const TAG_LEN: usize = 16;
+const MESSAGE_ID_LEN: usize = 28;
+const COMMITMENT_LEN: usize = 28;
+pub(crate) const UNENCRYPTED_LENGTH: &str = "x-amz-unencrypted-content-length";
+
+/// Which S3 Encryption Client format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum S3ecVersion {
+    /// V2: AES-GCM with the data key itself.
+    V2,
+    /// V3: AES-GCM with a derived key and a key commitment (suite 115).
+    V3,
+}
+
+impl S3ecVersion {
+    /// The name envcrypt uses for it (`s3ec-v2`, `s3ec-v3`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::V2 => "s3ec-v2",
+            Self::V3 => "s3ec-v3",
+        }
+    }
+
+    fn cek_alg(self) -> &'static str {
+        match self {
+            Self::V2 => V2_CEK_ALG,
+            Self::V3 => V3_SUITE,
+        }
+    }
+}
+
+/// What an object's metadata holds: the wrapped data key and how the content is encrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Envelope {
+    pub version: S3ecVersion,
+    /// The key service's ciphertext blob of the data key.
+    pub wrapped_key: Vec<u8>,
+    /// The KMS encryption context, reserved key included.
+    pub kms_context: EncryptionContext,
+    pub nonce: Nonce,
+    pub plaintext_length: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Nonce {
+    Iv([u8; 12]),
+    Committed { message_id: [u8; MESSAGE_ID_LEN], commitment: [u8; COMMITMENT_LEN] },
+}
+
+/// The AES-256-GCM key, IV and AAD of an object's content.
+pub(crate) struct ContentKey {
+    key: Zeroizing<[u8; 32]>,
+    iv: [u8; 12],
+    aad: &'static [u8],
+}
+
+/// The KMS context for `version`: the caller's pairs plus the reserved one.
+pub(crate) fn kms_context(version: S3ecVersion, user: &EncryptionContext) -> Result<EncryptionContext, String> {
+    if user.get(CEK_ALG_CONTEXT_KEY).is_some() {
+        return Err(format!("{CEK_ALG_CONTEXT_KEY} is reserved by the S3 Encryption Client format"));
+    }
+    let mut context = user.clone();
+    context.insert(CEK_ALG_CONTEXT_KEY, version.cek_alg()).map_err(|e| e.to_string())?;
+    Ok(context)
+}
+
+/// The caller's part of a stored context.
+pub(crate) fn user_context(kms_context: &EncryptionContext) -> EncryptionContext {
+    kms_context.iter().filter(|(k, _)| *k != CEK_ALG_CONTEXT_KEY).map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
+}
+
+impl Envelope {
+    /// A fresh envelope for a data key, with a new random IV or message id, and its content key.
+    pub fn new(
+        version: S3ecVersion,
+        data_key: &[u8],
+        wrapped_key: Vec<u8>,
+        kms_context: EncryptionContext,
+        plaintext_length: Option<u64>,
+    ) -> Result<(Self, ContentKey), String> {
+        let nonce = match version {
+            S3ecVersion::V2 => {
+                let mut iv = [0u8; 12];
+                openssl::rand::rand_bytes(&mut iv).map_err(|e| e.to_string())?;
+                Nonce::Iv(iv)
+            }
+            S3ecVersion::V3 => {
+                let mut message_id = [0u8; MESSAGE_ID_LEN];
+                openssl::rand::rand_bytes(&mut message_id).map_err(|e| e.to_string())?;
+                let (_, commitment) = derive_v3(data_key, &message_id)?;
+                Nonce::Committed { message_id, commitment }
+            }
+        };
+        let envelope = Self { version, wrapped_key, kms_context, nonce, plaintext_length };
+        let key = envelope.content_key(data_key)?;
+        Ok((envelope, key))
+    }
+
+    /// The content key for `data_key`, after checking a V3 key commitment in constant time.
+    pub fn content_key(&self, data_key: &[u8]) -> Result<ContentKey, String> {
+        let mut key = Zeroizing::new([0u8; 32]);
+        match &self.nonce {
+            Nonce::Iv(iv) => {
+                let bytes: [u8; 32] =
+                    data_key.try_into().map_err(|_| format!("the data key is {} bytes, not 32", data_key.len()))?;
+                *key = bytes;
+                Ok(ContentKey { key, iv: *iv, aad: &[] })
+            }
+            Nonce::Committed { message_id, commitment } => {
+                let (derived, expected) = derive_v3(data_key, message_id)?;
+                if !openssl::memcmp::eq(&expected, commitment) {
+                    return Err("the key commitment does not match the data key: the object was altered".into());
+                }
+                Ok(ContentKey { key: derived, iv: [0x01; 12], aad: &V3_SUITE_ID })
+            }
+        }
+    }
+
+    /// The object metadata (keys without `x-amz-meta-`).
+    pub fn to_metadata(&self) -> HashMap<String, String> {
+        let mut map = HashMap::new();
+        let mut put = |k: &str, v: String| {
+            map.insert(k.to_owned(), v);
+        };
+        let context = ascii_json(&self.kms_context);
+        match &self.nonce {
+            Nonce::Iv(iv) => {
+                put("x-amz-key-v2", BASE64.encode(&self.wrapped_key));
+                put("x-amz-iv", BASE64.encode(iv));
+                put("x-amz-cek-alg", V2_CEK_ALG.into());
+                put("x-amz-wrap-alg", KMS_CONTEXT_WRAP.into());
+                put("x-amz-matdesc", context);
+                put("x-amz-tag-len", "128".into());
+            }
+            Nonce::Committed { message_id, commitment } => {
+                put("x-amz-3", BASE64.encode(&self.wrapped_key));
+                put("x-amz-c", V3_SUITE.into());
+                put("x-amz-w", V3_KMS_CONTEXT_WRAP.into());
+                put("x-amz-t", context);
+                put("x-amz-i", BASE64.encode(message_id));
+                put("x-amz-d", BASE64.encode(commitment));
+            }
+        }
+        if let Some(length) = self.plaintext_length {
+            put(UNENCRYPTED_LENGTH, length.to_string());
+        }
+        map
+    }
+
+    /// Reads an envelope from object metadata; `None` when the object is not an S3 Encryption
+    /// Client object at all.
+    pub fn from_metadata(map: &HashMap<String, String>) -> Option<Result<Self, String>> {
+        let get = |k: &str| map.get(k).map(String::as_str);
+        let v3 = get("x-amz-3").is_some() || get("x-amz-c").is_some();
+        let v2 = get("x-amz-key-v2").is_some();
+        if get("x-amz-key").is_some() {
+            return Some(Err("it is an S3 Encryption Client V1 object (unauthenticated AES-CBC or a \
+                             legacy key wrap), which envcrypt does not open"
+                .into()));
+        }
+        if !v2 && !v3 {
+            return None;
+        }
+        if v2 && v3 {
+            return Some(Err("its metadata holds both V2 and V3 S3 Encryption Client keys".into()));
+        }
+        Some(if v3 { Self::parse_v3(&get) } else { Self::parse_v2(&get) })
+    }
+
+    fn parse_v2<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<Self, String> {
+        expect(get, "x-amz-cek-alg", V2_CEK_ALG)?;
+        expect(get, "x-amz-wrap-alg", KMS_CONTEXT_WRAP)?;
+        if let Some(len) = get("x-amz-tag-len") {
+            if len != "128" {
+                return Err(format!("x-amz-tag-len is {len}; only 128-bit tags are defined"));
+            }
+        }
+        let iv = decode_fixed::<12>(get, "x-amz-iv")?;
+        Ok(Self {
+            version: S3ecVersion::V2,
+            wrapped_key: decode(get, "x-amz-key-v2")?,
+            kms_context: parse_context(get, "x-amz-matdesc")?,
+            nonce: Nonce::Iv(iv),
+            plaintext_length: parse_length(get)?,
+        })
+    }
+
+    fn parse_v3<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<Self, String> {
+        expect(get, "x-amz-c", V3_SUITE)?;
+        if get("x-amz-3").is_none() {
+            return Err("its V3 data key is in an instruction file, which envcrypt does not read".into());
+        }
+        expect(get, "x-amz-w", V3_KMS_CONTEXT_WRAP)?;
+        Ok(Self {
+            version: S3ecVersion::V3,
+            wrapped_key: decode(get, "x-amz-3")?,
+            kms_context: parse_context(get, "x-amz-t")?,
+            nonce: Nonce::Committed {
+                message_id: decode_fixed(get, "x-amz-i")?,
+                commitment: decode_fixed(get, "x-amz-d")?,
+            },
+            plaintext_length: parse_length(get)?,
+        })
+    }
+
+    /// Checks the stored context names this version's content algorithm, as the official
+    /// clients do, so that metadata cannot claim one algorithm and bind the key to another.
+    pub fn check_reserved_context(&self) -> Result<(), String> {
+        match self.kms_context.get(CEK_ALG_CONTEXT_KEY) {
+            Some(v) if v == self.version.cek_alg() => Ok(()),
+            Some(v) => {
+                Err(format!("the stored context gives {CEK_ALG_CONTEXT_KEY}={v}, not {}", self.version.cek_alg()))
+            }
+            None => Err(format!("the stored context lacks {CEK_ALG_CONTEXT_KEY}")),
+        }
+    }
+}
+
+fn expect<'a>(get: &impl Fn(&str) -> Option<&'a str>, key: &str, value: &str) -> Result<(), String> {
+    match get(key) {
+        Some(v) if v == value => Ok(()),
+        Some(v) => Err(format!("{key} is {v:?}; envcrypt reads only {value:?}")),
+        None => Err(format!("its metadata lacks {key}")),
+    }
+}
+
+fn decode<'a>(get: &impl Fn(&str) -> Option<&'a str>, key: &str) -> Result<Vec<u8>, String> {
+    let text = get(key).ok_or_else(|| format!("its metadata lacks {key}"))?;
+    BASE64.decode(text).map_err(|e| format!("{key} is not base64: {e}"))
+}
+
+fn decode_fixed<'a, const N: usize>(get: &impl Fn(&str) -> Option<&'a str>, key: &str) -> Result<[u8; N], String> {
+    let bytes = decode(get, key)?;
+    bytes.try_into().map_err(|b: Vec<u8>| format!("{key} is {} bytes, not {N}", b.len()))
+}
+
+fn parse_context<'a>(get: &impl Fn(&str) -> Option<&'a str>, key: &str) -> Result<EncryptionContext, String> {
+    let text = get(key).ok_or_else(|| format!("its metadata lacks {key}"))?;
+    let pairs: HashMap<String, String> =
+        serde_json::from_str(text).map_err(|e| format!("{key} is not a JSON object of strings: {e}"))?;
+    Ok(pairs.into_iter().collect())
+}
+
+fn parse_length<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<Option<u64>, String> {
+    get(UNENCRYPTED_LENGTH)
+        .map(|v| v.parse().map_err(|_| format!("{UNENCRYPTED_LENGTH} is not a number: {v:?}")))
+        .transpose()
+}
+
+/// JSON with every non-ASCII character escaped: metadata travels in HTTP headers.
+fn ascii_json(context: &EncryptionContext) -> String {
+    let map: std::collections::BTreeMap<&str, &str> = context.iter().collect();
+    let json = serde_json::to_string(&map).unwrap_or_else(|_| "{}".into());
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
+fn derive_v3(data_key: &[u8], message_id: &[u8]) -> Result<(Zeroizing<[u8; 32]>, [u8; COMMITMENT_LEN]), String> {
+    if data_key.len() != 32 {
+        return Err(format!("the data key is {} bytes, not 32", data_key.len()));
+    }
+    let hkdf = Hkdf::<Sha512>::new(Some(message_id), data_key);
+    let mut key = Zeroizing::new([0u8; 32]);
+    let mut commitment = [0u8; COMMITMENT_LEN];
+    let info = |label: &[u8]| [&V3_SUITE_ID[..], label].concat();
+    hkdf.expand(&info(b"DERIVEKEY"), key.as_mut()).map_err(|e| e.to_string())?;
+    hkdf.expand(&info(b"COMMITKEY"), &mut commitment).map_err(|e| e.to_string())?;
+    Ok((key, commitment))
+}
+
+fn crypter(key: &ContentKey, mode: Mode) -> io::Result<Crypter> {
+    let mut crypter = Crypter::new(Cipher::aes_256_gcm(), mode, key.key.as_ref(), Some(&key.iv))?;
+    if !key.aad.is_empty() {
+        crypter.aad_update(key.aad)?;
+    }
+    Ok(crypter)
+}
+
+/// Encrypts what is written to it into `inner`; [`ContentWriter::finish`] appends the tag.
+pub(crate) struct ContentWriter<W: Write> {
+    inner: W,
+    crypter: Crypter,
+    out: Vec<u8>,
+    plaintext_bytes: u64,
+}
+
+impl<W: Write> ContentWriter<W> {
+    pub fn new(inner: W, key: &ContentKey) -> io::Result<Self> {
+        Ok(Self { inner, crypter: crypter(key, Mode::Encrypt)?, out: Vec::new(), plaintext_bytes: 0 })
+    }
+
+    /// Writes the tag and gives back the inner writer and the plaintext length.
+    pub fn finish(mut self) -> io::Result<(W, u64)> {
+        let mut rest = [0u8; 32];
+        let n = self.crypter.finalize(&mut rest)?;
+        self.inner.write_all(&rest[..n])?;
+        let mut tag = [0u8; TAG_LEN];
+        self.crypter.get_tag(&mut tag)?;
+        self.inner.write_all(&tag)?;
+        Ok((self.inner, self.plaintext_bytes))
+    }
+}
+
+impl<W: Write> Write for ContentWriter<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let data = &data[..data.len().min(1 << 20)];
+        self.out.resize(data.len() + 32, 0);
+        let n = self.crypter.update(data, &mut self.out)?;
+        self.inner.write_all(&self.out[..n])?;
+        self.plaintext_bytes += data.len() as u64;
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Why content could not be decrypted.
+#[derive(Debug)]
+pub(crate) enum ContentError {
+    Read(io::Error),
+    Write(io::Error),
+    /// The body is shorter than a tag, or the tag does not verify.
+    Corrupt(String),
+}
+
+/// Decrypts a body of `body_length` bytes (ciphertext ‖ tag) from `input` into `output`.
+/// Plaintext reaches `output` before the tag is checked at the end: `output` must be
+/// discarded on error. Returns the plaintext length.
+pub(crate) fn decrypt_content(
+    input: &mut impl Read,
+    body_length: u64,
+    key: &ContentKey,
+    output: &mut impl Write,
+) -> Result<u64, ContentError> {
+    let ciphertext_length = body_length
+        .checked_sub(TAG_LEN as u64)
+        .ok_or_else(|| ContentError::Corrupt(format!("the body is {body_length} bytes, shorter than a GCM tag")))?;
+    let mut crypter = crypter(key, Mode::Decrypt).map_err(|e| ContentError::Corrupt(e.to_string()))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut out = vec![0u8; (1 << 20) + 32];
+    let mut left = ciphertext_length;
+    while left > 0 {
+        let want = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
+        let n = input.read(&mut buf[..want]).map_err(ContentError::Read)?;
+        if n == 0 {
+            return Err(ContentError::Corrupt(format!(
+                "the body ended {left} bytes early: it is shorter than its length said"
+            )));
+        }
+        let m = crypter.update(&buf[..n], &mut out).map_err(|e| ContentError::Corrupt(e.to_string()))?;
+        output.write_all(&out[..m]).map_err(ContentError::Write)?;
+        left -= n as u64;
+    }
+    let mut tag = [0u8; TAG_LEN];
+    input.read_exact(&mut tag).map_err(ContentError::Read)?;
+    crypter.set_tag(&tag).map_err(|e| ContentError::Corrupt(e.to_string()))?;
+    let m = crypter.finalize(&mut out).map_err(|_| {
+        ContentError::Corrupt("the GCM tag does not verify: the object was altered or the key is wrong".into())
+    })?;
+    output.write_all(&out[..m]).map_err(ContentError::Write)?;
+    Ok(ciphertext_length)
+}
