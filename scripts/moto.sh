@@ -3,6 +3,7 @@
 #   eval "$(scripts/moto.sh start)"   # installs the pinned moto into .venv if needed, starts it,
 #                                     # waits until it answers, and exports
 #                                     # ENVCRYPT_TEST_MOTO_ENDPOINT=http://127.0.0.1:PORT
+#   scripts/moto.sh bucket NAME       # creates an S3 bucket in the running moto
 #   scripts/moto.sh stop              # stops it (scripts/test.sh does this on exit, pass or fail)
 # It listens on 127.0.0.1 only; nothing here sends traffic anywhere else.
 set -euo pipefail
@@ -28,6 +29,17 @@ case "${1:-}" in
     echo "moto_server did not answer on 127.0.0.1:$port; see .venv/moto.log" >&2
     exit 1
     ;;
+  bucket)
+    [ -n "${2:-}" ] && [ -n "${ENVCRYPT_TEST_MOTO_ENDPOINT:-}" ] || {
+      echo "usage: scripts/moto.sh bucket NAME (after eval \"\$(scripts/moto.sh start)\")" >&2
+      exit 2
+    }
+    "$root/.venv/bin/python" -c 'import boto3, sys
+boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+             aws_access_key_id="testing", aws_secret_access_key="testing").create_bucket(Bucket=sys.argv[2])' \
+      "$ENVCRYPT_TEST_MOTO_ENDPOINT" "$2"
+    echo "created s3://$2 at $ENVCRYPT_TEST_MOTO_ENDPOINT" >&2
+    ;;
   stop)
     if [ -f "$pidfile" ]; then
       kill "$(cat "$pidfile")" 2>/dev/null || true
@@ -35,7 +47,7 @@ case "${1:-}" in
     fi
     ;;
   *)
-    echo "usage: scripts/moto.sh start|stop" >&2
+    echo "usage: scripts/moto.sh start|bucket NAME|stop" >&2
     exit 2
     ;;
 esac

@@ -18,9 +18,10 @@ use envcrypt::kms::{
 };
 use envcrypt_aws::{AwsKmsService, AwsOptions};
 use envcrypt_pkcs11::{Mechanisms, Pkcs11KeyService, Pkcs11Options, WrapMechanism};
+use envcrypt_s3::{S3Client, TransferOptions};
 use zeroize::Zeroizing;
 
-use crate::cli::GlobalArgs;
+use crate::cli::{GlobalArgs, TransferArgs};
 use crate::error::CliError;
 
 const PASSPHRASE_VAR: &str = "ENVCRYPT_PASSPHRASE";
@@ -154,13 +155,22 @@ pub fn store_dir(chosen: Option<PathBuf>) -> Result<PathBuf, KmsError> {
         .ok_or_else(|| KmsError::Validation("no data directory is known for this user; pass --store DIR".into()))
 }
 
+fn aws_options(global: &GlobalArgs) -> AwsOptions {
+    AwsOptions { endpoint_url: global.endpoint_url.clone(), region: global.region.clone(), ..AwsOptions::default() }
+}
+
 fn aws_kms(global: &GlobalArgs) -> Lazy<AwsKmsService> {
-    let options = AwsOptions {
-        endpoint_url: global.endpoint_url.clone(),
-        region: global.region.clone(),
-        ..AwsOptions::default()
-    };
+    let options = aws_options(global);
     Lazy::new(envcrypt_aws::PROVIDER_ID, move || AwsKmsService::connect(&options))
+}
+
+/// An S3 client configured as AWS KMS is (region, credentials, --endpoint-url).
+pub fn s3_client(global: &GlobalArgs, transfer: Option<&TransferArgs>) -> Result<S3Client, CliError> {
+    let transfer = transfer.map_or_else(TransferOptions::default, |t| TransferOptions {
+        part_size: t.part_size,
+        parts_in_flight: usize::from(t.parts_in_flight),
+    });
+    S3Client::connect(&aws_options(global), transfer).map_err(|e| CliError::s3("cannot set up S3", e))
 }
 
 /// The HSM settings: the config file, then flags and their variables over it.

@@ -47,7 +47,8 @@ pub struct GlobalArgs {
     /// arn:envcrypt:kms:pkcs11:... the HSM cluster).
     #[arg(long, global = true, value_enum, value_name = "BACKEND")]
     pub backend: Vec<crate::backends::BackendKind>,
-    /// Send AWS KMS calls to this endpoint (also AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_KMS).
+    /// Send AWS KMS and S3 calls to this endpoint (also AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_KMS,
+    /// AWS_ENDPOINT_URL_S3); S3 is then addressed path-style.
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// The AWS region [default: AWS_REGION or the profile's].
@@ -91,9 +92,18 @@ Examples:
   envcrypt seal --key alias/backup -o out.enc in.bin
   envcrypt seal --context purpose=backup --context host=db1 db.dump
   pg_dump db | envcrypt seal - > db.sql.enc
+  envcrypt seal db.dump -o s3://backups/db.dump.enc --key alias/backup
+  pg_dump db | envcrypt seal - -o s3://backups/db.sql.enc --part-size 64MiB
+  envcrypt seal report.pdf -o s3://docs/report.pdf --format s3ec --key arn:aws:kms:...
 
 Without --key, the local store's default key (alias/envcrypt/default) is used, and created
-if needed. Each --key adds a key that can open the message on its own.")]
+if needed. Each --key adds a key that can open the message on its own.
+
+An s3:// output is a multipart upload sealed as it streams (memory: about part size × (parts
+in flight + 1)). Nothing is stored unless the whole input is: on a failure or Ctrl-C the
+upload is aborted. The object's metadata records the format, the key ARNs and the plaintext
+length. --format s3ec writes the Amazon S3 Encryption Client's format instead (V3, what the
+current official clients read by default; s3ec-v2 for older readers), with one key.")]
     Seal(SealArgs),
     /// Open a sealed message, verifying it before any file output is kept.
     #[command(after_help = "\
@@ -101,13 +111,23 @@ Examples:
   envcrypt open notes.txt.enc                    # writes notes.txt
   envcrypt open --context purpose=backup -o - db.dump.enc | pg_restore
   envcrypt open --key alias/backup archive.enc -o archive
+  envcrypt open s3://backups/db.dump.enc -o db.dump
+  envcrypt open s3://backups/db.sql.enc -o - | psql
 
 Output files are written to a temporary file and renamed into place only after the whole
 message has authenticated. On stdout, each frame is released only after it authenticates,
-and a failure exits non-zero.")]
+and a failure exits non-zero.
+
+An s3:// input may be a sealed object or an S3 Encryption Client object (V2 or V3); the
+metadata tells which. The latter authenticate only at their end, so on stdout they are held
+in memory until they verify (up to 64 MiB; open larger ones to a file).")]
     Open(OpenArgs),
     /// Show a sealed message's header (suite, keys, context, frame size); needs no key.
-    #[command(after_help = "Example:\n  envcrypt inspect notes.txt.enc\n  envcrypt inspect --json notes.txt.enc")]
+    #[command(after_help = "\
+Examples:
+  envcrypt inspect notes.txt.enc
+  envcrypt inspect --json notes.txt.enc
+  envcrypt inspect s3://backups/db.dump.enc      # one ranged read; the body is not downloaded")]
     Inspect(InspectArgs),
     /// Manage master keys: create, aliases, states, rotation, deletion, key policies and grants.
     #[command(subcommand)]
@@ -121,8 +141,11 @@ Examples:
   envcrypt rewrap --to alias/new *.enc                       # add a key to many files
   envcrypt rewrap --to alias/new --remove alias/old db.enc   # move a file to another key
   envcrypt rewrap --from alias/dr --to arn:aws:kms:us-east-1:111122223333:key/... backup.enc
+  envcrypt rewrap --to alias/new s3://backups/db.dump.enc
 
-Each file is replaced atomically. A new key in the same key service as the one that opens
+Each file is replaced atomically. An s3:// object is re-wrapped in place with server-side
+copies: its header and about 5 MiB of body are rewritten and S3 copies the rest, whatever
+the object's size; an S3 Encryption Client object takes a metadata-only copy (one --to). A new key in the same key service as the one that opens
 the file is added with ReEncrypt; the data key is unwrapped once to re-authenticate the
 header, which the message format keys with the data key.")]
     Rewrap(RewrapArgs),
@@ -148,7 +171,7 @@ The local store runs in a throwaway directory unless --store is given.")]
 
 #[derive(Debug, Args)]
 pub struct RewrapArgs {
-    /// The sealed files to re-wrap, in place.
+    /// The sealed files or s3:// objects to re-wrap, in place.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<String>,
     /// A key to add; repeatable.
@@ -172,11 +195,11 @@ pub struct ConformanceArgs {
 /// Where a command reads and writes.
 #[derive(Debug, Args)]
 pub struct FileArgs {
-    /// The input file, or - for stdin.
+    /// The input: a file, s3://BUCKET/KEY (open), or - for stdin.
     #[arg(default_value = "-")]
     pub input: String,
-    /// Where to write: a file, or - for stdout [default: seal writes INPUT.enc, open writes INPUT
-    /// without .enc; stdout when the input is stdin].
+    /// Where to write: a file, s3://BUCKET/KEY (seal), or - for stdout [default: seal writes
+    /// INPUT.enc, open writes INPUT without .enc; stdout when the input is stdin].
     #[arg(short, long, value_name = "OUT")]
     pub output: Option<String>,
     /// Replace the output file if it exists.
@@ -200,6 +223,47 @@ pub struct SealArgs {
     /// Threads that encrypt or decrypt frames [default: one per core].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
+    /// The format of an s3:// object: sealed (an Encryption SDK message, any number of keys),
+    /// s3ec (the S3 Encryption Client's V3, one key) or s3ec-v2.
+    #[arg(long, value_enum, default_value_t = ObjectFormat::Sealed)]
+    pub format: ObjectFormat,
+    #[command(flatten)]
+    pub transfer: TransferArgs,
+}
+
+/// The format of a new S3 object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ObjectFormat {
+    /// The object is a sealed message, as files are.
+    Sealed,
+    /// The Amazon S3 Encryption Client's V3 format (key-committing).
+    S3ec,
+    /// The Amazon S3 Encryption Client's V2 format.
+    #[value(name = "s3ec-v2")]
+    S3ecV2,
+}
+
+/// How S3 objects move.
+#[derive(Debug, Args)]
+pub struct TransferArgs {
+    /// Bytes per multipart part, at least 5MiB (suffixes KiB, MiB, GiB).
+    #[arg(long, value_name = "SIZE", default_value = "8MiB", value_parser = parse_size)]
+    pub part_size: usize,
+    /// Parts uploading at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parts_in_flight: u16,
+}
+
+fn parse_size(text: &str) -> Result<usize, String> {
+    let units = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)];
+    let (number, unit) =
+        units.iter().find_map(|(suffix, unit)| text.strip_suffix(suffix).map(|n| (n, *unit))).unwrap_or((text, 1));
+    number
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .ok_or_else(|| format!("{text:?} is not a size such as 8MiB or 16777216"))
 }
 
 #[derive(Debug, Args)]
@@ -228,7 +292,7 @@ pub struct OpenArgs {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The sealed file, or - for stdin.
+    /// The sealed file, s3://BUCKET/KEY, or - for stdin.
     #[arg(default_value = "-")]
     pub input: String,
 }

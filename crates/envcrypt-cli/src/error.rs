@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use envcrypt::keyring::KeyringError;
 use envcrypt::kms::KmsError;
 use envcrypt::stream;
+use envcrypt_s3::S3Error;
 
 /// The exit code families documented in `envcrypt --help`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +82,24 @@ impl CliError {
             }
             stream::Error::Keyring(e) => Self::new(Exit::Key, format!("{what}: {e}")),
             other => Self::new(Exit::Io, format!("{what}: {other}")),
+        }
+    }
+
+    /// An S3 object failure while doing `what`; the error names the object.
+    pub fn s3(what: impl std::fmt::Display, error: S3Error) -> Self {
+        match error {
+            S3Error::Message { url, source } => Self::stream(format!("{what}: {url}"), *source),
+            S3Error::KeyService { url, source } => Self::kms(format!("{what}: {url}"), &source),
+            S3Error::AccessDenied { .. } => Self::new(
+                Exit::Io,
+                format!("{what}: {error} (check that the credentials may use the bucket and object)"),
+            ),
+            S3Error::NoSuchBucket { .. } => {
+                Self::new(Exit::Io, format!("{what}: {error} (check the name, the region and --endpoint-url)"))
+            }
+            S3Error::NotSealed { .. } | S3Error::S3ec { .. } => Self::new(Exit::Data, format!("{what}: {error}")),
+            S3Error::Invalid(_) => Self::usage(format!("{what}: {error}")),
+            _ => Self::new(Exit::Io, format!("{what}: {error}")),
         }
     }
 

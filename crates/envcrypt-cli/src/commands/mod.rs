@@ -9,6 +9,7 @@ mod key;
 mod kms;
 mod open;
 mod rewrap;
+mod s3;
 mod seal;
 
 use std::io::{self, Write};

@@ -1,6 +1,8 @@
 use envcrypt::keyring::OpenPolicy;
+use envcrypt::kms::EncryptionContext;
 use envcrypt::message::ParseLimits;
 use envcrypt::stream::{self, OpenOptions};
+use envcrypt_s3::ObjectUrl;
 use serde_json::json;
 
 use super::print_json;
@@ -12,6 +14,12 @@ use crate::files::{is_broken_pipe, strip_enc, Input, Output};
 pub fn exec(args: &OpenArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let required_context = parse_context(&args.context)?;
     let keys = args.keys.iter().map(|k| parse_key(k)).collect::<Result<Vec<_>, _>>()?;
+    if ObjectUrl::is_s3(&args.files.input) {
+        let url = super::s3::object_url(&args.files.input)?;
+        let services = Backends::new(global)?.all();
+        let policy = if keys.is_empty() { OpenPolicy::discovery(services) } else { OpenPolicy::strict(services, keys) };
+        return super::s3::open(args, global, &url, &policy, open_options(args, required_context));
+    }
     let output_spec = match (&args.files.output, args.files.input.as_str()) {
         (Some(out), _) => out.clone(),
         (None, "-") => "-".to_owned(),
@@ -23,15 +31,7 @@ pub fn exec(args: &OpenArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let input = Input::open(&args.files.input)?;
     let services = Backends::new(global)?.all();
     let policy = if keys.is_empty() { OpenPolicy::discovery(services) } else { OpenPolicy::strict(services, keys) };
-    let options = OpenOptions {
-        limits: ParseLimits {
-            max_encrypted_data_keys: args.max_encrypted_data_keys,
-            max_frame_length: args.max_frame_size,
-        },
-        required_context,
-        unsigned_only: args.unsigned_only,
-        threads: args.threads.map_or(OpenOptions::default().threads, usize::from),
-    };
+    let options = open_options(args, required_context);
     let name = input.name;
     let opened = match stream::open(input.reader, output.writer(), &policy, &options) {
         Ok(opened) => opened,
@@ -51,4 +51,16 @@ pub fn exec(args: &OpenArgs, global: &GlobalArgs) -> Result<(), CliError> {
         }))?;
     }
     Ok(())
+}
+
+fn open_options(args: &OpenArgs, required_context: EncryptionContext) -> OpenOptions {
+    OpenOptions {
+        limits: ParseLimits {
+            max_encrypted_data_keys: args.max_encrypted_data_keys,
+            max_frame_length: args.max_frame_size,
+        },
+        required_context,
+        unsigned_only: args.unsigned_only,
+        threads: args.threads.map_or(OpenOptions::default().threads, usize::from),
+    }
 }

@@ -32,7 +32,12 @@ pub fn exec(args: &RewrapArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let mut reports = Vec::new();
     let mut first_error = None;
     for file in &args.files {
-        match rewrap_file(file, &request) {
+        let result = if envcrypt_s3::ObjectUrl::is_s3(file) {
+            super::s3::rewrap(global, file, &request)
+        } else {
+            rewrap_file(file, &request)
+        };
+        match result {
             Ok(report) => reports.push(report),
             Err(error) => {
                 if args.files.len() > 1 {

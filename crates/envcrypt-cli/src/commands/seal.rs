@@ -1,11 +1,12 @@
 use envcrypt::keyring::Keyring;
 use envcrypt::kms::local::DEFAULT_KEY_ALIAS;
 use envcrypt::stream::{self, SealOptions};
+use envcrypt_s3::ObjectUrl;
 use serde_json::json;
 
 use super::print_json;
 use crate::backends::{parse_context, parse_key, BackendKind, Backends};
-use crate::cli::{GlobalArgs, SealArgs};
+use crate::cli::{GlobalArgs, ObjectFormat, SealArgs};
 use crate::error::CliError;
 use crate::files::{Input, Output};
 
@@ -20,13 +21,12 @@ pub fn exec(args: &SealArgs, global: &GlobalArgs) -> Result<(), CliError> {
         (None, "-") => "-".to_owned(),
         (None, input) => format!("{input}.enc"),
     };
-    let mut output = Output::create(&output_spec, args.files.force)?;
-    if output.is_terminal() {
+    let object = ObjectUrl::is_s3(&output_spec).then(|| super::s3::object_url(&output_spec)).transpose()?;
+    if object.is_none() && args.format != ObjectFormat::Sealed {
         return Err(CliError::usage(
-            "refusing to write a sealed message to a terminal; use -o FILE or redirect stdout",
+            "--format s3ec is a format of S3 objects: give -o s3://BUCKET/KEY, or leave --format out",
         ));
     }
-    let mut input = Input::open(&args.files.input)?;
     let backends = Backends::new(global)?;
     // The managed default key is created on first use, whether named or implied.
     let names_default = keys.iter().any(|k| k.alias_name() == Some(DEFAULT_KEY_ALIAS));
@@ -37,14 +37,24 @@ pub fn exec(args: &SealArgs, global: &GlobalArgs) -> Result<(), CliError> {
             keys.push(default);
         }
     }
-    let keyring = keys
-        .iter()
-        .fold(Keyring::new(), |ring, key| ring.with_key(backends.service(backends.kind_of(key)), key.clone()));
     let options = SealOptions {
         frame_length: args.frame_size,
         threads: args.threads.map_or(SealOptions::default().threads, usize::from),
         ..SealOptions::default()
     };
+    if let Some(url) = &object {
+        return super::s3::seal(args, global, url, &backends, &keys, context, &options);
+    }
+    let mut output = Output::create(&output_spec, args.files.force)?;
+    if output.is_terminal() {
+        return Err(CliError::usage(
+            "refusing to write a sealed message to a terminal; use -o FILE or redirect stdout",
+        ));
+    }
+    let mut input = Input::open(&args.files.input)?;
+    let keyring = keys
+        .iter()
+        .fold(Keyring::new(), |ring, key| ring.with_key(backends.service(backends.kind_of(key)), key.clone()));
     let sealed =
         stream::seal(&mut input.reader, output.writer(), &keyring, &context, &options).map_err(|e| match e {
             stream::Error::Input(e) => CliError::io(format!("cannot read {}", input.name), &e),
