@@ -3,7 +3,7 @@
 //! that goes away and comes back without a failed call.
 //!
 //! Run with `cargo run -p envcrypt-pkcs11 --example hsm_cluster` (needs SoftHSM2:
-//! `scripts/softhsm.sh`).
+//! `scripts/packages.sh test`).
 
 use envcrypt::kms::{DataKeySpec, EncryptionContext, KeyAdmin, KeyRef, KeyService};
 use envcrypt_pkcs11::{Pkcs11KeyService, Pkcs11Options};

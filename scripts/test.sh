@@ -14,8 +14,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
 
-say "SoftHSM2 (PKCS#11 tokens for the HSM tests)"
-scripts/softhsm.sh
+say "Debian packages: OpenSSL headers, SoftHSM2 (PKCS#11 tokens for the HSM tests)"
+scripts/packages.sh test
 
 say "moto_server (AWS KMS stand-in) on a free loopback port"
 eval "$(scripts/moto.sh start)"
@@ -46,6 +46,10 @@ rm -rf "$backup"
 
 say "fuzz targets: a short smoke run of each (scripts/fuzz.sh SECONDS for a campaign)"
 scripts/fuzz.sh 5
+
+say "README S3 walkthrough (scripts/try-s3.sh, against its own moto)"
+(unset ENVCRYPT_TEST_MOTO_ENDPOINT; scripts/try-s3.sh > /dev/null)
+echo "scripts/try-s3.sh: ok"
 
 say "README main command"
 scripts/try.sh > /dev/null

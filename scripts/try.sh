@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+scripts/packages.sh build
 cargo build --release --quiet -p envcrypt-cli
 envcrypt=$PWD/target/release/envcrypt
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Generates envcrypt's known-answer vectors from the published formats, independently of
 the Rust code: it uses only Python's `cryptography` package (AES-GCM, HKDF) and the byte
-layouts of the AWS Encryption SDK specification (message format v2, suite 0x0478) and of
-envcrypt's local ciphertext blob (crates/envcrypt/src/kms/local/blob.rs).
+layouts of the AWS Encryption SDK specification (message format v2, suite 0x0478), of the
+Amazon S3 Encryption Client's object formats (V3 and V2), and of envcrypt's local and PKCS#11
+ciphertext blobs.
 
 Every input is derived from fixed labels, so running this again reproduces the files:
 
@@ -12,6 +13,7 @@ Every input is derived from fixed labels, so running this again reproduces the f
 The Rust tests (crates/envcrypt/tests/vectors.rs) decrypt each expected message with the
 given data key and re-encrypt the plaintext with the same message id, requiring identical bytes.
 """
+import base64
 import hashlib
 import json
 import struct
@@ -185,11 +187,67 @@ def hsm_blob_cases():
     return out
 
 
+def s3ec_object(version, data_key, nonce, wrapped_key, ctx, plaintext):
+    """An Amazon S3 Encryption Client object: its metadata and body (ciphertext ‖ tag)."""
+    kms_ctx = dict(ctx, **{"aws:x-amz-cek-alg": "115" if version == "v3" else "AES/GCM/NoPadding"})
+    ctx_json = json.dumps(kms_ctx, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    b64 = lambda b: base64.b64encode(b).decode()
+    if version == "v3":
+        suite = b"\x00\x73"
+        key = hkdf_sha512(data_key, nonce, suite + b"DERIVEKEY", 32)
+        commitment = hkdf_sha512(data_key, nonce, suite + b"COMMITKEY", 28)
+        body = AESGCM(key).encrypt(b"\x01" * 12, plaintext, suite)
+        metadata = {"x-amz-3": b64(wrapped_key), "x-amz-c": "115", "x-amz-w": "12", "x-amz-t": ctx_json,
+                    "x-amz-i": b64(nonce), "x-amz-d": b64(commitment)}
+    else:
+        body = AESGCM(data_key).encrypt(nonce, plaintext, None)
+        metadata = {"x-amz-key-v2": b64(wrapped_key), "x-amz-iv": b64(nonce), "x-amz-cek-alg": "AES/GCM/NoPadding",
+                    "x-amz-wrap-alg": "kms+context", "x-amz-matdesc": ctx_json, "x-amz-tag-len": "128"}
+    metadata["x-amz-unencrypted-content-length"] = str(len(plaintext))
+    return metadata, body
+
+
+def hkdf_sha512(ikm, salt, info, n):
+    return HKDF(algorithm=hashes.SHA512(), length=n, salt=salt, info=info).derive(ikm)
+
+
+def s3ec_cases():
+    cases = [
+        ("v3, empty context", "v3", {}, 100),
+        ("v3, context with non-ASCII", "v3", {"department": "finance", "owner": "Zoë"}, 5000),
+        ("v3, empty object", "v3", {"purpose": "vectors"}, 0),
+        ("v2, context", "v2", {"department": "finance"}, 4096),
+        ("v2, empty context", "v2", {}, 1),
+    ]
+    out = []
+    for i, (name, version, ctx, size) in enumerate(cases):
+        data_key = fixed(f"s3ec-data-key/{i}", 32)
+        nonce = fixed(f"s3ec-nonce/{i}", 28 if version == "v3" else 12)
+        wrapped_key = fixed(f"s3ec-wrapped-key/{i}", 184)
+        plaintext = fixed(f"s3ec-plaintext/{i}", size)
+        metadata, body = s3ec_object(version, data_key, nonce, wrapped_key, ctx, plaintext)
+        out.append({
+            "name": name,
+            "version": version,
+            "data_key": data_key.hex(),
+            "encryption_context": ctx,
+            "plaintext": plaintext.hex(),
+            "metadata": metadata,
+            "body": body.hex(),
+        })
+    return out
+
+
+def s3ec_seed(metadata, body):
+    """The s3ec_object fuzz target's input: `key: value` lines, an empty line, the body."""
+    return "".join(f"{k}: {v}\n" for k, v in sorted(metadata.items())).encode() + b"\n" + body
+
+
 # The decrypt fuzz target opens messages with this data key (fuzz/fuzz_targets/decrypt.rs).
 FUZZ_DATA_KEY = fixed("fuzz/data-key", 32)
 
 
-def fuzz_seeds(messages, blobs, hsm_blobs):
+def fuzz_seeds(messages, blobs, hsm_blobs, s3ec):
     """Seed corpora for the fuzz targets, from the same cases as the vectors."""
     seeds = {}
     for i, case in enumerate(messages):
@@ -205,11 +263,17 @@ def fuzz_seeds(messages, blobs, hsm_blobs):
     for i, case in enumerate(hsm_blobs):
         # The target's first byte picks the parser: even for a blob.
         seeds[f"pkcs11_blob/blob-{i}"] = b"\x00" + bytes.fromhex(case["blob"])
+    for i, case in enumerate(s3ec):
+        # Re-made under the fuzz target's data key, so that the content decryption is reached.
+        nonce = fixed(f"s3ec-nonce/{i}", 28 if case["version"] == "v3" else 12)
+        metadata, body = s3ec_object(case["version"], FUZZ_DATA_KEY, nonce, b"wrapped", case["encryption_context"],
+                                     bytes.fromhex(case["plaintext"])[:200])
+        seeds[f"s3ec_object/object-{i}"] = s3ec_seed(metadata, body)
     return seeds
 
 
 def main():
-    messages, blobs, hsm_blobs = message_cases(), blob_cases(), hsm_blob_cases()
+    messages, blobs, hsm_blobs, s3ec = message_cases(), blob_cases(), hsm_blob_cases(), s3ec_cases()
     outputs = {
         HERE / "messages.json": json.dumps(
             {"description": "AWS Encryption SDK message format v2, suite 0x0478; see generate.py", "cases": messages},
@@ -220,8 +284,12 @@ def main():
         HERE / "pkcs11-blobs.json": json.dumps(
             {"description": "envcrypt PKCS#11 ciphertext blob v1; see generate.py", "cases": hsm_blobs},
             indent=2, ensure_ascii=False).encode() + b"\n",
+        HERE / "s3ec-objects.json": json.dumps(
+            {"description": "Amazon S3 Encryption Client objects, V3 (suite 115) and V2; see generate.py",
+             "cases": s3ec},
+            indent=2, ensure_ascii=False).encode() + b"\n",
     }
-    for name, data in fuzz_seeds(messages, blobs, hsm_blobs).items():
+    for name, data in fuzz_seeds(messages, blobs, hsm_blobs, s3ec).items():
         outputs[HERE.parent / "fuzz" / "seeds" / name] = data
     check = "--check" in sys.argv
     stale = False

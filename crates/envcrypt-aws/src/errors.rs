@@ -15,10 +15,7 @@ where
     let on_key = if key.is_empty() { String::new() } else { format!(" {key}") };
     let Some(service) = error.as_service_error() else {
         let context = format!("AWS KMS {operation}{on_key}");
-        return KmsError::Transport {
-            context,
-            source: Arc::new(DisplayChain(error.to_string(), format_chain(&error))),
-        };
+        return KmsError::Transport { context, source: Arc::new(DisplayChain(error_chain(&error))) };
     };
     // An answer without an exception name (an HTML 500 page, say) is named by its status.
     let name = match service.code() {
@@ -47,8 +44,10 @@ pub(crate) fn missing(operation: &'static str, field: &'static str) -> KmsError 
     }
 }
 
-fn format_chain(error: &dyn std::error::Error) -> String {
-    let mut out = String::new();
+/// An error and every error under it, as one line: SDK errors put the useful part (a refused
+/// connection, a bad credential) in their sources.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
     let mut source = error.source();
     while let Some(e) = source {
         out.push_str(": ");
@@ -61,11 +60,11 @@ fn format_chain(error: &dyn std::error::Error) -> String {
 /// An SDK error flattened to text: the SDK's error types are generic over its response type,
 /// and envcrypt's error must not expose them.
 #[derive(Debug)]
-struct DisplayChain(String, String);
+struct DisplayChain(String);
 
 impl std::fmt::Display for DisplayChain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}{}", self.0, self.1)
+        f.write_str(&self.0)
     }
 }
 

@@ -20,6 +20,7 @@
 mod errors;
 mod stand_in;
 
+pub use errors::error_chain;
 pub use stand_in::StandInPrincipals;
 
 use std::collections::HashMap;

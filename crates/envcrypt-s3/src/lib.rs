@@ -45,26 +45,14 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod client;
-mod copy;
-mod download;
-mod error;
-mod location;
-mod metadata;
-mod object;
-mod rewrap;
+#[cfg(fuzzing)]
+pub mod fuzzing;
+#[cfg(feature = "client")]
+mod objects;
+// Without the client, only the fuzz targets use the format.
+#[cfg_attr(not(feature = "client"), allow(dead_code))]
 mod s3ec;
-mod upload;
 
-pub use client::{S3Client, TransferOptions, MAX_PART_SIZE, MIN_PART_SIZE};
-pub use download::ObjectReader;
-pub use error::S3Error;
-pub use location::{InvalidObjectUrl, ObjectUrl};
-pub use metadata::{FORMAT, KEYS, KEY_COUNT, PLAINTEXT_LENGTH, SEALED_FORMAT};
-pub use object::{
-    inspect_object, open_object, seal_object, Inspected, InspectedKind, OpenObjectOptions, OpenedObject,
-    SealObjectOptions, SealedObject, Wrapping,
-};
-pub use rewrap::{rewrap_object, RewrappedObject};
+#[cfg(feature = "client")]
+pub use objects::*;
 pub use s3ec::{S3ecVersion, CEK_ALG_CONTEXT_KEY};
-pub use upload::{ObjectWriter, Uploaded};

@@ -409,3 +409,106 @@ pub(crate) fn decrypt_content(
     output.write_all(&out[..m]).map_err(ContentError::Write)?;
     Ok(ciphertext_length)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct Case {
+        name: String,
+        version: String,
+        data_key: String,
+        encryption_context: HashMap<String, String>,
+        plaintext: String,
+        metadata: HashMap<String, String>,
+        body: String,
+    }
+
+    fn cases() -> Vec<Case> {
+        #[derive(serde::Deserialize)]
+        struct File {
+            cases: Vec<Case>,
+        }
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../vectors/s3ec-objects.json");
+        let file: File = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert!(file.cases.len() >= 5);
+        file.cases
+    }
+
+    fn hex(text: &str) -> Vec<u8> {
+        (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
+    }
+
+    #[test]
+    fn known_answer_objects_open_and_are_written_byte_for_byte() {
+        for case in cases() {
+            let (data_key, plaintext, body) = (hex(&case.data_key), hex(&case.plaintext), hex(&case.body));
+            let envelope = Envelope::from_metadata(&case.metadata).unwrap().unwrap();
+            let version = if case.version == "v3" { S3ecVersion::V3 } else { S3ecVersion::V2 };
+            assert_eq!(envelope.version, version, "{}", case.name);
+            let user: EncryptionContext = case.encryption_context.clone().into_iter().collect();
+            assert_eq!(user_context(&envelope.kms_context), user, "{}", case.name);
+            assert_eq!(envelope.kms_context, kms_context(version, &user).unwrap(), "{}", case.name);
+            envelope.check_reserved_context().unwrap();
+            assert_eq!(envelope.plaintext_length, Some(plaintext.len() as u64));
+            assert_eq!(envelope.to_metadata(), case.metadata, "{}: envcrypt writes the same metadata", case.name);
+
+            let key = envelope.content_key(&data_key).unwrap();
+            let mut opened = Vec::new();
+            decrypt_content(&mut &body[..], body.len() as u64, &key, &mut opened).unwrap();
+            assert_eq!(opened, plaintext, "{}", case.name);
+            let mut writer = ContentWriter::new(Vec::new(), &key).unwrap();
+            writer.write_all(&plaintext).unwrap();
+            assert_eq!(writer.finish().unwrap().0, body, "{}: envcrypt encrypts to the same body", case.name);
+
+            let mut altered = body.clone();
+            altered[body.len() / 2] ^= 0x80;
+            let err = decrypt_content(&mut &altered[..], body.len() as u64, &key, &mut Vec::new());
+            assert!(matches!(err, Err(ContentError::Corrupt(_))), "{}", case.name);
+            let truncated = &body[..body.len() - 1];
+            let err = decrypt_content(&mut &truncated[..], body.len() as u64, &key, &mut Vec::new());
+            assert!(err.is_err(), "{}", case.name);
+        }
+    }
+
+    #[test]
+    fn a_v3_object_with_another_commitment_or_a_wrong_key_is_refused_before_decrypting() {
+        let case = cases().into_iter().find(|c| c.version == "v3").unwrap();
+        let mut metadata = case.metadata.clone();
+        let mut commitment = BASE64.decode(&metadata["x-amz-d"]).unwrap();
+        commitment[0] ^= 1;
+        metadata.insert("x-amz-d".into(), BASE64.encode(&commitment));
+        let envelope = Envelope::from_metadata(&metadata).unwrap().unwrap();
+        let err = envelope.content_key(&hex(&case.data_key)).err().unwrap();
+        assert!(err.contains("commitment"), "{err}");
+        let envelope = Envelope::from_metadata(&case.metadata).unwrap().unwrap();
+        assert!(envelope.content_key(&[7u8; 32]).is_err());
+    }
+
+    #[test]
+    fn malformed_metadata_is_refused_with_a_reason() {
+        let case = cases().into_iter().find(|c| c.version == "v2").unwrap();
+        let broken: [(&str, Option<&str>); 6] = [
+            ("x-amz-iv", Some("AAAA")),
+            ("x-amz-cek-alg", Some("AES/CBC/PKCS5Padding")),
+            ("x-amz-wrap-alg", Some("kms")),
+            ("x-amz-tag-len", Some("96")),
+            ("x-amz-matdesc", Some("[1, 2]")),
+            ("x-amz-key-v2", Some("not base64!")),
+        ];
+        for (key, value) in broken {
+            let mut metadata = case.metadata.clone();
+            match value {
+                Some(v) => metadata.insert(key.to_owned(), v.to_owned()),
+                None => metadata.remove(key),
+            };
+            let result = Envelope::from_metadata(&metadata).unwrap();
+            assert!(result.is_err(), "{key}={value:?} was accepted");
+        }
+        let mut v1 = case.metadata.clone();
+        v1.insert("x-amz-key".into(), "AAAA".into());
+        assert!(Envelope::from_metadata(&v1).unwrap().unwrap_err().contains("V1"));
+        assert!(Envelope::from_metadata(&HashMap::new()).is_none(), "not an S3 Encryption Client object");
+    }
+}

@@ -4,10 +4,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use aws_sdk_s3::config::timeout::TimeoutConfig;
+use aws_sdk_s3::types::ChecksumAlgorithm;
 use envcrypt_aws::AwsOptions;
 
-use crate::error::S3Error;
+use super::error::S3Error;
+use super::location::ObjectUrl;
 
 /// The smallest part S3 accepts in a multipart upload, but for the last.
 pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
@@ -108,6 +112,38 @@ impl S3Client {
     /// Runs `work` to completion on the client's runtime; never call it from async code.
     pub(crate) fn block_on<F: Future>(&self, work: F) -> F::Output {
         self.runtime.block_on(work)
+    }
+
+    /// CreateMultipartUpload with `metadata`; returns the upload id. Parts are sent with CRC32
+    /// checksums, which S3 verifies on receipt.
+    pub(crate) fn create_multipart(
+        &self,
+        url: &ObjectUrl,
+        metadata: HashMap<String, String>,
+    ) -> Result<String, S3Error> {
+        let request = self
+            .sdk
+            .create_multipart_upload()
+            .bucket(&url.bucket)
+            .key(&url.key)
+            .content_type("application/octet-stream")
+            .set_metadata(Some(metadata))
+            .checksum_algorithm(ChecksumAlgorithm::Crc32);
+        let out = self.block_on(request.send()).map_err(|e| S3Error::from_sdk("CreateMultipartUpload", url, e))?;
+        out.upload_id.ok_or_else(|| S3Error::Service {
+            url: url.clone(),
+            operation: "CreateMultipartUpload",
+            name: "InvalidResponse".into(),
+            message: "the answer has no upload id".into(),
+        })
+    }
+
+    /// AbortMultipartUpload, best effort: S3 then discards the parts. If the abort itself
+    /// fails, the bucket's lifecycle rule for incomplete uploads is the only cleanup left, and
+    /// the caller already holds the error that made it abort.
+    pub(crate) fn abort_multipart(&self, url: &ObjectUrl, upload_id: &str) {
+        let request = self.sdk.abort_multipart_upload().bucket(&url.bucket).key(&url.key).upload_id(upload_id);
+        let _ = self.block_on(request.send());
     }
 
     pub(crate) fn spawn<F>(&self, work: F) -> tokio::task::JoinHandle<F::Output>

@@ -17,9 +17,9 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use tokio::task::JoinHandle;
 
-use crate::client::{S3Client, MAX_PARTS};
-use crate::error::S3Error;
-use crate::location::ObjectUrl;
+use super::client::{S3Client, MAX_PARTS};
+use super::error::S3Error;
+use super::location::ObjectUrl;
 
 /// The object's metadata, computed from its first bytes (a sealed message's header) when the
 /// upload starts.
@@ -155,27 +155,7 @@ impl ObjectWriter {
 
     fn start(&mut self) -> Result<(), S3Error> {
         let metadata = self.take_metadata()?;
-        let url = &self.url;
-        let out = self
-            .client
-            .block_on(
-                self.client
-                    .sdk()
-                    .create_multipart_upload()
-                    .bucket(&url.bucket)
-                    .key(&url.key)
-                    .content_type("application/octet-stream")
-                    .set_metadata(Some(metadata))
-                    .checksum_algorithm(ChecksumAlgorithm::Crc32)
-                    .send(),
-            )
-            .map_err(|e| S3Error::from_sdk("CreateMultipartUpload", url, e))?;
-        let id = out.upload_id.ok_or_else(|| S3Error::Service {
-            url: url.clone(),
-            operation: "CreateMultipartUpload",
-            name: "InvalidResponse".into(),
-            message: "the answer has no upload id".into(),
-        })?;
+        let id = self.client.create_multipart(&self.url, metadata)?;
         self.upload = Some(Multipart { id, in_flight: VecDeque::new(), done: Vec::new() });
         Ok(())
     }
@@ -242,18 +222,13 @@ impl ObjectWriter {
         }
     }
 
-    /// Aborts a multipart upload under way; S3 then discards its parts.
+    /// Aborts a multipart upload under way.
     fn abort(&mut self) {
         let Some(upload) = self.upload.take() else { return };
         for task in upload.in_flight {
             task.abort();
         }
-        let url = &self.url;
-        // Best effort: if the abort itself fails, S3's lifecycle rules for incomplete uploads
-        // are the only cleanup left, and the caller already has the original error.
-        let _ = self.client.block_on(
-            self.client.sdk().abort_multipart_upload().bucket(&url.bucket).key(&url.key).upload_id(&upload.id).send(),
-        );
+        self.client.abort_multipart(&self.url, &upload.id);
     }
 }
 

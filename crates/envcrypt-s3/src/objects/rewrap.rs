@@ -9,13 +9,13 @@
 use envcrypt::kms::{KmsError, ReEncryptRequest};
 use envcrypt::stream::{self, RewrapRequest};
 
-use crate::client::{S3Client, MIN_PART_SIZE};
-use crate::copy::{self, InPlace};
-use crate::download::{head, ObjectReader, Span};
-use crate::error::S3Error;
-use crate::location::ObjectUrl;
-use crate::metadata;
-use crate::object::s3ec_metadata;
+use super::client::{S3Client, MIN_PART_SIZE};
+use super::copy::{self, InPlace};
+use super::download::{head, ObjectReader, Span};
+use super::error::S3Error;
+use super::location::ObjectUrl;
+use super::metadata;
+use super::object::s3ec_metadata;
 use crate::s3ec::Envelope;
 
 /// The first bytes of a sealed object read for a re-wrap: the header, and enough of the body
@@ -81,7 +81,7 @@ pub fn rewrap_object(
 fn rewrap_s3ec(
     client: &S3Client,
     url: &ObjectUrl,
-    found: crate::download::Head,
+    found: super::download::Head,
     envelope: Envelope,
     request: &RewrapRequest<'_>,
 ) -> Result<RewrappedObject, S3Error> {

@@ -10,13 +10,13 @@ use envcrypt::kms::{DataKeySpec, EncryptionContext, KeyRef, KeyService};
 use envcrypt::message::Header;
 use envcrypt::stream::{self, OpenOptions, SealOptions};
 
-use crate::client::S3Client;
-use crate::download::{ObjectReader, Span};
-use crate::error::S3Error;
-use crate::location::ObjectUrl;
-use crate::metadata::{self, HEADER_LIMITS};
+use super::client::S3Client;
+use super::download::{ObjectReader, Span};
+use super::error::S3Error;
+use super::location::ObjectUrl;
+use super::metadata::{self, HEADER_LIMITS};
+use super::upload::{ObjectWriter, Uploaded};
 use crate::s3ec::{self, ContentError, ContentWriter, Envelope, S3ecVersion};
-use crate::upload::{ObjectWriter, Uploaded};
 
 /// How a new object's data key is wrapped, and so which format it is in.
 pub enum Wrapping<'a> {
@@ -145,8 +145,8 @@ pub fn seal_object<R: Read + Send>(
             uploaded.metadata.insert(s3ec::UNENCRYPTED_LENGTH.to_owned(), plaintext_bytes.to_string());
         }
         let object_size = uploaded.bytes;
-        let target = crate::copy::InPlace { url, etag: &etag, object_size, metadata: uploaded.metadata.clone() };
-        crate::copy::replace_metadata(client, target)?;
+        let target = super::copy::InPlace { url, etag: &etag, object_size, metadata: uploaded.metadata.clone() };
+        super::copy::replace_metadata(client, target)?;
     }
     let metadata = std::mem::take(&mut uploaded.metadata);
     Ok(SealedObject { format, plaintext_bytes, uploaded, metadata })

@@ -6,9 +6,9 @@ use std::io::{self, Read};
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 
-use crate::client::S3Client;
-use crate::error::S3Error;
-use crate::location::ObjectUrl;
+use super::client::S3Client;
+use super::error::S3Error;
+use super::location::ObjectUrl;
 
 /// An object's body as it arrives, with what GetObject said about the object.
 pub struct ObjectReader {

@@ -3,7 +3,7 @@
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use envcrypt::kms::KmsError;
 
-use crate::location::ObjectUrl;
+use super::location::ObjectUrl;
 
 /// Why an S3 object could not be sealed, opened, inspected or re-wrapped.
 #[derive(Debug, thiserror::Error)]
@@ -122,7 +122,7 @@ impl S3Error {
     {
         let url = url.clone();
         let Some(service) = error.as_service_error() else {
-            return Self::Transport { url, operation, detail: chain(&error) };
+            return Self::Transport { url, operation, detail: envcrypt_aws::error_chain(&error) };
         };
         let name = service.code().unwrap_or("UnnamedError").to_owned();
         let message = service.message().unwrap_or("no message").to_owned();
@@ -163,14 +163,3 @@ impl std::fmt::Display for Carried {
 }
 
 impl std::error::Error for Carried {}
-
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        out.push_str(": ");
-        out.push_str(&e.to_string());
-        source = e.source();
-    }
-    out
-}

@@ -4,11 +4,13 @@
 use std::collections::HashMap;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, CopyPartResult, MetadataDirective,
+};
 
-use crate::client::{S3Client, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE};
-use crate::error::S3Error;
-use crate::location::ObjectUrl;
+use super::client::{S3Client, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE};
+use super::error::S3Error;
+use super::location::ObjectUrl;
 
 /// The largest object CopyObject copies in one call.
 const MAX_SINGLE_COPY: u64 = 5 * 1024 * 1024 * 1024;
@@ -87,31 +89,10 @@ pub(crate) fn replace_head(
 
 fn rewrite_multipart(client: &S3Client, target: InPlace<'_>, head: Option<(u64, Vec<u8>)>) -> Result<u64, S3Error> {
     let url = target.url;
-    let created = client
-        .block_on(
-            client
-                .sdk()
-                .create_multipart_upload()
-                .bucket(&url.bucket)
-                .key(&url.key)
-                .set_metadata(Some(target.metadata.clone()))
-                .content_type("application/octet-stream")
-                .send(),
-        )
-        .map_err(|e| S3Error::from_sdk("CreateMultipartUpload", url, e))?;
-    let Some(id) = created.upload_id else {
-        return Err(S3Error::Service {
-            url: url.clone(),
-            operation: "CreateMultipartUpload",
-            name: "InvalidResponse".into(),
-            message: "the answer has no upload id".into(),
-        });
-    };
+    let id = client.create_multipart(url, target.metadata.clone())?;
     let result = copy_parts(client, &target, &id, head);
     if result.is_err() {
-        // Best effort, as for uploads: the original error is what the caller needs.
-        let _ = client
-            .block_on(client.sdk().abort_multipart_upload().bucket(&url.bucket).key(&url.key).upload_id(&id).send());
+        client.abort_multipart(url, &id);
     }
     result
 }
@@ -132,11 +113,13 @@ fn copy_parts(client: &S3Client, target: &InPlace<'_>, id: &str, head: Option<(u
                     .key(&url.key)
                     .upload_id(id)
                     .part_number(1)
+                    .checksum_algorithm(ChecksumAlgorithm::Crc32)
                     .body(ByteStream::from(bytes))
                     .send(),
             )
             .map_err(|e| S3Error::from_sdk("UploadPart", url, e))?;
-        parts.push(CompletedPart::builder().part_number(1).set_e_tag(out.e_tag).build());
+        let part = CompletedPart::builder().part_number(1).set_e_tag(out.e_tag).set_checksum_crc32(out.checksum_crc32);
+        parts.push(part.build());
         offset = old_len;
     }
     let remaining = target.object_size - offset;
@@ -159,8 +142,12 @@ fn copy_parts(client: &S3Client, target: &InPlace<'_>, id: &str, head: Option<(u
                     .send(),
             )
             .map_err(|e| S3Error::from_sdk("UploadPartCopy", url, e))?;
-        let etag = out.copy_part_result.and_then(|r| r.e_tag);
-        parts.push(CompletedPart::builder().part_number(number).set_e_tag(etag).build());
+        let result = out.copy_part_result.unwrap_or_else(|| CopyPartResult::builder().build());
+        let part = CompletedPart::builder()
+            .part_number(number)
+            .set_e_tag(result.e_tag)
+            .set_checksum_crc32(result.checksum_crc32);
+        parts.push(part.build());
         offset = end;
     }
     client
