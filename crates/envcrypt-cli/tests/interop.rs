@@ -133,6 +133,13 @@ fn envcrypt_opens_what_the_official_cli_seals() {
         if *suite == "0x0578" {
             assert_eq!(unsigned_only.status.code(), Some(4), "case {i}: a signed message is refused");
             assert!(unsigned_only.stdout.is_empty(), "case {i}: nothing released before refusing");
+            // The signature covers the header: a re-wrap would break it, so it is refused and
+            // the file is left as it was.
+            let before = std::fs::read(env.path(&sealed)).unwrap();
+            let rewrap = env.envcrypt(&["rewrap", "--to", &key, &sealed]);
+            assert_eq!(rewrap.status.code(), Some(2), "case {i}: {}", String::from_utf8_lossy(&rewrap.stderr));
+            assert!(String::from_utf8_lossy(&rewrap.stderr).contains("signed messages"), "case {i}");
+            assert_eq!(std::fs::read(env.path(&sealed)).unwrap(), before, "case {i}");
         } else {
             assert_eq!(unsigned_only.stdout, data(*len), "case {i}");
         }
