@@ -38,6 +38,7 @@ cargo run --release --quiet -p envcrypt --example seal_and_open
 cargo run --release --quiet -p envcrypt --example key_service
 cargo run --release --quiet -p envcrypt --example governance
 cargo run --release --quiet -p envcrypt-pkcs11 --example hsm_cluster
+cargo run --release --quiet -p envcrypt-s3 --example s3_objects
 backup=$(mktemp -d)
 cargo run --release --quiet -p envcrypt --example backup -- seal crates "$backup/target" --store "$backup/store"
 cargo run --release --quiet -p envcrypt --example backup -- restore "$backup/target" "$backup/restored" --store "$backup/store"

@@ -55,7 +55,8 @@ pub struct AwsOptions {
     pub region: Option<String>,
     /// A named profile; else `AWS_PROFILE` or `default`.
     pub profile: Option<String>,
-    /// The longest one call may take, retries included.
+    /// The longest one KMS call may take, retries included (S3 transfers use a read timeout
+    /// instead: a large part may take long to send).
     pub operation_timeout: Duration,
     /// Attempts per call, the first included (throttling and transient errors are retried).
     pub max_attempts: u32,

@@ -2,21 +2,15 @@
 
 use std::process::{Output, Stdio};
 
-use envcrypt_testkit::{envcrypt_workdir, moto_endpoint, workspace_root, Workdir};
+use envcrypt_testkit::{create_moto_bucket, envcrypt_workdir, moto_endpoint, Workdir};
 
 envcrypt_workdir!(Env, Workdir::with_aws);
 
 impl Env {
-    /// A fresh bucket named after the test, created with the scripts' moto helper.
+    /// A fresh bucket named after the test.
     fn bucket(&self, name: &str) -> String {
         let bucket = format!("{name}-{}", std::process::id());
-        let out = self
-            .command_for(workspace_root().join("scripts/moto.sh"))
-            .args(["bucket", &bucket])
-            .env("ENVCRYPT_TEST_MOTO_ENDPOINT", moto_endpoint())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        create_moto_bucket(&bucket);
         bucket
     }
 

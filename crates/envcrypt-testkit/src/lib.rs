@@ -58,6 +58,16 @@ pub fn moto_endpoint() -> &'static str {
     })
 }
 
+/// Creates an S3 bucket in the shared moto ([`moto_endpoint`]), with `scripts/moto.sh bucket`.
+pub fn create_moto_bucket(name: &str) {
+    let out = Command::new(workspace_root().join("scripts/moto.sh"))
+        .args(["bucket", name])
+        .env(MOTO_ENDPOINT_VAR, moto_endpoint())
+        .output()
+        .expect("scripts/moto.sh runs");
+    assert!(out.status.success(), "cannot create bucket {name}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// A moto_server of the caller's own, with `env` set (such as `INITIAL_NO_AUTH_ACTION_COUNT`
 /// to make it enforce IAM), stopped when the test process exits.
 pub fn start_private_moto(env: &[(&str, &str)]) -> String {
