@@ -7,7 +7,7 @@ use std::time::Duration;
 use std::collections::HashMap;
 
 use aws_sdk_s3::config::timeout::TimeoutConfig;
-use aws_sdk_s3::types::ChecksumAlgorithm;
+use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use envcrypt_aws::AwsOptions;
 
 use super::error::S3Error;
@@ -136,6 +136,24 @@ impl S3Client {
             name: "InvalidResponse".into(),
             message: "the answer has no upload id".into(),
         })
+    }
+
+    /// CompleteMultipartUpload of `parts` (in part-number order); returns the object's ETag.
+    pub(crate) fn complete_multipart(
+        &self,
+        url: &ObjectUrl,
+        upload_id: &str,
+        parts: Vec<CompletedPart>,
+    ) -> Result<Option<String>, S3Error> {
+        let request = self
+            .sdk
+            .complete_multipart_upload()
+            .bucket(&url.bucket)
+            .key(&url.key)
+            .upload_id(upload_id)
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build());
+        let out = self.block_on(request.send()).map_err(|e| S3Error::from_sdk("CompleteMultipartUpload", url, e))?;
+        Ok(out.e_tag)
     }
 
     /// AbortMultipartUpload, best effort: S3 then discards the parts. If the abort itself

@@ -4,9 +4,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, CopyPartResult, MetadataDirective,
-};
+use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedPart, CopyPartResult, MetadataDirective};
 
 use super::client::{S3Client, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE};
 use super::error::S3Error;
@@ -150,18 +148,7 @@ fn copy_parts(client: &S3Client, target: &InPlace<'_>, id: &str, head: Option<(u
         parts.push(part.build());
         offset = end;
     }
-    client
-        .block_on(
-            client
-                .sdk()
-                .complete_multipart_upload()
-                .bucket(&url.bucket)
-                .key(&url.key)
-                .upload_id(id)
-                .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
-                .send(),
-        )
-        .map_err(|e| S3Error::from_sdk("CompleteMultipartUpload", url, e))?;
+    client.complete_multipart(url, id, parts)?;
     Ok(uploaded)
 }
 

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedPart};
 use tokio::task::JoinHandle;
 
 use super::client::{S3Client, MAX_PARTS};
@@ -107,21 +107,8 @@ impl ObjectWriter {
         }
         upload.done.sort_by_key(|p| p.part_number());
         let parts = upload.done.len();
-        let url = &self.url;
-        let out = self
-            .client
-            .block_on(
-                self.client
-                    .sdk()
-                    .complete_multipart_upload()
-                    .bucket(&url.bucket)
-                    .key(&url.key)
-                    .upload_id(&upload.id)
-                    .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(upload.done.clone())).build())
-                    .send(),
-            )
-            .map_err(|e| S3Error::from_sdk("CompleteMultipartUpload", url, e))?;
-        Ok(Uploaded { bytes: self.bytes, parts, etag: out.e_tag, metadata: self.stored_metadata.clone() })
+        let etag = self.client.complete_multipart(&self.url, &upload.id, upload.done.clone())?;
+        Ok(Uploaded { bytes: self.bytes, parts, etag, metadata: self.stored_metadata.clone() })
     }
 
     fn put_whole(&mut self) -> Result<Uploaded, S3Error> {
