@@ -49,9 +49,9 @@ say "fuzz targets: a short smoke run of each (scripts/fuzz.sh SECONDS for a camp
 scripts/fuzz.sh 5
 
 say "README S3 walkthrough (scripts/try-s3.sh, against its own moto)"
-(unset ENVCRYPT_TEST_MOTO_ENDPOINT; scripts/try-s3.sh > /dev/null)
+(unset ENVCRYPT_TEST_MOTO_ENDPOINT; ENVCRYPT_BIN=$PWD/target/release/envcrypt scripts/try-s3.sh > /dev/null)
 echo "scripts/try-s3.sh: ok"
 
 say "README main command"
-scripts/try.sh > /dev/null
+ENVCRYPT_BIN=$PWD/target/release/envcrypt scripts/try.sh > /dev/null
 echo "scripts/try.sh: ok"

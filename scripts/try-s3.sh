@@ -5,11 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/packages.sh build
-cargo build --release --quiet -p envcrypt-cli
-PATH=$PWD/target/release:$PATH
+# ENVCRYPT_BIN: a binary already built (scripts/test.sh passes its own).
+if [ -z "${ENVCRYPT_BIN:-}" ]; then
+  scripts/packages.sh build
+  cargo build --release --quiet -p envcrypt-cli
+fi
+bin=$(mktemp -d)
+ln -s "${ENVCRYPT_BIN:-$PWD/target/release/envcrypt}" "$bin/envcrypt"
+PATH=$bin:$PATH
 work=$(mktemp -d)
-trap 'rm -rf "$work"; scripts/moto.sh stop' EXIT
+trap 'rm -rf "$work" "$bin"; scripts/moto.sh stop' EXIT
 export ENVCRYPT_STORE=$work/store
 
 # --- the README's commands, from here on ---

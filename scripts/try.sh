@@ -4,9 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/packages.sh build
-cargo build --release --quiet -p envcrypt-cli
-envcrypt=$PWD/target/release/envcrypt
+# ENVCRYPT_BIN: a binary already built (scripts/test.sh passes its own, which a build of the
+# CLI alone would compile again with other dependency features).
+if [ -z "${ENVCRYPT_BIN:-}" ]; then
+  scripts/packages.sh build
+  cargo build --release --quiet -p envcrypt-cli
+fi
+envcrypt=${ENVCRYPT_BIN:-$PWD/target/release/envcrypt}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
