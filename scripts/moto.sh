@@ -45,7 +45,8 @@ boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
     ;;
   stop)
     # The moto this shell started (ENVCRYPT_TEST_MOTO_ENDPOINT), else every one.
-    port=${ENVCRYPT_TEST_MOTO_ENDPOINT##*:}
+    endpoint=${ENVCRYPT_TEST_MOTO_ENDPOINT:-}
+    port=${endpoint##*:}
     for file in "$root"/.venv/moto-${port:-*}.pid; do
       [ -f "$file" ] || continue
       kill "$(cat "$file")" 2>/dev/null || true
