@@ -258,6 +258,13 @@ fn inspect_reads_only_the_start_of_an_object() {
     let InspectedKind::Sealed(header) = inspected.kind else { panic!("a sealed object") };
     assert_eq!(header.body().context.get("purpose"), Some("test"));
     assert_eq!(inspected.metadata["envcrypt-plaintext-length"], (20 * MIB).to_string());
+
+    bucket.put("plain.bin", &data(10 * MIB, 2));
+    let before = proxy.received();
+    let err = inspect_object(&s3, &bucket.url("plain.bin")).unwrap_err();
+    assert!(matches!(err, S3Error::NotSealed { .. }), "{err}");
+    let moved = proxy.received() - before;
+    assert!(moved < 128 * 1024, "a large object that is not sealed is refused after one read: {moved} bytes");
 }
 
 #[test]

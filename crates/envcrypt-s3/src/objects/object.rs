@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use envcrypt::keyring::{Keyring, OpenPolicy};
 use envcrypt::kms::{DataKeySpec, EncryptionContext, KeyRef, KeyService};
-use envcrypt::message::Header;
+use envcrypt::message::{FormatError, Header};
 use envcrypt::stream::{self, OpenOptions, SealOptions};
 
 use super::client::S3Client;
@@ -401,7 +401,13 @@ pub fn inspect_object(client: &S3Client, url: &ObjectUrl) -> Result<Inspected, S
                     downloaded,
                 })
             }
-            Err(_) if (head.len() as u64) < object_size && window < MAX_WINDOW => window *= 4,
+            // Only a header cut off by the window is worth a larger read; anything else is
+            // decided by what was read.
+            Err(stream::Error::Format(FormatError::Truncated(_)))
+                if (head.len() as u64) < object_size && window < MAX_WINDOW =>
+            {
+                window *= 4
+            }
             Err(source) if metadata.contains_key(metadata::FORMAT) => {
                 return Err(S3Error::Message { url: url.clone(), source: Box::new(source) })
             }
