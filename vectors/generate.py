@@ -130,6 +130,26 @@ def local_blob(backing_key, key_id, number, iv, ctx, plaintext):
     return prefix + AESGCM(backing_key).encrypt(iv, plaintext, prefix + serialize_context(ctx))
 
 
+def blob_case_list(cases, labels, key_id, number_field, make_blob):
+    """Known-answer blobs of one key service: each case is (name, key number, size, context)."""
+    out = []
+    for i, (name, number, size, ctx) in enumerate(cases):
+        key = fixed(f"{labels['key']}/{i}", 32)
+        iv = fixed(f"{labels['iv']}/{i}", 12)
+        plaintext = fixed(f"{labels['plaintext']}/{i}", size)
+        out.append({
+            "name": name,
+            labels["key_field"]: key.hex(),
+            "key_id": key_id,
+            number_field: number,
+            "iv": iv.hex(),
+            "encryption_context": ctx,
+            "plaintext": plaintext.hex(),
+            "blob": make_blob(key, key_id, number, iv, ctx, plaintext).hex(),
+        })
+    return out
+
+
 def blob_cases():
     cases = [
         ("32-byte data key, empty context", 1, 32, {}),
@@ -137,23 +157,8 @@ def blob_cases():
         ("after two rotations", 3, 16, {"purpose": "vectors"}),
         ("4096-byte plaintext", 2, 4096, {}),
     ]
-    out = []
-    for i, (name, number, size, ctx) in enumerate(cases):
-        backing_key = fixed(f"backing-key/{i}", 32)
-        key_id = "6f1c2a4e-8b3d-4e5f-9a01-23456789abcd"
-        iv = fixed(f"blob-iv/{i}", 12)
-        plaintext = fixed(f"blob-plaintext/{i}", size)
-        out.append({
-            "name": name,
-            "backing_key": backing_key.hex(),
-            "key_id": key_id,
-            "backing_key_number": number,
-            "iv": iv.hex(),
-            "encryption_context": ctx,
-            "plaintext": plaintext.hex(),
-            "blob": local_blob(backing_key, key_id, number, iv, ctx, plaintext).hex(),
-        })
-    return out
+    labels = {"key": "backing-key", "iv": "blob-iv", "plaintext": "blob-plaintext", "key_field": "backing_key"}
+    return blob_case_list(cases, labels, "6f1c2a4e-8b3d-4e5f-9a01-23456789abcd", "backing_key_number", local_blob)
 
 
 def hsm_blob(key, key_id, version, iv, ctx, plaintext):
@@ -168,23 +173,8 @@ def hsm_blob_cases():
         ("second key version", 2, 16, {"purpose": "vectors"}),
         ("4096-byte plaintext", 1, 4096, {}),
     ]
-    out = []
-    for i, (name, version, size, ctx) in enumerate(cases):
-        key = fixed(f"hsm-key/{i}", 32)
-        key_id = "2b7e1516-28ae-4d2a-8f15-d2a6abf71588"
-        iv = fixed(f"hsm-iv/{i}", 12)
-        plaintext = fixed(f"hsm-plaintext/{i}", size)
-        out.append({
-            "name": name,
-            "key": key.hex(),
-            "key_id": key_id,
-            "key_version": version,
-            "iv": iv.hex(),
-            "encryption_context": ctx,
-            "plaintext": plaintext.hex(),
-            "blob": hsm_blob(key, key_id, version, iv, ctx, plaintext).hex(),
-        })
-    return out
+    labels = {"key": "hsm-key", "iv": "hsm-iv", "plaintext": "hsm-plaintext", "key_field": "key"}
+    return blob_case_list(cases, labels, "2b7e1516-28ae-4d2a-8f15-d2a6abf71588", "key_version", hsm_blob)
 
 
 def s3ec_object(version, data_key, nonce, wrapped_key, ctx, plaintext):
