@@ -231,6 +231,11 @@ fn an_altered_s3ec_object_fails_and_releases_nothing_to_a_plain_output() {
     let url = bucket.url("v3");
     let wrapping = Wrapping::S3ec { version: S3ecVersion::V3, service: store.service.clone(), key: &store.key };
     seal_object(&s3, &mut &plaintext[..], &url, wrapping, &SealObjectOptions::default()).unwrap();
+    let small = OpenObjectOptions { memory_limit: 1000, ..OpenObjectOptions::default() };
+    let mut held = Vec::new();
+    let err = open_object(&s3, &url, &mut held, &OpenPolicy::discovery(store.services()), &small).unwrap_err();
+    assert!(matches!(err, S3Error::Invalid(_)) && err.to_string().contains("-o FILE"), "{err}");
+    assert!(held.is_empty(), "too large to hold back: nothing is released");
     let metadata = bucket.metadata("v3");
     let mut body = bucket.get("v3");
     body[1000] ^= 1;

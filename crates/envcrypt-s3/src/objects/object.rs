@@ -305,9 +305,11 @@ fn open_s3ec<W: Write>(
     }
     let body_length = reader.object_size;
     if !options.staged_output && body_length > options.memory_limit {
-        return Err(corrupt(format!(
-            "this S3 Encryption Client object ({body_length} bytes) authenticates only at its end, and is \
-             larger than the {} bytes envcrypt holds back for stdout: open it to a file with -o FILE",
+        // Not a fault of the object: the output chosen cannot be protected.
+        return Err(S3Error::Invalid(format!(
+            "{url} is an S3 Encryption Client object of {body_length} bytes, which authenticates only at \
+             its end, and is larger than the {} bytes envcrypt holds back for stdout: open it to a file \
+             with -o FILE",
             options.memory_limit
         )));
     }
