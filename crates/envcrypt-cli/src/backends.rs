@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use clap::ValueEnum;
+use envcrypt::keyring::Keyring;
 use envcrypt::kms::local::{LocalKeyService, PassphraseFn, StoreError, StoreOptions};
 use envcrypt::kms::{
     Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyRef, KeyService, KmsError, KmsFuture,
@@ -104,6 +105,11 @@ impl Backends {
             BackendKind::Aws => self.aws.clone(),
             BackendKind::Pkcs11 => self.pkcs11.clone(),
         }
+    }
+
+    /// A keyring of `keys`, each with its own backend.
+    pub fn keyring(&self, keys: &[KeyRef]) -> Keyring {
+        keys.iter().fold(Keyring::new(), |ring, key| ring.with_key(self.service(self.kind_of(key)), key.clone()))
     }
 
     /// Every backend, for opening messages whatever wraps them.

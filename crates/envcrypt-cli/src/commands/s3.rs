@@ -3,7 +3,7 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use envcrypt::keyring::{Keyring, OpenPolicy};
+use envcrypt::keyring::OpenPolicy;
 use envcrypt::kms::{EncryptionContext, KeyRef};
 use envcrypt::stream::{OpenOptions, RewrapRequest, SealOptions};
 use envcrypt_s3::{
@@ -53,9 +53,7 @@ pub fn seal(
     let keyring;
     let wrapping = match args.format {
         ObjectFormat::Sealed => {
-            keyring = keys
-                .iter()
-                .fold(Keyring::new(), |ring, key| ring.with_key(backends.service(backends.kind_of(key)), key.clone()));
+            keyring = backends.keyring(keys);
             Wrapping::Sealed { keyring: &keyring, options: seal_options }
         }
         ObjectFormat::S3ec | ObjectFormat::S3ecV2 => {

@@ -1,4 +1,3 @@
-use envcrypt::keyring::Keyring;
 use envcrypt::kms::local::DEFAULT_KEY_ALIAS;
 use envcrypt::stream::{self, SealOptions};
 use envcrypt_s3::ObjectUrl;
@@ -52,9 +51,7 @@ pub fn exec(args: &SealArgs, global: &GlobalArgs) -> Result<(), CliError> {
         ));
     }
     let mut input = Input::open(&args.files.input)?;
-    let keyring = keys
-        .iter()
-        .fold(Keyring::new(), |ring, key| ring.with_key(backends.service(backends.kind_of(key)), key.clone()));
+    let keyring = backends.keyring(&keys);
     let sealed =
         stream::seal(&mut input.reader, output.writer(), &keyring, &context, &options).map_err(|e| match e {
             stream::Error::Input(e) => CliError::io(format!("cannot read {}", input.name), &e),
