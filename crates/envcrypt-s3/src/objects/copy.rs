@@ -78,7 +78,7 @@ pub(crate) fn replace_head(
     }
     if new_head.len() < MIN_PART_SIZE {
         return Err(S3Error::Invalid(format!(
-            "internal: a replaced head of {} bytes is below S3's 5 MiB part minimum",
+            "a replaced head of {} bytes is below S3's 5 MiB part minimum",
             new_head.len()
         )));
     }

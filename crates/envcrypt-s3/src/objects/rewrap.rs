@@ -50,7 +50,7 @@ pub fn rewrap_object(
     }
     let reader = ObjectReader::get(client, url, Span::Range(0, HEAD_WINDOW), Some(&found.etag))?;
     let head = reader.read_all()?;
-    let downloaded = head.len() as u64;
+    let mut downloaded = head.len() as u64;
     let rewrapped = stream::rewrap_header(&mut &head[..], request).map_err(|source| {
         if found.metadata.contains_key(metadata::FORMAT) || !matches!(source, stream::Error::Format(_)) {
             S3Error::Message { url: url.clone(), source: Box::new(source) }
@@ -64,6 +64,14 @@ pub fn rewrap_object(
     let body_offset = usize::try_from(rewrapped.body_offset).unwrap_or(usize::MAX).min(head.len());
     let mut new_head = rewrapped.header.to_bytes();
     new_head.extend_from_slice(&head[body_offset..]);
+    if new_head.len() < MIN_PART_SIZE && downloaded < found.object_size {
+        // The header shrank by more than the spare megabyte (many keys removed): take more of
+        // the body into the first part, which S3 wants at least 5 MiB long.
+        let end = (downloaded + (MIN_PART_SIZE - new_head.len()) as u64).min(found.object_size);
+        let more = ObjectReader::get(client, url, Span::Range(downloaded, end), Some(&found.etag))?.read_all()?;
+        downloaded += more.len() as u64;
+        new_head.extend_from_slice(&more);
+    }
     let plaintext_length = found.metadata.get(metadata::PLAINTEXT_LENGTH).and_then(|v| v.parse().ok());
     let mut new_metadata = found.metadata.clone();
     new_metadata.extend(metadata::sealed(&rewrapped.header, plaintext_length));
