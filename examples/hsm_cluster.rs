@@ -1,13 +1,14 @@
-//! A cluster of three PKCS#11 tokens (SoftHSM2, initialized in a temporary directory): a key
-//! generated in one token and copied to the others, data keys from the token RNG, and an HSM
-//! that goes away and comes back without a failed call.
+//! A cluster of three PKCS#11 tokens (SoftHSM2, initialized in a temporary directory): its
+//! security officer sets up the trusted cluster key once, then a key is generated in one token
+//! and copied to the others, data keys come from the token RNG, and an HSM goes away and comes
+//! back without a failed call.
 //!
 //! Run with `cargo run -p envcrypt-pkcs11 --example hsm_cluster` (needs SoftHSM2:
 //! `scripts/packages.sh test`).
 
 use envcrypt::kms::{DataKeySpec, EncryptionContext, KeyAdmin, KeyRef, KeyService};
-use envcrypt_pkcs11::{Pkcs11KeyService, Pkcs11Options};
-use envcrypt_testkit::{SoftHsm, USER_PIN};
+use envcrypt_pkcs11::{init_cluster, Pkcs11KeyService, Pkcs11Options};
+use envcrypt_testkit::{SoftHsm, SO_PIN, USER_PIN};
 use zeroize::Zeroizing;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -18,6 +19,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         zones.iter().map(|z| z.to_string()).collect(),
         Zeroizing::new(USER_PIN.into()),
     );
+    for token in init_cluster(&options.cluster, &Zeroizing::new(SO_PIN.into()))? {
+        println!("{:<5} cluster key {}", token.label, token.cluster_key);
+    }
     let cluster = Pkcs11KeyService::connect(options)?;
     let key = KeyRef::parse(&cluster.create_key("example").wait()?.arn)?;
     let mut context = EncryptionContext::new();

@@ -18,7 +18,7 @@ use envcrypt::kms::{
     ReEncryptRequest, ReEncrypted,
 };
 use envcrypt_aws::{AwsKmsService, AwsOptions};
-use envcrypt_pkcs11::{Mechanisms, Pkcs11KeyService, Pkcs11Options, WrapMechanism};
+use envcrypt_pkcs11::{ClusterConfig, ConfigError, ConfigSources, Pkcs11KeyService, Pkcs11Options};
 use envcrypt_s3::{S3Client, TransferOptions};
 use zeroize::Zeroizing;
 
@@ -179,78 +179,47 @@ pub fn s3_client(global: &GlobalArgs, transfer: Option<&TransferArgs>) -> Result
     S3Client::connect(&aws_options(global), transfer).map_err(|e| CliError::s3("cannot set up S3", e))
 }
 
-/// The HSM settings: the config file, then flags and their variables over it.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Pkcs11File {
-    module: Option<PathBuf>,
-    #[serde(default)]
-    tokens: Vec<String>,
-    mechanisms: Option<String>,
-    wrap_mechanism: Option<String>,
-    retry_after_seconds: Option<u64>,
-}
-
-fn pkcs11_cluster(global: &GlobalArgs) -> Lazy<Pkcs11KeyService> {
-    let config = global.pkcs11_config.clone();
-    let module = global.pkcs11_module.clone();
-    let tokens = global.pkcs11_tokens.clone();
-    let mechanisms = global.pkcs11_mechanisms.clone();
-    Lazy::new(envcrypt_pkcs11::PROVIDER_ID, move || {
-        let file: Pkcs11File = match &config {
-            None => Pkcs11File::default(),
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    KmsError::Validation(format!("cannot read the PKCS#11 config {}: {e}", path.display()))
-                })?;
-                serde_json::from_str(&text)
-                    .map_err(|e| KmsError::Validation(format!("PKCS#11 config {}: {e}", path.display())))?
-            }
+/// The HSM cluster's settings: `--pkcs11-config`, then the flags and their variables over it.
+pub fn pkcs11_config(global: &GlobalArgs) -> Result<ClusterConfig, KmsError> {
+    let sources = ConfigSources {
+        file: global.pkcs11_config.as_deref(),
+        module: global.pkcs11_module.clone(),
+        tokens: global.pkcs11_tokens.clone(),
+        mechanisms: global.pkcs11_mechanisms.clone(),
+    };
+    ClusterConfig::resolve(&sources).map_err(|e| {
+        let hint = match e {
+            ConfigError::NoModule => ": give --pkcs11-module, ENVCRYPT_PKCS11_MODULE or --pkcs11-config",
+            ConfigError::NoTokens => ": give --pkcs11-token LABEL (repeatable) or ENVCRYPT_PKCS11_TOKENS",
+            _ => "",
         };
-        let module = module.clone().or(file.module).ok_or_else(|| {
-            KmsError::Validation(
-                "no PKCS#11 module is configured: give --pkcs11-module, ENVCRYPT_PKCS11_MODULE or --pkcs11-config"
-                    .into(),
-            )
-        })?;
-        let tokens = if tokens.is_empty() { file.tokens } else { tokens.clone() };
-        if tokens.is_empty() {
-            return Err(KmsError::Validation(
-                "no PKCS#11 token is configured: give --pkcs11-token LABEL (repeatable) or ENVCRYPT_PKCS11_TOKENS"
-                    .into(),
-            ));
-        }
-        let variant = mechanisms.clone().or(file.mechanisms).unwrap_or_else(|| "softhsm".into());
-        let mut chosen = Mechanisms::named(&variant).ok_or_else(|| {
-            KmsError::Validation(format!("unknown PKCS#11 mechanism variant {variant:?}: give softhsm or cloudhsm"))
-        })?;
-        if let Some(code) = &file.wrap_mechanism {
-            let value = u64::from_str_radix(code.trim_start_matches("0x"), 16)
-                .map_err(|_| KmsError::Validation(format!("wrap_mechanism {code:?} is not a hex mechanism code")))?;
-            chosen.wrap = WrapMechanism::Vendor(value);
-        }
-        let pin = pkcs11_pin(&tokens)?;
-        let mut options = Pkcs11Options::new(module, tokens, pin);
-        options.mechanisms = chosen;
-        if let Some(seconds) = file.retry_after_seconds {
-            options.retry_after = std::time::Duration::from_secs(seconds);
-        }
-        Pkcs11KeyService::connect(options)
+        KmsError::Validation(format!("{e}{hint}"))
     })
 }
 
-/// `ENVCRYPT_PKCS11_PIN`, else a prompt on the terminal; never a command-line argument.
-fn pkcs11_pin(tokens: &[String]) -> Result<Zeroizing<String>, KmsError> {
-    if let Ok(pin) = std::env::var(PIN_VAR) {
-        return Ok(Zeroizing::new(pin));
+fn pkcs11_cluster(global: &GlobalArgs) -> Lazy<Pkcs11KeyService> {
+    let config = pkcs11_config(global);
+    Lazy::new(envcrypt_pkcs11::PROVIDER_ID, move || {
+        let cluster = config.clone()?;
+        let pin = secret_from_env_or_prompt(
+            PIN_VAR,
+            &format!("User PIN for the PKCS#11 tokens {}: ", cluster.tokens.join(", ")),
+            "the HSM user PIN",
+        )?;
+        Pkcs11KeyService::connect(Pkcs11Options { cluster, pin })
+    })
+}
+
+/// A secret from `variable`, else a prompt on the terminal; never a command-line argument.
+pub fn secret_from_env_or_prompt(variable: &str, prompt: &str, what: &str) -> Result<Zeroizing<String>, KmsError> {
+    if let Ok(secret) = std::env::var(variable) {
+        return Ok(Zeroizing::new(secret));
     }
-    let missing = || KmsError::Validation(format!("the HSM user PIN is needed: set {PIN_VAR} or run on a terminal"));
+    let missing = || KmsError::Validation(format!("{what} is needed: set {variable} or run on a terminal"));
     if !std::io::stdin().is_terminal() {
         return Err(missing());
     }
-    rpassword::prompt_password(format!("User PIN for the PKCS#11 tokens {}: ", tokens.join(", ")))
-        .map(Zeroizing::new)
-        .map_err(|_| missing())
+    rpassword::prompt_password(prompt).map(Zeroizing::new).map_err(|_| missing())
 }
 
 /// `ENVCRYPT_PASSPHRASE`, else a prompt on the terminal; never a command-line argument.

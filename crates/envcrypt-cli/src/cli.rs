@@ -473,9 +473,20 @@ Example:
   ENVCRYPT_PKCS11_PIN=1234 envcrypt --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\
       --pkcs11-token az-a --pkcs11-token az-b --pkcs11-token az-c hsm status
 
-Connecting copies the cluster wrapping key and any missing key to every token that answers.
-Exits 1 if a token is down.")]
+Connecting copies any missing key to every token that answers. Exits 1 if a token is down.")]
     Status,
+    /// Set up the cluster's trusted wrapping key, as its security officer (once per cluster,
+    /// and again after adding a token).
+    #[command(after_help = "\
+Example:
+  ENVCRYPT_PKCS11_SO_PIN=5678 envcrypt --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\
+      --pkcs11-token az-a --pkcs11-token az-b --pkcs11-token az-c hsm init-cluster
+
+Keys are copied between the tokens only wrapped under this key, and only the security officer
+can make it (PKCS#11 lets only the SO mark a key trusted): so a holder of the user PIN can use
+every key but export none. The SO PIN comes from ENVCRYPT_PKCS11_SO_PIN or a prompt, never
+from the command line. Tokens that hold the key keep it; every token must be reachable.")]
+    InitCluster,
 }
 
 #[derive(Debug, Subcommand)]

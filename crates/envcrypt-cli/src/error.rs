@@ -44,6 +44,9 @@ impl CliError {
             KmsError::InvalidState { state, .. } if state == "PendingDeletion" => {
                 " (cancel the deletion with `envcrypt key cancel-deletion`, then enable the key)".to_owned()
             }
+            KmsError::UnsupportedOperation(message) if message.contains("security officer must initialize") => {
+                " (the security officer runs `envcrypt hsm init-cluster` once)".to_owned()
+            }
             KmsError::AccessDenied(message) if message.contains("is not authorized to perform") => {
                 " (a key administrator can show the key's policy with `envcrypt key get-policy` and its grants \
                  with `envcrypt key grant list`)"

@@ -3,7 +3,7 @@
 
 use std::process::Output;
 
-use envcrypt_testkit::{envcrypt_workdir, SoftHsm, USER_PIN};
+use envcrypt_testkit::{envcrypt_workdir, SoftHsm, SO_PIN, USER_PIN};
 
 envcrypt_workdir!(Env);
 
@@ -27,6 +27,21 @@ impl Env {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// `hsm init-cluster`, as the security officer.
+    fn init_cluster(&self, hsm: &SoftHsm) -> String {
+        let out = self
+            .command()
+            .env("SOFTHSM2_CONF", hsm.config())
+            .env("ENVCRYPT_PKCS11_MODULE", hsm.module())
+            .env("ENVCRYPT_PKCS11_TOKENS", CLUSTER.join(","))
+            .env("ENVCRYPT_PKCS11_SO_PIN", SO_PIN)
+            .args(["hsm", "init-cluster"])
+            .output()
+            .expect("envcrypt runs");
+        assert!(out.status.success(), "init-cluster: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     fn hsm_fails(&self, hsm: &SoftHsm, pin: &str, args: &[&str], code: i32) -> String {
         let out = self.hsm(hsm, pin, args);
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -40,6 +55,10 @@ impl Env {
 fn seal_and_open_with_a_cluster_that_loses_a_token() {
     let hsm = SoftHsm::new(&CLUSTER);
     let env = Env::new();
+    let before = env.hsm_fails(&hsm, USER_PIN, &["--backend", "pkcs11", "key", "create"], 3);
+    assert!(before.contains("envcrypt hsm init-cluster"), "{before}");
+    let set_up = env.init_cluster(&hsm);
+    assert!(set_up.contains("az-a") && set_up.contains("created") && set_up.contains("copied"), "{set_up}");
     env.hsm_ok(&hsm, &["--backend", "pkcs11", "key", "create", "--alias", "alias/hsm"]);
     env.0.write("data.bin", &[7u8; 100_000]);
     env.hsm_ok(&hsm, &["seal", "--backend", "pkcs11", "--key", "alias/hsm", "data.bin"]);
@@ -61,6 +80,7 @@ fn seal_and_open_with_a_cluster_that_loses_a_token() {
 fn conformance_on_the_hsm_backend() {
     let hsm = SoftHsm::new(&CLUSTER);
     let env = Env::new();
+    env.init_cluster(&hsm);
     let table = env.hsm_ok(&hsm, &["conformance", "--backend", "pkcs11"]);
     assert!(
         table.contains("pkcs11: 63 scenarios, 57 as documented, 0 known deviations, 0 differences, 6 not run"),

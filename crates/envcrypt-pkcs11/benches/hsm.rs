@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use envcrypt::kms::{DataKeySpec, EncryptionContext, KeyAdmin, KeyRef, KeyService};
-use envcrypt_pkcs11::{Pkcs11KeyService, Pkcs11Options};
-use envcrypt_testkit::{SoftHsm, USER_PIN};
+use envcrypt_pkcs11::{init_cluster, Pkcs11KeyService, Pkcs11Options};
+use envcrypt_testkit::{SoftHsm, SO_PIN, USER_PIN};
 use zeroize::Zeroizing;
 
 fn operations(c: &mut Criterion) {
@@ -19,9 +19,9 @@ fn operations(c: &mut Criterion) {
     for tokens in [&["az-a"][..], &["az-a", "az-b", "az-c"][..]] {
         let hsm = SoftHsm::new(tokens);
         let labels = tokens.iter().map(|t| t.to_string()).collect();
-        let service =
-            Pkcs11KeyService::connect(Pkcs11Options::new(hsm.module(), labels, Zeroizing::new(USER_PIN.into())))
-                .unwrap();
+        let options = Pkcs11Options::new(hsm.module(), labels, Zeroizing::new(USER_PIN.into()));
+        init_cluster(&options.cluster, &Zeroizing::new(SO_PIN.into())).unwrap();
+        let service = Pkcs11KeyService::connect(options).unwrap();
         let key = KeyRef::parse(&service.create_key("bench").wait().unwrap().arn).unwrap();
         let label = format!("{} token(s)", tokens.len());
         group.bench_function(format!("GenerateDataKey/{label}"), |b| {

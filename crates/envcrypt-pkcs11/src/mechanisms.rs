@@ -64,10 +64,23 @@ impl Mechanisms {
         }
     }
 
+    /// The variant's name, as [`Mechanisms::named`] takes it.
+    pub fn name(&self) -> &'static str {
+        match self.gcm_iv {
+            IvSource::Caller => "softhsm",
+            IvSource::Token => "cloudhsm",
+        }
+    }
+
     /// AES-GCM parameters over `iv` (zeroed for a token-generated IV) and `aad`.
     pub(crate) fn gcm<'a>(&self, iv: &'a mut [u8; IV_LEN], aad: &'a [u8]) -> Mechanism<'a> {
         let params = GcmParams::new(iv, aad, TAG_BITS.into()).expect("a 12-byte IV and a short AAD fit a CK_ULONG");
         Mechanism::AesGcm(params)
+    }
+
+    /// The wrap mechanism's type, for `CKA_ALLOWED_MECHANISMS`.
+    pub(crate) fn wrap_type(&self) -> MechanismType {
+        self.wrap().mechanism_type()
     }
 
     /// The wrap mechanism.

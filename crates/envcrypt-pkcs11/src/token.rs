@@ -1,8 +1,9 @@
 //! One PKCS#11 token: a logged-in session and the objects envcrypt keeps on it.
 //!
-//! A CMK version is an AES-256 secret key object generated in the token: sensitive (its value
-//! can never be read), extractable only so that the cluster can copy it wrapped, labelled
-//! `envcrypt/key/<key id>/<version>`. Key metadata (state, description, dates, version count)
+//! A CMK version is an AES-256 secret key object generated in the token, labelled
+//! `envcrypt/key/<key id>/<version>`: sensitive (its value can never be read), and extractable
+//! only under the trusted cluster key, so that the cluster can copy it and nobody can export
+//! it (see [`replication`](crate::replication)). Key metadata (state, description, dates, version count)
 //! and the alias table are data objects (`envcrypt/meta/<key id>`, `envcrypt/aliases`) holding
 //! JSON; they are not secret.
 
@@ -10,7 +11,7 @@ use std::sync::Mutex;
 
 use cryptoki::context::Pkcs11;
 use cryptoki::error::{Error as CkError, RvError};
-use cryptoki::mechanism::Mechanism;
+use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
@@ -18,6 +19,7 @@ use cryptoki::types::AuthPin;
 use zeroize::Zeroizing;
 
 use crate::mechanisms::{IvSource, Mechanisms, IV_LEN};
+use crate::replication::{self, flag, MASTER_KEY_FLAGS};
 
 const APPLICATION: &[u8] = b"envcrypt";
 
@@ -39,17 +41,30 @@ pub enum TokenError {
         label: String,
     },
     /// The key is not on this token.
-    #[error("token {label}: no key {key}")]
+    #[error("token {label} holds no {key}")]
     Missing {
         /// The token label.
         label: String,
-        /// The object label looked for.
+        /// What was looked for.
         key: String,
+    },
+    /// The token left the AES-GCM IV as it was given, where the mechanism variant expects it
+    /// to generate one: every blob would share that IV.
+    #[error(
+        "token {label} did not generate the AES-GCM IV that the `{variant}` mechanism variant expects it to \
+         write back, so every ciphertext would share one IV; refusing to encrypt (a token that takes \
+         the IV from the caller needs the `softhsm` variant)"
+    )]
+    IvNotGenerated {
+        /// The token label.
+        label: String,
+        /// The mechanism variant's name.
+        variant: &'static str,
     },
 }
 
 /// A PKCS#11 failure in one short line: the call and its return value's name.
-fn describe(error: &CkError) -> String {
+pub(crate) fn describe(error: &CkError) -> String {
     match error {
         CkError::Pkcs11(rv, function) => format!("{function:?} failed with {rv:?}"),
         other => other.to_string(),
@@ -71,8 +86,11 @@ impl std::fmt::Debug for Token {
     }
 }
 
+/// The label prefix of CMK version objects.
+pub(crate) const KEY_LABEL_PREFIX: &str = "envcrypt/key/";
+
 pub(crate) fn key_label(key_id: &str, version: u32) -> String {
-    format!("envcrypt/key/{key_id}/{version}")
+    format!("{KEY_LABEL_PREFIX}{key_id}/{version}")
 }
 
 fn meta_label(name: &str) -> String {
@@ -117,8 +135,7 @@ impl Token {
 
     fn key(&self, session: &Session, key_id: &str, version: u32) -> Result<ObjectHandle, TokenError> {
         let label = key_label(key_id, version);
-        self.find(session, ObjectClass::SECRET_KEY, &label)?
-            .ok_or(TokenError::Missing { label: self.label.clone(), key: label })
+        self.find(session, ObjectClass::SECRET_KEY, &label)?.ok_or_else(|| self.missing(&format!("key {label}")))
     }
 
     /// Whether the token holds a CMK version.
@@ -127,23 +144,31 @@ impl Token {
         Ok(self.find(&session, ObjectClass::SECRET_KEY, &key_label(key_id, version))?.is_some())
     }
 
-    /// The template of a CMK version object; `extractable` lets the cluster copy it wrapped.
+    /// The template of a CMK version object: its label, AES-GCM as its only use, and (last, as
+    /// [`MASTER_KEY_FLAGS`] explains) the flags the cluster key's unwrap template forces.
     pub(crate) fn key_template(key_id: &str, version: u32) -> Vec<Attribute> {
         let label = key_label(key_id, version);
-        vec![
+        let mut template = vec![
             Attribute::Class(ObjectClass::SECRET_KEY),
             Attribute::KeyType(KeyType::AES),
             Attribute::Token(true),
-            Attribute::Private(true),
-            Attribute::Sensitive(true),
-            Attribute::Extractable(true),
             Attribute::Encrypt(true),
             Attribute::Decrypt(true),
-            Attribute::Wrap(false),
-            Attribute::Unwrap(false),
+            Attribute::AllowedMechanisms(vec![MechanismType::AES_GCM]),
             Attribute::Id(label.as_bytes().to_vec()),
             Attribute::Label(label.into_bytes()),
-        ]
+        ];
+        template.extend(MASTER_KEY_FLAGS.iter().map(|&(kind, value)| flag(kind, value)));
+        template
+    }
+
+    /// The trusted cluster key.
+    pub(crate) fn cluster_key(&self) -> Result<ObjectHandle, TokenError> {
+        let found = self.with_session(replication::find_cluster_key)?;
+        if found.is_none() {
+            self.probe()?;
+        }
+        found.ok_or_else(|| self.missing(replication::CLUSTER_KEY_NAME))
     }
 
     /// Generates a CMK version inside the token.
@@ -184,6 +209,11 @@ impl Token {
         let key = self.key(&session, key_id, version)?;
         let sealed =
             session.encrypt(&self.mechanisms.gcm(&mut iv, aad), key, plaintext).map_err(|e| self.unavailable(e))?;
+        // A token that should generate the IV but leaves the zeroed buffer as it was would
+        // seal everything under one IV: refuse, whatever it answered.
+        if self.mechanisms.gcm_iv == IvSource::Token && iv == [0u8; IV_LEN] {
+            return Err(TokenError::IvNotGenerated { label: self.label.clone(), variant: self.mechanisms.name() });
+        }
         Ok((iv, sealed))
     }
 

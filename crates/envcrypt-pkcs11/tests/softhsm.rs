@@ -7,8 +7,8 @@ use envcrypt::conformance::{self, Backend, Column, Report, Verdict};
 use envcrypt::keyring::{Keyring, OpenPolicy};
 use envcrypt::kms::{DataKeySpec, EncryptionContext, KeyAdmin, KeyRef, KeyService, KmsError};
 use envcrypt::stream::{self, OpenOptions, SealOptions};
-use envcrypt_pkcs11::{Pkcs11KeyService, Pkcs11Options};
-use envcrypt_testkit::{SoftHsm, USER_PIN};
+use envcrypt_pkcs11::{init_cluster, Mechanisms, Pkcs11KeyService, Pkcs11Options};
+use envcrypt_testkit::{SoftHsm, SO_PIN, USER_PIN};
 use zeroize::Zeroizing;
 
 const CLUSTER: [&str; 3] = ["az-a", "az-b", "az-c"];
@@ -19,8 +19,14 @@ fn options(hsm: &SoftHsm, tokens: &[&str]) -> Pkcs11Options {
         tokens.iter().map(|t| t.to_string()).collect(),
         Zeroizing::new(USER_PIN.into()),
     );
-    options.retry_after = Duration::from_secs(3600);
+    options.cluster.retry_after = Duration::from_secs(3600);
     options
+}
+
+/// The three-token cluster, set up by its security officer and connected as the user.
+fn cluster(hsm: &SoftHsm) -> Pkcs11KeyService {
+    init_cluster(&options(hsm, &CLUSTER).cluster, &Zeroizing::new(SO_PIN.into())).unwrap();
+    Pkcs11KeyService::connect(options(hsm, &CLUSTER)).unwrap()
 }
 
 fn context() -> EncryptionContext {
@@ -65,7 +71,7 @@ fn seal_and_open_through_the_hsm() {
 #[test]
 fn keys_created_on_one_token_are_usable_on_every_token() {
     let hsm = SoftHsm::new(&CLUSTER);
-    let service = Pkcs11KeyService::connect(options(&hsm, &CLUSTER)).unwrap();
+    let service = cluster(&hsm);
     let key = new_key(&service);
     let data_key = service.generate_data_key(&key, DataKeySpec::Aes256, &context()).wait().unwrap();
     for only in CLUSTER {
@@ -85,7 +91,7 @@ fn keys_created_on_one_token_are_usable_on_every_token() {
 #[test]
 fn a_token_lost_mid_run_costs_no_operation_and_is_resynced_when_it_returns() {
     let hsm = SoftHsm::new(&CLUSTER);
-    let service = Pkcs11KeyService::connect(options(&hsm, &CLUSTER)).unwrap();
+    let service = cluster(&hsm);
     let key = new_key(&service);
     let mut offline = None;
     for i in 0..1000 {
@@ -122,7 +128,7 @@ fn wrong_pin_missing_module_and_missing_token_are_named() {
     assert!(matches!(err, KmsError::AccessDenied(_)) && err.to_string().contains("refused the user PIN"), "{err}");
 
     let mut missing_module = options(&hsm, &["single"]);
-    missing_module.module = "/nonexistent/libpkcs11.so".into();
+    missing_module.cluster.module = "/nonexistent/libpkcs11.so".into();
     let err = Pkcs11KeyService::connect(missing_module).unwrap_err();
     assert!(err.to_string().contains("cannot load the PKCS#11 module /nonexistent/libpkcs11.so"), "{err}");
 
@@ -138,4 +144,50 @@ fn wrong_pin_missing_module_and_missing_token_are_named() {
     let status = service.status();
     assert!(status[0].healthy && !status[1].healthy, "{status:?}");
     assert!(status[1].error.as_deref().unwrap_or_default().contains("no initialized token labelled"), "{status:?}");
+}
+
+#[test]
+fn a_cluster_without_a_trusted_cluster_key_is_refused_until_its_security_officer_sets_it_up() {
+    let hsm = SoftHsm::new(&CLUSTER);
+    let err = Pkcs11KeyService::connect(options(&hsm, &CLUSTER)).unwrap_err();
+    assert_eq!(err.kms_name(), "UnsupportedOperationException", "{err}");
+    assert!(err.to_string().contains("security officer must initialize the cluster"), "{err}");
+
+    let wrong = init_cluster(&options(&hsm, &CLUSTER).cluster, &Zeroizing::new("0000".into())).unwrap_err();
+    assert!(wrong.to_string().contains("refused the security officer PIN"), "{wrong}");
+    let report = init_cluster(&options(&hsm, &CLUSTER).cluster, &Zeroizing::new(SO_PIN.into())).unwrap();
+    let done: Vec<&str> = report.iter().map(|r| r.cluster_key).collect();
+    assert_eq!(done, ["created", "copied", "copied"]);
+    let again = init_cluster(&options(&hsm, &CLUSTER).cluster, &Zeroizing::new(SO_PIN.into())).unwrap();
+    assert!(again.iter().all(|r| r.cluster_key == "present"), "{again:?}");
+    Pkcs11KeyService::connect(options(&hsm, &CLUSTER)).unwrap();
+}
+
+/// The claim "no two blobs of one key share an IV", attacked with the configuration that broke
+/// it: the `cloudhsm` variant (HSM-generated IV) against a token that writes no IV back.
+#[test]
+fn a_token_that_writes_no_iv_back_is_refused_and_ivs_never_repeat() {
+    let hsm = SoftHsm::new(&["single"]);
+    let mut cloudhsm = options(&hsm, &["single"]);
+    cloudhsm.cluster.mechanisms = Mechanisms::cloudhsm();
+    let service = Pkcs11KeyService::connect(cloudhsm).unwrap();
+    let key = new_key(&service);
+    for attempt in [
+        service.generate_data_key(&key, DataKeySpec::Aes256, &context()).wait().map(drop),
+        service.encrypt(&key, b"x", &context()).wait().map(drop),
+    ] {
+        let err = attempt.unwrap_err();
+        assert_eq!(err.kms_name(), "UnsupportedOperationException", "{err}");
+        let message = err.to_string();
+        assert!(message.contains("`cloudhsm` mechanism variant") && message.contains("IV"), "{message}");
+    }
+    assert!(service.status()[0].healthy, "a configuration mismatch is not a token failure");
+    drop(service);
+
+    let service = Pkcs11KeyService::connect(options(&hsm, &["single"])).unwrap();
+    let mut ivs = std::collections::HashSet::new();
+    for _ in 0..2000 {
+        let blob = service.generate_data_key(&key, DataKeySpec::Aes256, &context()).wait().unwrap().ciphertext_blob;
+        assert!(ivs.insert(blob[24..36].to_vec()), "an IV repeated under one key");
+    }
 }

@@ -21,7 +21,7 @@ mod store;
 
 pub use counting::{CallCounts, CountingKeyService};
 pub use proxy::CountingProxy;
-pub use softhsm::{Offline, SoftHsm, USER_PIN};
+pub use softhsm::{Offline, SoftHsm, SO_PIN, USER_PIN};
 pub use store::TempStore;
 
 use std::ffi::OsStr;

@@ -7,7 +7,8 @@ use std::sync::{Mutex, MutexGuard};
 
 /// The user PIN of every test token.
 pub const USER_PIN: &str = "1234";
-const SO_PIN: &str = "5678";
+/// The security officer PIN of every test token.
+pub const SO_PIN: &str = "5678";
 /// Where Debian's `softhsm2` package puts the module.
 const MODULE_PATHS: [&str; 2] = ["/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"];
 

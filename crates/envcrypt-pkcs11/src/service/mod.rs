@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
 use envcrypt::kms::{
     Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyMetadata, KeyRef, KeyService,
@@ -16,8 +15,9 @@ use zeroize::Zeroizing;
 
 mod admin;
 
+use crate::module::Module;
 use crate::token::{Token, TokenError};
-use crate::{blob, cluster, Pkcs11Options, PROVIDER_ID};
+use crate::{blob, replication, Pkcs11Options, PROVIDER_ID};
 
 const REGION: &str = "pkcs11";
 const ACCOUNT: &str = "000000000000";
@@ -42,26 +42,16 @@ pub(crate) struct AliasTable {
 }
 
 struct Cluster {
-    pkcs11: Pkcs11,
     /// In configured order; `None` for a token that could not be opened (its health says why).
+    /// Declared before the module, so that sessions close before it is finalized.
     tokens: Vec<Option<Token>>,
-    /// Whether this cluster initialized the module (and so finalizes it).
-    initialized: bool,
+    _module: Module,
 }
 
 impl Cluster {
     /// An open token; only called with indices [`Pkcs11KeyService::up_indices`] gave.
     fn token(&self, index: usize) -> &Token {
         self.tokens[index].as_ref().expect("tokens that are up are open")
-    }
-
-    /// Closes every session and finalizes the module, so that it forgets failed tokens.
-    fn close(self) {
-        let Self { pkcs11, tokens, initialized } = self;
-        drop(tokens);
-        if initialized {
-            let _ = pkcs11.finalize();
-        }
     }
 }
 
@@ -81,15 +71,6 @@ pub struct TokenStatus {
     pub error: Option<String>,
     /// How many CMKs it holds (unknown while down).
     pub keys: Option<usize>,
-}
-
-impl Drop for Pkcs11KeyService {
-    fn drop(&mut self) {
-        let slot = self.cluster.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(cluster) = slot.take() {
-            cluster.close();
-        }
-    }
 }
 
 /// A cluster of PKCS#11 tokens as an envcrypt key service.
@@ -120,50 +101,21 @@ fn now() -> u64 {
 /// Opens the module and every token it can: a token that is missing or refuses comes back as
 /// its error, and only a cluster with no token at all is an error.
 fn open_cluster(options: &Pkcs11Options) -> Result<(Cluster, Vec<Option<KmsError>>), KmsError> {
-    if options.tokens.is_empty() {
-        return Err(KmsError::Validation("a PKCS#11 cluster needs at least one token label".into()));
-    }
-    let module = options.module.display().to_string();
-    let pkcs11 = Pkcs11::new(&options.module)
-        .map_err(|e| transport(format!("cannot load the PKCS#11 module {module} (is the HSM client installed?)"), e))?;
-    let initialized = match pkcs11.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-        Ok(()) => true,
-        // Another part of this process initialized the module: share it.
-        Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => false,
-        Err(e) => return Err(transport(format!("cannot initialize the PKCS#11 module {module}"), e)),
-    };
-    let slots = pkcs11
-        .get_slots_with_initialized_token()
-        .map_err(|e| transport(format!("cannot list the tokens of {module}"), e))?;
-    let mut found = Vec::new();
-    for slot in slots {
-        let label =
-            pkcs11.get_token_info(slot).map_err(|e| transport(format!("cannot read a token of {module}"), e))?;
-        found.push((label.label().trim().to_owned(), slot));
-    }
+    let module = Module::load(&options.cluster)?;
     let mut tokens = Vec::new();
     let mut errors = Vec::new();
-    for label in &options.tokens {
-        let opened = match found.iter().find(|(l, _)| l == label) {
-            None => {
-                let known: Vec<&str> = found.iter().map(|(l, _)| l.as_str()).collect();
-                Err(KmsError::NotFound(format!(
-                    "no initialized token labelled {label:?} in {module} (its tokens: {})",
-                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
-                )))
-            }
-            Some((_, slot)) => {
-                Token::open(&pkcs11, *slot, label, &options.pin, options.mechanisms).map_err(|e| match e {
-                    CkError::Pkcs11(RvError::PinIncorrect | RvError::PinInvalid | RvError::PinLenRange, _) => {
-                        KmsError::AccessDenied(format!("token {label:?} refused the user PIN (ENVCRYPT_PKCS11_PIN)"))
-                    }
-                    CkError::Pkcs11(RvError::PinLocked, _) => KmsError::AccessDenied(format!(
-                        "token {label:?} has locked its user PIN; its security officer must reset it"
-                    )),
-                    other => transport(format!("cannot log in to token {label:?}"), other),
-                })
-            }
-        };
+    for label in &options.cluster.tokens {
+        let opened = module.slot(label).and_then(|slot| {
+            Token::open(module.pkcs11(), slot, label, &options.pin, options.cluster.mechanisms).map_err(|e| match e {
+                CkError::Pkcs11(RvError::PinIncorrect | RvError::PinInvalid | RvError::PinLenRange, _) => {
+                    KmsError::AccessDenied(format!("token {label:?} refused the user PIN"))
+                }
+                CkError::Pkcs11(RvError::PinLocked, _) => KmsError::AccessDenied(format!(
+                    "token {label:?} has locked its user PIN; its security officer must reset it"
+                )),
+                other => transport(format!("cannot log in to token {label:?}"), other),
+            })
+        });
         match opened {
             Ok(token) => {
                 tokens.push(Some(token));
@@ -175,13 +127,10 @@ fn open_cluster(options: &Pkcs11Options) -> Result<(Cluster, Vec<Option<KmsError
             }
         }
     }
-    let cluster = Cluster { pkcs11, tokens, initialized };
-    if cluster.tokens.iter().all(Option::is_none) {
-        let first = errors.iter_mut().find_map(Option::take).expect("every token failed with an error");
-        cluster.close();
-        return Err(first);
+    if tokens.iter().all(Option::is_none) {
+        return Err(errors.into_iter().flatten().next().expect("every token failed with an error"));
     }
-    Ok((cluster, errors))
+    Ok((Cluster { tokens, _module: module }, errors))
 }
 
 fn health_from(errors: Vec<Option<KmsError>>) -> Vec<Health> {
@@ -189,8 +138,8 @@ fn health_from(errors: Vec<Option<KmsError>>) -> Vec<Health> {
 }
 
 impl Pkcs11KeyService {
-    /// Loads the module, logs in to every token, and makes sure they share the cluster key and
-    /// every key.
+    /// Loads the module, logs in to every token, checks that they share the trusted cluster key
+    /// (see [`replication`](crate::replication)), and copies every key to every token.
     pub fn connect(options: Pkcs11Options) -> Result<Self, KmsError> {
         let (cluster, errors) = open_cluster(&options)?;
         let count = cluster.tokens.len();
@@ -201,7 +150,7 @@ impl Pkcs11KeyService {
             next: AtomicUsize::new(0),
         };
         service.with_cluster(|cluster| {
-            service.share_cluster_key(cluster).map_err(|e| service.token_failure(e))?;
+            service.check_cluster_keys(cluster)?;
             for index in 0..count {
                 if let Err(e) = service.resync(cluster, index) {
                     service.mark_down(index, &e);
@@ -229,6 +178,7 @@ impl Pkcs11KeyService {
         match error {
             TokenError::Unauthenticated { .. } => KmsError::InvalidCiphertext(error.to_string()),
             TokenError::Missing { .. } => KmsError::NotFound(error.to_string()),
+            TokenError::IvNotGenerated { .. } => KmsError::UnsupportedOperation(error.to_string()),
             TokenError::Unavailable { .. } => transport("PKCS#11 token".into(), error),
         }
     }
@@ -241,6 +191,7 @@ impl Pkcs11KeyService {
         let Some(cluster) = guard.as_ref() else {
             return self
                 .options
+                .cluster
                 .tokens
                 .iter()
                 .zip(health)
@@ -256,7 +207,7 @@ impl Pkcs11KeyService {
             .tokens
             .iter()
             .zip(health)
-            .zip(&self.options.tokens)
+            .zip(&self.options.cluster.tokens)
             .map(|((token, health), label)| {
                 let keys = token
                     .as_ref()
@@ -273,25 +224,35 @@ impl Pkcs11KeyService {
             .collect()
     }
 
-    /// The cluster key on every token: created on the first if no token has it, then shared.
-    fn share_cluster_key(&self, cluster: &Cluster) -> Result<(), TokenError> {
+    /// Checks that the healthy tokens share the trusted cluster key that copies keys between
+    /// them, hardening what an earlier envcrypt left on them first. One token alone needs no
+    /// cluster key; of several, those without it are marked down (they could receive no keys),
+    /// and if none has it the cluster is refused: only its security officer can make the key.
+    fn check_cluster_keys(&self, cluster: &Cluster) -> Result<(), KmsError> {
         let up = self.up_indices();
-        let mut holders = Vec::new();
-        for &i in &up {
-            if cluster::has_cluster_key(cluster.token(i))? {
-                holders.push(i);
+        let mut lacking = Vec::new();
+        for &index in &up {
+            let token = cluster.token(index);
+            let found = replication::harden_legacy_objects(token).and_then(|()| token.cluster_key());
+            match found {
+                Ok(_) => {}
+                Err(TokenError::Missing { .. }) => lacking.push(index),
+                Err(e) => self.mark_down(index, &e),
             }
         }
-        let source = match holders.first() {
-            Some(&source) => source,
-            None => {
-                let Some(&first) = up.first() else { return Ok(()) };
-                cluster::create_cluster_key(cluster.token(first))?;
-                first
-            }
-        };
-        for &i in up.iter().filter(|i| !holders.contains(i) && **i != source) {
-            cluster::share_cluster_key(cluster.token(source), cluster.token(i))?;
+        if up.len() < 2 || lacking.is_empty() {
+            return Ok(());
+        }
+        if lacking.len() == up.len() {
+            let labels: Vec<&str> = lacking.iter().map(|&i| self.options.cluster.tokens[i].as_str()).collect();
+            return Err(KmsError::UnsupportedOperation(format!(
+                "the tokens {} share no trusted cluster key, so keys cannot be copied between them: \
+                 their security officer must initialize the cluster first",
+                labels.join(", ")
+            )));
+        }
+        for index in lacking {
+            self.mark_down(index, &cluster.token(index).missing(replication::CLUSTER_KEY_NAME));
         }
         Ok(())
     }
@@ -310,7 +271,7 @@ impl Pkcs11KeyService {
     pub fn retry_now(&self) {
         for health in self.health().iter_mut() {
             if let Some((since, _)) = health.down.as_mut() {
-                *since = Instant::now().checked_sub(self.options.retry_after).unwrap_or(*since);
+                *since = Instant::now().checked_sub(self.options.cluster.retry_after).unwrap_or(*since);
             }
         }
         self.revive();
@@ -324,16 +285,17 @@ impl Pkcs11KeyService {
             .health()
             .iter()
             .enumerate()
-            .filter(|(_, h)| h.down.as_ref().is_some_and(|(since, _)| since.elapsed() >= self.options.retry_after))
+            .filter(|(_, h)| {
+                h.down.as_ref().is_some_and(|(since, _)| since.elapsed() >= self.options.cluster.retry_after)
+            })
             .map(|(i, _)| i)
             .collect();
         if due.is_empty() {
             return;
         }
         let mut slot = self.cluster.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(old) = slot.take() {
-            old.close();
-        }
+        // Close the old sessions and finalize the module before loading it again.
+        drop(slot.take());
         let (cluster, errors) = match open_cluster(&self.options) {
             Ok((cluster, errors)) => (slot.insert(cluster), errors),
             Err(error) => {
@@ -356,7 +318,9 @@ impl Pkcs11KeyService {
         }
         drop(health);
         for index in due {
-            if let Err(e) = self.share_cluster_key(cluster).and_then(|()| self.resync(cluster, index)) {
+            let ready = replication::harden_legacy_objects(cluster.token(index))
+                .and_then(|()| cluster.token(index).cluster_key().map(drop));
+            if let Err(e) = ready.and_then(|()| self.resync(cluster, index)) {
                 self.mark_down(index, &e);
             }
         }
@@ -383,7 +347,7 @@ impl Pkcs11KeyService {
                 if let Some(meta) = name.strip_prefix("meta/").and(serde_json::from_slice::<KeyMeta>(&value).ok()) {
                     for version in 1..=meta.versions {
                         if from.has_key(&meta.key_id, version)? && !to.has_key(&meta.key_id, version)? {
-                            cluster::copy_key(from, to, &meta.key_id, version)?;
+                            replication::copy_key(from, to, &meta.key_id, version)?;
                         }
                     }
                 }
@@ -407,7 +371,9 @@ impl Pkcs11KeyService {
                 }
                 match op(cluster.token(index)) {
                     Ok(value) => return Ok(value),
-                    Err(e @ TokenError::Unauthenticated { .. }) => return Err(self.token_failure(e)),
+                    Err(e @ (TokenError::Unauthenticated { .. } | TokenError::IvNotGenerated { .. })) => {
+                        return Err(self.token_failure(e))
+                    }
                     Err(e @ TokenError::Unavailable { .. }) => {
                         self.mark_down(index, &e);
                         last = Some(e);
@@ -600,7 +566,7 @@ impl Pkcs11KeyService {
             }
             let source = source.ok_or_else(|| not_active("no token of the PKCS#11 cluster could generate the key"))?;
             for &index in up.iter().filter(|&&i| i != source) {
-                if let Err(e) = cluster::copy_key(cluster.token(source), cluster.token(index), key_id, version) {
+                if let Err(e) = replication::copy_key(cluster.token(source), cluster.token(index), key_id, version) {
                     self.mark_down(index, &e);
                 }
             }

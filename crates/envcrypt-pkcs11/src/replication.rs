@@ -1,0 +1,311 @@
+//! Copying master keys between the tokens of a cluster, so that no user-PIN holder can export
+//! them.
+//!
+//! A master key (CMK) version is generated inside one token: sensitive, and extractable only
+//! under a *trusted* wrapping key (`CKA_WRAP_WITH_TRUSTED`), with no use but AES-GCM. The one
+//! trusted key is the cluster key `envcrypt/cluster-wrap`, and only the security officer can
+//! make it, since only the SO may set `CKA_TRUSTED` ([`init_cluster`]). It cannot be copied or
+//! modified, serves only the key wrap mechanism, and carries an unwrap template
+//! ([`crate::template`]) that forces every key it unwraps to be a master key as locked down
+//! as the original. So a CMK leaves a token only wrapped under the cluster key, and comes back
+//! into a token only as another locked-down CMK: whoever holds the user PIN can use the keys,
+//! never read them.
+//!
+//! The cluster key reaches each token in the SO's sessions: generated in the first token, and
+//! carried to every other one wrapped under a trusted transport key that the two tokens derive
+//! by an ECDH (P-256) agreement inside themselves. No key value is ever in this process's
+//! memory. Objects the SO makes are public (PKCS#11 gives the SO no private objects); being
+//! sensitive, their values are still never readable.
+
+use cryptoki::mechanism::elliptic_curve::{EcKdf, Ecdh1DeriveParams};
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::session::{Session, UserType};
+use cryptoki::types::AuthPin;
+use envcrypt::kms::KmsError;
+use zeroize::Zeroizing;
+
+use crate::mechanisms::Mechanisms;
+use crate::module::Module;
+use crate::template::{with_unwrap_template, TemplateEntry};
+use crate::token::{Token, TokenError, KEY_LABEL_PREFIX};
+use crate::ClusterConfig;
+
+/// The label of the cluster key on every token.
+pub(crate) const CLUSTER_KEY_LABEL: &str = "envcrypt/cluster-wrap";
+/// How errors name a missing cluster key.
+pub(crate) const CLUSTER_KEY_NAME: &str =
+    "trusted cluster key envcrypt/cluster-wrap (the security officer initializes the cluster to make it)";
+/// DER of the P-256 curve's OID, as CKA_EC_PARAMS takes it.
+const P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+
+/// The flags every master key version has, whether generated, imported or unwrapped: the
+/// cluster key's unwrap template forces exactly these on each copy. `CKA_MODIFIABLE` comes
+/// last: SoftHSM2 applies an unwrapped key's template in order and refuses every attribute
+/// after the object became unmodifiable.
+pub(crate) const MASTER_KEY_FLAGS: [(AttributeType, bool); 9] = [
+    (AttributeType::Private, true),
+    (AttributeType::Sensitive, true),
+    (AttributeType::Extractable, true),
+    (AttributeType::WrapWithTrusted, true),
+    (AttributeType::Wrap, false),
+    (AttributeType::Unwrap, false),
+    (AttributeType::Derive, false),
+    (AttributeType::Copyable, false),
+    (AttributeType::Modifiable, false),
+];
+
+/// A boolean attribute as a cryptoki value.
+pub(crate) fn flag(kind: AttributeType, value: bool) -> Attribute {
+    match kind {
+        AttributeType::Private => Attribute::Private(value),
+        AttributeType::Sensitive => Attribute::Sensitive(value),
+        AttributeType::Extractable => Attribute::Extractable(value),
+        AttributeType::WrapWithTrusted => Attribute::WrapWithTrusted(value),
+        AttributeType::Wrap => Attribute::Wrap(value),
+        AttributeType::Unwrap => Attribute::Unwrap(value),
+        AttributeType::Derive => Attribute::Derive(value),
+        AttributeType::Modifiable => Attribute::Modifiable(value),
+        AttributeType::Copyable => Attribute::Copyable(value),
+        other => unreachable!("{other} is not one of the master key flags"),
+    }
+}
+
+/// The cluster key's unwrap template: a secret AES key with the master key flags.
+fn master_key_unwrap_template() -> Vec<TemplateEntry> {
+    let mut entries = vec![TemplateEntry::class(ObjectClass::SECRET_KEY), TemplateEntry::key_type(KeyType::AES)];
+    entries.extend(MASTER_KEY_FLAGS.iter().map(|&(kind, value)| TemplateEntry::flag(kind, value)));
+    entries
+}
+
+/// The attributes of the cluster key, with `extra` (its value length or unwrap template, as
+/// generating or unwrapping needs) before the closing `CKA_MODIFIABLE` (see [`MASTER_KEY_FLAGS`]).
+fn cluster_key_template(mechanisms: &Mechanisms, extra: impl IntoIterator<Item = Attribute>) -> Vec<Attribute> {
+    let mut template = vec![
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::KeyType(KeyType::AES),
+        Attribute::Token(true),
+        Attribute::Private(false),
+        Attribute::Label(CLUSTER_KEY_LABEL.as_bytes().to_vec()),
+        Attribute::Trusted(true),
+        Attribute::Sensitive(true),
+        Attribute::Extractable(true),
+        Attribute::WrapWithTrusted(true),
+        Attribute::Wrap(true),
+        Attribute::Unwrap(true),
+        Attribute::Encrypt(false),
+        Attribute::Decrypt(false),
+        Attribute::Sign(false),
+        Attribute::Verify(false),
+        Attribute::Derive(false),
+        Attribute::Copyable(false),
+        Attribute::AllowedMechanisms(vec![mechanisms.wrap_type()]),
+    ];
+    template.extend(extra);
+    template.push(Attribute::Modifiable(false));
+    template
+}
+
+/// Finds the trusted cluster key in `session`: an untrusted key under the same label is not it.
+pub(crate) fn find_cluster_key(session: &Session) -> cryptoki::error::Result<Option<ObjectHandle>> {
+    let template = [
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::Token(true),
+        Attribute::Label(CLUSTER_KEY_LABEL.as_bytes().to_vec()),
+        Attribute::Trusted(true),
+    ];
+    Ok(session.find_objects(&template)?.first().copied())
+}
+
+/// Copies a CMK version from `source` to `target`, wrapped under the cluster key.
+pub(crate) fn copy_key(source: &Token, target: &Token, key_id: &str, version: u32) -> Result<(), TokenError> {
+    let source_wrap = source.cluster_key()?;
+    let target_wrap = target.cluster_key()?;
+    let key = source.key_handle(key_id, version)?;
+    let wrapped = Zeroizing::new(source.with_session(|s| s.wrap_key(&source.mechanisms().wrap(), source_wrap, key))?);
+    target.with_session(|s| {
+        s.unwrap_key(&target.mechanisms().wrap(), target_wrap, &wrapped, &Token::key_template(key_id, version))
+            .map(drop)
+    })
+}
+
+/// Makes objects of an earlier envcrypt as safe as they can still be made: a master key that
+/// any key could wrap becomes wrap-with-trusted (a one-way change), and an untrusted cluster
+/// key, which a PIN holder could wrap under a key of their own, is destroyed.
+pub(crate) fn harden_legacy_objects(token: &Token) -> Result<(), TokenError> {
+    token.with_session(|s| {
+        let loose = s.find_objects(&[
+            Attribute::Class(ObjectClass::SECRET_KEY),
+            Attribute::Token(true),
+            Attribute::WrapWithTrusted(false),
+        ])?;
+        for handle in loose {
+            let label = s.get_attributes(handle, &[AttributeType::Label])?.into_iter().find_map(|a| match a {
+                Attribute::Label(label) => Some(label),
+                _ => None,
+            });
+            match label.as_deref() {
+                Some(l) if l == CLUSTER_KEY_LABEL.as_bytes() => s.destroy_object(handle)?,
+                Some(l) if l.starts_with(KEY_LABEL_PREFIX.as_bytes()) => {
+                    s.update_attributes(handle, &[Attribute::WrapWithTrusted(true)])?
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    })
+}
+
+/// What [`init_cluster`] did on each token.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ClusterKeyStatus {
+    /// The token label.
+    pub label: String,
+    /// `created`, `copied` or `present`.
+    pub cluster_key: &'static str,
+}
+
+/// Gives every token of `cluster` the trusted cluster key, logged in as the security officer
+/// with `so_pin`: generated in the first token if none holds it, then carried to each token
+/// that lacks it. Safe to run again, for instance after adding a token: tokens that hold the
+/// key keep it. Every token must be reachable.
+pub fn init_cluster(cluster: &ClusterConfig, so_pin: &Zeroizing<String>) -> Result<Vec<ClusterKeyStatus>, KmsError> {
+    let module = Module::load(cluster)?;
+    let pin = AuthPin::new(so_pin.as_str().into());
+    let mut sessions = Vec::new();
+    for label in &cluster.tokens {
+        let slot = module.slot(label)?;
+        let session =
+            module.pkcs11().open_rw_session(slot).map_err(|e| so_error(label, "cannot open a session on", e))?;
+        match session.login(UserType::So, Some(&pin)) {
+            Ok(()) => {}
+            Err(e @ cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::PinIncorrect, _)) => {
+                return Err(KmsError::AccessDenied(format!(
+                    "token {label:?} refused the security officer PIN ({})",
+                    crate::token::describe(&e)
+                )))
+            }
+            Err(e) => return Err(so_error(label, "cannot log in as the security officer to", e)),
+        }
+        sessions.push((label.as_str(), session));
+    }
+    let mut holders = Vec::new();
+    for (label, session) in &sessions {
+        if find_cluster_key(session).map_err(|e| so_error(label, "cannot search", e))?.is_some() {
+            holders.push(*label);
+        }
+    }
+    let mut report = Vec::new();
+    let source = match holders.first() {
+        Some(label) => *label,
+        None => {
+            let (label, session) = sessions.first().ok_or_else(|| KmsError::Validation("no token to set up".into()))?;
+            generate_cluster_key(session, &cluster.mechanisms)
+                .map_err(|e| so_error(label, "cannot generate the cluster key on", e))?;
+            report.push(ClusterKeyStatus { label: label.to_string(), cluster_key: "created" });
+            label
+        }
+    };
+    let source_session = &sessions.iter().find(|(l, _)| *l == source).expect("the source is a token").1;
+    let cluster_key = find_cluster_key(source_session)
+        .map_err(|e| so_error(source, "cannot search", e))?
+        .ok_or_else(|| KmsError::NotFound(format!("token {source:?} lost its cluster key during set-up")))?;
+    for (label, session) in &sessions {
+        if *label == source {
+            if !report.iter().any(|r| r.label == *label) {
+                report.push(ClusterKeyStatus { label: label.to_string(), cluster_key: "present" });
+            }
+            continue;
+        }
+        if holders.contains(label) {
+            report.push(ClusterKeyStatus { label: label.to_string(), cluster_key: "present" });
+            continue;
+        }
+        carry_cluster_key(source_session, cluster_key, session, &cluster.mechanisms)
+            .map_err(|e| so_error(label, "cannot give the cluster key to", e))?;
+        report.push(ClusterKeyStatus { label: label.to_string(), cluster_key: "copied" });
+    }
+    for (_, session) in &sessions {
+        let _ = session.logout();
+    }
+    Ok(report)
+}
+
+fn so_error(label: &str, what: &str, error: cryptoki::error::Error) -> KmsError {
+    KmsError::Transport {
+        context: format!("{what} token {label:?} as the security officer"),
+        source: std::sync::Arc::new(error),
+    }
+}
+
+fn generate_cluster_key(session: &Session, mechanisms: &Mechanisms) -> cryptoki::error::Result<()> {
+    with_unwrap_template(&master_key_unwrap_template(), |unwrap_template| {
+        let template = cluster_key_template(mechanisms, [Attribute::ValueLen(32.into()), unwrap_template]);
+        session.generate_key(&Mechanism::AesKeyGen, &template).map(drop)
+    })
+}
+
+/// An ephemeral P-256 key pair in an SO session, and its uncompressed public point.
+fn ephemeral(session: &Session) -> cryptoki::error::Result<(ObjectHandle, ObjectHandle, Vec<u8>)> {
+    let (public, private) = session.generate_key_pair(
+        &Mechanism::EccKeyPairGen,
+        &[Attribute::EcParams(P256.to_vec()), Attribute::Token(false), Attribute::Private(false)],
+        &[Attribute::Token(false), Attribute::Private(false), Attribute::Sensitive(true), Attribute::Derive(true)],
+    )?;
+    let point = session.get_attributes(public, &[AttributeType::EcPoint])?.into_iter().find_map(|a| match a {
+        Attribute::EcPoint(point) => Some(point),
+        _ => None,
+    });
+    // CKA_EC_POINT is a DER OCTET STRING around the uncompressed point (0x04 0x41 ...).
+    let point = point.and_then(|p| p.get(2..).map(<[u8]>::to_vec)).unwrap_or_default();
+    Ok((public, private, point))
+}
+
+/// A trusted, non-extractable transport key derived by ECDH, in an SO session.
+fn transport_key(session: &Session, private: ObjectHandle, peer: &[u8]) -> cryptoki::error::Result<ObjectHandle> {
+    let template = [
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::KeyType(KeyType::AES),
+        Attribute::Token(false),
+        Attribute::Private(false),
+        Attribute::Sensitive(true),
+        Attribute::Extractable(false),
+        Attribute::Trusted(true),
+        Attribute::Wrap(true),
+        Attribute::Unwrap(true),
+        Attribute::ValueLen(32.into()),
+    ];
+    session.derive_key(&Mechanism::Ecdh1Derive(Ecdh1DeriveParams::new(EcKdf::null(), peer)), private, &template)
+}
+
+/// Carries the cluster key from the SO session `source` to the SO session `target`.
+fn carry_cluster_key(
+    source: &Session,
+    cluster_key: ObjectHandle,
+    target: &Session,
+    mechanisms: &Mechanisms,
+) -> cryptoki::error::Result<()> {
+    let (source_public, source_private, source_point) = ephemeral(source)?;
+    let (target_public, target_private, target_point) = ephemeral(target)?;
+    let wrapped = (|| {
+        let transport = transport_key(source, source_private, &target_point)?;
+        let wrapped = source.wrap_key(&mechanisms.wrap(), transport, cluster_key);
+        let _ = source.destroy_object(transport);
+        wrapped
+    })();
+    let result = wrapped.and_then(|wrapped| {
+        let transport = transport_key(target, target_private, &source_point)?;
+        let unwrapped = with_unwrap_template(&master_key_unwrap_template(), |unwrap_template| {
+            let template = cluster_key_template(mechanisms, [unwrap_template]);
+            target.unwrap_key(&mechanisms.wrap(), transport, &wrapped, &template)
+        });
+        let _ = target.destroy_object(transport);
+        unwrapped.map(drop)
+    });
+    for (session, handles) in [(source, [source_public, source_private]), (target, [target_public, target_private])] {
+        for handle in handles {
+            let _ = session.destroy_object(handle);
+        }
+    }
+    result
+}
