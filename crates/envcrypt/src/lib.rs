@@ -42,6 +42,7 @@ pub mod keyring;
 pub mod kms;
 pub mod message;
 pub mod stream;
+pub mod strict_json;
 
 /// The README's Rust examples, compiled by `cargo test --doc`.
 #[doc = include_str!("../../../README.md")]

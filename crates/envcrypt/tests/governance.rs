@@ -235,6 +235,125 @@ fn grants_allow_at_once_with_constraints_and_stop_when_retired_or_revoked() {
     );
 }
 
+/// The claim "a grant constraint or a policy condition is satisfied only by the context the
+/// ciphertext is bound to", attacked with a context too large to serialize: once, such a
+/// context fell back to the empty context's encoding as AAD, so a principal limited to
+/// `team=payroll` opened blobs sealed with no context at all by naming the pair in a padded one.
+#[test]
+fn an_oversized_context_satisfies_no_grant_constraint_or_policy_condition() {
+    let t = team();
+    let policy = serde_json::json!({
+        "Statement": [
+            { "Effect": "Allow", "Principal": { "AWS": arn("user/admin") }, "Action": "kms:*", "Resource": "*" },
+            { "Effect": "Allow", "Principal": { "AWS": arn("user/app") }, "Action": "kms:*", "Resource": "*",
+              "Condition": { "StringEquals": { "kms:EncryptionContext:team": "payroll" } } }
+        ]
+    })
+    .to_string();
+    let key = key_with(&t.admin, &policy);
+    let constraints = GrantConstraints {
+        encryption_context_subset: Some([("team".to_owned(), "payroll".to_owned())].into()),
+        ..GrantConstraints::default()
+    };
+    t.admin
+        .create_grant(CreateGrantRequest {
+            key: &key,
+            grantee_principal: &arn("role/batch"),
+            operations: &[GrantOperation::Decrypt, GrantOperation::ReEncryptFrom, GrantOperation::ReEncryptTo],
+            retiring_principal: None,
+            constraints: Some(&constraints),
+            name: None,
+        })
+        .wait()
+        .unwrap();
+    let batch = t.admin.as_principal("role/batch").unwrap();
+    let unbound = t.admin.encrypt(&key, b"sealed with no context", &EncryptionContext::new()).wait().unwrap().blob;
+    let other_team = ctx(&[("team", "sales")]);
+    let sales = t.admin.encrypt(&key, b"sales", &other_team).wait().unwrap().blob;
+
+    let payroll = ctx(&[("team", "payroll")]);
+    for pad in [9_000, 70_000, 200_000] {
+        let padded = ctx(&[("team", "payroll"), ("padding", &"x".repeat(pad))]);
+        for (who, service) in [("app", &t.user), ("batch", &batch)] {
+            for blob in [&unbound, &sales] {
+                let err = service.decrypt(blob, &padded, None).wait().unwrap_err();
+                assert_eq!(err.kms_name(), "ValidationException", "{who}, {pad}-byte pad: {err}");
+            }
+            let moved = service.re_encrypt(ReEncryptRequest {
+                blob: &unbound,
+                source_context: &padded,
+                source_key: None,
+                destination_key: &key,
+                destination_context: &payroll,
+            });
+            assert_eq!(moved.wait().unwrap_err().kms_name(), "ValidationException", "{who}: ReEncrypt source");
+        }
+        let payroll_blob = t.user.encrypt(&key, b"payroll", &payroll).wait().unwrap().blob;
+        let moved = batch.re_encrypt(ReEncryptRequest {
+            blob: &payroll_blob,
+            source_context: &payroll,
+            source_key: None,
+            destination_key: &key,
+            destination_context: &padded,
+        });
+        assert_eq!(moved.wait().unwrap_err().kms_name(), "ValidationException", "ReEncrypt destination");
+        for result in [
+            t.user.generate_data_key(&key, DataKeySpec::Aes256, &padded).wait().map(drop),
+            t.user.generate_data_key_without_plaintext(&key, DataKeySpec::Aes256, &padded).wait().map(drop),
+            t.user.encrypt(&key, b"x", &padded).wait().map(drop),
+        ] {
+            assert_eq!(result.unwrap_err().kms_name(), "ValidationException");
+        }
+    }
+    // Within the limits, the bound context is the one authorized.
+    denied(t.user.decrypt(&unbound, &EncryptionContext::new(), None).wait());
+    denied(batch.decrypt(&sales, &other_team, None).wait());
+    let blob = t.user.encrypt(&key, b"ok", &payroll).wait().unwrap().blob;
+    assert_eq!(batch.decrypt(&blob, &payroll, None).wait().unwrap().plaintext.expose_secret(), b"ok");
+}
+
+/// The claim "a key policy means one thing", attacked with documents whose repeated members
+/// read differently to different JSON parsers: a Deny that a last-wins reader takes for an
+/// Allow, a principal or action swapped by a second member, at any depth.
+#[test]
+fn a_policy_naming_a_member_twice_is_refused_at_any_depth() {
+    let t = team();
+    let key = key_with(&t.admin, &separated_policy());
+    let admin = format!(
+        r#"{{"Effect":"Allow","Principal":{{"AWS":"{}"}},"Action":"kms:*","Resource":"*"}}"#,
+        arn("user/admin")
+    );
+    let app = arn("user/app");
+    for statement in [
+        format!(
+            r#"{{"Effect":"Deny","Effect":"Allow","Principal":{{"AWS":"{app}"}},"Action":"kms:*","Resource":"*"}}"#
+        ),
+        format!(
+            r#"{{"Effect":"Allow","Principal":{{"AWS":"{app}"}},"Action":"kms:Encrypt","Action":"kms:*","Resource":"*"}}"#
+        ),
+        format!(
+            r#"{{"Effect":"Allow","Principal":{{"AWS":"{app}","AWS":"*"}},"Action":"kms:Decrypt","Resource":"*"}}"#
+        ),
+        format!(
+            r#"{{"Effect":"Allow","Principal":{{"AWS":"{app}"}},"Action":"kms:Decrypt","Resource":"*",
+                "Condition":{{"StringEquals":{{"kms:EncryptionContext:team":"payroll","kms:EncryptionContext:team":"x"}}}}}}"#
+        ),
+    ] {
+        let policy = format!(r#"{{"Version":"2012-10-17","Statement":[{admin},{statement}]}}"#);
+        let put = t.admin.put_key_policy(&key, &policy, false).wait().unwrap_err();
+        assert_eq!(put.kms_name(), "MalformedPolicyDocumentException", "{statement}");
+        assert!(put.to_string().contains("appears twice"), "{put}");
+        let created = t.admin.create_key_with_policy("twice", &policy, false).wait().unwrap_err();
+        assert_eq!(created.kms_name(), "MalformedPolicyDocumentException", "{statement}");
+    }
+    let twice_at_top = format!(r#"{{"Statement":[{admin}],"Statement":[{admin}]}}"#);
+    assert_eq!(
+        t.admin.put_key_policy(&key, &twice_at_top, false).wait().unwrap_err().kms_name(),
+        "MalformedPolicyDocumentException"
+    );
+    assert_eq!(t.admin.get_key_policy(&key).wait().unwrap(), separated_policy(), "the policy is unchanged");
+}
+
 #[test]
 fn a_grantee_passes_on_only_what_it_holds() {
     let t = team();

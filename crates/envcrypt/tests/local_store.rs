@@ -151,6 +151,67 @@ fn deletion_window_state_and_purge() {
     assert!(!key_file.exists(), "the deleted key's record is gone");
 }
 
+/// The claim "deletion is final", attacked on every read path and with the clock set back:
+/// once a call has seen a key past its deletion date, no later call finds it, whatever the
+/// clock says.
+#[test]
+fn a_deleted_key_stays_deleted_on_every_read_path_even_when_the_clock_goes_back() {
+    let f = fixture();
+    let key = new_key(&f.store);
+    let c = ctx(&[("purpose", "final")]);
+    let blob = f.store.encrypt(&key, b"secret", &c).wait().unwrap().blob;
+    f.store.create_alias("alias/final", &key).wait().unwrap();
+    f.store.schedule_key_deletion(&key, 7).wait().unwrap();
+    let scheduled_at = f.now.load(Ordering::SeqCst);
+    let by_alias = KeyRef::parse("alias/final").unwrap();
+
+    type Read<'a> = Box<dyn Fn() -> Result<(), KmsError> + 'a>;
+    let store = &f.store;
+    let reads: Vec<(&str, Read<'_>)> = vec![
+        ("Decrypt", Box::new(|| store.decrypt(&blob, &c, None).wait().map(drop))),
+        ("DescribeKey", Box::new(|| store.describe_key(&key).wait().map(drop))),
+        ("DescribeKey by alias", Box::new(|| store.describe_key(&by_alias).wait().map(drop))),
+        ("GetKeyPolicy", Box::new(|| store.get_key_policy(&key).wait().map(drop))),
+        ("ListGrants", Box::new(|| store.list_grants(&key).wait().map(drop))),
+        ("GenerateDataKey", Box::new(|| store.generate_data_key(&key, DataKeySpec::Aes256, &c).wait().map(drop))),
+        ("ListKeys", Box::new(|| listed(store.list_keys().wait().unwrap().iter().any(|k| k.arn == key.to_string())))),
+        (
+            "ListAliases",
+            Box::new(|| listed(store.list_aliases().wait().unwrap().iter().any(|a| a.alias_name == "alias/final"))),
+        ),
+    ];
+    fn listed(found: bool) -> Result<(), KmsError> {
+        if found {
+            Ok(())
+        } else {
+            Err(KmsError::NotFound("not listed".into()))
+        }
+    }
+    // Each read path on its own observes the date passing; the clock then goes back.
+    for (name, read) in &reads {
+        let copy = f.store.dir().join("keys").join(format!("{}.json", key.key_id().unwrap()));
+        let saved = std::fs::read(&copy).ok();
+        f.now.store(scheduled_at + 7 * DAY, Ordering::SeqCst);
+        assert_eq!(kms_name(read()), "NotFoundException", "{name} after the deletion date");
+        f.now.store(scheduled_at + DAY, Ordering::SeqCst);
+        for (other, read_again) in &reads {
+            assert_eq!(
+                kms_name(read_again()),
+                "NotFoundException",
+                "{other} after {name} saw the deletion, clock back"
+            );
+        }
+        // Put the record back (a backup restored behind the store's back) for the next path.
+        if let Some(saved) = saved {
+            std::fs::write(&copy, saved).unwrap();
+            let aliases = f.store.dir().join("aliases.json");
+            let mut table: serde_json::Value = serde_json::from_slice(&std::fs::read(&aliases).unwrap()).unwrap();
+            table["alias/final"] = key.key_id().unwrap().into();
+            std::fs::write(&aliases, table.to_string()).unwrap();
+        }
+    }
+}
+
 #[test]
 fn rotation_keeps_old_backing_keys_for_decrypt() {
     let f = fixture();

@@ -8,6 +8,7 @@ use std::io::{Read, Write};
 use envcrypt::context::EncryptionContext;
 use envcrypt::crypto::Aes256Gcm;
 use envcrypt::kms::local::blob::{self, BlobHeader};
+use envcrypt::kms::BoundContext;
 use envcrypt::message::{AlgorithmSuite, EncryptedDataKey, Header, HeaderBody, MessageKeys, ParseLimits};
 use envcrypt::stream::{Decryptor, Encryptor};
 use serde_json::Value;
@@ -110,13 +111,15 @@ fn local_blob_vectors() {
             iv: array(&case["iv"]),
         };
         let ctx = context(&case["encryption_context"]);
+        let bound = BoundContext::new(&ctx).unwrap();
         let plaintext = bytes(&case["plaintext"]);
         let expected = bytes(&case["blob"]);
-        assert_eq!(hex::encode(blob::seal(&backing, header, &ctx, &plaintext)), hex::encode(&expected), "{name}");
+        assert_eq!(hex::encode(blob::seal(&backing, header, &bound, &plaintext)), hex::encode(&expected), "{name}");
         assert_eq!(BlobHeader::parse(&expected).unwrap().0, header, "{name}");
-        assert_eq!(&*blob::open(&backing, &expected, &ctx).unwrap(), plaintext.as_slice(), "{name}");
+        assert_eq!(&*blob::open(&backing, &expected, &bound).unwrap(), plaintext.as_slice(), "{name}");
         let mut other = ctx.clone();
         other.insert("extra", "pair").unwrap();
+        let other = BoundContext::new(&other).unwrap();
         assert!(blob::open(&backing, &expected, &other).is_err(), "{name}: context is bound");
     }
 }

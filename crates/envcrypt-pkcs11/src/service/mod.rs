@@ -8,8 +8,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use cryptoki::error::{Error as CkError, RvError};
 use envcrypt::kms::{
-    Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyMetadata, KeyRef, KeyService,
-    KeyState, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
+    BoundContext, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyMetadata, KeyRef,
+    KeyService, KeyState, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
 };
 use zeroize::Zeroizing;
 
@@ -483,7 +483,7 @@ impl Pkcs11KeyService {
         &self,
         key: &KeyRef,
         plaintext: &[u8],
-        context: &EncryptionContext,
+        context: &BoundContext,
         operation: &'static str,
     ) -> Result<Ciphertext, KmsError> {
         if plaintext.is_empty() || plaintext.len() > MAX_ENCRYPT_PLAINTEXT {
@@ -494,7 +494,7 @@ impl Pkcs11KeyService {
         }
         let meta = self.usable(key, operation)?;
         let id = key_id_bytes(&meta.key_id)?;
-        let aad = aad(&id, meta.versions, context)?;
+        let aad = aad(&id, meta.versions, context);
         let (iv, sealed) = self.dispatch(|token| token.encrypt(&meta.key_id, meta.versions, &aad, plaintext))?;
         Ok(Ciphertext { blob: blob::encode(&id, meta.versions, &iv, &sealed), key_arn: self.arn(&meta.key_id) })
     }
@@ -502,7 +502,7 @@ impl Pkcs11KeyService {
     fn decrypt_now(
         &self,
         ciphertext: &[u8],
-        context: &EncryptionContext,
+        context: &BoundContext,
         expected: Option<&KeyRef>,
         operation: &'static str,
     ) -> Result<Decrypted, KmsError> {
@@ -522,7 +522,7 @@ impl Pkcs11KeyService {
                 parsed.version
             )));
         }
-        let aad = aad(&parsed.key_id, parsed.version, context)?;
+        let aad = aad(&parsed.key_id, parsed.version, context);
         let plaintext = self
             .dispatch(|token| token.decrypt(&key_id, parsed.version, &parsed.iv, &aad, parsed.sealed))
             .map_err(|e| match e {
@@ -542,9 +542,10 @@ impl Pkcs11KeyService {
         context: &EncryptionContext,
         operation: &'static str,
     ) -> Result<(Zeroizing<Vec<u8>>, Ciphertext), KmsError> {
+        let context = BoundContext::new(context)?;
         let len = spec.key_len().map_err(KmsError::Validation)?;
         let plaintext = self.dispatch(|token| token.random(len))?;
-        let sealed = self.encrypt_now(key, &plaintext, context, operation)?;
+        let sealed = self.encrypt_now(key, &plaintext, &context, operation)?;
         Ok((plaintext, sealed))
     }
 
@@ -583,9 +584,8 @@ fn revision(value: &[u8]) -> u64 {
     serde_json::from_slice::<serde_json::Value>(value).ok().and_then(|v| v["revision"].as_u64()).unwrap_or(0)
 }
 
-fn aad(key_id: &[u8; 16], version: u32, context: &EncryptionContext) -> Result<Vec<u8>, KmsError> {
-    let context = context.serialize().map_err(|e| KmsError::Validation(format!("encryption context: {e}")))?;
-    Ok([&blob::aad_prefix(key_id, version)[..], &context].concat())
+fn aad(key_id: &[u8; 16], version: u32, context: &BoundContext) -> Vec<u8> {
+    [&blob::aad_prefix(key_id, version)[..], context.as_bytes()].concat()
 }
 
 fn new_key_id(random: &[u8]) -> String {
@@ -641,7 +641,9 @@ impl KeyService for Pkcs11KeyService {
         plaintext: &'a [u8],
         context: &'a EncryptionContext,
     ) -> KmsFuture<'a, Ciphertext> {
-        KmsFuture::ready(self.encrypt_now(key, plaintext, context, "Encrypt"))
+        KmsFuture::ready(
+            BoundContext::new(context).and_then(|context| self.encrypt_now(key, plaintext, &context, "Encrypt")),
+        )
     }
 
     fn decrypt<'a>(
@@ -650,16 +652,20 @@ impl KeyService for Pkcs11KeyService {
         context: &'a EncryptionContext,
         expected_key: Option<&'a KeyRef>,
     ) -> KmsFuture<'a, Decrypted> {
-        KmsFuture::ready(self.decrypt_now(blob, context, expected_key, "Decrypt"))
+        KmsFuture::ready(
+            BoundContext::new(context).and_then(|context| self.decrypt_now(blob, &context, expected_key, "Decrypt")),
+        )
     }
 
     fn re_encrypt<'a>(&'a self, request: ReEncryptRequest<'a>) -> KmsFuture<'a, ReEncrypted> {
         KmsFuture::ready((|| {
-            let source = self.decrypt_now(request.blob, request.source_context, request.source_key, "ReEncrypt")?;
+            let source_context = BoundContext::new(request.source_context)?;
+            let destination_context = BoundContext::new(request.destination_context)?;
+            let source = self.decrypt_now(request.blob, &source_context, request.source_key, "ReEncrypt")?;
             let sealed = self.encrypt_now(
                 request.destination_key,
                 source.plaintext.expose_secret(),
-                request.destination_context,
+                &destination_context,
                 "ReEncrypt",
             )?;
             Ok(ReEncrypted { blob: sealed.blob, key_arn: sealed.key_arn, source_key_arn: source.key_arn })

@@ -17,6 +17,7 @@
 //!
 //! Errors are [`KmsError`], whose variants carry the KMS exception names.
 
+mod bound_context;
 mod data_key;
 mod error;
 mod future;
@@ -26,6 +27,7 @@ mod lifecycle;
 pub mod local;
 
 pub use crate::context::EncryptionContext;
+pub use bound_context::{BoundContext, MAX_CONTEXT_BYTES};
 pub use data_key::{DataKey, DataKeySpec, SecretBytes};
 pub use error::KmsError;
 pub use future::KmsFuture;

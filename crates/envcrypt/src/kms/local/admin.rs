@@ -191,8 +191,10 @@ impl KeyAdmin for LocalKeyService {
             let now = self.now();
             let mut entries = Vec::new();
             for (alias_name, target_key_id) in self.aliases(&txn)? {
-                if txn.read_json::<KeyRecord>(&key_file(&target_key_id))?.is_some_and(|r| !r.is_deleted(now)) {
-                    entries.push(AliasEntry { alias_name, target_key_id });
+                match txn.read_json::<KeyRecord>(&key_file(&target_key_id))? {
+                    Some(record) if record.is_deleted(now) => self.saw_deleted(&target_key_id),
+                    Some(_) => entries.push(AliasEntry { alias_name, target_key_id }),
+                    None => {}
                 }
             }
             Ok(entries)

@@ -12,13 +12,12 @@
 //! ```
 //!
 //! The AAD is the first 36 bytes followed by the encryption context serialized as in the
-//! message format, so neither the key reference nor the context can be changed without
-//! failing authentication. The IV is random: one backing key encrypts at most a few billion
+//! message format ([`BoundContext`]: checked first, never replaced by another encoding), so
+//! neither the key reference nor the context can be changed without failing authentication. The IV is random: one backing key encrypts at most a few billion
 //! blobs before rotation is due, well inside the 2^32 bound for random 96-bit IVs.
 
-use crate::context::EncryptionContext;
 use crate::crypto::{Aes256Gcm, NONCE_LEN, TAG_LEN};
-use crate::kms::MAX_ENCRYPT_PLAINTEXT;
+use crate::kms::{BoundContext, MAX_ENCRYPT_PLAINTEXT};
 
 const MAGIC: &[u8; 3] = b"ECK";
 const VERSION: u8 = 1;
@@ -83,15 +82,14 @@ impl BlobHeader {
     }
 }
 
-fn aad(prefix: &[u8], context: &EncryptionContext) -> Vec<u8> {
-    let serialized = context.serialize().unwrap_or_default();
-    [prefix, &serialized].concat()
+fn aad(prefix: &[u8], context: &BoundContext) -> Vec<u8> {
+    [prefix, context.as_bytes()].concat()
 }
 
 /// Encrypts `plaintext` under `backing_key` into a blob. The caller supplies the IV so that
 /// known-answer vectors can pin the layout; [`crate::crypto::random_array`] is the only
 /// source of IVs outside tests.
-pub fn seal(backing_key: &Aes256Gcm, header: BlobHeader, context: &EncryptionContext, plaintext: &[u8]) -> Vec<u8> {
+pub fn seal(backing_key: &Aes256Gcm, header: BlobHeader, context: &BoundContext, plaintext: &[u8]) -> Vec<u8> {
     let prefix = header.encode();
     let mut out = Vec::with_capacity(HEADER_LEN + plaintext.len() + TAG_LEN);
     out.extend_from_slice(&prefix);
@@ -105,7 +103,7 @@ pub fn seal(backing_key: &Aes256Gcm, header: BlobHeader, context: &EncryptionCon
 pub fn open(
     backing_key: &Aes256Gcm,
     blob: &[u8],
-    context: &EncryptionContext,
+    context: &BoundContext,
 ) -> Result<zeroize::Zeroizing<Vec<u8>>, BlobError> {
     let (header, ciphertext, tag) = BlobHeader::parse(blob)?;
     let mut plaintext = zeroize::Zeroizing::new(ciphertext.to_vec());
@@ -118,11 +116,13 @@ pub fn open(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::context::EncryptionContext;
 
-    fn sample() -> (Aes256Gcm, BlobHeader, EncryptionContext) {
+    fn sample() -> (Aes256Gcm, BlobHeader, BoundContext) {
         let mut ctx = EncryptionContext::new();
         ctx.insert("purpose", "test").unwrap();
-        (Aes256Gcm::new(&[9u8; 32]), BlobHeader { key_id: [1; 16], backing_key: 2, iv: [3; 12] }, ctx)
+        let bound = BoundContext::new(&ctx).unwrap();
+        (Aes256Gcm::new(&[9u8; 32]), BlobHeader { key_id: [1; 16], backing_key: 2, iv: [3; 12] }, bound)
     }
 
     #[test]
@@ -131,7 +131,8 @@ mod tests {
         let blob = seal(&key, header, &ctx, b"data key");
         assert_eq!(BlobHeader::parse(&blob).unwrap().0, header);
         assert_eq!(&*open(&key, &blob, &ctx).unwrap(), b"data key");
-        assert_eq!(open(&key, &blob, &EncryptionContext::new()), Err(BlobError::Unauthenticated));
+        let empty = BoundContext::new(&EncryptionContext::new()).unwrap();
+        assert_eq!(open(&key, &blob, &empty), Err(BlobError::Unauthenticated));
     }
 
     #[test]

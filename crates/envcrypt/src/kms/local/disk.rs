@@ -91,6 +91,17 @@ impl Disk {
         lock.lock().map_err(StoreError::io("lock", self.dir.join(LOCK_FILE)))?;
         Ok(WriteTxn(ReadTxn { disk: self, _lock: lock }))
     }
+
+    /// Takes the exclusive lock if nobody holds the lock now (this process included), else
+    /// `None`: for work that may wait for the next call but must never wait for a lock.
+    pub(super) fn try_write(&self) -> Result<Option<WriteTxn<'_>>, StoreError> {
+        let lock = self.lock_file()?;
+        match lock.try_lock() {
+            Ok(()) => Ok(Some(WriteTxn(ReadTxn { disk: self, _lock: lock }))),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(StoreError::io("lock", self.dir.join(LOCK_FILE))(e)),
+        }
+    }
 }
 
 impl ReadTxn<'_> {

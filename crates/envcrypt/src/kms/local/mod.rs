@@ -33,7 +33,7 @@ mod record;
 mod root;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use zeroize::Zeroizing;
@@ -53,8 +53,8 @@ use self::policy::KeyPolicy;
 use self::record::{Aliases, BackingKeyRecord, KeyRecord, StoreMeta};
 use self::root::RootKey;
 use super::{
-    Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyRef, KeyService, KeyState, KmsError,
-    KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
+    BoundContext, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyRef, KeyService,
+    KeyState, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
 };
 use crate::crypto::{self, Aes256Gcm};
 
@@ -168,6 +168,8 @@ pub struct LocalKeyService {
     via_service: Option<String>,
     audit: Option<Arc<AuditLog>>,
     policies: Arc<PolicyCache>,
+    /// Keys a call found past their deletion date, purged when the call ends.
+    deleted_seen: Mutex<Vec<String>>,
 }
 
 impl std::fmt::Debug for LocalKeyService {
@@ -221,6 +223,7 @@ impl LocalKeyService {
             via_service: options.via_service,
             audit,
             policies: Arc::default(),
+            deleted_seen: Mutex::default(),
         })
     }
 
@@ -236,6 +239,7 @@ impl LocalKeyService {
             via_service: self.via_service.clone(),
             audit: self.audit.clone(),
             policies: self.policies.clone(),
+            deleted_seen: Mutex::default(),
         })
     }
 
@@ -256,6 +260,7 @@ impl LocalKeyService {
     /// fails: no key is used without a record (its result, a data key included, is dropped).
     fn audited<T>(&self, mut call: Call, run: impl FnOnce(&mut Call) -> Result<T, KmsError>) -> Result<T, KmsError> {
         let result = run(&mut call);
+        self.purge_seen_deletions();
         let Some(log) = &self.audit else { return result };
         let event = call.event(&self.principal, &self.region, self.now(), result.as_ref().err());
         log.append(event).map_err(KmsError::Store)?;
@@ -371,9 +376,31 @@ impl LocalKeyService {
             return Err(StoreError::corrupt(txn.path(&key_file(key_id)), "the record names another key").into());
         }
         if record.is_deleted(self.now()) {
+            self.saw_deleted(key_id);
             return Err(not_found());
         }
         Ok(record)
+    }
+
+    /// Notes a key found past its deletion date: the call that found it purges it on its way
+    /// out, so that no later call (or a clock set back) can find it again.
+    fn saw_deleted(&self, key_id: &str) {
+        self.deleted_seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(key_id.to_owned());
+    }
+
+    /// Purges the deleted keys this handle's calls have seen. Reads hold only the shared lock,
+    /// so this runs after the call, and only if the exclusive lock is free at once: otherwise
+    /// a writer holds it and purges on its own, or the next call tries again.
+    fn purge_seen_deletions(&self) {
+        let mut seen = self.deleted_seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.is_empty() {
+            return;
+        }
+        if let Ok(Some(txn)) = self.disk.try_write() {
+            if self.purge_deleted(&txn).is_ok() {
+                seen.clear();
+            }
+        }
     }
 
     /// Reads a key for a cryptographic operation: records it in the call, authorizes the
@@ -459,7 +486,7 @@ impl LocalKeyService {
         let txn = self.disk.read()?;
         let record = self.load_for_use(&txn, &self.resolve(&txn, key)?, use_, call)?;
         drop(txn);
-        seal_with_record(self, &record, plaintext, use_.context)
+        seal_with_record(self, &record, plaintext, &use_.bound)
     }
 
     fn generate_now(
@@ -496,7 +523,7 @@ impl LocalKeyService {
         let record = self.load_for_use(&txn, &key_id, use_, call)?;
         drop(txn);
         let backing = self.backing_key(&record, header.backing_key)?;
-        let plaintext = blob::open(&backing, blob, use_.context).map_err(|e| match e {
+        let plaintext = blob::open(&backing, blob, &use_.bound).map_err(|e| match e {
             BlobError::Unauthenticated => KmsError::InvalidCiphertext(format!(
                 "the ciphertext does not authenticate under key {}: it was altered, or the encryption context differs",
                 self.arn(&key_id)
@@ -508,16 +535,26 @@ impl LocalKeyService {
 }
 
 /// What a cryptographic call does with a key: its KMS operation (for state errors), the policy
-/// action it needs, and the encryption context conditions and grant constraints see.
+/// action it needs, and the encryption context that conditions and grant constraints see, checked
+/// against the limits before anything else so that the context bound is the context authorized.
 struct Use<'a> {
     operation: &'static str,
     action: &'static str,
     context: &'a EncryptionContext,
+    bound: BoundContext,
 }
 
 impl<'a> Use<'a> {
-    fn new(operation: &'static str, context: &'a EncryptionContext) -> Self {
-        Self { operation, action: action_of(operation), context }
+    fn new(operation: &'static str, context: &'a EncryptionContext) -> Result<Self, KmsError> {
+        Self::with_action(operation, action_of(operation), context)
+    }
+
+    fn with_action(
+        operation: &'static str,
+        action: &'static str,
+        context: &'a EncryptionContext,
+    ) -> Result<Self, KmsError> {
+        Ok(Self { operation, action, context, bound: BoundContext::new(context)? })
     }
 }
 
@@ -552,7 +589,7 @@ fn seal_with_record(
     service: &LocalKeyService,
     record: &KeyRecord,
     plaintext: &[u8],
-    context: &EncryptionContext,
+    context: &BoundContext,
 ) -> Result<Ciphertext, KmsError> {
     if plaintext.is_empty() || plaintext.len() > MAX_ENCRYPT_PLAINTEXT {
         return Err(KmsError::Validation(format!(
@@ -560,7 +597,6 @@ fn seal_with_record(
             plaintext.len()
         )));
     }
-    check_context(context)?;
     let newest = record.backing_keys.iter().map(|b| b.number).max().expect("a key has a backing key");
     let backing = service.backing_key(record, newest)?;
     let header = BlobHeader {
@@ -569,10 +605,6 @@ fn seal_with_record(
         iv: crypto::random_array(),
     };
     Ok(Ciphertext { blob: blob::seal(&backing, header, context, plaintext), key_arn: service.arn(&record.key_id) })
-}
-
-fn check_context(context: &EncryptionContext) -> Result<(), KmsError> {
-    context.serialize().map(drop).map_err(|e| KmsError::Validation(format!("encryption context: {e}")))
 }
 
 fn key_file(key_id: &str) -> String {
@@ -622,7 +654,7 @@ impl KeyService for LocalKeyService {
             .param("keyId", key_param(key))
             .param("encryptionContext", context_param(context));
         KmsFuture::ready(self.audited(call, |call| {
-            let (plaintext, sealed) = self.generate_now(key, spec, &Use::new("GenerateDataKey", context), call)?;
+            let (plaintext, sealed) = self.generate_now(key, spec, &Use::new("GenerateDataKey", context)?, call)?;
             Ok(DataKey {
                 plaintext: SecretBytes::new(plaintext),
                 ciphertext_blob: sealed.blob,
@@ -641,7 +673,7 @@ impl KeyService for LocalKeyService {
             .param("keyId", key_param(key))
             .param("encryptionContext", context_param(context));
         KmsFuture::ready(self.audited(call, |call| {
-            let use_ = Use::new("GenerateDataKeyWithoutPlaintext", context);
+            let use_ = Use::new("GenerateDataKeyWithoutPlaintext", context)?;
             self.generate_now(key, spec, &use_, call).map(|(_, sealed)| sealed)
         }))
     }
@@ -656,7 +688,7 @@ impl KeyService for LocalKeyService {
             .param("keyId", key_param(key))
             .param("encryptionContext", context_param(context));
         KmsFuture::ready(self.audited(call, |call| {
-            let sealed = self.encrypt_now(key, plaintext, &Use::new("Encrypt", context), call)?;
+            let sealed = self.encrypt_now(key, plaintext, &Use::new("Encrypt", context)?, call)?;
             call.respond(json!({ "keyId": sealed.key_arn }));
             Ok(sealed)
         }))
@@ -673,7 +705,7 @@ impl KeyService for LocalKeyService {
             call = call.param("keyId", key_param(key));
         }
         KmsFuture::ready(self.audited(call, |call| {
-            let decrypted = self.decrypt_now(blob, expected_key, &Use::new("Decrypt", context), call)?;
+            let decrypted = self.decrypt_now(blob, expected_key, &Use::new("Decrypt", context)?, call)?;
             call.respond(json!({ "keyId": decrypted.key_arn }));
             Ok(decrypted)
         }))
@@ -688,9 +720,9 @@ impl KeyService for LocalKeyService {
             call = call.param("sourceKeyId", key_param(key));
         }
         KmsFuture::ready(self.audited(call, |call| {
-            let from = Use { operation: "ReEncrypt", action: "kms:ReEncryptFrom", context: request.source_context };
+            let from = Use::with_action("ReEncrypt", "kms:ReEncryptFrom", request.source_context)?;
+            let to = Use::with_action("ReEncrypt", "kms:ReEncryptTo", request.destination_context)?;
             let source = self.decrypt_now(request.blob, request.source_key, &from, call)?;
-            let to = Use { operation: "ReEncrypt", action: "kms:ReEncryptTo", context: request.destination_context };
             let sealed = self.encrypt_now(request.destination_key, source.plaintext.expose_secret(), &to, call)?;
             call.respond(json!({ "keyId": sealed.key_arn, "sourceKeyId": source.key_arn }));
             Ok(ReEncrypted { blob: sealed.blob, key_arn: sealed.key_arn, source_key_arn: source.key_arn })

@@ -12,7 +12,7 @@
 //! as "this account's IAM policies decide". The local store has no IAM, so the account
 //! principal matches only the account root itself (`--principal root`).
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::principal::{Principal, PrincipalKind};
 use crate::kms::{EncryptionContext, KmsError};
@@ -136,8 +136,11 @@ impl KeyPolicy {
         if text.len() > MAX_POLICY_BYTES {
             return Err(malformed(format!("the policy is {} bytes; the limit is {MAX_POLICY_BYTES}", text.len())));
         }
-        let root: Map<String, Value> =
-            serde_json::from_str(text).map_err(|e| malformed(format!("the policy is not a JSON object: {e}")))?;
+        let root = match crate::strict_json::from_str(text) {
+            Ok(Value::Object(root)) => root,
+            Ok(_) => return Err(malformed("the policy is not a JSON object")),
+            Err(e) => return Err(malformed(format!("the policy is not valid JSON: {e}"))),
+        };
         let mut statements = Vec::new();
         for (element, value) in &root {
             match element.as_str() {
@@ -625,6 +628,11 @@ mod tests {
     fn what_cannot_be_evaluated_is_refused() {
         for (policy, why) in [
             ("[]", "not a JSON object"),
+            ("{", "not valid JSON"),
+            (
+                r#"{"Statement":{"Effect":"Deny","Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}}"#,
+                "\"Effect\" appears twice",
+            ),
             (r#"{"Statement":[]}"#, "no Statement"),
             (r#"{"Statement":{"Effect":"Allow","Action":"kms:*","Resource":"*"}}"#, "Principal is missing"),
             (r#"{"Statement":{"Effect":"Permit","Principal":"*","Action":"kms:*","Resource":"*"}}"#, "Effect"),
