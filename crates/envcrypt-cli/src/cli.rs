@@ -501,6 +501,19 @@ root key, so verifying needs the store (and its passphrase, if it has one). Keep
 head somewhere else to catch a later rollback of the log together with its head file.
 Exits 4 if the log does not verify.")]
     Verify,
+    /// Record events lost from the end of the log (cut off, or a crash mid-write), so that calls
+    /// work again; the loss stays in the log for `audit verify` to show.
+    #[command(after_help = "\
+Example:
+  envcrypt audit verify                        # shows what is missing
+  envcrypt --principal admin audit acknowledge # records it, as admin, and calls work again
+
+While the log ends before its head file says it should, or ends in an incomplete event, every
+call of the store is refused: no key is used without a record. Acknowledging appends an event
+naming the lost sequence numbers and who acknowledged them (and removes the bytes of an
+incomplete event). It refuses a log that was edited anywhere else: that is not a loss at its
+end. Exits 4 if the log does not verify up to its end.")]
+    Acknowledge,
     /// List events, oldest first.
     #[command(after_help = "\
 Examples:

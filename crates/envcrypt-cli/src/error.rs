@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use envcrypt::keyring::KeyringError;
+use envcrypt::kms::local::StoreError;
 use envcrypt::kms::KmsError;
 use envcrypt::stream;
 use envcrypt_s3::S3Error;
@@ -43,6 +44,10 @@ impl CliError {
             KmsError::Disabled { key } => format!(" (enable it with `envcrypt key enable {key}`)"),
             KmsError::InvalidState { state, .. } if state == "PendingDeletion" => {
                 " (cancel the deletion with `envcrypt key cancel-deletion`, then enable the key)".to_owned()
+            }
+            KmsError::Store(StoreError::AuditLogDamaged { .. }) => {
+                " (see where with `envcrypt audit verify`; after review, record the loss with `envcrypt audit acknowledge`)"
+                    .to_owned()
             }
             KmsError::UnsupportedOperation(message) if message.contains("security officer must initialize") => {
                 " (the security officer runs `envcrypt hsm init-cluster` once)".to_owned()

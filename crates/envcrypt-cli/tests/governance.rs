@@ -168,4 +168,19 @@ fn audit_list_filters_and_verify_catches_an_edited_log() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{stderr}");
     assert!(stderr.contains("removed from its end"), "{stderr}");
+
+    // The cut is not papered over by the next call: every call fails until acknowledged.
+    let out = env.run(&["--principal", "app", "key", "list"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("envcrypt audit acknowledge") && stderr.contains("events were removed"), "{stderr}");
+    let recorded = env.as_ok("admin", &["audit", "acknowledge"]);
+    assert!(
+        recorded.contains(&format!("event {} lost", lines.len() + 1)) && recorded.contains("user/admin"),
+        "{recorded}"
+    );
+    env.as_ok("app", &["key", "list"]);
+    let verified = String::from_utf8(env.0.ok(&["audit", "verify"])).unwrap();
+    assert!(verified.contains("chain intact") && verified.contains("acknowledged: event"), "{verified}");
 }

@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use envcrypt::kms::local::{read_audit_events, AuditError, LocalKeyService, StoreOptions};
+use envcrypt::kms::local::{read_audit_events, AuditDamage, AuditError, LocalKeyService, StoreError, StoreOptions};
 use envcrypt::kms::{
     CreateGrantRequest, DataKeySpec, EncryptionContext, GrantConstraints, GrantOperation, GrantTarget, KeyAdmin,
     KeyRef, KeyService, KmsError, ReEncryptRequest,
@@ -538,4 +538,113 @@ fn the_chain_continues_across_processes_and_without_the_log_the_store_still_work
         LocalKeyService::open(StoreOptions::new(store_dir(&t.dir)).principal("admin").audit_log(false)).unwrap();
     quiet.list_keys().wait().unwrap();
     assert_eq!(t.admin.verify_audit_log().unwrap().events, 4);
+}
+
+fn damage(result: Result<impl std::fmt::Debug, KmsError>) -> AuditDamage {
+    match result {
+        Err(KmsError::Store(StoreError::AuditLogDamaged { problem, .. })) => problem,
+        other => panic!("expected the call to be refused for the audit log, got {other:?}"),
+    }
+}
+
+fn log_lines(t: &Team) -> Vec<String> {
+    fs::read_to_string(store_dir(&t.dir).join("audit.log")).unwrap().lines().map(str::to_owned).collect()
+}
+
+fn write_lines(t: &Team, lines: &[String]) {
+    fs::write(store_dir(&t.dir).join("audit.log"), lines.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+}
+
+/// The claim "events cut from the end of the log are caught", attacked the way that once hid
+/// them: cut the last events and let the next ordinary call chain on from the new end. Every
+/// call now fails closed, nothing it would have returned is released, until an operator
+/// acknowledges the loss, which stays in the log for `verify` to show.
+#[test]
+fn events_cut_from_the_end_stop_every_call_until_acknowledged_and_stay_visible() {
+    let t = team();
+    let key = key_with(&t.admin, &separated_policy());
+    let context = ctx(&[("purpose", "audit")]);
+    for _ in 0..5 {
+        t.user.generate_data_key(&key, DataKeySpec::Aes256, &context).wait().unwrap();
+    }
+    let lines = log_lines(&t);
+    assert_eq!(lines.len(), 6);
+    write_lines(&t, &lines[..4]);
+
+    let refused = damage(t.user.generate_data_key(&key, DataKeySpec::Aes256, &context).wait());
+    assert_eq!(refused, AuditDamage::Diverged { log_events: 4, head_events: 6 });
+    damage(t.admin.describe_key(&key).wait());
+    let fresh = LocalKeyService::open(StoreOptions::new(store_dir(&t.dir)).principal("app")).unwrap();
+    damage(fresh.list_keys().wait());
+    assert_eq!(log_lines(&t).len(), 4, "nothing was appended over the gap");
+    assert!(matches!(t.admin.verify_audit_log().unwrap_err(), AuditError::Truncated { events: 4, head: 6, .. }));
+
+    // A forged acknowledgment (without the root key) does not verify.
+    let mut forged = log_lines(&t);
+    forged.push(forged[3].replace("\"GenerateDataKey\"", "\"AuditLogGapAcknowledged\""));
+    write_lines(&t, &forged);
+    damage(t.user.describe_key(&key).wait());
+    write_lines(&t, &forged[..4]);
+
+    let acknowledged = t.admin.acknowledge_audit_loss().unwrap();
+    assert_eq!(acknowledged.lost, Some((5, 6)));
+    assert_eq!(acknowledged.by, arn("user/admin"));
+    t.user.generate_data_key(&key, DataKeySpec::Aes256, &context).wait().unwrap();
+    let summary = t.admin.verify_audit_log().unwrap();
+    assert_eq!((summary.events, summary.last_sequence), (6, 8));
+    assert_eq!(summary.acknowledged.len(), 1);
+    assert_eq!(summary.acknowledged[0].lost, Some((5, 6)));
+    let names: Vec<Value> = events(&t).iter().map(|e| e["eventName"].clone()).collect();
+    assert_eq!(names[4], "AuditLogGapAcknowledged");
+    assert!(matches!(t.admin.acknowledge_audit_loss().unwrap_err(), AuditError::NothingToAcknowledge { .. }));
+
+    // An incomplete last event (a crash mid-write) stops calls too, and is acknowledged away.
+    let path = store_dir(&t.dir).join("audit.log");
+    let torn = b"{\"eventVersion\":\"1.08\",\"userIdent";
+    let mut bytes = fs::read(&path).unwrap();
+    bytes.extend_from_slice(torn);
+    fs::write(&path, &bytes).unwrap();
+    assert_eq!(damage(t.user.describe_key(&key).wait()), AuditDamage::IncompleteLastEvent);
+    let acknowledged = t.admin.acknowledge_audit_loss().unwrap();
+    assert_eq!((acknowledged.lost, acknowledged.incomplete_bytes), (None, torn.len() as u64));
+    t.user.describe_key(&key).wait().unwrap();
+    assert_eq!(t.admin.verify_audit_log().unwrap().acknowledged.len(), 2);
+
+    // An edit inside the log is not a loss at its end: acknowledging refuses it.
+    let mut edited = log_lines(&t);
+    edited[1] = edited[1].replace("user/app", "user/eve");
+    write_lines(&t, &edited);
+    assert!(matches!(t.admin.acknowledge_audit_loss().unwrap_err(), AuditError::Tampered { line: 2, .. }));
+}
+
+/// The claim "no request can make the store unusable through its audit log", attacked with
+/// requests carrying huge parameters: each is refused and recorded by size, and the log's tail
+/// stays readable for the next call.
+#[test]
+fn requests_with_huge_parameters_leave_the_store_usable_and_its_log_readable() {
+    let t = team();
+    let key = key_with(&t.admin, &separated_policy());
+    let huge: Vec<(String, String)> = (0..4).map(|i| (format!("k{i}"), "\u{1}".repeat(150 * 1024))).collect::<Vec<_>>();
+    let context: EncryptionContext = huge.into_iter().collect();
+    assert_eq!(t.user.encrypt(&key, b"x", &context).wait().unwrap_err().kms_name(), "ValidationException");
+    assert_eq!(t.user.decrypt(&[1; 80], &context, None).wait().unwrap_err().kms_name(), "ValidationException");
+    let description = "d".repeat(1 << 20);
+    assert_eq!(t.admin.create_key(&description).wait().unwrap_err().kms_name(), "ValidationException");
+    let policy = format!(r#"{{"Id":"{}"}}"#, "p".repeat(2 << 20));
+    assert_eq!(
+        t.admin.put_key_policy(&key, &policy, false).wait().unwrap_err().kms_name(),
+        "MalformedPolicyDocumentException"
+    );
+
+    let blob = t.user.encrypt(&key, b"still usable", &ctx(&[("a", "b")])).wait().unwrap().blob;
+    assert_eq!(
+        t.user.decrypt(&blob, &ctx(&[("a", "b")]), None).wait().unwrap().plaintext.expose_secret(),
+        b"still usable"
+    );
+    t.admin.verify_audit_log().unwrap();
+    let lines = log_lines(&t);
+    assert!(lines.iter().all(|l| l.len() < 300 * 1024), "{:?}", lines.iter().map(String::len).collect::<Vec<_>>());
+    let refused = &events(&t)[1];
+    assert_eq!(refused["errorCode"], "ValidationException");
+    assert!(refused["requestParameters"]["encryptionContext"]["envcryptOmitted"].as_str().unwrap().contains("bytes"));
 }

@@ -1,8 +1,8 @@
-//! `envcrypt audit verify|list`: the local store's audit log.
+//! `envcrypt audit verify|acknowledge|list`: the local store's audit log.
 
 use std::time::{Duration, SystemTime};
 
-use envcrypt::kms::local::{read_audit_events, AuditError, StoreError};
+use envcrypt::kms::local::{read_audit_events, Acknowledgment, AuditError, StoreError};
 use serde_json::Value;
 
 use super::{print_json, print_lines};
@@ -17,19 +17,30 @@ pub fn exec(command: &AuditCommand, global: &GlobalArgs) -> Result<(), CliError>
             let backends = crate::backends::Backends::new(global)?;
             let summary = backends.existing_local()?.verify_audit_log().map_err(audit_error)?;
             if global.json {
-                print_json(&serde_json::json!({
+                return print_json(&serde_json::json!({
                     "Log": dir.join("audit.log"),
                     "Events": summary.events,
+                    "LastSequence": summary.last_sequence,
                     "HeadMac": summary.head_mac,
-                }))
-            } else {
-                print_lines(&[format!(
-                    "{}: {} events, chain intact; head {}",
-                    dir.join("audit.log").display(),
-                    summary.events,
-                    summary.head_mac
-                )])
+                    "Acknowledged": summary.acknowledged,
+                }));
             }
+            let mut lines = vec![format!(
+                "{}: {} events, chain intact; head {}",
+                dir.join("audit.log").display(),
+                summary.events,
+                summary.head_mac
+            )];
+            lines.extend(summary.acknowledged.iter().map(|a| format!("acknowledged: {}", describe_loss(a))));
+            print_lines(&lines)
+        }
+        AuditCommand::Acknowledge => {
+            let backends = crate::backends::Backends::new(global)?;
+            let acknowledged = backends.existing_local()?.acknowledge_audit_loss().map_err(audit_error)?;
+            if global.json {
+                return print_json(&serde_json::to_value(&acknowledged).expect("an acknowledgment serializes"));
+            }
+            print_lines(&[format!("recorded as event {}: {}", acknowledged.sequence, describe_loss(&acknowledged))])
         }
         AuditCommand::List { key, principal, since, errors } => {
             let since = since.as_deref().map(parse_since).transpose()?;
@@ -61,6 +72,19 @@ pub fn exec(command: &AuditCommand, global: &GlobalArgs) -> Result<(), CliError>
             print_lines(&lines)
         }
     }
+}
+
+/// One acknowledged loss, in words.
+fn describe_loss(loss: &Acknowledgment) -> String {
+    let mut what = match loss.lost {
+        Some((from, to)) if from == to => format!("event {from} lost"),
+        Some((from, to)) => format!("events {from}-{to} lost"),
+        None => "no event lost".to_owned(),
+    };
+    if loss.incomplete_bytes > 0 {
+        what.push_str(&format!(", an incomplete event of {} bytes removed", loss.incomplete_bytes));
+    }
+    format!("{what} (acknowledged by {} at {})", loss.by, loss.at)
 }
 
 fn audit_error(error: AuditError) -> CliError {

@@ -12,6 +12,18 @@ use crate::kms::{
 };
 
 const RESERVED_ALIAS_PREFIX: &str = "alias/aws/";
+/// The longest key description KMS accepts, in characters.
+const MAX_DESCRIPTION_CHARS: usize = 8192;
+
+fn check_description(description: &str) -> Result<(), KmsError> {
+    let chars = description.chars().count();
+    if chars > MAX_DESCRIPTION_CHARS {
+        return Err(KmsError::Validation(format!(
+            "the description has {chars} characters; the limit is {MAX_DESCRIPTION_CHARS}"
+        )));
+    }
+    Ok(())
+}
 
 impl LocalKeyService {
     /// Runs an audited read-modify-write of one key under the exclusive lock, if the key
@@ -72,6 +84,7 @@ impl LocalKeyService {
             call = call.param("policy", policy).param("bypassPolicyLockoutSafetyCheck", bypass);
         }
         self.audited(call, |call| {
+            check_description(description)?;
             let record = self.new_key_record(
                 description,
                 policy.map_or_else(|| KeyPolicy::default_text(&self.principal), str::to_owned),

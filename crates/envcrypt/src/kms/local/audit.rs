@@ -5,22 +5,26 @@
 //! HMAC-SHA-256 (under a key derived from the store root key) of the previous line's MAC and
 //! this line's bytes without the MAC. Editing an event breaks its MAC; removing one breaks the
 //! next event's MAC and the sequence numbers; adding one needs the root key. `audit.head`
-//! records the last sequence number and MAC, so removing events from the end is caught too,
-//! unless the head is rolled back with them: record the head that `audit verify` prints
-//! somewhere else to catch that (SECURITY.md).
+//! records the last sequence number and MAC, and every append first checks that the log still
+//! ends where the head says: a log cut short (or a head rolled back) makes every call fail,
+//! closed, until an operator reviews it and acknowledges the loss ([`AuditLog::acknowledge`]).
+//! The acknowledgment is an event of its own, naming the lost sequence numbers and who
+//! acknowledged them, so the chain goes on and the loss stays visible to [`AuditLog::verify`].
+//! Rolling back the log *and* its head together is caught only by a head recorded elsewhere
+//! (SECURITY.md).
 //!
 //! Events carry key ids, encryption contexts, specs, principals and error messages, never key
-//! material or plaintext. Appends are one `write` each on an `O_APPEND` file under a file
-//! lock, without fsync: an event reaches the OS before the call returns, and the disk at the
-//! OS's pace.
+//! material or plaintext; a parameter too large to record is replaced by a note of its size.
+//! Appends are one `write` each on an `O_APPEND` file under a file lock, without fsync: an event
+//! reaches the OS before the call returns, and the disk at the OS's pace.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use super::principal::Principal;
 use super::StoreError;
@@ -35,17 +39,33 @@ const SEQUENCE_FIELD: &str = "envcryptSequence";
 const MAC_HEX_LEN: usize = 64;
 /// `,"envcryptChainMac":"<64 hex>"}`: every line ends with exactly this shape.
 const SUFFIX_LEN: usize = 2 + MAC_FIELD.len() + 3 + MAC_HEX_LEN + 2;
-/// The longest line the tail reader looks back for: a 32 KiB policy and an 8 KiB context,
-/// JSON-escaped, fit with room to spare.
-const MAX_LINE: u64 = 512 * 1024;
+/// How far the tail reader looks back at a time; a line of any length is read whole.
+const TAIL_CHUNK: u64 = 64 * 1024;
+/// The most one request parameter may take in an event; a larger one is recorded by its size.
+const MAX_RECORDED_PARAMETER: usize = 64 * 1024;
 const GENESIS_MAC: [u8; 32] = [0; 32];
+/// `{sequence:020} {mac hex}\n`.
+const HEAD_LEN: usize = 20 + 1 + MAC_HEX_LEN + 1;
+/// The event an acknowledgment of lost events is recorded as.
+pub(super) const ACKNOWLEDGMENT: &str = "AuditLogGapAcknowledged";
 
-/// Where the chain ends, as far as this process knows.
-#[derive(Debug, Clone, Copy)]
+/// Where the chain ends: the log's length, and its last event's sequence number and MAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Tail {
     len: u64,
     sequence: u64,
     mac: [u8; 32],
+}
+
+/// What `audit.head` records: the last event's sequence number and MAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Head {
+    sequence: u64,
+    mac: [u8; 32],
+}
+
+impl Head {
+    const GENESIS: Self = Self { sequence: 0, mac: GENESIS_MAC };
 }
 
 /// The audit log of one store.
@@ -54,6 +74,7 @@ pub(super) struct AuditLog {
     log: File,
     head: File,
     key: ring::hmac::Key,
+    /// The tail this process last wrote, valid while the log and head still match it.
     tail: Mutex<Option<Tail>>,
 }
 
@@ -62,8 +83,27 @@ pub(super) struct AuditLog {
 pub struct AuditSummary {
     /// How many events the log holds.
     pub events: u64,
+    /// The last event's sequence number (more than `events` if lost events were acknowledged).
+    pub last_sequence: u64,
     /// The MAC of the last event (hex): record it elsewhere to detect a later rollback.
     pub head_mac: String,
+    /// Every loss an operator acknowledged, oldest first.
+    pub acknowledged: Vec<Acknowledgment>,
+}
+
+/// A loss at the end of the log that an operator reviewed and recorded.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Acknowledgment {
+    /// The sequence numbers lost (first and last), if events were lost.
+    pub lost: Option<(u64, u64)>,
+    /// Bytes of an incomplete last event removed.
+    pub incomplete_bytes: u64,
+    /// Who acknowledged it (a principal ARN).
+    pub by: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// The acknowledgment's own sequence number.
+    pub sequence: u64,
 }
 
 /// Why an audit log does not verify.
@@ -93,12 +133,22 @@ pub enum AuditError {
     /// The log ends before the head says it does.
     #[error("audit log {}: it ends at event {events} but {HEAD_FILE} records event {head}: events were removed from its end", path.display())]
     Truncated {
-        /// The log file.
-        path: PathBuf,
-        /// Events in the log.
+        /// The last event in the log.
         events: u64,
         /// The last event the head records.
         head: u64,
+        /// The log file.
+        path: PathBuf,
+    },
+    /// The head records an earlier state of the log than the log holds.
+    #[error("audit log {}: it ends at event {events} but {HEAD_FILE} records event {head} with another MAC: the head was rolled back or replaced", path.display())]
+    HeadMismatch {
+        /// The last event in the log.
+        events: u64,
+        /// The event the head records.
+        head: u64,
+        /// The log file.
+        path: PathBuf,
     },
     /// A line is not an event envcrypt wrote.
     #[error("audit log {}: line {line} is not an audit event ({reason})", path.display())]
@@ -110,9 +160,25 @@ pub enum AuditError {
         /// What is wrong.
         reason: String,
     },
+    /// Nothing is lost: the log ends where its head says.
+    #[error("audit log {}: nothing to acknowledge, it ends at event {events} as {HEAD_FILE} records", path.display())]
+    NothingToAcknowledge {
+        /// The log file.
+        path: PathBuf,
+        /// Its last event.
+        events: u64,
+    },
     /// The log could not be read.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What walking the chain found: where it ends, and the MAC before that.
+struct Walk {
+    events: u64,
+    last: Tail,
+    previous_mac: [u8; 32],
+    acknowledged: Vec<Acknowledgment>,
 }
 
 impl AuditLog {
@@ -139,92 +205,284 @@ impl AuditLog {
         })
     }
 
-    /// Appends one event, chaining it to the last one (whichever process wrote that).
+    fn damaged(&self, problem: AuditDamage) -> StoreError {
+        StoreError::AuditLogDamaged { path: self.path.clone(), problem }
+    }
+
+    /// Appends one event, chaining it to the last one (whichever process wrote that), after
+    /// checking that the log still ends where its head says: a loss is never papered over.
     pub(super) fn append(&self, mut event: Event<'_>) -> Result<(), StoreError> {
         let mut cached = self.tail.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         self.log.lock().map_err(StoreError::io("lock", &self.path))?;
         let result = (|| {
             let len = self.log.metadata().map_err(StoreError::io("inspect", &self.path))?.len();
+            let head = self.read_head()?;
             let tail = match *cached {
-                Some(tail) if tail.len == len => tail,
-                _ => self.read_tail(len)?,
+                Some(tail) if tail.len == len && tail.sequence == head.sequence && tail.mac == head.mac => tail,
+                _ => self.checked_tail(len, head)?,
             };
-            let sequence = tail.sequence + 1;
-            event.sequence = sequence;
+            event.sequence = tail.sequence + 1;
             let body = serde_json::to_vec(&event).expect("an event serializes");
-            let mac = chain_mac(&self.key, &tail.mac, &body);
-            let line = seal_line(body, &mac);
-            (&self.log).write_all(&line).map_err(StoreError::io("append to", &self.path))?;
-            let head = format!("{sequence:020} {}\n", hex::encode(mac));
-            self.head.write_all_at(head.as_bytes(), 0).map_err(StoreError::io("write", self.head_path()))?;
-            Ok(Tail { len: len + line.len() as u64, sequence, mac })
+            self.write_event(tail, body)
         })();
         let _ = self.log.unlock();
         *cached = result.as_ref().ok().copied();
         result.map(drop)
     }
 
+    /// Appends an event body after `tail` and records it in the head.
+    fn write_event(&self, tail: Tail, body: Vec<u8>) -> Result<Tail, StoreError> {
+        let sequence = tail.sequence + 1;
+        let mac = chain_mac(&self.key, &tail.mac, &body);
+        let line = seal_line(body, &mac);
+        (&self.log).write_all(&line).map_err(StoreError::io("append to", &self.path))?;
+        let head = format!("{sequence:020} {}\n", hex::encode(mac));
+        self.head.write_all_at(head.as_bytes(), 0).map_err(StoreError::io("write", self.head_path()))?;
+        Ok(Tail { len: tail.len + line.len() as u64, sequence, mac })
+    }
+
     fn head_path(&self) -> PathBuf {
         self.path.with_file_name(HEAD_FILE)
     }
 
-    /// Reads the last event of a log of `len` bytes.
-    fn read_tail(&self, len: u64) -> Result<Tail, StoreError> {
+    fn read_head(&self) -> Result<Head, StoreError> {
+        let mut bytes = [0u8; HEAD_LEN];
+        let read = self.head.read_at(&mut bytes, 0).map_err(StoreError::io("read", self.head_path()))?;
+        if read == 0 {
+            return Ok(Head::GENESIS);
+        }
+        let text = std::str::from_utf8(&bytes[..read]).ok();
+        let parsed = text.and_then(|t| {
+            let (sequence, mac) = t.trim_end().split_once(' ')?;
+            Some(Head { sequence: sequence.parse().ok()?, mac: parse_mac(mac).ok()? })
+        });
+        parsed.ok_or_else(|| self.damaged(AuditDamage::UnreadableHead))
+    }
+
+    /// Reads the log's last event and checks it against the head: the same event, or the one
+    /// after it chained to it (a crash between writing an event and its head).
+    fn checked_tail(&self, len: u64, head: Head) -> Result<Tail, StoreError> {
         if len == 0 {
-            return Ok(Tail { len, sequence: 0, mac: GENESIS_MAC });
+            return match head {
+                Head::GENESIS => Ok(Tail { len, sequence: 0, mac: GENESIS_MAC }),
+                _ => Err(self.damaged(AuditDamage::Diverged { log_events: 0, head_events: head.sequence })),
+            };
         }
-        let start = len.saturating_sub(MAX_LINE);
-        let mut window = vec![0u8; usize::try_from(len - start).expect("the window is at most MAX_LINE")];
-        self.log.read_exact_at(&mut window, start).map_err(StoreError::io("read", &self.path))?;
-        let corrupt = |why: &str| {
-            StoreError::corrupt(
-                &self.path,
-                format!("{why}; `envcrypt audit verify` shows where, and the damaged end can be cut off after review"),
-            )
-        };
-        let Some(body) = window.strip_suffix(b"\n") else {
-            return Err(corrupt("the last event is incomplete (a crash while writing it?)"));
-        };
-        let last = body.rsplit(|&b| b == b'\n').next().expect("rsplit yields at least one piece");
-        if start > 0 && last.len() == body.len() {
-            return Err(corrupt("the last line is longer than any event"));
+        let mut last_byte = [0u8; 1];
+        self.log.read_exact_at(&mut last_byte, len - 1).map_err(StoreError::io("read", &self.path))?;
+        if last_byte != *b"\n" {
+            return Err(self.damaged(AuditDamage::IncompleteLastEvent));
         }
-        let (event, mac) = open_line(last).map_err(|why| corrupt(&why))?;
-        let sequence = event.get(SEQUENCE_FIELD).and_then(Value::as_u64).ok_or_else(|| corrupt("no sequence"))?;
+        let line = self.line_ending_at(len - 1)?;
+        let (event, mac) = open_line(&line).map_err(|why| self.damaged(AuditDamage::UnreadableLastEvent(why)))?;
+        let sequence = event
+            .get(SEQUENCE_FIELD)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| self.damaged(AuditDamage::UnreadableLastEvent("no sequence number".into())))?;
+        let same = sequence == head.sequence && mac == head.mac;
+        let next = sequence == head.sequence + 1
+            && crypto::constant_time_eq(&chain_mac(&self.key, &head.mac, &event_body(&line)), &mac);
+        if !same && !next {
+            return Err(self.damaged(AuditDamage::Diverged { log_events: sequence, head_events: head.sequence }));
+        }
         Ok(Tail { len, sequence, mac })
     }
 
-    /// Checks every event's MAC and sequence number, and the head.
-    pub(super) fn verify(&self) -> Result<AuditSummary, AuditError> {
-        let reader = BufReader::new(File::open(&self.path).map_err(StoreError::io("open", &self.path))?);
-        let mut previous = GENESIS_MAC;
-        let mut events = 0u64;
-        for (index, line) in reader.split(b'\n').enumerate() {
+    /// The line whose newline is at offset `newline`, read backwards in chunks whatever its length.
+    fn line_ending_at(&self, newline: u64) -> Result<Vec<u8>, StoreError> {
+        let mut line = Vec::new();
+        let mut end = newline;
+        while end > 0 {
+            let start = end.saturating_sub(TAIL_CHUNK);
+            let mut chunk = vec![0u8; usize::try_from(end - start).expect("a chunk is at most TAIL_CHUNK")];
+            self.log.read_exact_at(&mut chunk, start).map_err(StoreError::io("read", &self.path))?;
+            let found = chunk.iter().rposition(|&b| b == b'\n');
+            let piece = &chunk[found.map_or(0, |i| i + 1)..];
+            line.splice(0..0, piece.iter().copied());
+            if found.is_some() {
+                break;
+            }
+            end = start;
+        }
+        Ok(line)
+    }
+
+    /// Walks the whole chain: every MAC, every sequence number (an acknowledged loss may skip
+    /// the numbers it names, and only those).
+    fn walk(&self, log: impl Read) -> Result<Walk, AuditError> {
+        let mut walk = Walk {
+            events: 0,
+            last: Tail { len: 0, sequence: 0, mac: GENESIS_MAC },
+            previous_mac: GENESIS_MAC,
+            acknowledged: Vec::new(),
+        };
+        for (index, line) in BufReader::new(log).split(b'\n').enumerate() {
             let line = line.map_err(StoreError::io("read", &self.path))?;
             let number = index as u64 + 1;
             let malformed = |reason: String| AuditError::Malformed { path: self.path.clone(), line: number, reason };
             let (event, mac) = open_line(&line).map_err(malformed)?;
-            let body = &line[..line.len() - SUFFIX_LEN];
-            let expected = chain_mac(&self.key, &previous, &[body, b"}"].concat());
-            if !crypto::constant_time_eq(&expected, &mac) {
+            if !crypto::constant_time_eq(&chain_mac(&self.key, &walk.last.mac, &event_body(&line)), &mac) {
                 return Err(AuditError::Tampered { path: self.path.clone(), line: number });
             }
+            let expected = walk.last.sequence + 1;
             let found = event.get(SEQUENCE_FIELD).and_then(Value::as_u64).unwrap_or(0);
-            if found != number {
-                return Err(AuditError::Gap { path: self.path.clone(), line: number, expected: number, found });
+            let acknowledgment = acknowledgment_of(&event, found);
+            let lost_ok = acknowledgment.as_ref().is_some_and(|a| a.lost == Some((expected, found - 1)));
+            if found != expected && !lost_ok {
+                return Err(AuditError::Gap { path: self.path.clone(), line: number, expected, found });
             }
-            previous = mac;
-            events = number;
+            walk.acknowledged.extend(acknowledgment);
+            walk.previous_mac = walk.last.mac;
+            walk.last = Tail { len: walk.last.len + line.len() as u64 + 1, sequence: found, mac };
+            walk.events = number;
         }
-        let mut head = [0u8; 20];
-        let read = self.head.read_at(&mut head, 0).map_err(StoreError::io("read", self.head_path()))?;
-        let head_sequence =
-            std::str::from_utf8(&head[..read]).ok().and_then(|n| n.trim_start_matches('0').parse().ok()).unwrap_or(0);
-        if head_sequence > events {
-            return Err(AuditError::Truncated { path: self.path.clone(), events, head: head_sequence });
-        }
-        Ok(AuditSummary { events, head_mac: hex::encode(previous) })
+        Ok(walk)
     }
+
+    /// Checks every event's MAC and sequence number, and the head.
+    pub(super) fn verify(&self) -> Result<AuditSummary, AuditError> {
+        let walk = self.walk(File::open(&self.path).map_err(StoreError::io("open", &self.path))?)?;
+        let head = self.read_head()?;
+        let last = walk.last;
+        let path = self.path.clone();
+        if head.sequence > last.sequence {
+            return Err(AuditError::Truncated { path, events: last.sequence, head: head.sequence });
+        }
+        let head_matches = (head.sequence == last.sequence && head.mac == last.mac)
+            || (head.sequence + 1 == last.sequence && head.mac == walk.previous_mac);
+        if !head_matches {
+            return Err(AuditError::HeadMismatch { path, events: last.sequence, head: head.sequence });
+        }
+        Ok(AuditSummary {
+            events: walk.events,
+            last_sequence: last.sequence,
+            head_mac: hex::encode(last.mac),
+            acknowledged: walk.acknowledged,
+        })
+    }
+
+    /// Records, as an event of `principal`'s, what is missing at the end of the log: the events
+    /// its head counted beyond its last one, and any incomplete event (whose bytes are removed).
+    /// The rest of the log must verify: an edit inside it is not a loss to acknowledge. Calls
+    /// work again afterwards, and [`verify`](Self::verify) reports the loss.
+    pub(super) fn acknowledge(
+        &self,
+        principal: &Principal,
+        region: &str,
+        now: u64,
+    ) -> Result<Acknowledgment, AuditError> {
+        let mut cached = self.tail.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *cached = None;
+        self.log.lock().map_err(StoreError::io("lock", &self.path))?;
+        let result = (|| {
+            let len = self.log.metadata().map_err(StoreError::io("inspect", &self.path))?.len();
+            let complete = if len == 0 { 0 } else { self.line_ending_before(len)? };
+            let incomplete_bytes = len - complete;
+            let file = File::open(&self.path).map_err(StoreError::io("open", &self.path))?;
+            let walk = self.walk(file.take(complete))?;
+            let head = self.read_head()?;
+            let last = walk.last;
+            if incomplete_bytes == 0 && head.sequence == last.sequence && head.mac == last.mac {
+                return Err(AuditError::NothingToAcknowledge { path: self.path.clone(), events: last.sequence });
+            }
+            if incomplete_bytes > 0 {
+                self.log.set_len(complete).map_err(StoreError::io("cut the incomplete event from", &self.path))?;
+            }
+            let lost = (head.sequence > last.sequence).then_some((last.sequence + 1, head.sequence));
+            let after = Tail { len: complete, sequence: last.sequence.max(head.sequence), mac: last.mac };
+            let mut call = Call::new(ACKNOWLEDGMENT, false)
+                .param("lostEvents", lost.map_or(Value::Null, |(from, to)| json!({ "from": from, "to": to })))
+                .param("logEndedAt", last.sequence)
+                .param("headRecorded", head.sequence)
+                .param("incompleteBytesRemoved", incomplete_bytes);
+            call.resource(&self.path.display().to_string());
+            let mut event = call.event(principal, region, now, None);
+            event.sequence = after.sequence + 1;
+            let body = serde_json::to_vec(&event).expect("an event serializes");
+            let written = self.write_event(after, body)?;
+            Ok(Acknowledgment {
+                lost,
+                incomplete_bytes,
+                by: principal.arn().to_owned(),
+                at: rfc3339(now),
+                sequence: written.sequence,
+            })
+        })();
+        let _ = self.log.unlock();
+        result
+    }
+
+    /// The length of the log's complete lines, up to `len`: where its last newline ends.
+    fn line_ending_before(&self, len: u64) -> Result<u64, StoreError> {
+        let mut end = len;
+        while end > 0 {
+            let start = end.saturating_sub(TAIL_CHUNK);
+            let mut chunk = vec![0u8; usize::try_from(end - start).expect("a chunk is at most TAIL_CHUNK")];
+            self.log.read_exact_at(&mut chunk, start).map_err(StoreError::io("read", &self.path))?;
+            if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+                return Ok(start + i as u64 + 1);
+            }
+            end = start;
+        }
+        Ok(0)
+    }
+}
+
+/// What went wrong at the end of an audit log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditDamage {
+    /// The log ends at another event than its head records.
+    #[error("it ends at event {log_events} but {HEAD_FILE} records event {head_events}: events were removed or the log was rolled back")]
+    Diverged {
+        /// The last event in the log.
+        log_events: u64,
+        /// The last event the head records.
+        head_events: u64,
+    },
+    /// The last line has no end (a crash or a full disk while it was written).
+    #[error("its last event is incomplete (a crash or a full disk while it was written)")]
+    IncompleteLastEvent,
+    /// The last line is not an event.
+    #[error("its last line is not an audit event ({0})")]
+    UnreadableLastEvent(String),
+    /// The head file is not what envcrypt writes.
+    #[error("{HEAD_FILE} is not a sequence number and MAC")]
+    UnreadableHead,
+}
+
+/// An acknowledgment, if `event` is one.
+fn acknowledgment_of(event: &Map<String, Value>, sequence: u64) -> Option<Acknowledgment> {
+    if event.get("eventName").and_then(Value::as_str) != Some(ACKNOWLEDGMENT) {
+        return None;
+    }
+    let parameters = &event["requestParameters"];
+    let lost = parameters["lostEvents"]
+        .as_object()
+        .and_then(|range| Some((range.get("from")?.as_u64()?, range.get("to")?.as_u64()?)));
+    Some(Acknowledgment {
+        lost,
+        incomplete_bytes: parameters["incompleteBytesRemoved"].as_u64().unwrap_or(0),
+        by: event["userIdentity"]["arn"].as_str().unwrap_or_default().to_owned(),
+        at: event["eventTime"].as_str().unwrap_or_default().to_owned(),
+        sequence,
+    })
+}
+
+fn parse_mac(hex_text: &str) -> Result<[u8; 32], String> {
+    if hex_text.len() != MAC_HEX_LEN {
+        return Err("the chain MAC is not 64 hex digits".into());
+    }
+    let mut mac = [0u8; 32];
+    for (i, byte) in mac.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex_text[2 * i..2 * i + 2], 16).map_err(|_| "the chain MAC is not hex")?;
+    }
+    Ok(mac)
+}
+
+/// The bytes a line's MAC covers: the event without its MAC field.
+fn event_body(line: &[u8]) -> Vec<u8> {
+    [&line[..line.len().saturating_sub(SUFFIX_LEN)], b"}"].concat()
 }
 
 /// Reads every event of the log at `dir`, without checking the chain (for `audit list`).
@@ -270,10 +528,7 @@ pub(super) fn open_line(line: &[u8]) -> Result<(Map<String, Value>, [u8; 32]), S
     if mac_hex.len() != MAC_HEX_LEN || !line.ends_with(suffix.as_bytes()) {
         return Err("the chain MAC is not the last field".into());
     }
-    let mut mac = [0u8; 32];
-    for (i, byte) in mac.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&mac_hex[2 * i..2 * i + 2], 16).map_err(|_| "the chain MAC is not hex")?;
-    }
+    let mac = parse_mac(mac_hex)?;
     Ok((event, mac))
 }
 
@@ -296,9 +551,17 @@ impl Call {
         self.name
     }
 
-    /// Adds a request parameter.
+    /// Adds a request parameter; one too large to record is recorded by its size instead, so
+    /// that no request can make an event (or the log's tail) unmanageable.
     pub(super) fn param(mut self, name: &str, value: impl Into<Value>) -> Self {
-        self.request.insert(name.into(), value.into());
+        let value = value.into();
+        let size = serde_json::to_string(&value).map_or(usize::MAX, |text| text.len());
+        let recorded = if size > MAX_RECORDED_PARAMETER {
+            json!({ "envcryptOmitted": format!("{size} bytes, more than the {MAX_RECORDED_PARAMETER} an event records") })
+        } else {
+            value
+        };
+        self.request.insert(name.into(), recorded);
         self
     }
 

@@ -35,6 +35,15 @@ pub enum StoreError {
         /// The store directory.
         dir: PathBuf,
     },
+    /// The audit log lost events, or its end is damaged: every call is refused (no key is used
+    /// without a record) until an operator reviews the log and acknowledges the loss.
+    #[error("local key store: audit log {}: {problem}; every call is refused until the loss is reviewed and acknowledged", path.display())]
+    AuditLogDamaged {
+        /// The log file.
+        path: PathBuf,
+        /// What is wrong with its end.
+        problem: super::audit::AuditDamage,
+    },
     /// Others could read the store.
     #[error("local key store: {} has mode {mode:o}, which lets other users read it; run `chmod {expected:o} {}`", path.display(), path.display())]
     InsecurePermissions {

@@ -38,7 +38,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use zeroize::Zeroizing;
 
-pub use audit::{read_events as read_audit_events, AuditError, AuditSummary};
+pub use audit::{read_events as read_audit_events, Acknowledgment, AuditDamage, AuditError, AuditSummary};
 pub use error::StoreError;
 pub use principal::{Principal, PrincipalKind};
 pub use root::PassphraseFn;
@@ -250,9 +250,20 @@ impl LocalKeyService {
 
     /// Checks the audit log's chain and head (needs the root key, which keys the chain).
     pub fn verify_audit_log(&self) -> Result<AuditSummary, AuditError> {
+        self.audit_log()?.verify()
+    }
+
+    /// Records, as this handle's principal, what is missing at the end of the audit log (events
+    /// cut off, an incomplete last event), so that calls work again and the loss stays visible
+    /// to [`verify_audit_log`](Self::verify_audit_log). Needs the root key, like every event.
+    pub fn acknowledge_audit_loss(&self) -> Result<Acknowledgment, AuditError> {
+        self.audit_log()?.acknowledge(&self.principal, &self.region, self.now())
+    }
+
+    fn audit_log(&self) -> Result<Arc<AuditLog>, StoreError> {
         match &self.audit {
-            Some(log) => log.verify(),
-            None => AuditLog::open(self.dir(), self.root.audit_key().clone())?.verify(),
+            Some(log) => Ok(log.clone()),
+            None => AuditLog::open(self.dir(), self.root.audit_key().clone()).map(Arc::new),
         }
     }
 
