@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::error::{CliError, Exit};
+use crate::signals;
 
 const STDIO: &str = "-";
 /// Inputs at least this large get a progress bar on a terminal.
@@ -44,13 +45,15 @@ impl Input {
 }
 
 /// Where output goes: stdout as it is produced, or a temporary file renamed into place
-/// only by [`Output::commit`]. Dropping an uncommitted file output deletes the temporary file.
+/// only by [`Output::commit`]. Dropping an uncommitted file output deletes the temporary file,
+/// and so does a signal ([`crate::signals`]).
 pub enum Output {
     /// Standard output as a plain file descriptor: Rust's `Stdout` is line-buffered, which
     /// would scan every frame of binary data for newlines and split its writes.
     Stdout(File),
     File {
         temp: tempfile::NamedTempFile,
+        staged: signals::Staged,
         target: PathBuf,
         force: bool,
     },
@@ -76,7 +79,8 @@ impl Output {
             .suffix(".partial")
             .tempfile_in(&dir)
             .map_err(|e| CliError::io(format!("cannot create a file in {}", dir.display()), &e))?;
-        Ok(Self::File { temp, target, force })
+        let staged = signals::stage(temp.path());
+        Ok(Self::File { temp, staged, target, force })
     }
 
     pub fn is_terminal(&self) -> bool {
@@ -105,10 +109,17 @@ impl Output {
     pub fn commit(self) -> Result<(), CliError> {
         match self {
             Self::Stdout(mut out) => out.flush().map_err(|e| CliError::io("cannot write to stdout", &e)),
-            Self::File { temp, target, force } => {
+            Self::File { temp, staged, target, force } => {
                 let shown = target.display().to_string();
                 temp.as_file().sync_all().map_err(|e| CliError::io(format!("cannot write {shown}"), &e))?;
-                let persisted = if force { temp.persist(&target) } else { temp.persist_noclobber(&target) };
+                let persisted = signals::commit(staged, || {
+                    if force {
+                        temp.persist(&target)
+                    } else {
+                        temp.persist_noclobber(&target)
+                    }
+                })
+                .ok_or_else(|| CliError::new(Exit::Io, format!("interrupted: {shown} was not written")))?;
                 persisted.map_err(|e| {
                     if e.error.kind() == io::ErrorKind::AlreadyExists {
                         CliError::new(Exit::Io, format!("{shown} already exists; use --force to replace it"))

@@ -6,6 +6,8 @@ mod cli;
 mod commands;
 mod error;
 mod files;
+mod signals;
+mod terminal;
 
 use std::process::ExitCode;
 
@@ -13,10 +15,22 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    match commands::run(cli) {
+    if let Err(e) = signals::install() {
+        eprintln!("envcrypt: cannot install the signal handlers: {e}");
+        return ExitCode::from(error::Exit::Io as u8);
+    }
+    let result = commands::run(cli);
+    // A command that wound down after a signal (an aborted upload) ends as the signal would.
+    if let Some(signal) = signals::received() {
+        if let Err(error) = &result {
+            eprintln!("envcrypt: {}", terminal::escape(&error.message));
+        }
+        std::process::exit(signals::exit_status(signal));
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("envcrypt: {}", error.message);
+            eprintln!("envcrypt: {}", terminal::escape(&error.message));
             error.exit_code()
         }
     }

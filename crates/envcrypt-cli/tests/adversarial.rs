@@ -239,3 +239,58 @@ fn stdout_carries_only_authenticated_frames() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("frame 3 failed authentication"));
     assert_eq!(out.stdout, s.plaintext[..2 * FRAME], "exactly frames 1 and 2 were released");
 }
+
+/// The claim "a header cannot steer the terminal", attacked with a crafted header whose
+/// context and encrypted data key carry escape sequences, line breaks that forge a key list,
+/// C1 controls and bidirectional overrides: `inspect` shows them escaped, one field per line,
+/// its JSON keeps them exact, and the error of a failed open stays one escaped line.
+#[test]
+fn hostile_header_strings_are_escaped_in_text_and_exact_in_json() {
+    use envcrypt::context::EncryptionContext;
+    use envcrypt::message::{AlgorithmSuite, EncryptedDataKey, Header, HeaderBody, MessageKeys};
+
+    let env = Env::new();
+    let forged_line = "\n  aws-kms  arn:aws:kms:us-east-1:111122223333:key/forged";
+    let mut context = EncryptionContext::new();
+    context.insert("purpose", format!("backup\u{1b}[2J\u{1b}[H{forged_line}")).unwrap();
+    context.insert("owner\u{9b}31m", "\u{202e}gnp.exe").unwrap();
+    let provider_info = format!("arn:envcrypt:kms:local:000000000000:key/x\r\u{1b}[2K{forged_line}");
+    let suite = AlgorithmSuite::AesGcm256HkdfSha512Committing;
+    let message_id = [5u8; 32];
+    let keys = MessageKeys::derive(suite, &[7u8; 32], &message_id).unwrap();
+    let body = HeaderBody {
+        suite,
+        message_id,
+        context: context.clone(),
+        encrypted_data_keys: vec![EncryptedDataKey {
+            provider_id: "envcrypt-local\u{7}".into(),
+            provider_info: provider_info.clone().into_bytes(),
+            ciphertext: vec![0; 60],
+        }],
+        frame_length: 4096,
+        commitment: *keys.commitment(),
+    };
+    let header = Header::seal(body, &keys).unwrap();
+    env.write("hostile.enc", &header.to_bytes());
+
+    let out = env.run(&["inspect", "hostile.enc"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.chars().any(|c| (c.is_control() && c != '\n') || c == '\u{202e}'), "{text:?}");
+    let keys_at = text.lines().position(|l| l.starts_with("keys (1):")).unwrap();
+    let key_lines: Vec<&str> = text.lines().skip(keys_at + 1).collect();
+    assert_eq!(key_lines.len(), 1, "one key line, no forged one: {text}");
+    assert!(key_lines[0].contains("\\u{1b}[2K\\n  aws-kms"), "{text}");
+    assert_eq!(text.lines().filter(|l| l.contains("key/forged")).count(), 2, "each forged line is inside another");
+
+    let out = env.run(&["--json", "inspect", "hostile.enc"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["encryption_context"]["purpose"], context.get("purpose").unwrap());
+    assert_eq!(json["encrypted_data_keys"][0]["provider_info"], provider_info);
+
+    let out = env.run(&["open", "hostile.enc", "-o", "out"]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!out.status.success());
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    assert!(!stderr.trim_end().chars().any(char::is_control), "{stderr:?}");
+}

@@ -3,7 +3,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use envcrypt::kms::{KeyAdmin, KeyMetadata, KeyRef, KmsError};
 use serde_json::json;
 
-use super::{print_json, print_lines, read_text};
+use super::{print_document, print_json, print_lines, read_text};
 use crate::backends::{parse_key, Backends};
 use crate::cli::{AliasCommand, GlobalArgs, KeyCommand};
 use crate::error::CliError;
@@ -78,7 +78,7 @@ pub fn exec(command: &KeyCommand, global: &GlobalArgs) -> Result<(), CliError> {
             return if global.json {
                 print_json(&json!({ "Policy": policy, "PolicyName": "default" }))
             } else {
-                print_lines(&[policy])
+                print_document(&policy)
             };
         }
         KeyCommand::PutPolicy { key, policy, lockout } => {

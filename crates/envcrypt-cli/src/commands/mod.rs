@@ -17,6 +17,7 @@ use std::io::{self, Write};
 use crate::cli::{Cli, Command};
 use crate::error::CliError;
 use crate::files::is_broken_pipe;
+use crate::terminal;
 
 pub fn run(cli: Cli) -> Result<(), CliError> {
     let global = &cli.global;
@@ -51,13 +52,26 @@ fn print_json(value: &serde_json::Value) -> Result<(), CliError> {
     })
 }
 
-/// Prints text lines on stdout.
+/// Prints text lines on stdout, with anything that could steer a terminal escaped.
 fn print_lines(lines: &[String]) -> Result<(), CliError> {
     let mut out = io::stdout().lock();
     for line in lines {
-        if let Err(e) = writeln!(out, "{line}") {
+        if let Err(e) = writeln!(out, "{}", terminal::escape(line)) {
             return if is_broken_pipe(&e) { Ok(()) } else { Err(CliError::io("cannot write to stdout", &e)) };
         }
     }
     Ok(())
+}
+
+/// Prints a JSON document (a key policy) as it is: valid JSON holds no raw control character
+/// but the whitespace between its tokens.
+fn print_document(text: &str) -> Result<(), CliError> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{text}").or_else(|e| {
+        if is_broken_pipe(&e) {
+            Ok(())
+        } else {
+            Err(CliError::io("cannot write to stdout", &e))
+        }
+    })
 }

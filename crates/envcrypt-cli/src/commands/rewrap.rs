@@ -41,7 +41,7 @@ pub fn exec(args: &RewrapArgs, global: &GlobalArgs) -> Result<(), CliError> {
             Ok(report) => reports.push(report),
             Err(error) => {
                 if args.files.len() > 1 {
-                    eprintln!("envcrypt: {}", error.message);
+                    eprintln!("envcrypt: {}", crate::terminal::escape(&error.message));
                 }
                 first_error.get_or_insert(error);
             }

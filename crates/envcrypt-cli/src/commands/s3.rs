@@ -1,8 +1,5 @@
 //! `s3://` objects in `seal`, `open`, `inspect` and `rewrap`.
 
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-
 use envcrypt::keyring::OpenPolicy;
 use envcrypt::kms::{EncryptionContext, KeyRef};
 use envcrypt::stream::{OpenOptions, RewrapRequest, SealOptions};
@@ -18,22 +15,11 @@ use crate::backends::{s3_client, Backends};
 use crate::cli::{GlobalArgs, ObjectFormat, OpenArgs, SealArgs};
 use crate::error::CliError;
 use crate::files::{is_broken_pipe, Input, Output};
+use crate::signals;
 
 /// `url` parsed, or a usage error.
 pub fn object_url(spec: &str) -> Result<ObjectUrl, CliError> {
     ObjectUrl::parse(spec).map_err(|e| CliError::usage(e.to_string()))
-}
-
-/// A flag set by the first Ctrl-C or SIGTERM, so the upload is aborted cleanly; a second one
-/// ends the process at once.
-fn stop_on_signals() -> Result<Arc<AtomicBool>, CliError> {
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(signal, 130, stop.clone())
-            .and_then(|_| signal_hook::flag::register(signal, stop.clone()))
-            .map_err(|e| CliError::io("cannot install the signal handler", &e))?;
-    }
-    Ok(stop)
 }
 
 pub fn seal(
@@ -49,7 +35,9 @@ pub fn seal(
     let mut input = Input::open(&args.files.input)?;
     let plaintext_length =
         if args.files.input == "-" { None } else { std::fs::metadata(&args.files.input).ok().map(|m| m.len()) };
-    let options = SealObjectOptions { context, plaintext_length, stop: Some(stop_on_signals()?) };
+    // The first signal aborts the upload, so that no parts stay behind; a second ends at once.
+    let stop = signals::cooperative_stop();
+    let options = SealObjectOptions { context, plaintext_length, stop: Some(stop.flag()) };
     let keyring;
     let wrapping = match args.format {
         ObjectFormat::Sealed => {

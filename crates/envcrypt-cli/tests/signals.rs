@@ -1,0 +1,144 @@
+//! The claim "an interrupted output leaves no plaintext", attacked with signals in the middle
+//! of a write: SIGINT, SIGTERM and SIGHUP sent to `envcrypt open -o FILE`, `seal -o FILE` and
+//! the staged open of S3 objects (sealed and S3 Encryption Client) while the output is half
+//! written. Each ends with 128 + the signal's number and leaves neither the output nor its
+//! temporary file. An upload to S3 is aborted, leaving no object.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use envcrypt_testkit::{create_moto_bucket, envcrypt_workdir, moto_endpoint, CountingProxy, Workdir};
+
+envcrypt_workdir!(Env, Workdir::with_aws);
+
+const SIGNALS: [(&str, i32); 3] = [("INT", 2), ("TERM", 15), ("HUP", 1)];
+
+fn bytes(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()
+}
+
+/// The staged temporary files in `dir`.
+fn partials(dir: &Path) -> Vec<(String, u64)> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name.starts_with(".envcrypt-") && name.ends_with(".partial")).then(|| (name, e.metadata().unwrap().len()))
+        })
+        .collect()
+}
+
+/// Waits until a staged file in `dir` holds output, then sends `signal` to `child` and
+/// returns its exit code.
+fn interrupt_mid_write(mut child: Child, dir: &Path, signal: &str) -> Option<i32> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !partials(dir).iter().any(|(_, len)| *len > 0) {
+        assert!(child.try_wait().unwrap().is_none(), "the command ended before it was interrupted");
+        assert!(Instant::now() < deadline, "no output was staged");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let sent = std::process::Command::new("kill").args(["-s", signal, &child.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    // `Child::wait` would close stdin first, and an end of input could race the signal.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        assert!(Instant::now() < deadline, "the command did not end after SIG{signal}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn an_interrupted_open_or_seal_to_a_file_leaves_no_output_and_no_temporary_file() {
+    let env = Env::new();
+    let plaintext = bytes(24 * 1024 * 1024);
+    env.write("secret.bin", &plaintext);
+    env.ok(&["seal", "secret.bin", "--frame-size", "65536"]);
+    let sealed = std::fs::read(env.path("secret.bin.enc")).unwrap();
+
+    for (name, number) in SIGNALS {
+        for command in ["open", "seal"] {
+            let output = format!("{command}-{name}.out");
+            let mut child = env
+                .command()
+                .args([command, "-", "-o", &output, "--threads", "1"])
+                .stdin(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            // Half the input, and the pipe held open: the command waits mid-write.
+            let input = if command == "open" { &sealed } else { &plaintext };
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(&input[..input.len() / 2]).unwrap();
+            child.stdin = Some(stdin);
+            let code = interrupt_mid_write(child, env.dir(), &format!("SIG{name}"));
+            assert_eq!(code, Some(128 + number), "{command} interrupted by SIG{name}");
+            assert!(partials(env.dir()).is_empty(), "{command}, SIG{name}: {:?}", partials(env.dir()));
+            assert!(!env.path(&output).exists(), "{command}, SIG{name}: the output exists");
+        }
+    }
+}
+
+#[test]
+fn an_interrupted_staged_open_of_an_s3_object_leaves_no_output_and_no_temporary_file() {
+    let env = Env::new();
+    let bucket = format!("signals-{}", std::process::id());
+    create_moto_bucket(&bucket);
+    env.write("object.bin", &bytes(16 * 1024 * 1024));
+    let proxy = CountingProxy::start(moto_endpoint());
+    for format in ["sealed", "s3ec"] {
+        let url = format!("s3://{bucket}/object-{format}");
+        let out = env
+            .command()
+            .args(["--endpoint-url", moto_endpoint(), "seal", "object.bin", "-o", &url, "--format", format])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        for (name, number) in SIGNALS {
+            proxy.hold_downloads_after(proxy.received() + 6 * 1024 * 1024);
+            let output = format!("{format}-{name}.out");
+            let child = env
+                .command()
+                .args(["--endpoint-url", proxy.endpoint(), "open", &url, "-o", &output])
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let code = interrupt_mid_write(child, env.dir(), &format!("SIG{name}"));
+            assert_eq!(code, Some(128 + number), "{format} interrupted by SIG{name}");
+            assert!(partials(env.dir()).is_empty(), "{format}, SIG{name}: {:?}", partials(env.dir()));
+            assert!(!env.path(&output).exists());
+        }
+    }
+}
+
+#[test]
+fn an_interrupted_upload_is_aborted_and_ends_as_the_signal_would() {
+    let env = Env::new();
+    let bucket = format!("signals-up-{}", std::process::id());
+    create_moto_bucket(&bucket);
+    let url = format!("s3://{bucket}/upload.enc");
+    let mut child = env
+        .command()
+        .args(["--endpoint-url", moto_endpoint(), "seal", "-", "-o", &url, "--part-size", "5MiB"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&bytes(12 * 1024 * 1024)).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = std::process::Command::new("kill").args(["-s", "TERM", &child.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    // The producer ends too (as a pipeline does on Ctrl-C): the upload stops at the next write.
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("aborted"), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed = env.command().args(["--endpoint-url", moto_endpoint(), "inspect", &url]).output().unwrap();
+    assert!(!listed.status.success(), "no object was stored");
+}
