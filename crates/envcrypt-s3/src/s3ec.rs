@@ -386,7 +386,7 @@ pub(crate) fn decrypt_content(
         .ok_or_else(|| ContentError::Corrupt(format!("the body is {body_length} bytes, shorter than a GCM tag")))?;
     let mut crypter = crypter(key, Mode::Decrypt).map_err(|e| ContentError::Corrupt(e.to_string()))?;
     let mut buf = vec![0u8; 1 << 20];
-    let mut out = vec![0u8; (1 << 20) + 32];
+    let mut out = Zeroizing::new(vec![0u8; (1 << 20) + 32]);
     let mut left = ciphertext_length;
     while left > 0 {
         let want = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());

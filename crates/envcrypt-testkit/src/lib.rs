@@ -12,9 +12,10 @@
 //! crosses the network. [`CountingKeyService`] passes every call through to a real key service and counts it, so
 //! tests can assert how many calls reached the service. [`TempStore`] is a local key store in a
 //! temporary directory. [`SoftHsm`] initializes SoftHSM2 tokens in a private directory and can
-//! take one offline.
+//! take one offline. [`freed_memory`] is an allocator that finds plaintext left in freed blocks.
 
 mod counting;
+pub mod freed_memory;
 mod proxy;
 mod softhsm;
 mod store;

@@ -41,6 +41,7 @@ pub mod crypto;
 pub mod keyring;
 pub mod kms;
 pub mod message;
+pub mod secret_buffer;
 pub mod stream;
 pub mod strict_json;
 

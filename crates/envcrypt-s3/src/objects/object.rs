@@ -8,6 +8,7 @@ use std::sync::Arc;
 use envcrypt::keyring::{Keyring, OpenPolicy};
 use envcrypt::kms::{DataKeySpec, EncryptionContext, KeyRef, KeyService};
 use envcrypt::message::{FormatError, Header};
+use envcrypt::secret_buffer::SecretBuffer;
 use envcrypt::stream::{self, OpenOptions, SealOptions};
 
 use super::client::S3Client;
@@ -170,7 +171,8 @@ enum Copy {
 }
 
 fn copy(input: &mut impl Read, output: &mut impl Write) -> Result<(), Copy> {
-    let mut buf = vec![0u8; 1 << 20];
+    // Plaintext passes through: wiped when done, as every plaintext buffer is.
+    let mut buf = zeroize::Zeroizing::new(vec![0u8; 1 << 20]);
     loop {
         let n = match input.read(&mut buf) {
             Ok(0) => return Ok(()),
@@ -325,8 +327,9 @@ fn open_s3ec<W: Write>(
     let plaintext_bytes = if options.staged_output {
         s3ec::decrypt_content(&mut reader, body_length, &content_key, output).map_err(content_error)?
     } else {
-        let mut held = zeroize::Zeroizing::new(Vec::new());
-        let n = s3ec::decrypt_content(&mut reader, body_length, &content_key, &mut *held).map_err(content_error)?;
+        // Sized once: plaintext held back must not be left behind in a block a growth freed.
+        let mut held = SecretBuffer::with_capacity(usize::try_from(body_length).unwrap_or(0));
+        let n = s3ec::decrypt_content(&mut reader, body_length, &content_key, &mut held).map_err(content_error)?;
         output.write_all(&held).map_err(S3Error::Output)?;
         n
     };

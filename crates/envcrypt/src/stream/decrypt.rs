@@ -1,13 +1,12 @@
 use std::io::{self, Chain, Cursor, Read};
 
-use zeroize::Zeroizing;
-
 use super::{format_to_io, read_full, Error};
 use crate::context::EncryptionContext;
 use crate::crypto::TAG_LEN;
 use crate::keyring::OpenPolicy;
 use crate::message::frame::{self, FrameKind, FINAL_PREFIX_LEN, REGULAR_PREFIX_LEN};
 use crate::message::{signature, FormatError, Header, MessageKeys, ParseLimits, MESSAGE_ID_LEN};
+use crate::secret_buffer::SecretBuffer;
 
 const HEADER_READ_CHUNK: usize = 4096;
 const INITIAL_FRAME_RESERVE: usize = 1 << 20;
@@ -130,9 +129,9 @@ impl<R: Read> FrameReader<R> {
 
     /// Reads the next frame's ciphertext and tag into `buf`, which grows with the data
     /// actually read, so a header that claims a huge frame costs memory only for bytes that
-    /// really arrive. The final frame is returned only once the footer (if any) verifies and
-    /// the input has ended.
-    pub(super) fn read_frame(&mut self, buf: &mut Vec<u8>) -> Result<SealedFrame, FrameError> {
+    /// really arrive, and never leaves the previous frame's plaintext in a freed block. The
+    /// final frame is returned only once the footer (if any) verifies and the input has ended.
+    pub(super) fn read_frame(&mut self, buf: &mut SecretBuffer) -> Result<SealedFrame, FrameError> {
         let mut prefix = [0u8; FINAL_PREFIX_LEN];
         match read_full(&mut self.inner, &mut prefix[..4])? {
             0 => return Err(FormatError::MissingFinalFrame.into()),
@@ -146,9 +145,10 @@ impl<R: Read> FrameReader<R> {
         let (parsed, _) = frame::parse_prefix(&prefix[..prefix_len], self.next_sequence, self.frame_length)?;
         let len = usize::try_from(parsed.content_len).expect("u32 fits in usize");
         buf.clear();
-        buf.reserve(len.min(INITIAL_FRAME_RESERVE) + TAG_LEN);
-        let wanted = (len + TAG_LEN) as u64;
-        if (&mut self.inner).take(wanted).read_to_end(buf).map_err(FrameError::Input)? as u64 != wanted {
+        let wanted = len + TAG_LEN;
+        if buf.append_from(&mut self.inner, wanted, INITIAL_FRAME_RESERVE + TAG_LEN).map_err(FrameError::Input)?
+            != wanted
+        {
             return Err(FormatError::Truncated("frame").into());
         }
         if let Some(check) = &mut self.signature {
@@ -192,7 +192,7 @@ pub struct Decryptor<R: Read> {
     key_arn: String,
     frames: FrameReader<R>,
     /// The current frame: ciphertext while reading, plaintext once authenticated.
-    frame: Zeroizing<Vec<u8>>,
+    frame: SecretBuffer,
     released: usize,
     authenticated: usize,
     state: State,
@@ -237,7 +237,7 @@ impl<R: Read> Decryptor<R> {
             keys,
             key_arn,
             frames,
-            frame: Zeroizing::new(Vec::new()),
+            frame: SecretBuffer::new(),
             released: 0,
             authenticated: 0,
             state: State::Body,

@@ -13,8 +13,6 @@ use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
-use zeroize::Zeroizing;
-
 use super::decrypt::{self, FrameReader, OpenOptions, OpenedHeader, SealedFrame};
 use super::encrypt::{self, FrameBuffer, SealOptions};
 use super::{read_full, Error};
@@ -22,6 +20,7 @@ use crate::context::EncryptionContext;
 use crate::keyring::{Keyring, OpenPolicy};
 use crate::message::frame::FrameKind;
 use crate::message::{Header, MessageKeys, MESSAGE_ID_LEN};
+use crate::secret_buffer::SecretBuffer;
 
 /// What [`seal`] did.
 #[derive(Debug)]
@@ -93,7 +92,7 @@ pub fn open<R: Read + Send, W: Write + Send>(
 ) -> Result<Opened, Error> {
     let OpenedHeader { header, keys, key_arn, frames } = decrypt::open_header(input, policy, options)?;
     let message_id = header.body().message_id;
-    let new_job = || OpenJob { keys: &keys, message_id: &message_id, buf: Zeroizing::new(Vec::new()), frame: None };
+    let new_job = || OpenJob { keys: &keys, message_id: &message_id, buf: SecretBuffer::new(), frame: None };
     let (_, plaintext_bytes) = run(options.threads, frames, output, new_job)?;
     Ok(Opened { header, key_arn, plaintext_bytes })
 }
@@ -153,7 +152,7 @@ impl<R: Read> FrameJob<SealSource<R>> for SealJob<'_> {
 struct OpenJob<'a> {
     keys: &'a MessageKeys,
     message_id: &'a [u8; MESSAGE_ID_LEN],
-    buf: Zeroizing<Vec<u8>>,
+    buf: SecretBuffer,
     frame: Option<SealedFrame>,
 }
 
