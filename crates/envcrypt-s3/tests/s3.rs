@@ -337,6 +337,33 @@ fn s3ec_rewrap_is_a_metadata_only_copy() {
     assert_eq!(out, plaintext);
 }
 
+/// The claim "`rewrap --from K` uses only K to open the data key", attacked on an S3
+/// Encryption Client object, whose rewrap once called ReEncrypt with no source key at all:
+/// a source key that does not hold the object is refused and the object stays as it was.
+#[test]
+fn s3ec_rewrap_honours_the_source_keys() {
+    let endpoint = moto_endpoint();
+    let (s3, bucket, store) = (client(endpoint), Bucket::new(endpoint), TempStore::new());
+    let other = KeyRef::parse(&store.service.create_key("other").wait().unwrap().arn).unwrap();
+    let target = KeyRef::parse(&store.service.create_key("target").wait().unwrap().arn).unwrap();
+    let url = bucket.url("v3-from");
+    let wrapping = Wrapping::S3ec { version: S3ecVersion::V3, service: store.service.clone(), key: &store.key };
+    seal_object(&s3, &mut &data(1000, 4)[..], &url, wrapping, &SealObjectOptions::default()).unwrap();
+    let metadata = bucket.metadata("v3-from");
+    let add = [(store.service.clone() as Arc<dyn KeyService>, target.clone())];
+
+    let wrong = OpenPolicy::strict(store.services(), vec![other.clone()]);
+    let request = RewrapRequest { open: &wrong, add: &add, remove: &[], limits: ParseLimits::default() };
+    let err = rewrap_object(&s3, &url, &request).unwrap_err();
+    assert!(err.to_string().contains("IncorrectKeyException"), "{err}");
+    assert_eq!(bucket.metadata("v3-from"), metadata, "the object is unchanged");
+
+    let right = OpenPolicy::strict(store.services(), vec![other, store.key.clone()]);
+    let request = RewrapRequest { open: &right, add: &add, remove: &[], limits: ParseLimits::default() };
+    let done = rewrap_object(&s3, &url, &request).unwrap();
+    assert_eq!(done.added, vec![target.to_string()]);
+}
+
 #[test]
 fn missing_buckets_missing_objects_and_unsealed_objects_are_named() {
     let endpoint = moto_endpoint();

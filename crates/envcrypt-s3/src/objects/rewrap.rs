@@ -6,7 +6,7 @@
 //! metadata, so it is re-wrapped by a metadata-only copy. Every copy is conditional on the
 //! ETag read first, so a concurrent replacement fails the re-wrap instead of mixing versions.
 
-use envcrypt::kms::{KmsError, ReEncryptRequest};
+use envcrypt::kms::{KeyRef, KmsError, ReEncryptRequest};
 use envcrypt::stream::{self, RewrapRequest};
 
 use super::client::{S3Client, MIN_PART_SIZE};
@@ -105,15 +105,26 @@ fn rewrap_s3ec(
     }
     let kms = |source| S3Error::KeyService { url: url.clone(), source: Box::new(source) };
     let context = &envelope.kms_context;
-    let moved = service
-        .re_encrypt(ReEncryptRequest {
-            blob: &envelope.wrapped_key,
-            source_context: context,
-            source_key: None,
-            destination_key: key,
-            destination_context: context,
-        })
-        .wait();
+    // With source keys (`--from`), the data key must be under one of them, as ReEncrypt checks.
+    let sources: Vec<Option<&KeyRef>> = match request.open.strict_keys() {
+        None => vec![None],
+        Some(keys) => keys.iter().map(Some).collect(),
+    };
+    let mut moved = Err(KmsError::Validation("no source key to re-encrypt from".into()));
+    for source_key in sources {
+        moved = service
+            .re_encrypt(ReEncryptRequest {
+                blob: &envelope.wrapped_key,
+                source_context: context,
+                source_key,
+                destination_key: key,
+                destination_context: context,
+            })
+            .wait();
+        if !matches!(moved, Err(KmsError::IncorrectKey { .. })) {
+            break;
+        }
+    }
     // ReEncrypt keeps the data key inside the key service; across services (a local key to an
     // AWS one) the data key is opened here and wrapped again.
     let (blob, key_arn, source_arn) = match moved {

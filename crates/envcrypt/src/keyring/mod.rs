@@ -227,6 +227,11 @@ impl OpenPolicy {
         Ok(self)
     }
 
+    /// The keys a strict policy tries, in order; `None` in discovery.
+    pub fn strict_keys(&self) -> Option<&[KeyRef]> {
+        self.strict_keys.as_deref()
+    }
+
     /// Unwraps the data key of a message sealed with `suite`: from the cache when one is bound
     /// and holds it, else from the first encrypted data key that opens.
     pub fn unwrap_data_key(
