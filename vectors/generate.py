@@ -248,6 +248,8 @@ def fuzz_seeds(messages, blobs, hsm_blobs, s3ec):
         msg, _ = message(FUZZ_DATA_KEY, bytes.fromhex(case["message_id"]), case["encryption_context"], edks,
                          min(case["frame_length"], 64), bytes.fromhex(case["plaintext"])[:300])
         seeds[f"decrypt/message-{i}"] = msg
+        # The parallel open target takes its thread count from a first byte.
+        seeds[f"open_parallel/message-{i}"] = bytes([1 + i % 4]) + msg
     for i, case in enumerate(blobs):
         seeds[f"local_blob/blob-{i}"] = bytes.fromhex(case["blob"])
     for i, case in enumerate(hsm_blobs):
