@@ -52,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let open = OpenPolicy::discovery(store.services());
     let add = [(store.service.clone() as std::sync::Arc<dyn KeyService>, next.clone())];
     let request = RewrapRequest { open: &open, add: &add, remove: &[], limits: ParseLimits::default() };
-    let rewrapped = rewrap_object(&s3, &url, &request)?;
+    let rewrapped = rewrap_object(&s3, &url, &request, None)?;
     println!(
         "re-wrapped under {}: {} bytes down, {} bytes up",
         rewrapped.added.join(", "),

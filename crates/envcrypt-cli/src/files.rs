@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::error::{CliError, Exit};
-use crate::signals;
+use crate::staged::{CommitError, StagedFile};
 
 const STDIO: &str = "-";
 /// Inputs at least this large get a progress bar on a terminal.
@@ -44,19 +44,13 @@ impl Input {
     }
 }
 
-/// Where output goes: stdout as it is produced, or a temporary file renamed into place
-/// only by [`Output::commit`]. Dropping an uncommitted file output deletes the temporary file,
-/// and so does a signal ([`crate::signals`]).
+/// Where output goes: stdout as it is produced, or a staged file that gets its name only at
+/// [`Output::commit`] ([`crate::staged`]): whatever ends the process before, no output is left.
 pub enum Output {
     /// Standard output as a plain file descriptor: Rust's `Stdout` is line-buffered, which
     /// would scan every frame of binary data for newlines and split its writes.
     Stdout(File),
-    File {
-        temp: tempfile::NamedTempFile,
-        staged: signals::Staged,
-        target: PathBuf,
-        force: bool,
-    },
+    File(StagedFile),
 }
 
 impl Output {
@@ -70,17 +64,9 @@ impl Output {
         if !force && target.symlink_metadata().is_ok() {
             return Err(CliError::new(Exit::Io, format!("{spec} already exists; use --force to replace it")));
         }
-        let dir = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let temp = tempfile::Builder::new()
-            .prefix(".envcrypt-")
-            .suffix(".partial")
-            .tempfile_in(&dir)
-            .map_err(|e| CliError::io(format!("cannot create a file in {}", dir.display()), &e))?;
-        let staged = signals::stage(temp.path());
-        Ok(Self::File { temp, staged, target, force })
+        StagedFile::create(&target, force)
+            .map(Self::File)
+            .map_err(|e| CliError::io(format!("cannot create {spec}"), &e))
     }
 
     pub fn is_terminal(&self) -> bool {
@@ -90,7 +76,7 @@ impl Output {
     pub fn writer(&mut self) -> &mut File {
         match self {
             Self::Stdout(out) => out,
-            Self::File { temp, .. } => temp.as_file_mut(),
+            Self::File(staged) => staged.file(),
         }
     }
 
@@ -98,37 +84,24 @@ impl Output {
     pub fn copy_permissions_from(&self, original: &std::fs::Metadata) -> Result<(), CliError> {
         match self {
             Self::Stdout(_) => Ok(()),
-            Self::File { temp, target, .. } => temp
+            Self::File(staged) => staged
                 .as_file()
                 .set_permissions(original.permissions())
-                .map_err(|e| CliError::io(format!("cannot write {}", target.display()), &e)),
+                .map_err(|e| CliError::io("cannot set the output's permissions", &e)),
         }
     }
 
-    /// Makes a file output durable and moves it into place.
-    pub fn commit(self) -> Result<(), CliError> {
+    /// Makes a file output durable and gives it its name.
+    pub fn commit(self, shown: &str) -> Result<(), CliError> {
         match self {
             Self::Stdout(mut out) => out.flush().map_err(|e| CliError::io("cannot write to stdout", &e)),
-            Self::File { temp, staged, target, force } => {
-                let shown = target.display().to_string();
-                temp.as_file().sync_all().map_err(|e| CliError::io(format!("cannot write {shown}"), &e))?;
-                let persisted = signals::commit(staged, || {
-                    if force {
-                        temp.persist(&target)
-                    } else {
-                        temp.persist_noclobber(&target)
-                    }
-                })
-                .ok_or_else(|| CliError::new(Exit::Io, format!("interrupted: {shown} was not written")))?;
-                persisted.map_err(|e| {
-                    if e.error.kind() == io::ErrorKind::AlreadyExists {
-                        CliError::new(Exit::Io, format!("{shown} already exists; use --force to replace it"))
-                    } else {
-                        CliError::io(format!("cannot write {shown}"), &e.error)
-                    }
-                })?;
-                Ok(())
-            }
+            Self::File(staged) => staged.commit().map_err(|e| match e {
+                CommitError::AlreadyExists => {
+                    CliError::new(Exit::Io, format!("{shown} already exists; use --force to replace it"))
+                }
+                CommitError::Interrupted => CliError::new(Exit::Io, format!("interrupted: {shown} was not written")),
+                CommitError::Io(e) => CliError::io(format!("cannot write {shown}"), &e),
+            }),
         }
     }
 }

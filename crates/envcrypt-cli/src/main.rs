@@ -7,6 +7,7 @@ mod commands;
 mod error;
 mod files;
 mod signals;
+mod staged;
 mod terminal;
 
 use std::process::ExitCode;
@@ -15,6 +16,8 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // No core dump of a process that holds plaintext and keys (a crash, or SIGQUIT).
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     if let Err(e) = signals::install() {
         eprintln!("envcrypt: cannot install the signal handlers: {e}");
         return ExitCode::from(error::Exit::Io as u8);

@@ -1,11 +1,12 @@
 //! SIGINT, SIGTERM and SIGHUP: the process ends with the conventional status (128 + the
 //! signal's number) and leaves no half-written output behind.
 //!
-//! Outputs are staged in temporary files ([`crate::files::Output`]) that register here. A
-//! thread waits for the signals; when one arrives it deletes every staged file (emptied first,
-//! so no plaintext lingers in the page cache either) and exits. A staged file is renamed into
-//! place only under the same lock ([`commit`]), so a signal either comes before the rename and
-//! removes the file, or after it and finds nothing staged: never half of each.
+//! Outputs are staged in unnamed files that no termination can leave behind
+//! ([`crate::staged`]); on file systems without those, in named temporary files that register
+//! here. A thread waits for the signals; when one arrives it deletes every registered file
+//! (emptied first, so no plaintext lingers in the page cache either) and exits. A staged file
+//! gets its name only under the same lock ([`commit`], [`while_not_interrupted`]), so a signal
+//! either comes before that and the output is discarded, or after it: never half of each.
 //!
 //! Work that must be undone elsewhere first (an S3 multipart upload, aborted so that no parts
 //! stay behind) asks for a cooperative stop instead ([`cooperative_stop`]): the first signal
@@ -99,8 +100,18 @@ impl Drop for Staged {
     }
 }
 
-/// Runs `rename` (which moves the staged file into place) under the staging lock, unless a
-/// signal already arrived; `None` in that case.
+/// Runs `work` under the staging lock unless a signal already arrived (`None` then): a signal
+/// that arrives meanwhile waits for it, so `work` runs whole or not at all.
+pub fn while_not_interrupted<T>(work: impl FnOnce() -> T) -> Option<T> {
+    let _files = staged();
+    if received().is_some() {
+        return None;
+    }
+    Some(work())
+}
+
+/// Runs `rename` (which moves the staged file into place) as [`while_not_interrupted`] does,
+/// and forgets the file's registration in the same step.
 pub fn commit<T>(staged_file: Staged, rename: impl FnOnce() -> T) -> Option<T> {
     let mut files = staged();
     if received().is_some() {

@@ -243,7 +243,8 @@ fn stdout_carries_only_authenticated_frames() {
 /// The claim "a header cannot steer the terminal", attacked with a crafted header whose
 /// context and encrypted data key carry escape sequences, line breaks that forge a key list,
 /// C1 controls and bidirectional overrides: `inspect` shows them escaped, one field per line,
-/// its JSON keeps them exact, and the error of a failed open stays one escaped line.
+/// its JSON keeps their values exact (written as escapes), and the error of a failed open stays
+/// one escaped line.
 #[test]
 fn hostile_header_strings_are_escaped_in_text_and_exact_in_json() {
     use envcrypt::context::EncryptionContext;
@@ -284,6 +285,8 @@ fn hostile_header_strings_are_escaped_in_text_and_exact_in_json() {
     assert_eq!(text.lines().filter(|l| l.contains("key/forged")).count(), 2, "each forged line is inside another");
 
     let out = env.run(&["--json", "inspect", "hostile.enc"]);
+    let raw = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(!raw.chars().any(|c| (c.is_control() && c != '\n') || c == '\u{202e}'), "{raw:?}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["encryption_context"]["purpose"], context.get("purpose").unwrap());
     assert_eq!(json["encrypted_data_keys"][0]["provider_info"], provider_info);
@@ -293,4 +296,31 @@ fn hostile_header_strings_are_escaped_in_text_and_exact_in_json() {
     assert!(!out.status.success());
     assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
     assert!(!stderr.trim_end().chars().any(char::is_control), "{stderr:?}");
+}
+
+/// The same claim for a key policy, which `key get-policy` prints as a document: a statement id
+/// with a bidirectional override and a C1 control shows escaped, and the document still parses
+/// to the same policy.
+#[test]
+fn a_hostile_key_policy_is_shown_escaped() {
+    let env = Env::new();
+    let me = String::from_utf8(env.run(&["--json", "key", "create"]).stdout).unwrap();
+    let arn: serde_json::Value = serde_json::from_str(&me).unwrap();
+    let key = arn["Arn"].as_str().unwrap().to_owned();
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{ "Sid": "a\u{202e}b\u{9b}31m\u{e0041}", "Effect": "Allow", "Principal": { "AWS": "*" },
+                        "Action": "kms:*", "Resource": "*" }]
+    });
+    env.write("policy.json", policy.to_string().as_bytes());
+    let out = env.run(&["key", "put-policy", &key, "policy.json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shown = String::from_utf8(env.run(&["key", "get-policy", &key]).stdout).unwrap();
+    assert!(
+        !shown.chars().any(|c| (c.is_control() && c != '\n')
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{e0000}'..='\u{e007f}').contains(&c)),
+        "{shown:?}"
+    );
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&shown).unwrap(), policy);
 }

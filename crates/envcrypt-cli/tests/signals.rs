@@ -1,25 +1,45 @@
 //! The claim "an interrupted output leaves no plaintext", attacked with signals in the middle
-//! of a write: SIGINT, SIGTERM and SIGHUP sent to `envcrypt open -o FILE`, `seal -o FILE` and
-//! the staged open of S3 objects (sealed and S3 Encryption Client) while the output is half
-//! written. Each ends with 128 + the signal's number and leaves neither the output nor its
+//! of a write: SIGINT, SIGTERM and SIGHUP (which envcrypt handles: it exits with 128 + the
+//! signal's number), and SIGQUIT, SIGUSR1 and SIGKILL (which end it outright), sent to
+//! `envcrypt open -o FILE`, `seal -o FILE` and the staged open of S3 objects (sealed and S3
+//! Encryption Client) while the output is half written. None leaves the output or any
 //! temporary file. An upload to S3 is aborted, leaving no object.
 
 use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use envcrypt_testkit::{create_moto_bucket, envcrypt_workdir, moto_endpoint, CountingProxy, Workdir};
 
 envcrypt_workdir!(Env, Workdir::with_aws);
 
-const SIGNALS: [(&str, i32); 3] = [("INT", 2), ("TERM", 15), ("HUP", 1)];
+/// Each signal, its number, and whether envcrypt handles it (exiting with 128 + the number)
+/// or is ended by it.
+const SIGNALS: [(&str, i32, bool); 6] = [
+    ("INT", 2, true),
+    ("TERM", 15, true),
+    ("HUP", 1, true),
+    ("QUIT", 3, false),
+    ("USR1", 10, false),
+    ("KILL", 9, false),
+];
+
+/// Whether `status` is how a process ends on `number`: 128 + it if handled, killed by it if not.
+fn ended_by(status: ExitStatus, number: i32, handled: bool) -> bool {
+    if handled {
+        status.code() == Some(128 + number)
+    } else {
+        status.signal() == Some(number) && !status.core_dumped()
+    }
+}
 
 fn bytes(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()
 }
 
-/// The staged temporary files in `dir`.
+/// The named temporary files in `dir`.
 fn partials(dir: &Path) -> Vec<(String, u64)> {
     std::fs::read_dir(dir)
         .unwrap()
@@ -31,11 +51,28 @@ fn partials(dir: &Path) -> Vec<(String, u64)> {
         .collect()
 }
 
-/// Waits until a staged file in `dir` holds output, then sends `signal` to `child` and
-/// returns its exit code.
-fn interrupt_mid_write(mut child: Child, dir: &Path, signal: &str) -> Option<i32> {
+/// Bytes of output `pid` has staged in `dir`: in named temporary files, or in unnamed ones it
+/// holds open (`O_TMPFILE`, which /proc shows as deleted files of the directory).
+fn staged_bytes(pid: u32, dir: &Path) -> u64 {
+    let dir = dir.canonicalize().unwrap();
+    let named: u64 = partials(&dir).iter().map(|(_, len)| len).sum();
+    let unnamed: u64 = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|fd| {
+            std::fs::read_link(fd.path())
+                .is_ok_and(|target| target.starts_with(&dir) && target.to_string_lossy().ends_with(" (deleted)"))
+        })
+        .map(|fd| std::fs::metadata(fd.path()).map_or(0, |m| m.len()))
+        .sum();
+    named + unnamed
+}
+
+/// Waits until `child` has staged output in `dir`, then sends `signal` and returns how it ended.
+fn interrupt_mid_write(mut child: Child, dir: &Path, signal: &str) -> ExitStatus {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !partials(dir).iter().any(|(_, len)| *len > 0) {
+    while staged_bytes(child.id(), dir) == 0 {
         assert!(child.try_wait().unwrap().is_none(), "the command ended before it was interrupted");
         assert!(Instant::now() < deadline, "no output was staged");
         std::thread::sleep(Duration::from_millis(10));
@@ -46,7 +83,7 @@ fn interrupt_mid_write(mut child: Child, dir: &Path, signal: &str) -> Option<i32
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            return status.code();
+            return status;
         }
         assert!(Instant::now() < deadline, "the command did not end after SIG{signal}");
         std::thread::sleep(Duration::from_millis(10));
@@ -61,7 +98,7 @@ fn an_interrupted_open_or_seal_to_a_file_leaves_no_output_and_no_temporary_file(
     env.ok(&["seal", "secret.bin", "--frame-size", "65536"]);
     let sealed = std::fs::read(env.path("secret.bin.enc")).unwrap();
 
-    for (name, number) in SIGNALS {
+    for (name, number, handled) in SIGNALS {
         for command in ["open", "seal"] {
             let output = format!("{command}-{name}.out");
             let mut child = env
@@ -76,8 +113,8 @@ fn an_interrupted_open_or_seal_to_a_file_leaves_no_output_and_no_temporary_file(
             let mut stdin = child.stdin.take().unwrap();
             stdin.write_all(&input[..input.len() / 2]).unwrap();
             child.stdin = Some(stdin);
-            let code = interrupt_mid_write(child, env.dir(), &format!("SIG{name}"));
-            assert_eq!(code, Some(128 + number), "{command} interrupted by SIG{name}");
+            let status = interrupt_mid_write(child, env.dir(), &format!("SIG{name}"));
+            assert!(ended_by(status, number, handled), "{command} interrupted by SIG{name}: {status}");
             assert!(partials(env.dir()).is_empty(), "{command}, SIG{name}: {:?}", partials(env.dir()));
             assert!(!env.path(&output).exists(), "{command}, SIG{name}: the output exists");
         }
@@ -99,7 +136,7 @@ fn an_interrupted_staged_open_of_an_s3_object_leaves_no_output_and_no_temporary_
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        for (name, number) in SIGNALS {
+        for (name, number, handled) in SIGNALS {
             proxy.hold_downloads_after(proxy.received() + 6 * 1024 * 1024);
             let output = format!("{format}-{name}.out");
             let child = env
@@ -108,8 +145,8 @@ fn an_interrupted_staged_open_of_an_s3_object_leaves_no_output_and_no_temporary_
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap();
-            let code = interrupt_mid_write(child, env.dir(), &format!("SIG{name}"));
-            assert_eq!(code, Some(128 + number), "{format} interrupted by SIG{name}");
+            let status = interrupt_mid_write(child, env.dir(), &format!("SIG{name}"));
+            assert!(ended_by(status, number, handled), "{format} interrupted by SIG{name}: {status}");
             assert!(partials(env.dir()).is_empty(), "{format}, SIG{name}: {:?}", partials(env.dir()));
             assert!(!env.path(&output).exists());
         }

@@ -5,9 +5,9 @@
 //! under a *trusted* wrapping key (`CKA_WRAP_WITH_TRUSTED`), with no use but AES-GCM. The one
 //! trusted key is the cluster key `envcrypt/cluster-wrap`, and only the security officer can
 //! make it, since only the SO may set `CKA_TRUSTED` ([`init_cluster`]). It cannot be copied or
-//! modified, serves only the key wrap mechanism, and carries an unwrap template
-//! ([`crate::template`]) that forces every key it unwraps to be a master key as locked down
-//! as the original. So a CMK leaves a token only wrapped under the cluster key, and comes back
+//! modified, serves only the key wrap mechanism, wraps no key that could wrap (so never
+//! itself), and carries an unwrap template ([`crate::template`]) that forces every key it
+//! unwraps to be a master key as locked down as the original, AES-GCM its only use. So a CMK leaves a token only wrapped under the cluster key, and comes back
 //! into a token only as another locked-down CMK: whoever holds the user PIN can use the keys,
 //! never read them.
 //!
@@ -18,7 +18,7 @@
 //! sensitive, their values are still never readable.
 
 use cryptoki::mechanism::elliptic_curve::{EcKdf, Ecdh1DeriveParams};
-use cryptoki::mechanism::Mechanism;
+use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
@@ -27,7 +27,7 @@ use zeroize::Zeroizing;
 
 use crate::mechanisms::Mechanisms;
 use crate::module::Module;
-use crate::template::{with_unwrap_template, TemplateEntry};
+use crate::template::{with_templates, Template, TemplateEntry};
 use crate::token::{Token, TokenError, KEY_LABEL_PREFIX};
 use crate::ClusterConfig;
 
@@ -40,10 +40,10 @@ pub(crate) const CLUSTER_KEY_NAME: &str =
 const P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 
 /// The flags every master key version has, whether generated, imported or unwrapped: the
-/// cluster key's unwrap template forces exactly these on each copy. `CKA_MODIFIABLE` comes
-/// last: SoftHSM2 applies an unwrapped key's template in order and refuses every attribute
-/// after the object became unmodifiable.
-pub(crate) const MASTER_KEY_FLAGS: [(AttributeType, bool); 9] = [
+/// cluster key's unwrap template forces exactly these (and AES-GCM as the only mechanism) on
+/// each copy. `CKA_MODIFIABLE` comes last: SoftHSM2 applies an unwrapped key's template in
+/// order and refuses every attribute after the object became unmodifiable.
+pub(crate) const MASTER_KEY_FLAGS: [(AttributeType, bool); 11] = [
     (AttributeType::Private, true),
     (AttributeType::Sensitive, true),
     (AttributeType::Extractable, true),
@@ -51,9 +51,14 @@ pub(crate) const MASTER_KEY_FLAGS: [(AttributeType, bool); 9] = [
     (AttributeType::Wrap, false),
     (AttributeType::Unwrap, false),
     (AttributeType::Derive, false),
+    (AttributeType::Sign, false),
+    (AttributeType::Verify, false),
     (AttributeType::Copyable, false),
     (AttributeType::Modifiable, false),
 ];
+
+/// The one mechanism a master key serves.
+pub(crate) const MASTER_KEY_MECHANISMS: [MechanismType; 1] = [MechanismType::AES_GCM];
 
 /// A boolean attribute as a cryptoki value.
 pub(crate) fn flag(kind: AttributeType, value: bool) -> Attribute {
@@ -65,17 +70,36 @@ pub(crate) fn flag(kind: AttributeType, value: bool) -> Attribute {
         AttributeType::Wrap => Attribute::Wrap(value),
         AttributeType::Unwrap => Attribute::Unwrap(value),
         AttributeType::Derive => Attribute::Derive(value),
+        AttributeType::Sign => Attribute::Sign(value),
+        AttributeType::Verify => Attribute::Verify(value),
         AttributeType::Modifiable => Attribute::Modifiable(value),
         AttributeType::Copyable => Attribute::Copyable(value),
         other => unreachable!("{other} is not one of the master key flags"),
     }
 }
 
-/// The cluster key's unwrap template: a secret AES key with the master key flags.
+/// The cluster key's unwrap template: a secret AES key with the master key flags, for AES-GCM only.
 fn master_key_unwrap_template() -> Vec<TemplateEntry> {
-    let mut entries = vec![TemplateEntry::class(ObjectClass::SECRET_KEY), TemplateEntry::key_type(KeyType::AES)];
+    let mut entries = vec![
+        TemplateEntry::class(ObjectClass::SECRET_KEY),
+        TemplateEntry::key_type(KeyType::AES),
+        TemplateEntry::allowed_mechanisms(&MASTER_KEY_MECHANISMS),
+    ];
     entries.extend(MASTER_KEY_FLAGS.iter().map(|&(kind, value)| TemplateEntry::flag(kind, value)));
     entries
+}
+
+/// The cluster key's wrap template: it wraps only keys that cannot wrap, so never itself (a
+/// copy of the cluster key unwrapped with a template of the attacker's choosing could decrypt
+/// raw blocks, and so unwrap anything offline).
+fn master_key_wrap_template() -> Vec<TemplateEntry> {
+    vec![TemplateEntry::flag(AttributeType::Wrap, false)]
+}
+
+/// Calls `work` with the cluster key's wrap and unwrap templates.
+fn with_cluster_key_templates<T>(work: impl FnOnce(Vec<Attribute>) -> T) -> T {
+    let (wrap, unwrap) = (master_key_wrap_template(), master_key_unwrap_template());
+    with_templates(&[(Template::Wrap, &wrap), (Template::Unwrap, &unwrap)], work)
 }
 
 /// The attributes of the cluster key, with `extra` (its value length or unwrap template, as
@@ -239,9 +263,9 @@ fn so_error(label: &str, what: &str, error: cryptoki::error::Error) -> KmsError 
 }
 
 fn generate_cluster_key(session: &Session, mechanisms: &Mechanisms) -> cryptoki::error::Result<()> {
-    with_unwrap_template(&master_key_unwrap_template(), |unwrap_template| {
-        let template = cluster_key_template(mechanisms, [Attribute::ValueLen(32.into()), unwrap_template]);
-        session.generate_key(&Mechanism::AesKeyGen, &template).map(drop)
+    with_cluster_key_templates(|templates| {
+        let extra = std::iter::once(Attribute::ValueLen(32.into())).chain(templates);
+        session.generate_key(&Mechanism::AesKeyGen, &cluster_key_template(mechanisms, extra)).map(drop)
     })
 }
 
@@ -295,9 +319,8 @@ fn carry_cluster_key(
     })();
     let result = wrapped.and_then(|wrapped| {
         let transport = transport_key(target, target_private, &source_point)?;
-        let unwrapped = with_unwrap_template(&master_key_unwrap_template(), |unwrap_template| {
-            let template = cluster_key_template(mechanisms, [unwrap_template]);
-            target.unwrap_key(&mechanisms.wrap(), transport, &wrapped, &template)
+        let unwrapped = with_cluster_key_templates(|templates| {
+            target.unwrap_key(&mechanisms.wrap(), transport, &wrapped, &cluster_key_template(mechanisms, templates))
         });
         let _ = target.destroy_object(transport);
         unwrapped.map(drop)

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use cryptoki::context::Pkcs11;
 use cryptoki::error::{Error as CkError, RvError};
-use cryptoki::mechanism::{Mechanism, MechanismType};
+use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
@@ -19,7 +19,7 @@ use cryptoki::types::AuthPin;
 use zeroize::Zeroizing;
 
 use crate::mechanisms::{IvSource, Mechanisms, IV_LEN};
-use crate::replication::{self, flag, MASTER_KEY_FLAGS};
+use crate::replication::{self, flag, MASTER_KEY_FLAGS, MASTER_KEY_MECHANISMS};
 
 const APPLICATION: &[u8] = b"envcrypt";
 
@@ -154,7 +154,7 @@ impl Token {
             Attribute::Token(true),
             Attribute::Encrypt(true),
             Attribute::Decrypt(true),
-            Attribute::AllowedMechanisms(vec![MechanismType::AES_GCM]),
+            Attribute::AllowedMechanisms(MASTER_KEY_MECHANISMS.to_vec()),
             Attribute::Id(label.as_bytes().to_vec()),
             Attribute::Label(label.into_bytes()),
         ];

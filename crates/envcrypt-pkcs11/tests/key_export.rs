@@ -144,10 +144,32 @@ fn value_readable(session: &Session, handle: ObjectHandle) -> bool {
         .is_ok_and(|attrs| attrs.iter().any(|a| matches!(a, Attribute::Value(v) if !v.is_empty())))
 }
 
-/// Templates an attacker would unwrap a master key's blob with: each relaxes the locked-down
-/// master key in one way that would let its value out.
+/// The attributes the cluster key forces on every key it unwraps (the test's own copy of them:
+/// an attacker reads them off the documentation, as here), but for `CKA_MODIFIABLE`, which
+/// goes last in every template (SoftHSM2 applies a template in order, and nothing after it).
+fn forced() -> Vec<Attribute> {
+    vec![
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::KeyType(KeyType::AES),
+        Attribute::Token(false),
+        Attribute::Private(true),
+        Attribute::Sensitive(true),
+        Attribute::Extractable(true),
+        Attribute::WrapWithTrusted(true),
+        Attribute::Wrap(false),
+        Attribute::Unwrap(false),
+        Attribute::Derive(false),
+        Attribute::Sign(false),
+        Attribute::Verify(false),
+        Attribute::Copyable(false),
+        Attribute::AllowedMechanisms(vec![MechanismType::AES_GCM]),
+    ]
+}
+
+/// Templates an attacker would unwrap a blob with: each relaxes the forced attributes in one
+/// way that would let a key's value out, or add a use (a raw block cipher) that would.
 fn relaxed_unwrap_templates() -> Vec<Vec<Attribute>> {
-    let base = || {
+    let minimal = || {
         vec![
             Attribute::Class(ObjectClass::SECRET_KEY),
             Attribute::KeyType(KeyType::AES),
@@ -155,52 +177,61 @@ fn relaxed_unwrap_templates() -> Vec<Vec<Attribute>> {
             Attribute::Private(true),
         ]
     };
-    let with = |extra: Vec<Attribute>| base().into_iter().chain(extra).collect::<Vec<_>>();
-    vec![
-        base(),
-        with(vec![Attribute::Sensitive(false), Attribute::Extractable(true)]),
-        with(vec![Attribute::Sensitive(false)]),
-        with(vec![
-            Attribute::Sensitive(true),
-            Attribute::Extractable(true),
-            Attribute::WrapWithTrusted(false),
-            Attribute::Wrap(false),
-            Attribute::Unwrap(false),
-            Attribute::Derive(false),
-            Attribute::Modifiable(false),
-            Attribute::Copyable(false),
-        ]),
-        with(vec![
-            Attribute::Sensitive(true),
-            Attribute::Extractable(true),
-            Attribute::WrapWithTrusted(true),
-            Attribute::Wrap(true),
-            Attribute::Unwrap(false),
-            Attribute::Derive(false),
-            Attribute::Modifiable(false),
-            Attribute::Copyable(false),
-        ]),
-        with(vec![
-            Attribute::Sensitive(true),
-            Attribute::Extractable(true),
-            Attribute::WrapWithTrusted(true),
-            Attribute::Wrap(false),
-            Attribute::Unwrap(false),
-            Attribute::Derive(true),
-            Attribute::Modifiable(false),
-            Attribute::Copyable(false),
-        ]),
-        with(vec![
-            Attribute::Sensitive(true),
-            Attribute::Extractable(true),
-            Attribute::WrapWithTrusted(true),
-            Attribute::Wrap(false),
-            Attribute::Unwrap(false),
-            Attribute::Derive(false),
-            Attribute::Modifiable(true),
-            Attribute::Copyable(false),
-        ]),
-    ]
+    let relaxed = |kind: AttributeType, replacement: Option<Attribute>| {
+        let mut template: Vec<Attribute> = forced().into_iter().filter(|a| a.attribute_type() != kind).collect();
+        template.extend(replacement);
+        template
+    };
+    let mut templates = vec![
+        minimal(),
+        minimal().into_iter().chain([Attribute::Sensitive(false), Attribute::Extractable(true)]).collect(),
+        // The forced attributes, plus raw-cipher uses and without the mechanism list.
+        relaxed(AttributeType::AllowedMechanisms, Some(Attribute::Decrypt(true)))
+            .into_iter()
+            .chain([Attribute::Encrypt(true)])
+            .collect(),
+        relaxed(AttributeType::AllowedMechanisms, Some(Attribute::AllowedMechanisms(vec![MechanismType::AES_ECB]))),
+    ];
+    for (kind, replacement) in [
+        (AttributeType::Sensitive, Attribute::Sensitive(false)),
+        (AttributeType::WrapWithTrusted, Attribute::WrapWithTrusted(false)),
+        (AttributeType::Wrap, Attribute::Wrap(true)),
+        (AttributeType::Derive, Attribute::Derive(true)),
+        (AttributeType::Sign, Attribute::Sign(true)),
+        (AttributeType::Copyable, Attribute::Copyable(true)),
+    ] {
+        templates.push(relaxed(kind, Some(replacement)));
+        templates.push(relaxed(kind, None));
+    }
+    for template in &mut templates {
+        template.push(Attribute::Modifiable(false));
+    }
+    templates.push(forced().into_iter().chain([Attribute::Modifiable(true)]).collect());
+    templates
+}
+
+/// Every way `copy` (a key the attacker obtained) gives its value away.
+fn exports(session: &Session, copy: ObjectHandle, own: &[AttackerKey]) -> Vec<String> {
+    let mut found = Vec::new();
+    if value_readable(session, copy) {
+        found.push("its value is readable".to_owned());
+    }
+    for key in own.iter().filter(|k| k.kind == KeyType::AES) {
+        if session.wrap_key(&Mechanism::AesKeyWrapPad, key.handle, copy).is_ok() {
+            found.push("it wraps under the attacker's own key".to_owned());
+        }
+    }
+    for mechanism in [Mechanism::AesEcb, Mechanism::AesCbc([0; 16])] {
+        if session.decrypt(&mechanism, copy, &[0u8; 32]).is_ok()
+            || session.encrypt(&mechanism, copy, &[0u8; 32]).is_ok()
+        {
+            found.push(format!(
+                "it is a raw block cipher ({:?}), an oracle that undoes any key wrap",
+                mechanism.mechanism_type()
+            ));
+        }
+    }
+    found
 }
 
 /// Changes that would make a key exportable, tried as copies and as modifications.
@@ -265,19 +296,17 @@ fn pin_holder_cannot_export_master_keys() {
                         leak(format!("wrapped under the attacker's own {key_type} key with {kind}"));
                     }
                 }
-                // Wrapped under envcrypt's cluster key, then unwrapped into something readable.
+                // Wrapped under envcrypt's cluster key, then unwrapped into something that exports.
                 for &cluster_key in &cluster_keys {
                     tried += 1;
                     let Ok(blob) = session.wrap_key(&mechanism, cluster_key, *target) else { continue };
+                    if label.contains("cluster") {
+                        leak(format!("the cluster key wraps itself ({kind})"));
+                    }
                     for template in relaxed_unwrap_templates() {
                         if let Ok(copy) = session.unwrap_key(&mechanism, cluster_key, &blob, &template) {
-                            if value_readable(&session, copy) {
-                                leak(format!("unwrapped readable from the cluster key's {kind} wrap"));
-                            }
-                            for key in own.iter().filter(|k| k.kind == key_type) {
-                                if session.wrap_key(&mechanism, key.handle, copy).is_ok() {
-                                    leak(format!("a copy unwrapped with {template:?} wraps under the attacker's key"));
-                                }
+                            for how in exports(&session, copy, &own) {
+                                leak(format!("unwrapped with {template:?} from the cluster key's {kind} wrap: {how}"));
                             }
                         }
                     }
@@ -311,14 +340,9 @@ fn pin_holder_cannot_export_master_keys() {
             {
                 leak("derived from".into());
             }
-            // A decryption oracle under the cluster key would unwrap any blob offline.
-            for mechanism in [Mechanism::AesEcb, Mechanism::AesCbc([0; 16])] {
-                if session.encrypt(&mechanism, *target, &[0u8; 32]).is_ok() && label.contains("cluster") {
-                    leak(format!("usable as a raw cipher ({:?})", mechanism.mechanism_type()));
-                }
-                if session.decrypt(&mechanism, *target, &[0u8; 32]).is_ok() && label.contains("cluster") {
-                    leak(format!("usable to decrypt raw blocks ({:?})", mechanism.mechanism_type()));
-                }
+            // A raw block cipher under any envcrypt key is an oracle that undoes its key wraps.
+            for how in exports(&session, *target, &own).into_iter().filter(|how| how.contains("raw block cipher")) {
+                leak(how);
             }
         }
         assert!(tried > targets.len() * 4, "{token}: the attack ran ({tried} wraps tried)");

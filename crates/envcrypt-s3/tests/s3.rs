@@ -291,7 +291,7 @@ fn rewrap_moves_a_few_mebibytes_whatever_the_object_size() {
         let remove = [old_arn.clone()];
         let request = RewrapRequest { open: &open, add: &add, remove: &remove, limits: ParseLimits::default() };
         let (sent, received) = (proxy.sent(), proxy.received());
-        let rewrapped = rewrap_object(&s3, &url, &request).unwrap();
+        let rewrapped = rewrap_object(&s3, &url, &request, None).unwrap();
         moved.push((proxy.sent() - sent, proxy.received() - received));
         assert_eq!(rewrapped.removed, vec![old_arn.clone()]);
 
@@ -328,7 +328,7 @@ fn s3ec_rewrap_is_a_metadata_only_copy() {
     let add = [(store.service.clone() as Arc<dyn KeyService>, new_key.clone())];
     let request = RewrapRequest { open: &open, add: &add, remove: &[], limits: ParseLimits::default() };
     let (sent, received) = (proxy.sent(), proxy.received());
-    rewrap_object(&s3, &url, &request).unwrap();
+    rewrap_object(&s3, &url, &request, None).unwrap();
     assert!(proxy.sent() - sent < 16 * 1024 && proxy.received() - received < 16 * 1024);
     assert_eq!(bucket.get("v3"), body);
     let policy = OpenPolicy::strict(store.services(), vec![new_key]);
@@ -354,14 +354,29 @@ fn s3ec_rewrap_honours_the_source_keys() {
 
     let wrong = OpenPolicy::strict(store.services(), vec![other.clone()]);
     let request = RewrapRequest { open: &wrong, add: &add, remove: &[], limits: ParseLimits::default() };
-    let err = rewrap_object(&s3, &url, &request).unwrap_err();
+    let err = rewrap_object(&s3, &url, &request, None).unwrap_err();
     assert!(err.to_string().contains("IncorrectKeyException"), "{err}");
     assert_eq!(bucket.metadata("v3-from"), metadata, "the object is unchanged");
 
     let right = OpenPolicy::strict(store.services(), vec![other, store.key.clone()]);
     let request = RewrapRequest { open: &right, add: &add, remove: &[], limits: ParseLimits::default() };
-    let done = rewrap_object(&s3, &url, &request).unwrap();
+    let done = rewrap_object(&s3, &url, &request, None).unwrap();
     assert_eq!(done.added, vec![target.to_string()]);
+
+    // On a KMS endpoint that does not check the source key itself (moto), envcrypt does.
+    let kms: Arc<dyn KeyService> = Arc::new(AwsKmsService::connect(&aws_options(endpoint)).unwrap());
+    let aws_key = |name: &str| KeyRef::parse(&kms.admin().unwrap().create_key(name).wait().unwrap().arn).unwrap();
+    let (sealed_under, wrong, moved_to) = (aws_key("a"), aws_key("b"), aws_key("c"));
+    let url = bucket.url("v3-from-aws");
+    let wrapping = Wrapping::S3ec { version: S3ecVersion::V3, service: kms.clone(), key: &sealed_under };
+    seal_object(&s3, &mut &data(1000, 5)[..], &url, wrapping, &SealObjectOptions::default()).unwrap();
+    let metadata = bucket.metadata("v3-from-aws");
+    let add = [(kms.clone(), moved_to)];
+    let wrong = OpenPolicy::strict(vec![kms.clone()], vec![wrong]);
+    let request = RewrapRequest { open: &wrong, add: &add, remove: &[], limits: ParseLimits::default() };
+    let err = rewrap_object(&s3, &url, &request, None).unwrap_err();
+    assert!(err.to_string().contains("IncorrectKeyException"), "{err}");
+    assert_eq!(bucket.metadata("v3-from-aws"), metadata, "the object is unchanged");
 }
 
 #[test]

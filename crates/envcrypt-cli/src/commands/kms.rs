@@ -2,6 +2,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use envcrypt::kms::{DataKeySpec, ReEncryptRequest};
 use serde_json::json;
+use zeroize::Zeroizing;
 
 use super::print_json;
 use crate::backends::{parse_context, parse_key, Backends};
@@ -29,11 +30,13 @@ pub fn exec(command: &KmsCommand, global: &GlobalArgs) -> Result<(), CliError> {
                 .generate_data_key(&key, spec, &context)
                 .wait()
                 .map_err(|e| CliError::kms(format!("GenerateDataKey with {key}"), &e))?;
-            json!({
-                "CiphertextBlob": B64.encode(&out.ciphertext_blob),
-                "Plaintext": B64.encode(out.plaintext.expose_secret()),
-                "KeyId": out.key_arn,
-            })
+            let plaintext = Zeroizing::new(B64.encode(out.plaintext.expose_secret()));
+            return print_json(&WithPlaintext {
+                ciphertext_blob: Some(B64.encode(&out.ciphertext_blob)),
+                plaintext: &plaintext,
+                key_id: &out.key_arn,
+                encryption_algorithm: None,
+            });
         }
         KmsCommand::GenerateDataKeyWithoutPlaintext(args) => {
             let (key, spec, context) = data_key_args(args)?;
@@ -45,7 +48,7 @@ pub fn exec(command: &KmsCommand, global: &GlobalArgs) -> Result<(), CliError> {
         }
         KmsCommand::Encrypt { key, plaintext, context } => {
             let key = parse_key(key)?;
-            let plaintext = zeroize::Zeroizing::new(decode("--plaintext", plaintext)?);
+            let plaintext = Zeroizing::new(decode("--plaintext", plaintext)?);
             let context = parse_context(&context.context)?;
             let out = service
                 .encrypt(&key, &plaintext, &context)
@@ -59,7 +62,13 @@ pub fn exec(command: &KmsCommand, global: &GlobalArgs) -> Result<(), CliError> {
             let context = parse_context(&context.context)?;
             let out =
                 service.decrypt(&blob, &context, key.as_ref()).wait().map_err(|e| CliError::kms("Decrypt", &e))?;
-            json!({ "Plaintext": B64.encode(out.plaintext.expose_secret()), "KeyId": out.key_arn, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT" })
+            let plaintext = Zeroizing::new(B64.encode(out.plaintext.expose_secret()));
+            return print_json(&WithPlaintext {
+                ciphertext_blob: None,
+                plaintext: &plaintext,
+                key_id: &out.key_arn,
+                encryption_algorithm: Some("SYMMETRIC_DEFAULT"),
+            });
         }
         KmsCommand::ReEncrypt { ciphertext_blob, destination_key, source_key, source_context, destination_context } => {
             let blob = decode("--ciphertext-blob", ciphertext_blob)?;
@@ -81,6 +90,19 @@ pub fn exec(command: &KmsCommand, global: &GlobalArgs) -> Result<(), CliError> {
         }
     };
     print_json(&output)
+}
+
+/// A response that carries a plaintext: the plaintext is borrowed from a buffer wiped on drop,
+/// never copied into a JSON value.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct WithPlaintext<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ciphertext_blob: Option<String>,
+    plaintext: &'a str,
+    key_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encryption_algorithm: Option<&'static str>,
 }
 
 fn data_key_args(

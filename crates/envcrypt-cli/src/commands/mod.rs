@@ -40,10 +40,12 @@ fn read_text(path: &str, what: &str) -> Result<String, CliError> {
     result.map_err(|e| CliError::io(format!("cannot read {what} from {path}"), &e))
 }
 
-/// Prints a JSON value on stdout.
-fn print_json(value: &serde_json::Value) -> Result<(), CliError> {
+/// Prints a JSON value on stdout, with terminal-steering characters in its strings escaped.
+fn print_json(value: &impl serde::Serialize) -> Result<(), CliError> {
     let mut out = io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::from).and_then(|()| writeln!(out)).or_else(|e| {
+    let formatter = terminal::SteeringEscaped(serde_json::ser::PrettyFormatter::new());
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+    value.serialize(&mut serializer).map_err(io::Error::from).and_then(|()| writeln!(out)).or_else(|e| {
         if is_broken_pipe(&e) {
             Ok(())
         } else {
@@ -63,11 +65,11 @@ fn print_lines(lines: &[String]) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Prints a JSON document (a key policy) as it is: valid JSON holds no raw control character
-/// but the whitespace between its tokens.
+/// Prints a JSON document (a key policy): the same document, with terminal-steering
+/// characters in its strings escaped.
 fn print_document(text: &str) -> Result<(), CliError> {
     let mut out = io::stdout().lock();
-    writeln!(out, "{text}").or_else(|e| {
+    writeln!(out, "{}", terminal::escape_json_document(text)).or_else(|e| {
         if is_broken_pipe(&e) {
             Ok(())
         } else {

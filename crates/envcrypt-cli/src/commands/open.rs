@@ -40,7 +40,7 @@ pub fn exec(args: &OpenArgs, global: &GlobalArgs) -> Result<(), CliError> {
         Err(stream::Error::Input(e)) => return Err(CliError::io(format!("cannot read {name}"), &e)),
         Err(e) => return Err(CliError::stream(format!("cannot open {name}"), e)),
     };
-    output.commit()?;
+    output.commit(&output_spec)?;
     if global.json {
         print_json(&json!({
             "input": name,

@@ -106,6 +106,6 @@ fn rewrap_file(path: &str, request: &RewrapRequest<'_>) -> Result<serde_json::Va
     let mut body = original;
     body.seek(SeekFrom::Start(rewrapped.body_offset)).map_err(|e| CliError::io(format!("cannot read {path}"), &e))?;
     std::io::copy(&mut body, output.writer()).map_err(|e| failed(stream::Error::Io(e)))?;
-    output.commit()?;
+    output.commit(path)?;
     Ok(json!({ "file": path, "added": rewrapped.added, "removed": rewrapped.removed }))
 }

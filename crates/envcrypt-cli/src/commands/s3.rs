@@ -96,7 +96,7 @@ pub fn open(
         Err(S3Error::Output(e)) => return Err(CliError::io(format!("cannot write {output_spec}"), &e)),
         Err(e) => return Err(CliError::s3("cannot open", e)),
     };
-    output.commit()?;
+    output.commit(&output_spec)?;
     if global.json {
         print_json(&json!({
             "input": url.to_string(),
@@ -169,7 +169,10 @@ pub fn inspect(global: &GlobalArgs, url: &ObjectUrl) -> Result<(), CliError> {
 pub fn rewrap(global: &GlobalArgs, spec: &str, request: &RewrapRequest<'_>) -> Result<serde_json::Value, CliError> {
     let url = object_url(spec)?;
     let client = s3_client(global, None)?;
-    let done = rewrap_object(&client, &url, request).map_err(|e| CliError::s3("cannot re-wrap", e))?;
+    // The first signal aborts the multipart copy, so that no parts stay behind.
+    let stop = signals::cooperative_stop();
+    let done =
+        rewrap_object(&client, &url, request, Some(&stop.flag())).map_err(|e| CliError::s3("cannot re-wrap", e))?;
     Ok(json!({
         "file": spec,
         "format": done.format,

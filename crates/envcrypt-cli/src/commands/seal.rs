@@ -59,7 +59,7 @@ pub fn exec(args: &SealArgs, global: &GlobalArgs) -> Result<(), CliError> {
             e => CliError::stream(format!("cannot seal {}", input.name), e),
         })?;
     let bytes = sealed.plaintext_bytes;
-    output.commit()?;
+    output.commit(&output_spec)?;
     if global.json {
         print_json(&json!({
             "input": input.name,

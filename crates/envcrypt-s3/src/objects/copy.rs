@@ -2,6 +2,7 @@
 //! optionally a new first part, while the rest of the body never leaves S3.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedPart, CopyPartResult, MetadataDirective};
@@ -23,6 +24,8 @@ pub(crate) struct InPlace<'a> {
     pub etag: &'a str,
     pub object_size: u64,
     pub metadata: HashMap<String, String>,
+    /// Set by a signal handler: the copy stops between parts and its upload is aborted.
+    pub stop: Option<&'a AtomicBool>,
 }
 
 /// Replaces the object's metadata, body untouched.
@@ -123,6 +126,9 @@ fn copy_parts(client: &S3Client, target: &InPlace<'_>, id: &str, head: Option<(u
     let remaining = target.object_size - offset;
     let chunk = COPY_PART.max(remaining.div_ceil(u64::try_from(MAX_PARTS - 1).unwrap_or(1))).min(MAX_PART_SIZE as u64);
     while offset < target.object_size {
+        if target.stop.is_some_and(|stop| stop.load(Ordering::Relaxed)) {
+            return Err(S3Error::Interrupted { url: url.clone(), reason: "stopped by a signal".into() });
+        }
         let end = (offset + chunk).min(target.object_size);
         let number = i32::try_from(parts.len() + 1).unwrap_or(MAX_PARTS);
         let out = client

@@ -146,7 +146,13 @@ pub fn seal_object<R: Read + Send>(
             uploaded.metadata.insert(s3ec::UNENCRYPTED_LENGTH.to_owned(), plaintext_bytes.to_string());
         }
         let object_size = uploaded.bytes;
-        let target = super::copy::InPlace { url, etag: &etag, object_size, metadata: uploaded.metadata.clone() };
+        let target = super::copy::InPlace {
+            url,
+            etag: &etag,
+            object_size,
+            metadata: uploaded.metadata.clone(),
+            stop: options.stop.as_deref(),
+        };
         super::copy::replace_metadata(client, target)?;
     }
     let metadata = std::mem::take(&mut uploaded.metadata);

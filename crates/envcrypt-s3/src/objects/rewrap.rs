@@ -6,7 +6,9 @@
 //! metadata, so it is re-wrapped by a metadata-only copy. Every copy is conditional on the
 //! ETag read first, so a concurrent replacement fails the re-wrap instead of mixing versions.
 
-use envcrypt::kms::{KeyRef, KmsError, ReEncryptRequest};
+use std::sync::atomic::AtomicBool;
+
+use envcrypt::kms::{KeyRef, KeyService, KmsError, ReEncryptRequest};
 use envcrypt::stream::{self, RewrapRequest};
 
 use super::client::{S3Client, MIN_PART_SIZE};
@@ -37,16 +39,18 @@ pub struct RewrappedObject {
     pub uploaded: u64,
 }
 
-/// Re-wraps the data key of the object at `url` as `request` says, in place.
+/// Re-wraps the data key of the object at `url` as `request` says, in place. Once `stop` is
+/// set (by a signal handler), the copy stops and its multipart upload is aborted.
 pub fn rewrap_object(
     client: &S3Client,
     url: &ObjectUrl,
     request: &RewrapRequest<'_>,
+    stop: Option<&AtomicBool>,
 ) -> Result<RewrappedObject, S3Error> {
     let found = head(client, url)?;
     if let Some(envelope) = Envelope::from_metadata(&found.metadata) {
         let envelope = envelope.map_err(|reason| S3Error::NotSealed { url: url.clone(), reason })?;
-        return rewrap_s3ec(client, url, found, envelope, request);
+        return rewrap_s3ec(client, url, found, envelope, request, stop);
     }
     let reader = ObjectReader::get(client, url, Span::Range(0, HEAD_WINDOW), Some(&found.etag))?;
     let head = reader.read_all()?;
@@ -75,7 +79,7 @@ pub fn rewrap_object(
     let plaintext_length = found.metadata.get(metadata::PLAINTEXT_LENGTH).and_then(|v| v.parse().ok());
     let mut new_metadata = found.metadata.clone();
     new_metadata.extend(metadata::sealed(&rewrapped.header, plaintext_length));
-    let target = InPlace { url, etag: &found.etag, object_size: found.object_size, metadata: new_metadata };
+    let target = InPlace { url, etag: &found.etag, object_size: found.object_size, metadata: new_metadata, stop };
     let uploaded = copy::replace_head(client, target, downloaded, new_head)?;
     Ok(RewrappedObject {
         format: metadata::SEALED_FORMAT,
@@ -86,12 +90,25 @@ pub fn rewrap_object(
     })
 }
 
+/// Whether `key` (an ARN, key id or alias) names the key `arn`; aliases are asked of the service.
+fn names_key(service: &dyn KeyService, key: &KeyRef, arn: &str) -> Result<bool, KmsError> {
+    match key {
+        KeyRef::KeyArn(named) => Ok(named.to_string() == arn),
+        KeyRef::KeyId(id) => Ok(arn.rsplit_once("key/").is_some_and(|(_, tail)| tail == id)),
+        KeyRef::AliasName(_) | KeyRef::AliasArn(_) => match service.admin() {
+            Some(admin) => Ok(admin.describe_key(key).wait()?.arn == arn),
+            None => Err(KmsError::UnsupportedOperation(format!("cannot tell which key the alias {key} names"))),
+        },
+    }
+}
+
 fn rewrap_s3ec(
     client: &S3Client,
     url: &ObjectUrl,
     found: super::download::Head,
     envelope: Envelope,
     request: &RewrapRequest<'_>,
+    stop: Option<&AtomicBool>,
 ) -> Result<RewrappedObject, S3Error> {
     let [(service, key)] = request.add else {
         return Err(S3Error::Invalid(format!(
@@ -120,7 +137,15 @@ fn rewrap_s3ec(
                 destination_key: key,
                 destination_context: context,
             })
-            .wait();
+            .wait()
+            // The service is asked to check the source key, and its answer is checked too: a
+            // stand-in may ignore the question.
+            .and_then(|moved| match source_key {
+                Some(expected) if !names_key(service.as_ref(), expected, &moved.source_key_arn)? => {
+                    Err(KmsError::IncorrectKey { expected: expected.to_string(), actual: moved.source_key_arn })
+                }
+                _ => Ok(moved),
+            });
         if !matches!(moved, Err(KmsError::IncorrectKey { .. })) {
             break;
         }
@@ -143,7 +168,7 @@ fn rewrap_s3ec(
     let envelope = Envelope { wrapped_key: blob, ..envelope };
     let mut new_metadata = found.metadata.clone();
     new_metadata.extend(s3ec_metadata(&envelope, &key_arn));
-    let target = InPlace { url, etag: &found.etag, object_size: found.object_size, metadata: new_metadata };
+    let target = InPlace { url, etag: &found.etag, object_size: found.object_size, metadata: new_metadata, stop };
     copy::replace_metadata(client, target)?;
     let removed = if source_arn == key_arn { Vec::new() } else { vec![source_arn] };
     Ok(RewrappedObject { format: version.name(), added: vec![key_arn], removed, downloaded: 0, uploaded: 0 })

@@ -36,6 +36,13 @@ impl BoundContext {
         Ok(Self(bytes))
     }
 
+    /// Checks a context given to open existing ciphertext: any context the message format can
+    /// serialize (up to 65,535 bytes), since ciphertext made before the limit may carry one.
+    /// The binding is as exact as ever: the bytes checked are the bytes bound.
+    pub fn existing(context: &EncryptionContext) -> Result<Self, KmsError> {
+        context.serialize().map(Self).map_err(|e| KmsError::Validation(format!("the encryption context: {e}")))
+    }
+
     /// The canonical serialization, to bind as AAD.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
@@ -55,8 +62,10 @@ mod tests {
         let mut large = EncryptionContext::new();
         large.insert("pad", "x".repeat(MAX_CONTEXT_BYTES)).unwrap();
         assert_eq!(BoundContext::new(&large).unwrap_err().kms_name(), "ValidationException");
+        assert_eq!(BoundContext::existing(&large).unwrap().as_bytes(), large.serialize().unwrap());
         let mut unserializable = EncryptionContext::new();
         unserializable.insert("pad", "x".repeat(70_000)).unwrap();
         assert_eq!(BoundContext::new(&unserializable).unwrap_err().kms_name(), "ValidationException");
+        assert_eq!(BoundContext::existing(&unserializable).unwrap_err().kms_name(), "ValidationException");
     }
 }

@@ -40,6 +40,12 @@ const ALIAS_PREFIX: &str = "alias/";
 impl KeyRef {
     /// Parses any of the four forms.
     pub fn parse(input: &str) -> Result<Self, KeyRefError> {
+        // KMS takes key references of at most 2048 characters; the error does not echo more.
+        const MAX_LEN: usize = 2048;
+        if input.len() > MAX_LEN {
+            let start: String = input.chars().take(64).collect();
+            return Err(KeyRefError { input: format!("{start}…"), reason: "longer than 2048 characters" });
+        }
         let fail = |reason| KeyRefError { input: input.to_owned(), reason };
         if input.starts_with("arn:") {
             let arn = Arn::parse(input).map_err(fail)?;

@@ -205,6 +205,24 @@ impl AuditLog {
         })
     }
 
+    /// Checks that the log still ends where its head says, before a call runs: a call that
+    /// would change the store must not take effect while its event could not be recorded.
+    pub(super) fn check_end(&self) -> Result<(), StoreError> {
+        let mut cached = self.tail.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.log.lock_shared().map_err(StoreError::io("lock", &self.path))?;
+        let result = (|| {
+            let len = self.log.metadata().map_err(StoreError::io("inspect", &self.path))?.len();
+            let head = self.read_head()?;
+            match *cached {
+                Some(tail) if tail.len == len && tail.sequence == head.sequence && tail.mac == head.mac => Ok(tail),
+                _ => self.checked_tail(len, head),
+            }
+        })();
+        let _ = self.log.unlock();
+        *cached = result.as_ref().ok().copied();
+        result.map(drop)
+    }
+
     fn damaged(&self, problem: AuditDamage) -> StoreError {
         StoreError::AuditLogDamaged { path: self.path.clone(), problem }
     }
@@ -603,7 +621,7 @@ impl Call {
             request_parameters: &self.request,
             response_elements: if error.is_some() { &Value::Null } else { &self.response },
             error_code: error.map(|e| e.kms_name().to_owned()),
-            error_message: error.map(ToString::to_string),
+            error_message: error.map(|e| bounded_message(&e.to_string())),
             request_id,
             event_id,
             read_only: self.read_only,
@@ -622,6 +640,16 @@ impl Call {
             event_category: "Management",
             sequence: 0,
         }
+    }
+}
+
+/// An error message as an event records it: messages may echo a request's parameters, which
+/// are bounded the same way.
+fn bounded_message(message: &str) -> String {
+    const MAX_CHARS: usize = 4096;
+    match message.char_indices().nth(MAX_CHARS) {
+        None => message.to_owned(),
+        Some((cut, _)) => format!("{}… ({} bytes in all)", &message[..cut], message.len()),
     }
 }
 

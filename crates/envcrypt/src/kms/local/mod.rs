@@ -270,6 +270,9 @@ impl LocalKeyService {
     /// Runs one call and appends its audit event. If the event cannot be written, the call
     /// fails: no key is used without a record (its result, a data key included, is dropped).
     fn audited<T>(&self, mut call: Call, run: impl FnOnce(&mut Call) -> Result<T, KmsError>) -> Result<T, KmsError> {
+        if let Some(log) = &self.audit {
+            log.check_end()?;
+        }
         let result = run(&mut call);
         self.purge_seen_deletions();
         let Some(log) = &self.audit else { return result };
@@ -400,16 +403,26 @@ impl LocalKeyService {
     }
 
     /// Purges the deleted keys this handle's calls have seen. Reads hold only the shared lock,
-    /// so this runs after the call, and only if the exclusive lock is free at once: otherwise
-    /// a writer holds it and purges on its own, or the next call tries again.
+    /// so this runs after the call, once the exclusive lock is free: other callers hold it
+    /// briefly. It gives up after a while rather than wait on a lock this thread might hold
+    /// itself, and the next call that sees the key tries again.
     fn purge_seen_deletions(&self) {
+        const PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
         let mut seen = self.deleted_seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if seen.is_empty() {
             return;
         }
-        if let Ok(Some(txn)) = self.disk.try_write() {
-            if self.purge_deleted(&txn).is_ok() {
-                seen.clear();
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while std::time::Instant::now() < deadline {
+            match self.disk.try_write() {
+                Ok(Some(txn)) => {
+                    if self.purge_deleted(&txn).is_ok() {
+                        seen.clear();
+                    }
+                    return;
+                }
+                Ok(None) => std::thread::sleep(std::time::Duration::from_millis(5)),
+                Err(_) => return,
             }
         }
     }
@@ -560,12 +573,17 @@ impl<'a> Use<'a> {
         Self::with_action(operation, action_of(operation), context)
     }
 
+    /// A use that makes ciphertext takes contexts within [`MAX_CONTEXT_BYTES`](crate::kms::MAX_CONTEXT_BYTES);
+    /// one that opens ciphertext (Decrypt, ReEncrypt's source) takes any context that serializes,
+    /// so that what an earlier envcrypt sealed under a larger one still opens.
     fn with_action(
         operation: &'static str,
         action: &'static str,
         context: &'a EncryptionContext,
     ) -> Result<Self, KmsError> {
-        Ok(Self { operation, action, context, bound: BoundContext::new(context)? })
+        let opens = matches!(action, "kms:Decrypt" | "kms:ReEncryptFrom");
+        let bound = if opens { BoundContext::existing(context)? } else { BoundContext::new(context)? };
+        Ok(Self { operation, action, context, bound })
     }
 }
 
