@@ -125,25 +125,37 @@ pub fn commit<T>(staged_file: Staged, rename: impl FnOnce() -> T) -> Option<T> {
 }
 
 /// A flag the first signal sets instead of exiting, for work that must be undone first; the
-/// command then ends with [`received`]'s status. The flag is armed until the guard drops.
+/// command then ends with [`received`]'s status. The flag is armed until the guard drops, and
+/// is set in the signal handler itself, so that work that checks it never misses a signal
+/// that arrived before the check.
 pub fn cooperative_stop() -> CooperativeStop {
     let flag = Arc::new(AtomicBool::new(false));
     *COOPERATIVE.lock().unwrap_or_else(PoisonError::into_inner) = Some(flag.clone());
-    CooperativeStop(flag)
+    let ids = [SIGINT, SIGTERM, SIGHUP]
+        .into_iter()
+        .filter_map(|signal| signal_hook::flag::register(signal, flag.clone()).ok())
+        .collect();
+    CooperativeStop { flag, ids }
 }
 
 /// An armed cooperative stop.
-pub struct CooperativeStop(Arc<AtomicBool>);
+pub struct CooperativeStop {
+    flag: Arc<AtomicBool>,
+    ids: Vec<signal_hook::SigId>,
+}
 
 impl CooperativeStop {
     /// The flag to watch.
     pub fn flag(&self) -> Arc<AtomicBool> {
-        self.0.clone()
+        self.flag.clone()
     }
 }
 
 impl Drop for CooperativeStop {
     fn drop(&mut self) {
+        for id in self.ids.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
         *COOPERATIVE.lock().unwrap_or_else(PoisonError::into_inner) = None;
     }
 }

@@ -171,7 +171,8 @@ fn an_interrupted_upload_is_aborted_and_ends_as_the_signal_would() {
     std::thread::sleep(Duration::from_millis(1500));
     let sent = std::process::Command::new("kill").args(["-s", "TERM", &child.id().to_string()]).status().unwrap();
     assert!(sent.success());
-    // The producer ends too (as a pipeline does on Ctrl-C): the upload stops at the next write.
+    // The producer ends too (as a pipeline does on Ctrl-C): the upload stops at its next write.
+    std::thread::sleep(Duration::from_millis(200));
     drop(stdin);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(143), "{}", String::from_utf8_lossy(&out.stderr));
