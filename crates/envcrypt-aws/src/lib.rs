@@ -18,10 +18,8 @@
 #![deny(missing_docs)]
 
 mod errors;
-mod stand_in;
 
 pub use errors::error_chain;
-pub use stand_in::StandInPrincipals;
 
 use std::collections::HashMap;
 use std::future::Future;

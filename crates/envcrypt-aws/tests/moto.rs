@@ -4,12 +4,14 @@
 use std::io::{Read, Write};
 use std::sync::Arc;
 
-use envcrypt::conformance::{self, Backend, Column, Report, Verdict, MOTO_DEVIATIONS};
 use envcrypt::keyring::cache::{CacheLimits, DataKeyCache};
 use envcrypt::keyring::{Keyring, OpenPolicy};
 use envcrypt::kms::{EncryptionContext, KeyAdmin, KeyRef, KeyService};
 use envcrypt::stream::{self, Decryptor, Encryptor, OpenOptions, SealOptions};
-use envcrypt_aws::{AwsKmsService, AwsOptions, StandInPrincipals};
+use envcrypt_aws::{AwsKmsService, AwsOptions};
+use envcrypt_conformance::{
+    self as conformance, Backend, Column, Report, StandInPrincipals, Verdict, MOTO_ACCOUNT, MOTO_DEVIATIONS,
+};
 use envcrypt_testkit::CountingKeyService;
 
 fn options() -> AwsOptions {
@@ -28,7 +30,11 @@ fn service() -> AwsKmsService {
 #[test]
 fn conformance_against_moto_differs_only_by_known_deviations() {
     let kms = service();
-    let principals = StandInPrincipals::new(&options()).unwrap();
+    let principals = StandInPrincipals::new(MOTO_ACCOUNT, "user/envcrypt-conformance-admin", |name| {
+        let access_key = format!("envcrypt-{}", name.replace('/', "-"));
+        let options = AwsOptions { static_credentials: Some((access_key, "stand-in".into())), ..options() };
+        Ok(Box::new(AwsKmsService::connect(&options)?) as Box<dyn KeyService>)
+    });
     let outcomes = conformance::run(&Backend::new("moto", &kms, &kms).with_principals(&principals));
     let report = Report::new(&[Column { backend: "moto".into(), deviations: MOTO_DEVIATIONS, outcomes }]);
     let rows: Vec<String> = report

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use envcrypt::conformance::{self, Backend, Column, Report, Verdict};
 use envcrypt::keyring::{Keyring, OpenPolicy};
 use envcrypt::kms::{DataKeySpec, EncryptionContext, KeyAdmin, KeyRef, KeyService, KmsError};
 use envcrypt::stream::{self, OpenOptions, SealOptions};
+use envcrypt_conformance::{self as conformance, Backend, Column, Report, Verdict};
 use envcrypt_pkcs11::{init_cluster, Mechanisms, Pkcs11KeyService, Pkcs11Options};
 use envcrypt_testkit::{SoftHsm, SO_PIN, USER_PIN};
 use zeroize::Zeroizing;

@@ -1,7 +1,10 @@
-use envcrypt::conformance::{self, Backend, Column, Deviations, Report, Verdict, MOTO_DEVIATIONS, SCENARIOS};
 use envcrypt::kms::local::{LocalKeyService, StoreOptions};
-use envcrypt::kms::KmsError;
-use envcrypt_aws::{AwsKmsService, AwsOptions, StandInPrincipals};
+use envcrypt::kms::{KeyService, KmsError};
+use envcrypt_aws::{AwsKmsService, AwsOptions};
+use envcrypt_conformance::{
+    self as conformance, Backend, Column, Deviations, Report, StandInPrincipals, Verdict, MOTO_ACCOUNT,
+    MOTO_DEVIATIONS, SCENARIOS,
+};
 
 use super::{print_json, print_lines};
 use crate::backends::BackendKind;
@@ -57,8 +60,16 @@ fn aws_column(global: &GlobalArgs, deviations: Deviations) -> Result<Column, Cli
     };
     let kms = AwsKmsService::connect(&options).map_err(|e: KmsError| CliError::kms("cannot reach AWS KMS", &e))?;
     let backend = Backend::new("aws", &kms, &kms);
-    // Other principals exist only on a stand-in; on real AWS those scenarios are reported as not run.
-    let principals = StandInPrincipals::new(&options).ok();
+    // Other principals exist only on a stand-in, each a client with an access key of its own;
+    // on real AWS those scenarios are reported as not run.
+    let principals = options.endpoint_url.is_some().then(|| {
+        let options = options.clone();
+        StandInPrincipals::new(MOTO_ACCOUNT, "user/envcrypt-conformance-admin", move |name| {
+            let access_key = format!("envcrypt-{}", name.replace('/', "-"));
+            let options = AwsOptions { static_credentials: Some((access_key, "stand-in".into())), ..options.clone() };
+            Ok(Box::new(AwsKmsService::connect(&options)?) as Box<dyn KeyService>)
+        })
+    });
     let outcomes = conformance::run(&match &principals {
         Some(principals) => backend.with_principals(principals),
         None => backend,

@@ -1,10 +1,11 @@
 //! The scenarios, each a behaviour AWS KMS documents, named and checked on any backend.
 
-use super::Expected::{Error as Fails, Ok as Gives};
-use super::{access, setup, Backend, Scenario};
-use crate::kms::{DataKeySpec, EncryptionContext, KeyRef, KmsError, ReEncryptRequest};
+use envcrypt::kms::{DataKeySpec, EncryptionContext, KeyRef, KmsError, ReEncryptRequest};
 
-type Result<T> = std::result::Result<T, KmsError>;
+use super::Expected::{Error as Fails, Ok as Gives};
+use super::{access, setup, Backend, Scenario, ScenarioError};
+
+type Result<T> = std::result::Result<T, ScenarioError>;
 
 fn ctx(pairs: &[(&str, &str)]) -> EncryptionContext {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
@@ -75,7 +76,10 @@ fn pending_deletion_key(b: &Backend<'_>) -> Result<KeyRef> {
 }
 
 /// A blob sealed under a key that is then put in another state by `change`.
-fn decrypt_after(b: &Backend<'_>, change: fn(&Backend<'_>, &KeyRef) -> Result<()>) -> Result<String> {
+fn decrypt_after(
+    b: &Backend<'_>,
+    change: fn(&Backend<'_>, &KeyRef) -> std::result::Result<(), KmsError>,
+) -> Result<String> {
     let key = b.new_key()?;
     let blob = sealed(b, &key, b"state", &purpose())?;
     change(b, &id(&key)).map_err(setup)?;
@@ -94,7 +98,7 @@ fn re_encrypt(
     destination: &KeyRef,
     destination_context: &EncryptionContext,
     blob: &[u8],
-) -> Result<Vec<u8>> {
+) -> std::result::Result<Vec<u8>, KmsError> {
     let request =
         ReEncryptRequest { blob, source_context, source_key, destination_key: destination, destination_context };
     b.service.re_encrypt(request).wait().map(|r| r.blob)
@@ -184,7 +188,11 @@ pub static SCENARIOS: &[Scenario] = &[
         documented: Fails("ValidationException"),
         run: |b| {
             let key = b.new_key()?;
-            b.service.encrypt(&key, &[7; 4097], &purpose()).wait().map(|_| "encrypted".into())
+            b.service
+                .encrypt(&key, &[7; 4097], &purpose())
+                .wait()
+                .map_err(ScenarioError::Kms)
+                .map(|_| "encrypted".into())
         },
     },
     Scenario {
@@ -192,7 +200,7 @@ pub static SCENARIOS: &[Scenario] = &[
         documented: Fails("ValidationException"),
         run: |b| {
             let key = b.new_key()?;
-            b.service.encrypt(&key, &[], &purpose()).wait().map(|_| "encrypted".into())
+            b.service.encrypt(&key, &[], &purpose()).wait().map_err(ScenarioError::Kms).map(|_| "encrypted".into())
         },
     },
     // Context binding.
@@ -288,7 +296,11 @@ pub static SCENARIOS: &[Scenario] = &[
         documented: Fails("DisabledException"),
         run: |b| {
             let key = disabled_key(b)?;
-            b.service.generate_data_key(&key, DataKeySpec::Aes256, &purpose()).wait().map(|d| bytes(d.plaintext.len()))
+            b.service
+                .generate_data_key(&key, DataKeySpec::Aes256, &purpose())
+                .wait()
+                .map_err(ScenarioError::Kms)
+                .map(|d| bytes(d.plaintext.len()))
         },
     },
     Scenario {
@@ -296,7 +308,7 @@ pub static SCENARIOS: &[Scenario] = &[
         documented: Fails("DisabledException"),
         run: |b| {
             let key = disabled_key(b)?;
-            b.service.encrypt(&key, b"x", &purpose()).wait().map(|_| "encrypted".into())
+            b.service.encrypt(&key, b"x", &purpose()).wait().map_err(ScenarioError::Kms).map(|_| "encrypted".into())
         },
     },
     Scenario {
@@ -315,7 +327,9 @@ pub static SCENARIOS: &[Scenario] = &[
         run: |b| {
             let (key, target) = (b.new_key()?, disabled_key(b)?);
             let blob = sealed(b, &key, b"re", &purpose())?;
-            re_encrypt(b, &purpose(), None, &target, &purpose(), &blob).map(|_| "re-encrypted".into())
+            re_encrypt(b, &purpose(), None, &target, &purpose(), &blob)
+                .map_err(ScenarioError::Kms)
+                .map(|_| "re-encrypted".into())
         },
     },
     Scenario {
@@ -341,7 +355,11 @@ pub static SCENARIOS: &[Scenario] = &[
         documented: Fails("KMSInvalidStateException"),
         run: |b| {
             let key = pending_deletion_key(b)?;
-            b.service.generate_data_key(&key, DataKeySpec::Aes256, &purpose()).wait().map(|d| bytes(d.plaintext.len()))
+            b.service
+                .generate_data_key(&key, DataKeySpec::Aes256, &purpose())
+                .wait()
+                .map_err(ScenarioError::Kms)
+                .map(|d| bytes(d.plaintext.len()))
         },
     },
     Scenario {
@@ -375,7 +393,7 @@ pub static SCENARIOS: &[Scenario] = &[
         documented: Fails("KMSInvalidStateException"),
         run: |b| {
             let key = pending_deletion_key(b)?;
-            b.admin.enable_key(&id(&key)).wait().map(|()| "enabled".into())
+            b.admin.enable_key(&id(&key)).wait().map_err(ScenarioError::Kms).map(|()| "enabled".into())
         },
     },
     // ReEncrypt.
@@ -416,7 +434,9 @@ pub static SCENARIOS: &[Scenario] = &[
         run: |b| {
             let key = b.new_key()?;
             let blob = sealed(b, &key, b"moved", &purpose())?;
-            re_encrypt(b, &ctx(&[("purpose", "wrong")]), None, &key, &purpose(), &blob).map(|_| "re-encrypted".into())
+            re_encrypt(b, &ctx(&[("purpose", "wrong")]), None, &key, &purpose(), &blob)
+                .map_err(ScenarioError::Kms)
+                .map(|_| "re-encrypted".into())
         },
     },
     Scenario {
@@ -425,7 +445,9 @@ pub static SCENARIOS: &[Scenario] = &[
         run: |b| {
             let (key, other) = (b.new_key()?, b.new_key()?);
             let blob = sealed(b, &key, b"moved", &purpose())?;
-            re_encrypt(b, &purpose(), Some(&other), &key, &purpose(), &blob).map(|_| "re-encrypted".into())
+            re_encrypt(b, &purpose(), Some(&other), &key, &purpose(), &blob)
+                .map_err(ScenarioError::Kms)
+                .map(|_| "re-encrypted".into())
         },
     },
     // Rotation.
@@ -439,7 +461,7 @@ pub static SCENARIOS: &[Scenario] = &[
         documented: Fails("DisabledException"),
         run: |b| {
             let key = disabled_key(b)?;
-            b.admin.rotate_key(&id(&key)).wait().map(|m| m.state.to_string())
+            b.admin.rotate_key(&id(&key)).wait().map_err(ScenarioError::Kms).map(|m| m.state.to_string())
         },
     },
     // Aliases and unknown keys.
@@ -462,7 +484,7 @@ pub static SCENARIOS: &[Scenario] = &[
             let (key, other) = (b.new_key()?, b.new_key()?);
             let alias = alias_name(b, &key);
             b.admin.create_alias(&alias, &key).wait().map_err(setup)?;
-            b.admin.create_alias(&alias, &other).wait().map(|()| "created".into())
+            b.admin.create_alias(&alias, &other).wait().map_err(ScenarioError::Kms).map(|()| "created".into())
         },
     },
     Scenario {
@@ -481,14 +503,20 @@ pub static SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "delete-unknown-alias",
         documented: Fails("NotFoundException"),
-        run: |b| b.admin.delete_alias("alias/envcrypt-conformance/does-not-exist").wait().map(|()| "deleted".into()),
+        run: |b| {
+            b.admin
+                .delete_alias("alias/envcrypt-conformance/does-not-exist")
+                .wait()
+                .map_err(ScenarioError::Kms)
+                .map(|()| "deleted".into())
+        },
     },
     Scenario {
         name: "encrypt-with-unknown-alias",
         documented: Fails("NotFoundException"),
         run: |b| {
             let alias = KeyRef::parse("alias/envcrypt-conformance/does-not-exist").expect("a valid alias");
-            b.service.encrypt(&alias, b"x", &purpose()).wait().map(|_| "encrypted".into())
+            b.service.encrypt(&alias, b"x", &purpose()).wait().map_err(ScenarioError::Kms).map(|_| "encrypted".into())
         },
     },
     Scenario {
@@ -496,7 +524,7 @@ pub static SCENARIOS: &[Scenario] = &[
         documented: Fails("NotFoundException"),
         run: |b| {
             let key = KeyRef::parse("00000000-0000-4000-8000-000000000000").expect("a valid key id");
-            b.admin.describe_key(&key).wait().map(|m| m.state.to_string())
+            b.admin.describe_key(&key).wait().map_err(ScenarioError::Kms).map(|m| m.state.to_string())
         },
     },
     Scenario {
@@ -504,7 +532,11 @@ pub static SCENARIOS: &[Scenario] = &[
         documented: Fails("NotFoundException"),
         run: |b| {
             let key = KeyRef::parse("00000000-0000-4000-8000-000000000000").expect("a valid key id");
-            b.service.generate_data_key(&key, DataKeySpec::Aes256, &purpose()).wait().map(|d| bytes(d.plaintext.len()))
+            b.service
+                .generate_data_key(&key, DataKeySpec::Aes256, &purpose())
+                .wait()
+                .map_err(ScenarioError::Kms)
+                .map(|d| bytes(d.plaintext.len()))
         },
     },
     Scenario {

@@ -3,23 +3,34 @@
 //!
 //! A scenario is a named function that creates the keys it needs on a [`Backend`], performs
 //! one KMS behaviour, and reports an [`Outcome`]: a short description of the value's shape on
-//! success, or the KMS exception name. [`run`] runs every scenario on one backend;
-//! [`Report`] sets the backends side by side against the documented outcome and marks known
-//! deviations of stand-ins (such as moto) as theirs rather than as failures.
+//! success, the KMS exception name, a failed set-up, or that the backend could not run it.
+//! [`run`] runs every scenario on one backend; [`Report`] sets the backends side by side
+//! against the documented outcome and marks known deviations of stand-ins (such as moto) as
+//! theirs rather than as failures.
 //!
 //! The access-control scenarios act as other principals too; a backend offers them through
-//! [`Principals`]. Without it those scenarios are reported as not run, never as passed.
+//! [`Principals`] (the local store's are whoever it is told; a stand-in endpoint's are clients
+//! with their own credentials, [`StandInPrincipals`]). Without them those scenarios are
+//! reported as not run, never as passed.
+//!
+//! The harness depends only on the key service contract; it is a crate of its own so that
+//! neither the core library nor a backend carries a test harness (ARCHITECTURE.md).
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 mod access;
+mod local;
 mod scenarios;
+mod stand_in;
 
 use std::cell::RefCell;
 use std::fmt;
 
-use crate::kms::local::{LocalKeyService, Principal};
-use crate::kms::{KeyAdmin, KeyRef, KeyService, KmsError};
+use envcrypt::kms::{KeyAdmin, KeyRef, KeyService, KmsError};
 
 pub use scenarios::SCENARIOS;
+pub use stand_in::{Connect, StandInPrincipals, MOTO_ACCOUNT};
 
 /// A backend under test: its operations and its key management.
 pub struct Backend<'a> {
@@ -40,21 +51,6 @@ pub trait Principals {
     fn service(&self, name: &str) -> Result<Box<dyn KeyService>, KmsError>;
 }
 
-/// The local store's principals are whoever it is told: [`LocalKeyService::as_principal`].
-impl Principals for LocalKeyService {
-    fn arn(&self, name: &str) -> String {
-        Principal::parse(name, self.principal().account()).map_or_else(|_| name.to_owned(), |p| p.arn().to_owned())
-    }
-
-    fn caller_arn(&self) -> String {
-        self.principal().arn().to_owned()
-    }
-
-    fn service(&self, name: &str) -> Result<Box<dyn KeyService>, KmsError> {
-        Ok(Box::new(self.as_principal(name)?))
-    }
-}
-
 impl<'a> Backend<'a> {
     /// A backend; `name` labels its column in reports (`local`, `aws`, ...).
     pub fn new(name: impl Into<String>, service: &'a dyn KeyService, admin: &'a dyn KeyAdmin) -> Self {
@@ -67,18 +63,22 @@ impl<'a> Backend<'a> {
         self
     }
 
-    fn principals(&self) -> Result<&'a dyn Principals, KmsError> {
-        self.principals.ok_or_else(|| KmsError::Service {
-            name: NOT_RUN.into(),
-            message: format!("the {} backend was given no other principals to act as", self.name),
+    fn principals(&self) -> Result<&'a dyn Principals, ScenarioError> {
+        self.principals.ok_or_else(|| {
+            ScenarioError::NotRun(format!("the {} backend was given no other principals to act as", self.name))
         })
     }
 
     /// Creates a key with a policy for a scenario, like [`Self::new_key`].
-    fn new_key_with_policy(&self, policy: &str) -> Result<KeyRef, KmsError> {
+    fn new_key_with_policy(&self, policy: &str) -> Result<KeyRef, ScenarioError> {
         let meta =
             self.admin.create_key_with_policy("envcrypt conformance scenario", policy, false).wait().map_err(setup)?;
-        let key = KeyRef::parse(&meta.arn).map_err(|e| setup(KmsError::Validation(e.to_string())))?;
+        self.created_key(&meta.arn)
+    }
+
+    /// Records a key the run created, to clean up after it.
+    fn created_key(&self, arn: &str) -> Result<KeyRef, ScenarioError> {
+        let key = KeyRef::parse(arn).map_err(|e| setup(KmsError::Validation(e.to_string())))?;
         self.created.borrow_mut().push(key.clone());
         Ok(key)
     }
@@ -89,11 +89,9 @@ impl<'a> Backend<'a> {
     }
 
     /// Creates a key for a scenario; it is scheduled for deletion when the run ends.
-    fn new_key(&self) -> Result<KeyRef, KmsError> {
+    fn new_key(&self) -> Result<KeyRef, ScenarioError> {
         let meta = self.admin.create_key("envcrypt conformance scenario").wait().map_err(setup)?;
-        let key = KeyRef::parse(&meta.arn).map_err(|e| setup(KmsError::Validation(e.to_string())))?;
-        self.created.borrow_mut().push(key.clone());
-        Ok(key)
+        self.created_key(&meta.arn)
     }
 
     /// Schedules every key the run created for deletion (7 days, the shortest window), so a
@@ -105,14 +103,28 @@ impl<'a> Backend<'a> {
     }
 }
 
-/// Marks an error that happened while preparing a scenario, so it is not mistaken for the
-/// behaviour under test.
-fn setup(error: KmsError) -> KmsError {
-    KmsError::Service { name: format!("SetupFailed({})", error.kms_name()), message: error.to_string() }
+/// Why a scenario ended without a value.
+#[derive(Debug)]
+pub enum ScenarioError {
+    /// The behaviour under test failed: its KMS exception is the outcome.
+    Kms(KmsError),
+    /// Preparing the scenario failed (creating a key, disabling it, ...): not the behaviour
+    /// under test, so never mistaken for it.
+    Setup(KmsError),
+    /// The backend cannot run the scenario (why).
+    NotRun(String),
 }
 
-/// The error name a scenario reports when the backend cannot run it.
-const NOT_RUN: &str = "NotRun";
+impl From<KmsError> for ScenarioError {
+    fn from(error: KmsError) -> Self {
+        Self::Kms(error)
+    }
+}
+
+/// Marks an error that happened while preparing a scenario.
+fn setup(error: KmsError) -> ScenarioError {
+    ScenarioError::Setup(error)
+}
 
 /// What a scenario observed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -122,16 +134,19 @@ pub enum Outcome {
     Ok(String),
     /// Failure, with the KMS exception name.
     Error(String),
+    /// Preparing the scenario failed, with the KMS exception name.
+    SetupFailed(String),
     /// The backend could not run the scenario (why).
     NotRun(String),
 }
 
 impl Outcome {
-    fn from_result(result: Result<String, KmsError>) -> Self {
+    fn from_result(result: Result<String, ScenarioError>) -> Self {
         match result {
             Ok(shape) => Self::Ok(shape),
-            Err(KmsError::Service { name, message }) if name == NOT_RUN => Self::NotRun(message),
-            Err(e) => Self::Error(e.kms_name().to_owned()),
+            Err(ScenarioError::Kms(e)) => Self::Error(e.kms_name().to_owned()),
+            Err(ScenarioError::Setup(e)) => Self::SetupFailed(e.kms_name().to_owned()),
+            Err(ScenarioError::NotRun(why)) => Self::NotRun(why),
         }
     }
 }
@@ -141,6 +156,7 @@ impl fmt::Display for Outcome {
         match self {
             Self::Ok(shape) => write!(f, "ok: {shape}"),
             Self::Error(name) => f.write_str(name),
+            Self::SetupFailed(name) => write!(f, "set-up failed: {name}"),
             Self::NotRun(_) => f.write_str("not run"),
         }
     }
@@ -172,7 +188,7 @@ pub struct Scenario {
     /// What AWS KMS documents.
     pub documented: Expected,
     /// Runs the scenario.
-    pub run: fn(&Backend<'_>) -> Result<String, KmsError>,
+    pub run: fn(&Backend<'_>) -> Result<String, ScenarioError>,
 }
 
 /// A stand-in's known departures from documented KMS behaviour: scenario name and the

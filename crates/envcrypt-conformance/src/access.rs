@@ -3,15 +3,15 @@
 //! Each key gets a policy that keeps the harness's caller key administrator (so it can clean
 //! up) and says what the scenario's other principals may do.
 
+use envcrypt::kms::{
+    CreateGrantRequest, EncryptionContext, GrantOperation, KeyRef, KeyService, KmsError, ReEncryptRequest,
+};
 use serde_json::{json, Value};
 
 use super::scenarios::{id, purpose};
-use super::{setup, Backend};
-use crate::kms::{
-    CreateGrantRequest, EncryptionContext, GrantOperation, KeyRef, KeyService, KmsError, ReEncryptRequest,
-};
+use super::{setup, Backend, ScenarioError};
 
-type Result<T> = std::result::Result<T, KmsError>;
+type Result<T> = std::result::Result<T, ScenarioError>;
 
 const USER: &str = "user/envcrypt-conformance-app";
 const REWRAPPER: &str = "role/envcrypt-conformance-rewrapper";
@@ -47,7 +47,7 @@ fn user_arn(b: &Backend<'_>, name: &str) -> Result<String> {
 }
 
 /// "allowed", or the error name of a refusal.
-fn attempt<T>(result: Result<T>) -> String {
+fn attempt<T>(result: std::result::Result<T, KmsError>) -> String {
     match result {
         Ok(_) => "allowed".into(),
         Err(KmsError::AccessDenied(_)) => "denied".into(),
@@ -56,7 +56,7 @@ fn attempt<T>(result: Result<T>) -> String {
 }
 
 fn decrypt_as(service: &dyn KeyService, blob: &[u8], context: &EncryptionContext) -> Result<String> {
-    service.decrypt(blob, context, None).wait().map(|_| "round trip".into())
+    service.decrypt(blob, context, None).wait().map_err(ScenarioError::Kms).map(|_| "round trip".into())
 }
 
 /// A key user allowed Encrypt and Decrypt by the policy uses the key.

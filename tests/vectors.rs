@@ -14,7 +14,7 @@ use envcrypt::stream::{Decryptor, Encryptor};
 use serde_json::Value;
 
 fn load(name: &str) -> Vec<Value> {
-    let path = format!("{}/../../vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let file: Value = serde_json::from_str(&text).unwrap();
     file["cases"].as_array().unwrap().clone()

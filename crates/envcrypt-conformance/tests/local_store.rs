@@ -1,7 +1,7 @@
 //! The conformance scenarios against the local store: every one must match documented AWS KMS.
 
-use envcrypt::conformance::{self, Backend, Column, Report, Verdict, SCENARIOS};
 use envcrypt::kms::local::{LocalKeyService, StoreOptions};
+use envcrypt_conformance::{self as conformance, Backend, Column, Report, Verdict, SCENARIOS};
 
 #[test]
 fn the_local_store_behaves_as_aws_kms_documents() {

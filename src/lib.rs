@@ -4,8 +4,9 @@
 //! - [`kms`]: the [`KeyService`](kms::KeyService) contract and its backends ([`kms::local`]);
 //! - [`message`]: the AWS Encryption SDK message format v2, bytes only, no I/O;
 //! - [`keyring`]: which key services wrap and unwrap a message's data key;
-//! - [`stream`]: `Write`/`Read` adapters that seal and open messages in bounded memory;
-//! - [`conformance`]: KMS scenarios that run against any key service.
+//! - [`stream`]: `Write`/`Read` adapters that seal and open messages in bounded memory.
+//!
+//! ARCHITECTURE.md maps the layers and the crates around this one.
 //!
 //! ```
 //! use std::io::{Read, Write};
@@ -35,7 +36,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod conformance;
 pub mod context;
 pub mod crypto;
 pub mod keyring;
@@ -46,6 +46,6 @@ pub mod stream;
 pub mod strict_json;
 
 /// The README's Rust examples, compiled by `cargo test --doc`.
-#[doc = include_str!("../../../README.md")]
+#[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
