@@ -4,7 +4,9 @@
 //! Run with `cargo run -p envcrypt --example governance`.
 
 use envcrypt::kms::local::{read_audit_events, LocalKeyService, StoreOptions};
-use envcrypt::kms::{CreateGrantRequest, DataKeySpec, EncryptionContext, GrantOperation, KeyAdmin, KeyRef, KeyService};
+use envcrypt::kms::{
+    CreateGrantRequest, DataKeySpec, EncryptionContext, GrantOperation, KeyGovernance, KeyRef, KeyService,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;

@@ -5,7 +5,7 @@ use std::fs;
 use envcrypt::kms::local::{read_audit_events, AuditDamage, AuditError, LocalKeyService, StoreError, StoreOptions};
 use envcrypt::kms::{
     CreateGrantRequest, DataKeySpec, EncryptionContext, GrantConstraints, GrantOperation, GrantTarget, KeyAdmin,
-    KeyRef, KeyService, KeyState, KmsError, ReEncryptRequest,
+    KeyGovernance, KeyRef, KeyService, KeyState, KmsError, ReEncryptRequest,
 };
 use serde_json::Value;
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use envcrypt::kms::local::{LocalKeyService, StoreError, StoreOptions};
 use envcrypt::kms::{
-    DataKeySpec, EncryptionContext, KeyAdmin, KeyRef, KeyService, KeyState, KmsError, ReEncryptRequest,
+    DataKeySpec, EncryptionContext, KeyAdmin, KeyGovernance, KeyRef, KeyService, KeyState, KmsError, ReEncryptRequest,
 };
 
 const DAY: u64 = 86_400;

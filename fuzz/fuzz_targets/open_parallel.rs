@@ -9,7 +9,7 @@ use std::sync::Arc;
 use envcrypt::context::EncryptionContext;
 use envcrypt::keyring::OpenPolicy;
 use envcrypt::kms::{
-    Ciphertext, DataKey, DataKeySpec, Decrypted, KeyRef, KeyService, KmsError, KmsFuture, ReEncryptRequest,
+    Arn, Ciphertext, DataKey, DataKeySpec, Decrypted, KeyRef, KeyService, KmsError, KmsFuture, ReEncryptRequest,
     ReEncrypted, SecretBytes,
 };
 use envcrypt::message::ParseLimits;
@@ -32,6 +32,10 @@ struct FixedDataKey;
 impl KeyService for FixedDataKey {
     fn provider_id(&self) -> &str {
         "fuzz"
+    }
+
+    fn owns(&self, _: &Arn) -> bool {
+        false
     }
 
     fn can_decrypt(&self, _: &str, _: &[u8]) -> bool {

@@ -8,15 +8,12 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use clap::ValueEnum;
 use envcrypt::keyring::Keyring;
 use envcrypt::kms::local::{LocalKeyService, PassphraseFn, StoreError, StoreOptions};
-use envcrypt::kms::{
-    Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyRef, KeyService, KmsError, KmsFuture,
-    ReEncryptRequest, ReEncrypted,
-};
+use envcrypt::kms::{Arn, EncryptionContext, KeyAdmin, KeyGovernance, KeyRef, KeyService, KmsError, LazyService};
 use envcrypt_aws::{AwsKmsService, AwsOptions};
 use envcrypt_pkcs11::{ClusterConfig, ConfigError, ConfigSources, Pkcs11KeyService, Pkcs11Options};
 use envcrypt_s3::{S3Client, TransferOptions};
@@ -27,8 +24,6 @@ use crate::error::CliError;
 
 const PASSPHRASE_VAR: &str = "ENVCRYPT_PASSPHRASE";
 const PIN_VAR: &str = "ENVCRYPT_PKCS11_PIN";
-/// The region in the ARNs of PKCS#11 keys.
-const PKCS11_REGION: &str = "pkcs11";
 
 /// A key service backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -44,12 +39,12 @@ pub enum BackendKind {
 /// The backends of one command.
 pub struct Backends {
     chosen: Option<BackendKind>,
-    local: Arc<Lazy<LocalKeyService>>,
+    local: Arc<LazyService<LocalKeyService>>,
     /// The local store for opening messages: never created, since a store made now holds no
     /// key that could open anything.
-    local_existing: Arc<Lazy<LocalKeyService>>,
-    aws: Arc<Lazy<AwsKmsService>>,
-    pkcs11: Arc<Lazy<Pkcs11KeyService>>,
+    local_existing: Arc<LazyService<LocalKeyService>>,
+    aws: Arc<LazyService<AwsKmsService>>,
+    pkcs11: Arc<LazyService<Pkcs11KeyService>>,
 }
 
 impl Backends {
@@ -83,12 +78,13 @@ impl Backends {
         self.local_existing.get().map_err(|e| CliError::kms("cannot open the local key store", &e))
     }
 
-    /// The backend a key belongs to.
+    /// The backend a key belongs to: the one whose ARNs it has, else `--backend`.
     pub fn kind_of(&self, key: &KeyRef) -> BackendKind {
         match key.arn() {
-            Some(arn) if arn.partition.starts_with("aws") => BackendKind::Aws,
-            Some(arn) if arn.region == PKCS11_REGION => BackendKind::Pkcs11,
-            Some(_) => BackendKind::Local,
+            Some(arn) => [BackendKind::Aws, BackendKind::Pkcs11, BackendKind::Local]
+                .into_iter()
+                .find(|kind| kind.owns(arn))
+                .unwrap_or(BackendKind::Local),
             None => self.default_kind(),
         }
     }
@@ -126,9 +122,33 @@ impl Backends {
         };
         admin.map_err(|e| CliError::kms(format!("cannot reach the {} backend", kind.name()), &e))
     }
+
+    /// A backend's key policies and grants.
+    pub fn governance(&self, kind: BackendKind) -> Result<&dyn KeyGovernance, CliError> {
+        let governance = match kind {
+            BackendKind::Local => self.local.get().map(|s| s.as_ref() as &dyn KeyGovernance),
+            BackendKind::Aws => self.aws.get().map(|s| s.as_ref() as &dyn KeyGovernance),
+            BackendKind::Pkcs11 => {
+                return Err(CliError::usage(
+                    "the pkcs11 backend has no key policies or grants: who may use an HSM's keys is decided by \
+                     its users (the user PIN), as in CloudHSM",
+                ))
+            }
+        };
+        governance.map_err(|e| CliError::kms(format!("cannot reach the {} backend", kind.name()), &e))
+    }
 }
 
 impl BackendKind {
+    /// Whether `arn` names a key of this kind of backend.
+    fn owns(self, arn: &Arn) -> bool {
+        match self {
+            Self::Local => LocalKeyService::is_local_arn(arn),
+            Self::Aws => AwsKmsService::is_aws_arn(arn),
+            Self::Pkcs11 => Pkcs11KeyService::arn_prefix().contains(arn),
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Local => "local",
@@ -138,10 +158,11 @@ impl BackendKind {
     }
 }
 
-fn local_store(global: &GlobalArgs, create: bool) -> Lazy<LocalKeyService> {
+fn local_store(global: &GlobalArgs, create: bool) -> LazyService<LocalKeyService> {
     let dir = global.store.clone();
     let principal = global.principal.clone();
-    Lazy::new(envcrypt::kms::local::PROVIDER_ID, move || {
+    let owns = |arn: &Arn| BackendKind::Local.owns(arn);
+    LazyService::new(envcrypt::kms::local::PROVIDER_ID, owns, move || {
         let dir = store_dir(dir.clone())?;
         let mut options = StoreOptions::new(&dir)
             .passphrase(passphrase_provider(dir.clone()))
@@ -165,9 +186,9 @@ fn aws_options(global: &GlobalArgs) -> AwsOptions {
     AwsOptions { endpoint_url: global.endpoint_url.clone(), region: global.region.clone(), ..AwsOptions::default() }
 }
 
-fn aws_kms(global: &GlobalArgs) -> Lazy<AwsKmsService> {
+fn aws_kms(global: &GlobalArgs) -> LazyService<AwsKmsService> {
     let options = aws_options(global);
-    Lazy::new(envcrypt_aws::PROVIDER_ID, move || AwsKmsService::connect(&options))
+    LazyService::new(envcrypt_aws::PROVIDER_ID, AwsKmsService::is_aws_arn, move || AwsKmsService::connect(&options))
 }
 
 /// An S3 client configured as AWS KMS is (region, credentials, --endpoint-url).
@@ -197,9 +218,10 @@ pub fn pkcs11_config(global: &GlobalArgs) -> Result<ClusterConfig, KmsError> {
     })
 }
 
-fn pkcs11_cluster(global: &GlobalArgs) -> Lazy<Pkcs11KeyService> {
+fn pkcs11_cluster(global: &GlobalArgs) -> LazyService<Pkcs11KeyService> {
     let config = pkcs11_config(global);
-    Lazy::new(envcrypt_pkcs11::PROVIDER_ID, move || {
+    let owns = |arn: &Arn| BackendKind::Pkcs11.owns(arn);
+    LazyService::new(envcrypt_pkcs11::PROVIDER_ID, owns, move || {
         let cluster = config.clone()?;
         let pin = secret_from_env_or_prompt(
             PIN_VAR,
@@ -235,97 +257,6 @@ fn passphrase_provider(dir: PathBuf) -> Arc<PassphraseFn> {
             .map(Zeroizing::new)
             .map_err(|_| StoreError::PassphraseRequired { dir: dir.clone() })
     })
-}
-
-type Connect<T> = Box<dyn Fn() -> Result<T, KmsError> + Send + Sync>;
-
-/// A key service connected on first use; a failure to connect is remembered and reported by
-/// every operation.
-pub struct Lazy<T> {
-    provider_id: &'static str,
-    connect: Connect<T>,
-    cell: OnceLock<Result<Arc<T>, KmsError>>,
-}
-
-impl<T> Lazy<T> {
-    fn new(provider_id: &'static str, connect: impl Fn() -> Result<T, KmsError> + Send + Sync + 'static) -> Self {
-        Self { provider_id, connect: Box::new(connect), cell: OnceLock::new() }
-    }
-
-    fn get(&self) -> Result<&Arc<T>, KmsError> {
-        self.cell.get_or_init(|| (self.connect)().map(Arc::new)).as_ref().map_err(Clone::clone)
-    }
-}
-
-impl<T> std::fmt::Debug for Lazy<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Lazy").field("provider_id", &self.provider_id).finish_non_exhaustive()
-    }
-}
-
-impl<T: KeyService> KeyService for Lazy<T> {
-    fn provider_id(&self) -> &str {
-        self.provider_id
-    }
-
-    fn generate_data_key<'a>(
-        &'a self,
-        key: &'a KeyRef,
-        spec: DataKeySpec,
-        context: &'a EncryptionContext,
-    ) -> KmsFuture<'a, DataKey> {
-        match self.get() {
-            Ok(s) => s.generate_data_key(key, spec, context),
-            Err(e) => KmsFuture::ready(Err(e)),
-        }
-    }
-
-    fn generate_data_key_without_plaintext<'a>(
-        &'a self,
-        key: &'a KeyRef,
-        spec: DataKeySpec,
-        context: &'a EncryptionContext,
-    ) -> KmsFuture<'a, Ciphertext> {
-        match self.get() {
-            Ok(s) => s.generate_data_key_without_plaintext(key, spec, context),
-            Err(e) => KmsFuture::ready(Err(e)),
-        }
-    }
-
-    fn encrypt<'a>(
-        &'a self,
-        key: &'a KeyRef,
-        plaintext: &'a [u8],
-        context: &'a EncryptionContext,
-    ) -> KmsFuture<'a, Ciphertext> {
-        match self.get() {
-            Ok(s) => s.encrypt(key, plaintext, context),
-            Err(e) => KmsFuture::ready(Err(e)),
-        }
-    }
-
-    fn decrypt<'a>(
-        &'a self,
-        blob: &'a [u8],
-        context: &'a EncryptionContext,
-        expected: Option<&'a KeyRef>,
-    ) -> KmsFuture<'a, Decrypted> {
-        match self.get() {
-            Ok(s) => s.decrypt(blob, context, expected),
-            Err(e) => KmsFuture::ready(Err(e)),
-        }
-    }
-
-    fn re_encrypt<'a>(&'a self, request: ReEncryptRequest<'a>) -> KmsFuture<'a, ReEncrypted> {
-        match self.get() {
-            Ok(s) => s.re_encrypt(request),
-            Err(e) => KmsFuture::ready(Err(e)),
-        }
-    }
-
-    fn admin(&self) -> Option<&dyn KeyAdmin> {
-        self.get().ok().and_then(|s| s.admin())
-    }
 }
 
 /// Parses a key reference given on the command line.

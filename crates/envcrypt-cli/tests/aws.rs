@@ -55,16 +55,18 @@ fn a_local_key_and_an_aws_key_each_open_the_message() {
 fn an_aws_alias_with_the_aws_backend() {
     let env = Env::new();
     let key = env.aws_key();
-    env.ok(&["--backend", "aws", "key", "alias", "create", "alias/backups", &key]);
+    // Unique per run: moto is shared by every test and keeps aliases between runs.
+    let alias = format!("alias/backups-{}", key.rsplit('/').next().unwrap());
+    env.ok(&["--backend", "aws", "key", "alias", "create", &alias, &key]);
     std::fs::write(env.path("db.dump"), vec![9u8; 100_000]).unwrap();
-    env.ok(&["--backend", "aws", "seal", "--key", "alias/backups", "db.dump"]);
+    env.ok(&["--backend", "aws", "seal", "--key", &alias, "db.dump"]);
     let header = env.ok(&["inspect", "db.dump.enc"]);
     assert!(header.contains(&format!("aws-kms  {key}")), "the header records the key ARN, not the alias: {header}");
     std::fs::remove_file(env.path("db.dump")).unwrap();
     env.ok(&["open", "db.dump.enc"]);
     assert_eq!(std::fs::read(env.path("db.dump")).unwrap(), vec![9u8; 100_000]);
     let described: serde_json::Value =
-        serde_json::from_str(&env.ok(&["--json", "--backend", "aws", "key", "describe", "alias/backups"])).unwrap();
+        serde_json::from_str(&env.ok(&["--json", "--backend", "aws", "key", "describe", &alias])).unwrap();
     assert_eq!(described["Arn"], key.as_str());
 }
 

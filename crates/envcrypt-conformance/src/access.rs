@@ -108,8 +108,8 @@ pub(super) fn grant_then_revoke(b: &Backend<'_>) -> Result<String> {
     let blob = b.service.encrypt(&key, b"granted", &purpose()).wait().map_err(setup)?.blob;
     let app = as_principal(b, USER)?;
     let before = attempt(app.decrypt(&blob, &purpose(), None).wait());
-    let grant = b
-        .admin
+    let governance = b.governance()?;
+    let grant = governance
         .create_grant(CreateGrantRequest {
             key: &id(&key),
             grantee_principal: &user_arn(b, USER)?,
@@ -120,7 +120,7 @@ pub(super) fn grant_then_revoke(b: &Backend<'_>) -> Result<String> {
         })
         .wait()?;
     let with = attempt(app.decrypt(&blob, &purpose(), None).wait());
-    b.admin.revoke_grant(&id(&key), &grant.grant_id).wait()?;
+    governance.revoke_grant(&id(&key), &grant.grant_id).wait()?;
     let after = attempt(app.decrypt(&blob, &purpose(), None).wait());
     Ok(format!("{before}, {with}, {after}"))
 }

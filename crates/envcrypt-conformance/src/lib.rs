@@ -27,16 +27,18 @@ mod stand_in;
 use std::cell::RefCell;
 use std::fmt;
 
-use envcrypt::kms::{KeyAdmin, KeyRef, KeyService, KmsError};
+use envcrypt::kms::{KeyAdmin, KeyGovernance, KeyRef, KeyService, KmsError};
 
 pub use scenarios::SCENARIOS;
 pub use stand_in::{Connect, StandInPrincipals, MOTO_ACCOUNT};
 
-/// A backend under test: its operations and its key management.
+/// A backend under test: its operations, its key management and, if it governs access to
+/// its keys, its key policies and grants.
 pub struct Backend<'a> {
     name: String,
     service: &'a dyn KeyService,
     admin: &'a dyn KeyAdmin,
+    governance: Option<&'a dyn KeyGovernance>,
     principals: Option<&'a dyn Principals>,
     created: RefCell<Vec<KeyRef>>,
 }
@@ -54,7 +56,8 @@ pub trait Principals {
 impl<'a> Backend<'a> {
     /// A backend; `name` labels its column in reports (`local`, `aws`, ...).
     pub fn new(name: impl Into<String>, service: &'a dyn KeyService, admin: &'a dyn KeyAdmin) -> Self {
-        Self { name: name.into(), service, admin, principals: None, created: RefCell::new(Vec::new()) }
+        let governance = service.governance();
+        Self { name: name.into(), service, admin, governance, principals: None, created: RefCell::new(Vec::new()) }
     }
 
     /// Lets the access-control scenarios act as other principals.
@@ -69,10 +72,19 @@ impl<'a> Backend<'a> {
         })
     }
 
+    /// Key policies and grants; scenarios that need them are not run on a backend without.
+    fn governance(&self) -> Result<&'a dyn KeyGovernance, ScenarioError> {
+        self.governance
+            .ok_or_else(|| ScenarioError::NotRun(format!("the {} backend has no key policies or grants", self.name)))
+    }
+
     /// Creates a key with a policy for a scenario, like [`Self::new_key`].
     fn new_key_with_policy(&self, policy: &str) -> Result<KeyRef, ScenarioError> {
-        let meta =
-            self.admin.create_key_with_policy("envcrypt conformance scenario", policy, false).wait().map_err(setup)?;
+        let meta = self
+            .governance()?
+            .create_key_with_policy("envcrypt conformance scenario", policy, false)
+            .wait()
+            .map_err(setup)?;
         self.created_key(&meta.arn)
     }
 

@@ -1,7 +1,7 @@
 //! Entry points for the fuzz targets; compiled only under `--cfg fuzzing` (cargo fuzz).
 
 use crate::blob;
-use crate::service::{AliasTable, KeyMeta};
+use crate::records::{AliasTable, KeyMeta};
 
 /// Parses what the backend reads back: a ciphertext blob (first byte even), or a token's key
 /// metadata or alias table (odd), which anyone holding the user PIN can write.

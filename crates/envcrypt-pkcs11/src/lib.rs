@@ -21,20 +21,23 @@
 #![deny(missing_docs)]
 
 mod blob;
+mod cluster;
 mod config;
 #[cfg(fuzzing)]
 pub mod fuzzing;
 mod mechanisms;
 mod module;
+mod records;
 mod replication;
 mod service;
 mod template;
 mod token;
 
+pub use cluster::TokenStatus;
 pub use config::{ClusterConfig, ConfigError, ConfigSources, Pkcs11Options};
 pub use mechanisms::{IvSource, Mechanisms, WrapMechanism};
 pub use replication::{init_cluster, ClusterKeyStatus};
-pub use service::{Pkcs11KeyService, TokenStatus};
+pub use service::Pkcs11KeyService;
 
 /// The provider id envcrypt writes into encrypted data keys wrapped by PKCS#11 CMKs.
 pub const PROVIDER_ID: &str = "envcrypt-pkcs11";

@@ -1,9 +1,12 @@
+//! A key service wrapper that counts calls, for tests that check how often a path reaches
+//! the key service (data-key caching, one Decrypt per message).
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use envcrypt::kms::{
-    Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyRef, KeyService, KmsFuture, ReEncryptRequest,
-    ReEncrypted,
+    Arn, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyRef, KeyService, KmsFuture,
+    ReEncryptRequest, ReEncrypted,
 };
 
 /// A [`KeyService`] that forwards every call to `inner` and counts the calls per operation.
@@ -108,5 +111,9 @@ impl KeyService for CountingKeyService {
     fn re_encrypt<'a>(&'a self, request: ReEncryptRequest<'a>) -> KmsFuture<'a, ReEncrypted> {
         count(&self.re_encrypt);
         self.inner.re_encrypt(request)
+    }
+
+    fn owns(&self, arn: &Arn) -> bool {
+        self.inner.owns(arn)
     }
 }

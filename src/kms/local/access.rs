@@ -36,13 +36,13 @@ impl PolicyCache {
 impl LocalKeyService {
     /// The key's policy text (the legacy one for keys created before key policies).
     pub(super) fn policy_text(&self, record: &KeyRecord) -> String {
-        record.policy.as_ref().map_or_else(|| KeyPolicy::legacy_text(&self.account), |p| p.get().to_owned())
+        record.policy.as_ref().map_or_else(|| KeyPolicy::legacy_text(&self.prefix.account), |p| p.get().to_owned())
     }
 
     fn policy(&self, record: &KeyRecord) -> Result<Arc<KeyPolicy>, KmsError> {
         let parsed = match &record.policy {
             Some(text) => self.policies.get(&record.key_id, text.get()),
-            None => self.policies.get(&record.key_id, &KeyPolicy::legacy_text(&self.account)),
+            None => self.policies.get(&record.key_id, &KeyPolicy::legacy_text(&self.prefix.account)),
         };
         parsed.map_err(|e| {
             StoreError::corrupt(self.dir().join(KEYS_DIR).join(format!("{}.json", record.key_id)), e).into()

@@ -7,8 +7,7 @@ use super::audit::Call;
 use super::policy::KeyPolicy;
 use super::{key_file, key_param, KeyRecord, LocalKeyService, ALIASES_FILE, KEYS_DIR};
 use crate::kms::{
-    validate_alias_name, AliasEntry, CreateGrantRequest, CreatedGrant, GrantEntry, GrantTarget, KeyAdmin, KeyMetadata,
-    KeyRef, KeyState, KmsError, KmsFuture, Lifecycle,
+    validate_alias_name, AliasEntry, KeyAdmin, KeyMetadata, KeyRef, KeyState, KmsError, KmsFuture, Lifecycle,
 };
 
 const RESERVED_ALIAS_PREFIX: &str = "alias/aws/";
@@ -78,7 +77,12 @@ impl LocalKeyService {
         }
     }
 
-    fn create_key_now(&self, description: &str, policy: Option<&str>, bypass: bool) -> Result<KeyMetadata, KmsError> {
+    pub(super) fn create_key_now(
+        &self,
+        description: &str,
+        policy: Option<&str>,
+        bypass: bool,
+    ) -> Result<KeyMetadata, KmsError> {
         let mut call = Call::new("CreateKey", false).param("description", description);
         if let Some(policy) = policy {
             call = call.param("policy", policy).param("bypassPolicyLockoutSafetyCheck", bypass);
@@ -158,15 +162,6 @@ impl LocalKeyService {
 impl KeyAdmin for LocalKeyService {
     fn create_key<'a>(&'a self, description: &'a str) -> KmsFuture<'a, KeyMetadata> {
         KmsFuture::ready(self.create_key_now(description, None, false))
-    }
-
-    fn create_key_with_policy<'a>(
-        &'a self,
-        description: &'a str,
-        policy: &'a str,
-        bypass_lockout_check: bool,
-    ) -> KmsFuture<'a, KeyMetadata> {
-        KmsFuture::ready(self.create_key_now(description, Some(policy), bypass_lockout_check))
     }
 
     fn describe_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
@@ -269,44 +264,5 @@ impl KeyAdmin for LocalKeyService {
         KmsFuture::ready(self.update_metadata(key, Call::new("CancelKeyDeletion", false), |record| {
             self.lifecycle(record).cancel_deletion()
         }))
-    }
-
-    fn get_key_policy<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, String> {
-        let call = Call::new("GetKeyPolicy", true).param("keyId", key_param(key)).param("policyName", "default");
-        KmsFuture::ready(self.audited(call, |call| {
-            let txn = self.disk.read()?;
-            let record = self.load(&txn, &self.resolve(&txn, key)?)?;
-            call.resource(&self.arn(&record.key_id));
-            self.authorize(&record, "kms:GetKeyPolicy", None)?;
-            Ok(self.policy_text(&record))
-        }))
-    }
-
-    fn put_key_policy<'a>(&'a self, key: &'a KeyRef, policy: &'a str, bypass_lockout_check: bool) -> KmsFuture<'a, ()> {
-        let call = Call::new("PutKeyPolicy", false)
-            .param("policyName", "default")
-            .param("policy", policy)
-            .param("bypassPolicyLockoutSafetyCheck", bypass_lockout_check);
-        KmsFuture::ready(self.update_key(key, call, |record, _| {
-            self.check_new_policy(policy, &self.arn(&record.key_id), bypass_lockout_check)?;
-            record.policy = Some(KeyPolicy::raw(policy)?);
-            Ok(())
-        }))
-    }
-
-    fn create_grant<'a>(&'a self, request: CreateGrantRequest<'a>) -> KmsFuture<'a, CreatedGrant> {
-        KmsFuture::ready(self.create_grant_now(&request))
-    }
-
-    fn list_grants<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, Vec<GrantEntry>> {
-        KmsFuture::ready(self.list_grants_now(key))
-    }
-
-    fn retire_grant<'a>(&'a self, target: GrantTarget<'a>) -> KmsFuture<'a, ()> {
-        KmsFuture::ready(self.retire_grant_now(target))
-    }
-
-    fn revoke_grant<'a>(&'a self, key: &'a KeyRef, grant_id: &'a str) -> KmsFuture<'a, ()> {
-        KmsFuture::ready(self.revoke_grant_now(key, grant_id))
     }
 }

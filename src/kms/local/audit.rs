@@ -29,7 +29,7 @@ use serde_json::{json, Map, Value};
 use super::principal::Principal;
 use super::StoreError;
 use crate::crypto;
-use crate::kms::KmsError;
+use crate::kms::{KeyId, KmsError};
 
 pub(super) const LOG_FILE: &str = "audit.log";
 pub(super) const HEAD_FILE: &str = "audit.head";
@@ -708,7 +708,7 @@ struct Resource<'a> {
 /// Two random (version 4) UUIDs from one call to the system RNG.
 fn two_uuids() -> [String; 2] {
     let bytes: [u8; 32] = crate::crypto::random_array();
-    [0, 16].map(|start| super::uuid_v4(bytes[start..start + 16].try_into().expect("16 of 32 bytes")))
+    [0, 16].map(|start| KeyId::from_random(bytes[start..start + 16].try_into().expect("16 of 32 bytes")).to_string())
 }
 
 fn rfc3339(secs: u64) -> String {

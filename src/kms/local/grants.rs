@@ -11,10 +11,10 @@ use serde_json::json;
 
 use super::audit::Call;
 use super::principal::{Principal, PrincipalKind};
-use super::{key_param, parse_key_id, LocalKeyService};
+use super::{key_param, LocalKeyService};
 use crate::crypto;
 use crate::kms::{
-    CreateGrantRequest, CreatedGrant, GrantEntry, GrantOperation, GrantTarget, KeyRef, KeyState, KmsError,
+    CreateGrantRequest, CreatedGrant, GrantEntry, GrantOperation, GrantTarget, KeyId, KeyRef, KeyState, KmsError,
 };
 
 const TOKEN_PREFIX: &str = "envcrypt-grant-v1.";
@@ -37,8 +37,9 @@ impl LocalKeyService {
             call = call.param("name", name);
         }
         self.update_grants(request.key, call, |service, record, call| {
-            let grantee = Principal::parse(request.grantee_principal, &service.account)?;
-            let retiring = request.retiring_principal.map(|p| Principal::parse(p, &service.account)).transpose()?;
+            let grantee = Principal::parse(request.grantee_principal, &service.prefix.account)?;
+            let retiring =
+                request.retiring_principal.map(|p| Principal::parse(p, &service.prefix.account)).transpose()?;
             let mut operations = request.operations.to_vec();
             operations.sort();
             operations.dedup();
@@ -85,7 +86,7 @@ impl LocalKeyService {
                 creation_date: service.now(),
                 grantee_principal: grantee.arn().to_owned(),
                 retiring_principal: retiring.map(|p| p.arn().to_owned()),
-                issuing_account: Principal::root(&service.account).arn().to_owned(),
+                issuing_account: Principal::root(&service.prefix.account).arn().to_owned(),
                 operations,
                 constraints: request.constraints.cloned().filter(|c| !c.is_empty()),
             };
@@ -137,7 +138,8 @@ impl LocalKeyService {
             let me = service.principal.arn();
             let may = grant.retiring_principal.as_deref() == Some(me)
                 || (grant.grantee_principal == me && grant.operations.contains(&GrantOperation::RetireGrant))
-                || (service.principal.kind() == PrincipalKind::Root && service.principal.account() == service.account)
+                || (service.principal.kind() == PrincipalKind::Root
+                    && service.principal.account() == service.prefix.account)
                 || service.policy_allows(record, "kms:RetireGrant")?;
             if !may {
                 return Err(service.denied(
@@ -199,6 +201,6 @@ fn parse_grant_token(token: &str) -> Result<(String, String), KmsError> {
     let decoded = token.strip_prefix(TOKEN_PREFIX).and_then(|t| B64URL.decode(t).ok()).ok_or_else(invalid)?;
     let text = String::from_utf8(decoded).map_err(|_| invalid())?;
     let (key_id, grant_id) = text.split_once(':').ok_or_else(invalid)?;
-    parse_key_id(key_id).ok_or_else(invalid)?;
+    KeyId::parse(key_id).ok_or_else(invalid)?;
     Ok((key_id.to_owned(), grant_id.to_owned()))
 }

@@ -26,6 +26,7 @@ mod disk;
 mod error;
 #[cfg(fuzzing)]
 pub mod fuzzing;
+mod governance;
 mod grants;
 mod policy;
 mod principal;
@@ -53,8 +54,9 @@ use self::policy::KeyPolicy;
 use self::record::{Aliases, BackingKeyRecord, KeyRecord, StoreMeta};
 use self::root::RootKey;
 use super::{
-    BoundContext, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyRef, KeyService,
-    KeyState, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
+    Arn, ArnPrefix, BoundContext, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin,
+    KeyGovernance, KeyId, KeyRef, KeyService, KeyState, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted,
+    SecretBytes, MAX_ENCRYPT_PLAINTEXT,
 };
 use crate::crypto::{self, Aes256Gcm};
 
@@ -161,8 +163,7 @@ impl StoreOptions {
 pub struct LocalKeyService {
     disk: Disk,
     root: Arc<RootKey>,
-    region: String,
-    account: String,
+    prefix: ArnPrefix,
     clock: Clock,
     principal: Principal,
     via_service: Option<String>,
@@ -216,8 +217,7 @@ impl LocalKeyService {
         Ok(Self {
             disk,
             root: Arc::new(root),
-            region: meta.region,
-            account: meta.account,
+            prefix: ArnPrefix::new(ARN_PARTITION, meta.region, meta.account),
             clock: options.clock,
             principal,
             via_service: options.via_service,
@@ -232,10 +232,9 @@ impl LocalKeyService {
         Ok(Self {
             disk: self.disk.clone(),
             root: self.root.clone(),
-            region: self.region.clone(),
-            account: self.account.clone(),
+            prefix: self.prefix.clone(),
             clock: self.clock.clone(),
-            principal: Principal::parse(principal, &self.account)?,
+            principal: Principal::parse(principal, &self.prefix.account)?,
             via_service: self.via_service.clone(),
             audit: self.audit.clone(),
             policies: self.policies.clone(),
@@ -257,7 +256,7 @@ impl LocalKeyService {
     /// cut off, an incomplete last event), so that calls work again and the loss stays visible
     /// to [`verify_audit_log`](Self::verify_audit_log). Needs the root key, like every event.
     pub fn acknowledge_audit_loss(&self) -> Result<Acknowledgment, AuditError> {
-        self.audit_log()?.acknowledge(&self.principal, &self.region, self.now())
+        self.audit_log()?.acknowledge(&self.principal, &self.prefix.region, self.now())
     }
 
     fn audit_log(&self) -> Result<Arc<AuditLog>, StoreError> {
@@ -276,7 +275,7 @@ impl LocalKeyService {
         let result = run(&mut call);
         self.purge_seen_deletions();
         let Some(log) = &self.audit else { return result };
-        let event = call.event(&self.principal, &self.region, self.now(), result.as_ref().err());
+        let event = call.event(&self.principal, &self.prefix.region, self.now(), result.as_ref().err());
         log.append(event).map_err(KmsError::Store)?;
         result
     }
@@ -349,12 +348,17 @@ impl LocalKeyService {
         Ok(self.key_ref(&record.key_id))
     }
 
+    /// Whether `arn` names a key of a local store (whose own ARNs [`KeyService::owns`] tells).
+    pub fn is_local_arn(arn: &Arn) -> bool {
+        arn.partition == ARN_PARTITION && arn.region == DEFAULT_REGION
+    }
+
     fn now(&self) -> u64 {
         (self.clock)()
     }
 
     fn arn(&self, key_id: &str) -> String {
-        format!("arn:{ARN_PARTITION}:kms:{}:{}:key/{key_id}", self.region, self.account)
+        self.prefix.key_arn(key_id)
     }
 
     fn key_ref(&self, key_id: &str) -> KeyRef {
@@ -368,7 +372,7 @@ impl LocalKeyService {
     /// Resolves any key reference to a key id, without checking that the key exists.
     fn resolve(&self, txn: &ReadTxn<'_>, key: &KeyRef) -> Result<String, KmsError> {
         if let Some(arn) = key.arn() {
-            if arn.partition != ARN_PARTITION || arn.region != self.region || arn.account != self.account {
+            if !self.prefix.contains(arn) {
                 return Err(KmsError::NotFound(format!(
                     "{key} is not a key of the local store {}",
                     self.dir().display()
@@ -466,7 +470,7 @@ impl LocalKeyService {
     }
 
     fn new_key_record(&self, description: &str, policy: String) -> Result<KeyRecord, KmsError> {
-        let key_id = new_key_id();
+        let key_id = KeyId::random().to_string();
         Ok(KeyRecord {
             backing_keys: vec![self.new_backing_key(&key_id, 1)],
             key_id,
@@ -536,7 +540,7 @@ impl LocalKeyService {
         call: &mut Call,
     ) -> Result<Decrypted, KmsError> {
         let (header, _, _) = BlobHeader::parse(blob).map_err(|e| KmsError::InvalidCiphertext(e.to_string()))?;
-        let key_id = format_key_id(&header.key_id);
+        let key_id = KeyId::from_bytes(header.key_id).to_string();
         let txn = self.disk.read()?;
         if let Some(expected) = expected_key {
             let expected_id = self.resolve(&txn, expected)?;
@@ -629,7 +633,7 @@ fn seal_with_record(
     let newest = record.backing_keys.iter().map(|b| b.number).max().expect("a key has a backing key");
     let backing = service.backing_key(record, newest)?;
     let header = BlobHeader {
-        key_id: parse_key_id(&record.key_id).expect("stored key ids are UUIDs"),
+        key_id: *KeyId::parse(&record.key_id).expect("stored key ids are UUIDs").as_bytes(),
         backing_key: newest,
         iv: crypto::random_array(),
     };
@@ -638,34 +642,6 @@ fn seal_with_record(
 
 fn key_file(key_id: &str) -> String {
     format!("{KEYS_DIR}/{key_id}.json")
-}
-
-fn new_key_id() -> String {
-    uuid_v4(crypto::random_array())
-}
-
-/// Random bytes as a version 4 UUID.
-fn uuid_v4(mut bytes: [u8; 16]) -> String {
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    format_key_id(&bytes)
-}
-
-fn format_key_id(bytes: &[u8; 16]) -> String {
-    let h = hex::encode(bytes);
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
-}
-
-fn parse_key_id(id: &str) -> Option<[u8; 16]> {
-    let digits: Vec<u8> = id.bytes().filter(|&b| b != b'-').collect();
-    if digits.len() != 32 {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    for (i, pair) in digits.chunks(2).enumerate() {
-        out[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-    }
-    Some(out)
 }
 
 impl KeyService for LocalKeyService {
@@ -758,21 +734,15 @@ impl KeyService for LocalKeyService {
         }))
     }
 
+    fn owns(&self, arn: &Arn) -> bool {
+        self.prefix.contains(arn)
+    }
+
     fn admin(&self) -> Option<&dyn KeyAdmin> {
         Some(self)
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_ids_are_uuid_v4_and_round_trip() {
-        let id = new_key_id();
-        assert!(KeyRef::parse(&id).is_ok(), "{id}");
-        assert_eq!(&id[14..15], "4");
-        assert_eq!(format_key_id(&parse_key_id(&id).unwrap()), id);
-        assert_eq!(parse_key_id("xyz"), None);
+    fn governance(&self) -> Option<&dyn KeyGovernance> {
+        Some(self)
     }
 }

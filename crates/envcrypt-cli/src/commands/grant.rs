@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use envcrypt::kms::{CreateGrantRequest, GrantConstraints, GrantOperation, GrantTarget, KeyAdmin};
+use envcrypt::kms::{CreateGrantRequest, GrantConstraints, GrantOperation, GrantTarget, KeyGovernance};
 use serde_json::json;
 
 use super::{print_json, print_lines};
@@ -18,7 +18,7 @@ pub fn key_of(command: &GrantCommand) -> &str {
     }
 }
 
-pub fn exec(command: &GrantCommand, admin: &dyn KeyAdmin, global: &GlobalArgs) -> Result<(), CliError> {
+pub fn exec(command: &GrantCommand, governance: &dyn KeyGovernance, global: &GlobalArgs) -> Result<(), CliError> {
     match command {
         GrantCommand::Create { key, grantee, operations, retiring_principal, context_subset, context_equals, name } => {
             let operations = operations.iter().map(|op| parse_operation(op)).collect::<Result<Vec<_>, _>>()?;
@@ -26,7 +26,7 @@ pub fn exec(command: &GrantCommand, admin: &dyn KeyAdmin, global: &GlobalArgs) -
                 encryption_context_subset: pairs(context_subset)?,
                 encryption_context_equals: pairs(context_equals)?,
             };
-            let created = admin
+            let created = governance
                 .create_grant(CreateGrantRequest {
                     key: &parse_key(key)?,
                     grantee_principal: grantee,
@@ -47,7 +47,7 @@ pub fn exec(command: &GrantCommand, admin: &dyn KeyAdmin, global: &GlobalArgs) -
             }
         }
         GrantCommand::List { key } => {
-            let grants = admin
+            let grants = governance
                 .list_grants(&parse_key(key)?)
                 .wait()
                 .map_err(|e| CliError::kms(format!("cannot list the grants of {key}"), &e))?;
@@ -70,16 +70,16 @@ pub fn exec(command: &GrantCommand, admin: &dyn KeyAdmin, global: &GlobalArgs) -
                 (Some(token), _, _) => (GrantTarget::Token(token), "the grant of that token".to_owned()),
                 (None, Some(key), Some(grant_id)) => {
                     let key_ref = parse_key(key)?;
-                    return admin
+                    return governance
                         .retire_grant(GrantTarget::Id { key: &key_ref, grant_id })
                         .wait()
                         .map_err(|e| CliError::kms(format!("cannot retire grant {grant_id} of {key}"), &e));
                 }
                 _ => return Err(CliError::usage("give --token TOKEN, or KEY and GRANT_ID")),
             };
-            admin.retire_grant(target).wait().map_err(|e| CliError::kms(format!("cannot retire {what}"), &e))
+            governance.retire_grant(target).wait().map_err(|e| CliError::kms(format!("cannot retire {what}"), &e))
         }
-        GrantCommand::Revoke { key, grant_id } => admin
+        GrantCommand::Revoke { key, grant_id } => governance
             .revoke_grant(&parse_key(key)?, grant_id)
             .wait()
             .map_err(|e| CliError::kms(format!("cannot revoke grant {grant_id} of {key}"), &e)),

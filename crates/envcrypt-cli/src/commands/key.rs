@@ -32,7 +32,10 @@ pub fn exec(command: &KeyCommand, global: &GlobalArgs) -> Result<(), CliError> {
             let created = match policy {
                 Some(file) => {
                     let text = read_text(file, "the key policy")?;
-                    admin.create_key_with_policy(description, &text, lockout.bypass_policy_lockout_safety_check).wait()
+                    backends
+                        .governance(kind)?
+                        .create_key_with_policy(description, &text, lockout.bypass_policy_lockout_safety_check)
+                        .wait()
                 }
                 None => admin.create_key(description).wait(),
             }
@@ -71,7 +74,8 @@ pub fn exec(command: &KeyCommand, global: &GlobalArgs) -> Result<(), CliError> {
         KeyCommand::Describe { key } => with_key(key, "describe", &|k| admin.describe_key(k).wait())?,
         KeyCommand::Alias(alias) => return exec_alias(alias, admin, global),
         KeyCommand::GetPolicy { key } => {
-            let policy = admin
+            let policy = backends
+                .governance(kind)?
                 .get_key_policy(&parse_key(key)?)
                 .wait()
                 .map_err(|e| CliError::kms(format!("cannot get the policy of {key}"), &e))?;
@@ -83,12 +87,13 @@ pub fn exec(command: &KeyCommand, global: &GlobalArgs) -> Result<(), CliError> {
         }
         KeyCommand::PutPolicy { key, policy, lockout } => {
             let text = read_text(policy, "the key policy")?;
-            return admin
+            return backends
+                .governance(kind)?
                 .put_key_policy(&parse_key(key)?, &text, lockout.bypass_policy_lockout_safety_check)
                 .wait()
                 .map_err(|e| CliError::kms(format!("cannot set the policy of {key}"), &e));
         }
-        KeyCommand::Grant(grant) => return super::grant::exec(grant, admin, global),
+        KeyCommand::Grant(grant) => return super::grant::exec(grant, backends.governance(kind)?, global),
         KeyCommand::Rotate { key } => with_key(key, "rotate", &|k| admin.rotate_key(k).wait())?,
         KeyCommand::Enable { key } => {
             with_key(key, "enable", &|k| admin.enable_key(k).wait().and_then(|()| admin.describe_key(k).wait()))?

@@ -1,12 +1,12 @@
 //! Key management on the cluster: keys, aliases, states, rotation and deletion, with the
-//! state rules of AWS KMS. Key policies and grants belong to KMS, not to the HSM this models.
+//! state rules of AWS KMS. There are no key policies or grants: access to an HSM's keys is its
+//! users' (the user PIN), so the service does not implement `KeyGovernance`.
 
 use envcrypt::kms::{
-    validate_alias_name, AliasEntry, CreateGrantRequest, CreatedGrant, GrantEntry, GrantTarget, KeyAdmin, KeyMetadata,
-    KeyRef, KeyState, KmsError, KmsFuture, Lifecycle,
+    validate_alias_name, AliasEntry, KeyAdmin, KeyId, KeyMetadata, KeyRef, KeyState, KmsError, KmsFuture, Lifecycle,
 };
 
-use super::{new_key_id, now, AliasTable, KeyMeta, Pkcs11KeyService, ALIASES};
+use super::{now, AliasTable, KeyMeta, Pkcs11KeyService, ALIASES};
 
 impl Pkcs11KeyService {
     fn lifecycle<'m>(&self, meta: &'m mut KeyMeta) -> Lifecycle<'m> {
@@ -52,20 +52,16 @@ impl Pkcs11KeyService {
     }
     fn save_aliases(&self, mut table: AliasTable) -> Result<(), KmsError> {
         table.revision += 1;
-        self.write_everywhere(ALIASES, &serde_json::to_vec(&table).expect("aliases serialize"))
-    }
-    fn unsupported(&self, what: &str) -> KmsError {
-        KmsError::UnsupportedOperation(format!(
-            "{what}: the PKCS#11 backend models CloudHSM key stores, whose access control is the HSM's users, not key policies or grants"
-        ))
+        self.cluster.write_everywhere(ALIASES, &serde_json::to_vec(&table).expect("aliases serialize"))
     }
 }
 
 impl KeyAdmin for Pkcs11KeyService {
     fn create_key<'a>(&'a self, description: &'a str) -> KmsFuture<'a, KeyMetadata> {
         KmsFuture::ready((|| {
-            let key_id = new_key_id(&self.dispatch(|token| token.random(16))?);
-            self.new_version(&key_id, 1)?;
+            let random = self.cluster.dispatch(|token| token.random(16))?;
+            let key_id = KeyId::from_random(random[..16].try_into().expect("16 random bytes")).to_string();
+            self.cluster.new_key_version(&key_id, 1)?;
             let meta = KeyMeta {
                 key_id,
                 description: description.to_owned(),
@@ -80,10 +76,6 @@ impl KeyAdmin for Pkcs11KeyService {
         })())
     }
 
-    fn create_key_with_policy<'a>(&'a self, _: &'a str, _: &'a str, _: bool) -> KmsFuture<'a, KeyMetadata> {
-        KmsFuture::ready(Err(self.unsupported("CreateKey with a key policy")))
-    }
-
     fn describe_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
         KmsFuture::ready(
             self.meta(&match self.resolve(key) {
@@ -96,7 +88,7 @@ impl KeyAdmin for Pkcs11KeyService {
 
     fn list_keys(&self) -> KmsFuture<'_, Vec<KeyMetadata>> {
         KmsFuture::ready((|| {
-            let names = self.dispatch(|token| token.data_names())?;
+            let names = self.cluster.dispatch(|token| token.data_names())?;
             let mut keys = Vec::new();
             for key_id in names.iter().filter_map(|n| n.strip_prefix("meta/")) {
                 match self.meta(key_id) {
@@ -149,7 +141,7 @@ impl KeyAdmin for Pkcs11KeyService {
     fn rotate_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
         KmsFuture::ready(self.update(key, |meta| {
             self.check_usable(meta, "RotateKeyOnDemand")?;
-            self.new_version(&meta.key_id, meta.versions + 1)?;
+            self.cluster.new_key_version(&meta.key_id, meta.versions + 1)?;
             meta.versions += 1;
             Ok(())
         }))
@@ -161,29 +153,5 @@ impl KeyAdmin for Pkcs11KeyService {
 
     fn cancel_key_deletion<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
         KmsFuture::ready(self.update(key, |meta| self.lifecycle(meta).cancel_deletion()))
-    }
-
-    fn get_key_policy<'a>(&'a self, _: &'a KeyRef) -> KmsFuture<'a, String> {
-        KmsFuture::ready(Err(self.unsupported("GetKeyPolicy")))
-    }
-
-    fn put_key_policy<'a>(&'a self, _: &'a KeyRef, _: &'a str, _: bool) -> KmsFuture<'a, ()> {
-        KmsFuture::ready(Err(self.unsupported("PutKeyPolicy")))
-    }
-
-    fn create_grant<'a>(&'a self, _: CreateGrantRequest<'a>) -> KmsFuture<'a, CreatedGrant> {
-        KmsFuture::ready(Err(self.unsupported("CreateGrant")))
-    }
-
-    fn list_grants<'a>(&'a self, _: &'a KeyRef) -> KmsFuture<'a, Vec<GrantEntry>> {
-        KmsFuture::ready(Err(self.unsupported("ListGrants")))
-    }
-
-    fn retire_grant<'a>(&'a self, _: GrantTarget<'a>) -> KmsFuture<'a, ()> {
-        KmsFuture::ready(Err(self.unsupported("RetireGrant")))
-    }
-
-    fn revoke_grant<'a>(&'a self, _: &'a KeyRef, _: &'a str) -> KmsFuture<'a, ()> {
-        KmsFuture::ready(Err(self.unsupported("RevokeGrant")))
     }
 }

@@ -1,0 +1,53 @@
+//! What the cluster keeps on every token besides key objects: each CMK's metadata and the
+//! alias table, as JSON data objects. Each carries a revision; a re-sync keeps the highest.
+//!
+//! Anyone holding the user PIN can write these objects, so they are parsed as untrusted input
+//! (the `pkcs11_input` fuzz target).
+
+use std::collections::BTreeMap;
+
+use envcrypt::kms::KeyState;
+
+/// The data object holding the alias table.
+pub(crate) const ALIASES: &str = "aliases";
+const META_PREFIX: &str = "meta/";
+
+/// A CMK's metadata.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct KeyMeta {
+    pub(crate) key_id: String,
+    pub(crate) description: String,
+    pub(crate) creation_date: u64,
+    pub(crate) state: KeyState,
+    pub(crate) deletion_date: Option<u64>,
+    /// Key versions 1 to `versions` exist (rotation adds one).
+    pub(crate) versions: u32,
+    pub(crate) revision: u64,
+}
+
+/// Alias name to key id.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub(crate) struct AliasTable {
+    pub(crate) revision: u64,
+    pub(crate) aliases: BTreeMap<String, String>,
+}
+
+/// The data object holding key `key_id`'s metadata.
+pub(crate) fn meta_name(key_id: &str) -> String {
+    format!("{META_PREFIX}{key_id}")
+}
+
+/// The metadata in data object `name`, if it holds key metadata.
+pub(crate) fn parse_meta(name: &str, value: &[u8]) -> Option<KeyMeta> {
+    name.strip_prefix(META_PREFIX).and(serde_json::from_slice(value).ok())
+}
+
+/// The key id whose metadata data object `name` holds.
+pub(crate) fn meta_key_id(name: &str) -> Option<&str> {
+    name.strip_prefix(META_PREFIX)
+}
+
+/// The revision of a data object's JSON (0 if it has none).
+pub(crate) fn revision(value: &[u8]) -> u64 {
+    serde_json::from_slice::<serde_json::Value>(value).ok().and_then(|v| v["revision"].as_u64()).unwrap_or(0)
+}

@@ -1,0 +1,96 @@
+//! What key management answers: key states, key metadata, aliases.
+
+use std::fmt;
+
+/// The state of a CMK, named as in KMS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub enum KeyState {
+    /// Usable.
+    Enabled,
+    /// Refuses cryptographic operations until enabled.
+    Disabled,
+    /// Refuses cryptographic operations; deleted at the deletion date unless cancelled.
+    PendingDeletion,
+    /// Being created (AWS KMS only).
+    Creating,
+    /// Waiting for imported key material (AWS KMS only).
+    PendingImport,
+    /// A multi-Region replica being deleted (AWS KMS only).
+    PendingReplicaDeletion,
+    /// The key's custom key store is disconnected, or the state is one envcrypt does not know.
+    Unavailable,
+    /// Being updated (AWS KMS only).
+    Updating,
+}
+
+impl KeyState {
+    const ALL: [KeyState; 8] = [
+        Self::Enabled,
+        Self::Disabled,
+        Self::PendingDeletion,
+        Self::Creating,
+        Self::PendingImport,
+        Self::PendingReplicaDeletion,
+        Self::Unavailable,
+        Self::Updating,
+    ];
+
+    /// The KMS name of the state.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enabled => "Enabled",
+            Self::Disabled => "Disabled",
+            Self::PendingDeletion => "PendingDeletion",
+            Self::Creating => "Creating",
+            Self::PendingImport => "PendingImport",
+            Self::PendingReplicaDeletion => "PendingReplicaDeletion",
+            Self::Unavailable => "Unavailable",
+            Self::Updating => "Updating",
+        }
+    }
+
+    /// The state with this KMS name; unknown names read as [`KeyState::Unavailable`].
+    pub fn from_name(name: &str) -> Self {
+        Self::ALL.into_iter().find(|s| s.as_str() == name).unwrap_or(Self::Unavailable)
+    }
+}
+
+impl fmt::Display for KeyState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// What DescribeKey returns.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KeyMetadata {
+    /// The key id (UUID).
+    pub key_id: String,
+    /// The key ARN.
+    pub arn: String,
+    /// The description given at creation.
+    pub description: String,
+    /// The key state.
+    pub state: KeyState,
+    /// Creation time, seconds since the Unix epoch.
+    pub creation_date: u64,
+    /// When a key pending deletion will be deleted, seconds since the Unix epoch.
+    pub deletion_date: Option<u64>,
+    /// How many backing keys the CMK has (1 + the number of rotations), where the backend says.
+    pub backing_keys: Option<u32>,
+    /// The aliases that point at the key.
+    pub aliases: Vec<String>,
+}
+
+/// An alias and the key it points at.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AliasEntry {
+    /// `alias/...`.
+    pub alias_name: String,
+    /// The target key id.
+    pub target_key_id: String,
+}
+
+/// The KMS limits on a deletion waiting period, in days.
+pub const DELETION_WINDOW_DAYS: std::ops::RangeInclusive<u32> = 7..=30;

@@ -1,0 +1,172 @@
+//! The contract every key service keeps: the cryptographic operations ([`KeyService`]), key
+//! management ([`KeyAdmin`]) and, where a backend governs access, key policies and grants
+//! ([`KeyGovernance`]).
+
+#[cfg(doc)]
+use super::DELETION_WINDOW_DAYS;
+use super::{
+    AliasEntry, Arn, CreateGrantRequest, CreatedGrant, DataKey, DataKeySpec, EncryptionContext, GrantEntry,
+    GrantTarget, KeyMetadata, KeyRef, KmsFuture, SecretBytes,
+};
+
+/// The largest plaintext KMS `Encrypt` accepts.
+pub const MAX_ENCRYPT_PLAINTEXT: usize = 4096;
+
+/// Ciphertext produced by a key service, with the key that produced it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ciphertext {
+    /// The KMS `CiphertextBlob`.
+    pub blob: Vec<u8>,
+    /// The ARN of the CMK that encrypted it.
+    pub key_arn: String,
+}
+
+/// What Decrypt recovered.
+#[derive(Debug, Clone)]
+pub struct Decrypted {
+    /// The plaintext; zeroized on drop.
+    pub plaintext: SecretBytes,
+    /// The ARN of the CMK that decrypted it.
+    pub key_arn: String,
+}
+
+/// What ReEncrypt produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReEncrypted {
+    /// The new ciphertext, under the destination key and context.
+    pub blob: Vec<u8>,
+    /// The ARN of the destination key.
+    pub key_arn: String,
+    /// The ARN of the key that held the source ciphertext.
+    pub source_key_arn: String,
+}
+
+/// The arguments of ReEncrypt.
+#[derive(Debug, Clone, Copy)]
+pub struct ReEncryptRequest<'a> {
+    /// The ciphertext to move.
+    pub blob: &'a [u8],
+    /// The context it was encrypted with.
+    pub source_context: &'a EncryptionContext,
+    /// If set, the source ciphertext must be under this key (`IncorrectKeyException` otherwise).
+    pub source_key: Option<&'a KeyRef>,
+    /// The key to encrypt under.
+    pub destination_key: &'a KeyRef,
+    /// The context to bind the new ciphertext to.
+    pub destination_context: &'a EncryptionContext,
+}
+
+/// The cryptographic operations of a key service (GenerateDataKey, Encrypt, Decrypt, ReEncrypt).
+pub trait KeyService: Send + Sync + std::fmt::Debug {
+    /// The provider id this service writes into encrypted data keys of sealed messages.
+    fn provider_id(&self) -> &str;
+
+    /// Whether an encrypted data key with this provider id and provider info is one this
+    /// service can try to decrypt.
+    fn can_decrypt(&self, provider_id: &str, provider_info: &[u8]) -> bool {
+        let _ = provider_info;
+        provider_id == self.provider_id()
+    }
+
+    /// GenerateDataKey: a fresh data key, in plaintext and wrapped under `key`.
+    fn generate_data_key<'a>(
+        &'a self,
+        key: &'a KeyRef,
+        spec: DataKeySpec,
+        context: &'a EncryptionContext,
+    ) -> KmsFuture<'a, DataKey>;
+
+    /// GenerateDataKeyWithoutPlaintext: only the wrapped data key.
+    fn generate_data_key_without_plaintext<'a>(
+        &'a self,
+        key: &'a KeyRef,
+        spec: DataKeySpec,
+        context: &'a EncryptionContext,
+    ) -> KmsFuture<'a, Ciphertext>;
+
+    /// Encrypt: wraps up to [`MAX_ENCRYPT_PLAINTEXT`] bytes under `key`.
+    fn encrypt<'a>(
+        &'a self,
+        key: &'a KeyRef,
+        plaintext: &'a [u8],
+        context: &'a EncryptionContext,
+    ) -> KmsFuture<'a, Ciphertext>;
+
+    /// Decrypt: the blob names its key; if `expected_key` is given, the blob must be under it.
+    fn decrypt<'a>(
+        &'a self,
+        blob: &'a [u8],
+        context: &'a EncryptionContext,
+        expected_key: Option<&'a KeyRef>,
+    ) -> KmsFuture<'a, Decrypted>;
+
+    /// ReEncrypt: moves a ciphertext to another key or context without releasing the plaintext.
+    fn re_encrypt<'a>(&'a self, request: ReEncryptRequest<'a>) -> KmsFuture<'a, ReEncrypted>;
+
+    /// Whether the key ARN `arn` names one of this service's keys (a router sends such keys here).
+    fn owns(&self, arn: &Arn) -> bool;
+
+    /// Key management, on backends that offer it.
+    fn admin(&self) -> Option<&dyn KeyAdmin> {
+        None
+    }
+
+    /// Key policies and grants, on backends that govern access to their keys.
+    fn governance(&self) -> Option<&dyn KeyGovernance> {
+        None
+    }
+}
+
+/// Key management: create, describe, list, aliases, enable/disable, rotation, deletion.
+pub trait KeyAdmin: Send + Sync {
+    /// CreateKey: a new symmetric CMK (with the backend's default key policy, if it governs).
+    fn create_key<'a>(&'a self, description: &'a str) -> KmsFuture<'a, KeyMetadata>;
+    /// DescribeKey.
+    fn describe_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata>;
+    /// ListKeys, with each key's metadata.
+    fn list_keys(&self) -> KmsFuture<'_, Vec<KeyMetadata>>;
+    /// ListAliases.
+    fn list_aliases(&self) -> KmsFuture<'_, Vec<AliasEntry>>;
+    /// CreateAlias.
+    fn create_alias<'a>(&'a self, alias: &'a str, target: &'a KeyRef) -> KmsFuture<'a, ()>;
+    /// UpdateAlias: points an existing alias at another key.
+    fn update_alias<'a>(&'a self, alias: &'a str, target: &'a KeyRef) -> KmsFuture<'a, ()>;
+    /// DeleteAlias.
+    fn delete_alias<'a>(&'a self, alias: &'a str) -> KmsFuture<'a, ()>;
+    /// EnableKey.
+    fn enable_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, ()>;
+    /// DisableKey.
+    fn disable_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, ()>;
+    /// RotateKeyOnDemand: adds a backing key; older ones still decrypt.
+    fn rotate_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata>;
+    /// ScheduleKeyDeletion, with a waiting period in [`DELETION_WINDOW_DAYS`].
+    fn schedule_key_deletion<'a>(&'a self, key: &'a KeyRef, pending_window_days: u32) -> KmsFuture<'a, KeyMetadata>;
+    /// CancelKeyDeletion: the key returns in the `Disabled` state, as in KMS.
+    fn cancel_key_deletion<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata>;
+}
+
+/// Key policies and grants, on backends that govern who may use a key (the local store, AWS
+/// KMS). A backend whose access control is elsewhere (an HSM's users) does not implement it.
+pub trait KeyGovernance: Send + Sync {
+    /// CreateKey with a key policy. Unless `bypass_lockout_check`, the policy must let the
+    /// caller change it later (`MalformedPolicyDocumentException` otherwise), as in KMS.
+    fn create_key_with_policy<'a>(
+        &'a self,
+        description: &'a str,
+        policy: &'a str,
+        bypass_lockout_check: bool,
+    ) -> KmsFuture<'a, KeyMetadata>;
+    /// GetKeyPolicy: the key policy's text.
+    fn get_key_policy<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, String>;
+    /// PutKeyPolicy, with the same lockout check as [`KeyGovernance::create_key_with_policy`].
+    fn put_key_policy<'a>(&'a self, key: &'a KeyRef, policy: &'a str, bypass_lockout_check: bool) -> KmsFuture<'a, ()>;
+    /// CreateGrant.
+    fn create_grant<'a>(&'a self, request: CreateGrantRequest<'a>) -> KmsFuture<'a, CreatedGrant>;
+    /// ListGrants of one key.
+    fn list_grants<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, Vec<GrantEntry>>;
+    /// RetireGrant: by the grant's retiring principal, its grantee (if the grant allows
+    /// RetireGrant) or the account root.
+    fn retire_grant<'a>(&'a self, target: GrantTarget<'a>) -> KmsFuture<'a, ()>;
+    /// RevokeGrant: by a principal the key policy allows `kms:RevokeGrant`.
+    fn revoke_grant<'a>(&'a self, key: &'a KeyRef, grant_id: &'a str) -> KmsFuture<'a, ()>;
+}
