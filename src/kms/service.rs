@@ -103,7 +103,8 @@ pub trait KeyService: Send + Sync + std::fmt::Debug {
     /// ReEncrypt: moves a ciphertext to another key or context without releasing the plaintext.
     fn re_encrypt<'a>(&'a self, request: ReEncryptRequest<'a>) -> KmsFuture<'a, ReEncrypted>;
 
-    /// Whether the key ARN `arn` names one of this service's keys (a router sends such keys here).
+    /// Whether the key ARN `arn` names one of this service's keys (so a caller with several
+    /// services knows where to send it).
     fn owns(&self, arn: &Arn) -> bool;
 
     /// Key management, on backends that offer it.

@@ -24,7 +24,7 @@ mod rewrap;
 pub use decrypt::{Decryptor, OpenOptions};
 pub use encrypt::{Encryptor, SealOptions, DEFAULT_FRAME_LENGTH};
 pub use parallel::{open, seal, Opened, Sealed};
-pub use rewrap::{rewrap_header, RewrapRequest, Rewrapped};
+pub use rewrap::{rewrap_header, RewrapError, RewrapRequest, Rewrapped};
 
 use crate::context::ContextError;
 use crate::keyring::KeyringError;
@@ -53,8 +53,8 @@ pub enum Error {
     #[error(transparent)]
     Context(#[from] ContextError),
     /// A re-wrap request cannot be carried out.
-    #[error("{0}")]
-    Rewrap(String),
+    #[error(transparent)]
+    Rewrap(#[from] RewrapError),
     /// The message lacks a context pair the caller requires.
     #[error("the message's encryption context does not contain {key}={value}")]
     ContextMismatch {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::decrypt::read_header_and_rest;
 use super::Error;
 use crate::keyring::OpenPolicy;
-use crate::kms::{KeyRef, KeyService, ReEncryptRequest};
+use crate::kms::{KeyRef, KeyRefError, KeyService, ReEncryptRequest};
 use crate::message::{EncryptedDataKey, Header, HeaderBody, MessageKeys, ParseLimits};
 
 /// What to change.
@@ -32,6 +32,39 @@ impl std::fmt::Debug for RewrapRequest<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RewrapRequest").field("remove", &self.remove).finish_non_exhaustive()
     }
+}
+
+/// Why a re-wrap request cannot be carried out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RewrapError {
+    /// The footer signature covers the header, so a new header would orphan it, and the
+    /// signing key is gone: only the sealer could sign again.
+    #[error(
+        "signed messages (suite 0x{suite:04x}) cannot be re-wrapped, since the signature covers the header; \
+         they have to be opened and sealed again"
+    )]
+    Signed {
+        /// The message's algorithm suite.
+        suite: u16,
+    },
+    /// A key to remove wraps no encrypted data key of the message.
+    #[error("{arn} does not wrap this message's data key")]
+    NotWrapping {
+        /// The key ARN asked for.
+        arn: String,
+    },
+    /// Every encrypted data key would be removed.
+    #[error("removing every key would leave the message impossible to open")]
+    NoKeyLeft,
+    /// The key service answered with a key ARN that does not parse.
+    #[error("the key service named the key that opened the message {arn:?}, which is not a key ARN: {source}")]
+    SourceKeyArn {
+        /// What the service answered.
+        arn: String,
+        /// Why it does not parse.
+        source: KeyRefError,
+    },
 }
 
 /// The new header, and where the unchanged body starts in the input.
@@ -54,18 +87,15 @@ pub fn rewrap_header(input: &mut impl Read, request: &RewrapRequest<'_>) -> Resu
     if body.suite.is_signed() {
         // The footer signature covers the header, so a new header would orphan it, and the
         // signing key is gone: only the sealer could sign again.
-        return Err(Error::Rewrap(format!(
-            "signed messages (suite 0x{:04x}) cannot be re-wrapped, since the signature covers the header; \
-             open and seal the message again",
-            body.suite.id()
-        )));
+        return Err(RewrapError::Signed { suite: body.suite.id() }.into());
     }
     let unwrapped = request.open.unwrap_data_key(&body.encrypted_data_keys, &body.context, body.suite)?;
     let keys = MessageKeys::derive(body.suite, unwrapped.data_key.expose_secret(), &body.message_id)?;
     header.verify(&keys)?;
 
     let source = &body.encrypted_data_keys[unwrapped.index];
-    let source_key = KeyRef::parse(&unwrapped.key_arn).map_err(|e| Error::Rewrap(e.to_string()))?;
+    let source_key = KeyRef::parse(&unwrapped.key_arn)
+        .map_err(|source| RewrapError::SourceKeyArn { arn: unwrapped.key_arn.clone(), source })?;
     let mut edks: Vec<EncryptedDataKey> = body.encrypted_data_keys.clone();
     let mut added = Vec::new();
     for (service, key) in request.add {
@@ -103,12 +133,12 @@ pub fn rewrap_header(input: &mut impl Read, request: &RewrapRequest<'_>) -> Resu
         let before = edks.len();
         edks.retain(|e| e.provider_info != arn.as_bytes());
         if edks.len() == before {
-            return Err(Error::Rewrap(format!("{arn} does not wrap this message's data key")));
+            return Err(RewrapError::NotWrapping { arn: arn.clone() }.into());
         }
         removed.push(arn.clone());
     }
     if edks.is_empty() {
-        return Err(Error::Rewrap("removing every key would leave the message impossible to open".into()));
+        return Err(RewrapError::NoKeyLeft.into());
     }
     let new_body = HeaderBody { encrypted_data_keys: edks, ..body.clone() };
     Ok(Rewrapped { header: Header::seal(new_body, &keys)?, body_offset: header.len() as u64, added, removed })

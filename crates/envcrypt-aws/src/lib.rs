@@ -70,14 +70,34 @@ impl Default for AwsOptions {
     }
 }
 
+/// Why an AWS client could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// Neither the options, the environment nor the profile give a region.
+    #[error("no AWS region is configured (AWS_REGION, AWS_DEFAULT_REGION or the profile's region)")]
+    NoRegion,
+    /// The client's runtime could not start.
+    #[error("cannot start the AWS client runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+}
+
 /// A small tokio runtime for an AWS client: the SDK is async, envcrypt's callers are threads.
-pub fn client_runtime(thread_name: &str) -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name(thread_name).enable_all().build()
+pub fn client_runtime(thread_name: &str) -> Result<tokio::runtime::Runtime, ConfigError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(thread_name)
+        .enable_all()
+        .build()
+        .map_err(ConfigError::Runtime)
 }
 
 /// Loads the AWS configuration (the standard chain, with `options` over it) on `runtime`.
 /// Retries follow `options.max_attempts`; timeouts are left to each client.
-pub fn load_config(options: &AwsOptions, runtime: &tokio::runtime::Runtime) -> Result<aws_config::SdkConfig, KmsError> {
+pub fn load_config(
+    options: &AwsOptions,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<aws_config::SdkConfig, ConfigError> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(options.max_attempts));
     if let Some(region) = &options.region {
@@ -95,9 +115,7 @@ pub fn load_config(options: &AwsOptions, runtime: &tokio::runtime::Runtime) -> R
     }
     let config = runtime.block_on(loader.load());
     if config.region().is_none() {
-        return Err(KmsError::Validation(
-            "no AWS region is configured: set AWS_REGION, a profile region, or --region".into(),
-        ));
+        return Err(ConfigError::NoRegion);
     }
     Ok(config)
 }
@@ -120,11 +138,10 @@ impl AwsKmsService {
     /// Loads the AWS configuration and builds a client. Blocks while the configuration loads;
     /// call it outside async code.
     pub fn connect(options: &AwsOptions) -> Result<Self, KmsError> {
-        let runtime = client_runtime("envcrypt-aws").map_err(|e| KmsError::Transport {
-            context: "starting the AWS client runtime".into(),
-            source: Arc::new(e),
-        })?;
-        let config = load_config(options, &runtime)?;
+        let unconfigured =
+            |e: ConfigError| KmsError::Transport { context: "setting up AWS KMS".into(), source: Arc::new(e) };
+        let runtime = client_runtime("envcrypt-aws").map_err(unconfigured)?;
+        let config = load_config(options, &runtime).map_err(unconfigured)?;
         let timeouts = TimeoutConfig::builder()
             .operation_timeout(options.operation_timeout)
             .connect_timeout(Duration::from_secs(5))

@@ -1,16 +1,16 @@
-//! Inputs and outputs: files, stdin/stdout, atomic replacement, progress.
+//! Local inputs and outputs: files and stdin/stdout, outputs staged until complete, progress.
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::error::{CliError, Exit};
+use crate::location::Location;
 use crate::staged::{CommitError, StagedFile};
 
-const STDIO: &str = "-";
 /// Inputs at least this large get a progress bar on a terminal.
 const PROGRESS_THRESHOLD: u64 = 64 * 1024 * 1024;
 
@@ -18,20 +18,35 @@ const PROGRESS_THRESHOLD: u64 = 64 * 1024 * 1024;
 pub struct Input {
     pub reader: Box<dyn Read + Send>,
     pub name: String,
+    /// The length of a regular file (unknown for pipes).
+    pub len: Option<u64>,
 }
 
 impl Input {
-    pub fn open(spec: &str) -> Result<Self, CliError> {
-        if spec == STDIO {
-            // A plain descriptor, as for stdout: Rust's `Stdin` is a locked, buffered handle
-            // that cannot move to the threads of the frame pipeline.
-            let fd = io::stdin().as_fd().try_clone_to_owned().map_err(|e| CliError::io("cannot use stdin", &e))?;
-            return Ok(Self { reader: Box::new(File::from(fd)), name: "stdin".into() });
+    /// A local input: stdin or a file (an S3 object is read by the S3 layer).
+    pub fn open(location: &Location, progress: bool) -> Result<Self, CliError> {
+        match location {
+            Location::Stdio => Self::stdin(),
+            Location::File(path) => Self::file(path, progress),
+            Location::S3(url) => Err(CliError::usage(format!("{url}: an S3 object cannot be read here"))),
         }
-        let path = PathBuf::from(spec);
-        let file = File::open(&path).map_err(|e| CliError::io(format!("cannot read {spec}"), &e))?;
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let reader: Box<dyn Read + Send> = if size >= PROGRESS_THRESHOLD && io::stderr().is_terminal() {
+    }
+
+    fn stdin() -> Result<Self, CliError> {
+        // A plain descriptor, as for stdout: Rust's `Stdin` is a locked, buffered handle
+        // that cannot move to the threads of the frame pipeline.
+        let fd = io::stdin().as_fd().try_clone_to_owned().map_err(|e| CliError::io("cannot use stdin", &e))?;
+        Ok(Self { reader: Box::new(File::from(fd)), name: "stdin".into(), len: None })
+    }
+
+    /// A file; a large one shows a progress bar on a terminal if `progress`.
+    fn file(path: &Path, progress: bool) -> Result<Self, CliError> {
+        let name = path.display().to_string();
+        let file = File::open(path).map_err(|e| CliError::io(format!("cannot read {name}"), &e))?;
+        let metadata = file.metadata().map_err(|e| CliError::io(format!("cannot read {name}"), &e))?;
+        let len = metadata.is_file().then_some(metadata.len());
+        let size = len.unwrap_or(0);
+        let reader: Box<dyn Read + Send> = if progress && size >= PROGRESS_THRESHOLD && io::stderr().is_terminal() {
             let bar = ProgressBar::new(size).with_style(
                 ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
                     .expect("the progress template is valid"),
@@ -40,7 +55,7 @@ impl Input {
         } else {
             Box::new(file)
         };
-        Ok(Self { reader, name: spec.to_owned() })
+        Ok(Self { reader, name, len })
     }
 }
 
@@ -54,19 +69,28 @@ pub enum Output {
 }
 
 impl Output {
-    /// `-` for stdout, else a file that must not exist unless `force`.
-    pub fn create(spec: &str, force: bool) -> Result<Self, CliError> {
-        if spec == STDIO {
-            let fd = io::stdout().as_fd().try_clone_to_owned().map_err(|e| CliError::io("cannot use stdout", &e))?;
-            return Ok(Self::Stdout(File::from(fd)));
+    /// A local output: stdout or a file that must not exist unless `force`.
+    pub fn create(location: &Location, force: bool) -> Result<Self, CliError> {
+        match location {
+            Location::Stdio => Self::stdout(),
+            Location::File(path) => Self::file(path, force),
+            Location::S3(url) => Err(CliError::usage(format!("{url}: an S3 object cannot be written here"))),
         }
-        let target = PathBuf::from(spec);
+    }
+
+    fn stdout() -> Result<Self, CliError> {
+        let fd = io::stdout().as_fd().try_clone_to_owned().map_err(|e| CliError::io("cannot use stdout", &e))?;
+        Ok(Self::Stdout(File::from(fd)))
+    }
+
+    fn file(target: &Path, force: bool) -> Result<Self, CliError> {
+        let shown = target.display();
         if !force && target.symlink_metadata().is_ok() {
-            return Err(CliError::new(Exit::Io, format!("{spec} already exists; use --force to replace it")));
+            return Err(CliError::new(Exit::Io, format!("{shown} already exists; use --force to replace it")));
         }
-        StagedFile::create(&target, force)
+        StagedFile::create(target, force)
             .map(Self::File)
-            .map_err(|e| CliError::io(format!("cannot create {spec}"), &e))
+            .map_err(|e| CliError::io(format!("cannot create {shown}"), &e))
     }
 
     pub fn is_terminal(&self) -> bool {
@@ -92,7 +116,7 @@ impl Output {
     }
 
     /// Makes a file output durable and gives it its name.
-    pub fn commit(self, shown: &str) -> Result<(), CliError> {
+    pub fn commit(self, shown: &dyn std::fmt::Display) -> Result<(), CliError> {
         match self {
             Self::Stdout(mut out) => out.flush().map_err(|e| CliError::io("cannot write to stdout", &e)),
             Self::File(staged) => staged.commit().map_err(|e| match e {
@@ -104,13 +128,6 @@ impl Output {
             }),
         }
     }
-}
-
-/// The output name `open` derives from `INPUT.enc`.
-pub fn strip_enc(input: &Path) -> Option<PathBuf> {
-    let name = input.file_name()?.to_str()?;
-    let stem = name.strip_suffix(".enc").filter(|s| !s.is_empty())?;
-    Some(input.with_file_name(stem))
 }
 
 /// Whether an I/O error is a closed pipe on stdout (`envcrypt open x | head`), which is a

@@ -2,10 +2,14 @@
 //! `envcrypt` library; this binary parses arguments, moves bytes and reports errors.
 
 mod backends;
+mod batch;
 mod cli;
 mod commands;
 mod error;
 mod files;
+mod location;
+mod print;
+mod prompts;
 mod signals;
 mod staged;
 mod terminal;

@@ -435,3 +435,94 @@ fn header_len_of(message: &[u8]) -> usize {
     let limits = envcrypt::message::ParseLimits::default();
     envcrypt::message::Header::parse(message, &limits).unwrap().1
 }
+
+/// How many audited calls of `operation` the local store has seen.
+fn audited_calls(env: &Env, operation: &str) -> usize {
+    let events: serde_json::Value = serde_json::from_str(&env.ok(&["--json", "audit", "list"])).unwrap();
+    events.as_array().unwrap().iter().filter(|e| e["eventName"] == operation).count()
+}
+
+#[test]
+fn many_inputs_take_one_key_service_call_per_run_and_each_gets_its_own_output() {
+    let env = Env::new();
+    let key = env.new_key();
+    let names: Vec<String> = (0..24).map(|i| format!("log{i}")).collect();
+    for (i, name) in names.iter().enumerate() {
+        env.write(name, &pattern(i * 5000 + 1));
+    }
+    let mut seal = vec!["--json", "seal", "--key", &key, "--frame-size", "1024"];
+    seal.extend(names.iter().map(String::as_str));
+    let generated_before = audited_calls(&env, "GenerateDataKey");
+    let reports: serde_json::Value = serde_json::from_str(&env.ok(&seal)).unwrap();
+    assert_eq!(reports.as_array().unwrap().len(), names.len(), "one report per input");
+    assert_eq!(audited_calls(&env, "GenerateDataKey") - generated_before, 1, "one data key for the run");
+
+    let ids: std::collections::HashSet<String> = names
+        .iter()
+        .map(|n| {
+            let v: serde_json::Value =
+                serde_json::from_str(&env.ok(&["--json", "inspect", &format!("{n}.enc")])).unwrap();
+            v["message_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), names.len(), "every message has its own message id");
+
+    for name in &names {
+        std::fs::rename(env.path(name), env.path(&format!("{name}.orig"))).unwrap();
+    }
+    let decrypted_before = audited_calls(&env, "Decrypt");
+    let mut open = vec!["open"];
+    let sealed: Vec<String> = names.iter().map(|n| format!("{n}.enc")).collect();
+    open.extend(sealed.iter().map(String::as_str));
+    env.ok(&open);
+    assert_eq!(audited_calls(&env, "Decrypt") - decrypted_before, 1, "one Decrypt for messages sharing a data key");
+    for name in &names {
+        assert_eq!(std::fs::read(env.path(name)).unwrap(), std::fs::read(env.path(&format!("{name}.orig"))).unwrap());
+    }
+}
+
+#[test]
+fn a_failing_input_is_named_the_others_complete_and_the_status_says_so() {
+    let env = Env::new();
+    env.write("a", b"first");
+    env.write("c", b"third");
+    env.write("tampered.enc", b"\x02\x05not a message at all");
+    let out = env.run(&["seal", "a", "missing", "c"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot read missing"), "{stderr}");
+    assert!(stderr.lines().last().unwrap().contains("1 of 3 inputs could not be sealed"), "{stderr}");
+    assert!(env.path("a.enc").exists() && env.path("c.enc").exists());
+    no_plaintext_left(env.dir(), "missing.enc");
+
+    std::fs::remove_file(env.path("a")).unwrap();
+    let out = env.run(&["open", "a.enc", "tampered.enc"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "the data failed its checks: {stderr}");
+    assert!(stderr.contains("tampered.enc") && stderr.contains("1 of 2 inputs could not be opened"), "{stderr}");
+    assert_eq!(std::fs::read(env.path("a")).unwrap(), b"first");
+    no_plaintext_left(env.dir(), "tampered");
+
+    let err = env.fails(&["seal", "-o", "both.enc", "a", "c"], 2);
+    assert!(err.contains("-o names one output"), "{err}");
+    let err = env.fails(&["seal", "-", "-"], 2);
+    assert!(err.contains("stdin"), "{err}");
+}
+
+#[test]
+fn completions_and_the_man_page_come_from_the_command_line_definition() {
+    let env = Env::new();
+    for (shell, marker) in [("bash", "complete -F"), ("zsh", "#compdef envcrypt"), ("fish", "complete -c envcrypt")] {
+        let script = env.ok(&["completions", shell]);
+        assert!(script.contains(marker), "{shell}: {script}");
+        for command in ["seal", "open", "rewrap", "conformance"] {
+            assert!(script.contains(command), "{shell} completes {command}");
+        }
+    }
+    let page = env.ok(&["man"]);
+    assert!(page.contains(".TH envcrypt") && page.contains("seal"), "{page}");
+    env.ok(&["man", "--dir", "pages"]);
+    for page in ["envcrypt.1", "envcrypt-seal.1", "envcrypt-key-create.1"] {
+        assert!(env.path("pages").join(page).is_file(), "{page}");
+    }
+}

@@ -86,6 +86,12 @@ fn decrypt_after(
     round_trip(b, &blob, &purpose(), None, b"state")
 }
 
+/// GenerateDataKey under `key`: the data key's length.
+fn generate_with(b: &Backend<'_>, key: &KeyRef) -> Result<String> {
+    let data_key = b.service.generate_data_key(key, DataKeySpec::Aes256, &purpose()).wait()?;
+    Ok(bytes(data_key.plaintext.len()))
+}
+
 fn schedule(b: &Backend<'_>, days: u32) -> Result<String> {
     let key = b.new_key()?;
     Ok(b.admin.schedule_key_deletion(&id(&key), days).wait()?.state.to_string())
@@ -296,11 +302,7 @@ pub static SCENARIOS: &[Scenario] = &[
         documented: Fails("DisabledException"),
         run: |b| {
             let key = disabled_key(b)?;
-            b.service
-                .generate_data_key(&key, DataKeySpec::Aes256, &purpose())
-                .wait()
-                .map_err(ScenarioError::Kms)
-                .map(|d| bytes(d.plaintext.len()))
+            generate_with(b, &key)
         },
     },
     Scenario {
@@ -355,11 +357,7 @@ pub static SCENARIOS: &[Scenario] = &[
         documented: Fails("KMSInvalidStateException"),
         run: |b| {
             let key = pending_deletion_key(b)?;
-            b.service
-                .generate_data_key(&key, DataKeySpec::Aes256, &purpose())
-                .wait()
-                .map_err(ScenarioError::Kms)
-                .map(|d| bytes(d.plaintext.len()))
+            generate_with(b, &key)
         },
     },
     Scenario {
@@ -532,11 +530,7 @@ pub static SCENARIOS: &[Scenario] = &[
         documented: Fails("NotFoundException"),
         run: |b| {
             let key = KeyRef::parse("00000000-0000-4000-8000-000000000000").expect("a valid key id");
-            b.service
-                .generate_data_key(&key, DataKeySpec::Aes256, &purpose())
-                .wait()
-                .map_err(ScenarioError::Kms)
-                .map(|d| bytes(d.plaintext.len()))
+            generate_with(b, &key)
         },
     },
     Scenario {

@@ -90,6 +90,18 @@ pub(crate) fn not_active(message: &str) -> KmsError {
     KmsError::Service { name: "CloudHsmClusterNotActiveException".into(), message: message.into() }
 }
 
+/// The token refused the login. Not `AccessDeniedException`, which KMS keeps for key policies
+/// and grants: CloudHSM names a refused crypto user this way.
+pub(crate) fn login_refused(message: String) -> KmsError {
+    KmsError::Service { name: LOGIN_REFUSED.into(), message }
+}
+
+/// The exception name of a refused login.
+pub const LOGIN_REFUSED: &str = "CloudHsmAccessDeniedException";
+/// The exception name of a cluster whose tokens share no trusted cluster key (KMS's name for
+/// a CloudHSM cluster that does not meet a key store's requirements).
+pub const NOT_INITIALIZED: &str = "CloudHsmClusterInvalidConfigurationException";
+
 /// Opens the module and every token it can: a token that is missing or refuses comes back as
 /// its error, and only a cluster with no token at all is an error.
 fn open_tokens(options: &Pkcs11Options) -> Result<(OpenTokens, Vec<Option<KmsError>>), KmsError> {
@@ -100,9 +112,9 @@ fn open_tokens(options: &Pkcs11Options) -> Result<(OpenTokens, Vec<Option<KmsErr
         let opened = module.slot(label).and_then(|slot| {
             Token::open(module.pkcs11(), slot, label, &options.pin, options.cluster.mechanisms).map_err(|e| match e {
                 CkError::Pkcs11(RvError::PinIncorrect | RvError::PinInvalid | RvError::PinLenRange, _) => {
-                    KmsError::AccessDenied(format!("token {label:?} refused the user PIN"))
+                    login_refused(format!("token {label:?} refused the user PIN"))
                 }
-                CkError::Pkcs11(RvError::PinLocked, _) => KmsError::AccessDenied(format!(
+                CkError::Pkcs11(RvError::PinLocked, _) => login_refused(format!(
                     "token {label:?} has locked its user PIN; its security officer must reset it"
                 )),
                 other => transport(format!("cannot log in to token {label:?}"), other),
@@ -212,11 +224,14 @@ impl Cluster {
         }
         if lacking.len() == up.len() {
             let labels: Vec<&str> = lacking.iter().map(|&i| self.options.cluster.tokens[i].as_str()).collect();
-            return Err(KmsError::UnsupportedOperation(format!(
-                "the tokens {} share no trusted cluster key, so keys cannot be copied between them: \
-                 their security officer must initialize the cluster first",
-                labels.join(", ")
-            )));
+            return Err(KmsError::Service {
+                name: NOT_INITIALIZED.into(),
+                message: format!(
+                    "the tokens {} share no trusted cluster key, so keys cannot be copied between them: \
+                     their security officer must initialize the cluster first",
+                    labels.join(", ")
+                ),
+            });
         }
         for index in lacking {
             self.mark_down(index, &open.token(index).missing(replication::CLUSTER_KEY_NAME));

@@ -33,7 +33,7 @@ mod service;
 mod template;
 mod token;
 
-pub use cluster::TokenStatus;
+pub use cluster::{TokenStatus, LOGIN_REFUSED, NOT_INITIALIZED};
 pub use config::{ClusterConfig, ConfigError, ConfigSources, Pkcs11Options};
 pub use mechanisms::{IvSource, Mechanisms, WrapMechanism};
 pub use replication::{init_cluster, ClusterKeyStatus};

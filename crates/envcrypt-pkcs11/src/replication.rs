@@ -204,7 +204,7 @@ pub fn init_cluster(cluster: &ClusterConfig, so_pin: &Zeroizing<String>) -> Resu
         match session.login(UserType::So, Some(&pin)) {
             Ok(()) => {}
             Err(e @ cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::PinIncorrect, _)) => {
-                return Err(KmsError::AccessDenied(format!(
+                return Err(crate::cluster::login_refused(format!(
                     "token {label:?} refused the security officer PIN ({})",
                     crate::token::describe(&e)
                 )))

@@ -55,4 +55,4 @@ mod s3ec;
 
 #[cfg(feature = "client")]
 pub use objects::*;
-pub use s3ec::{S3ecVersion, CEK_ALG_CONTEXT_KEY};
+pub use s3ec::{S3ecError, S3ecVersion, CEK_ALG_CONTEXT_KEY};

@@ -30,7 +30,7 @@ pub enum StoreError {
         dir: PathBuf,
     },
     /// The store is passphrase-protected and no passphrase was available.
-    #[error("local key store {} is protected by a passphrase: set ENVCRYPT_PASSPHRASE or run on a terminal", dir.display())]
+    #[error("local key store {} is protected by a passphrase, and none was given", dir.display())]
     PassphraseRequired {
         /// The store directory.
         dir: PathBuf,

@@ -5,19 +5,67 @@ use std::time::{Duration, SystemTime};
 use envcrypt::kms::local::{read_audit_events, Acknowledgment, AuditError, StoreError};
 use serde_json::Value;
 
-use super::{print_json, print_lines};
-use crate::backends::store_dir;
-use crate::cli::{AuditCommand, GlobalArgs};
+use crate::backends::{store_dir, Backends};
+use crate::cli::GlobalArgs;
 use crate::error::{CliError, Exit};
+use crate::print;
 
-pub fn exec(command: &AuditCommand, global: &GlobalArgs) -> Result<(), CliError> {
+/// Check and query the local store's audit log (one CloudTrail-shaped event per call).
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Check the log's hash chain: catches edited, removed, reordered or appended events.
+    #[command(after_help = "\
+Example:
+  envcrypt audit verify
+
+Prints the number of events and the MAC of the last one. The chain is keyed by the store's
+root key, so verifying needs the store (and its passphrase, if it has one). Keep the printed
+head somewhere else to catch a later rollback of the log together with its head file.
+Exits 4 if the log does not verify.")]
+    Verify,
+    /// Record events lost from the end of the log (cut off, or a crash mid-write), so that calls
+    /// work again; the loss stays in the log for `audit verify` to show.
+    #[command(after_help = "\
+Example:
+  envcrypt audit verify                        # shows what is missing
+  envcrypt --principal admin audit acknowledge # records it, as admin, and calls work again
+
+While the log ends before its head file says it should, or ends in an incomplete event, every
+call of the store is refused: no key is used without a record. Acknowledging appends an event
+naming the lost sequence numbers and who acknowledged them (and removes the bytes of an
+incomplete event). It refuses a log that was edited anywhere else: that is not a loss at its
+end. Exits 4 if the log does not verify up to its end.")]
+    Acknowledge,
+    /// List events, oldest first.
+    #[command(after_help = "\
+Examples:
+  envcrypt audit list --key alias/payroll --since 1h
+  envcrypt audit list --principal role/rewrapper --json | jq '.[].eventName'
+  envcrypt audit list --since 2026-11-23T09:00:00Z --errors")]
+    List {
+        /// Only events on this key: its id, its ARN, or the alias as the caller gave it.
+        #[arg(long)]
+        key: Option<String>,
+        /// Only events by this principal: NAME, user/NAME, role/NAME or an ARN.
+        #[arg(long)]
+        principal: Option<String>,
+        /// Only events at or after this time: RFC 3339, or a duration ago (`90m`, `2h`, `7d`).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Only failed calls (denied, not found, ...).
+        #[arg(long)]
+        errors: bool,
+    },
+}
+
+pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
     let dir = store_dir(global.store.clone()).map_err(|e| CliError::kms("cannot find the key store", &e))?;
     match command {
-        AuditCommand::Verify => {
-            let backends = crate::backends::Backends::new(global)?;
+        Command::Verify => {
+            let backends = Backends::new(global)?;
             let summary = backends.existing_local()?.verify_audit_log().map_err(audit_error)?;
             if global.json {
-                return print_json(&serde_json::json!({
+                return print::json(&serde_json::json!({
                     "Log": dir.join("audit.log"),
                     "Events": summary.events,
                     "LastSequence": summary.last_sequence,
@@ -32,17 +80,17 @@ pub fn exec(command: &AuditCommand, global: &GlobalArgs) -> Result<(), CliError>
                 summary.head_mac
             )];
             lines.extend(summary.acknowledged.iter().map(|a| format!("acknowledged: {}", describe_loss(a))));
-            print_lines(&lines)
+            print::lines(&lines)
         }
-        AuditCommand::Acknowledge => {
-            let backends = crate::backends::Backends::new(global)?;
+        Command::Acknowledge => {
+            let backends = Backends::new(global)?;
             let acknowledged = backends.existing_local()?.acknowledge_audit_loss().map_err(audit_error)?;
             if global.json {
-                return print_json(&serde_json::to_value(&acknowledged).expect("an acknowledgment serializes"));
+                return print::json(&serde_json::to_value(&acknowledged).expect("an acknowledgment serializes"));
             }
-            print_lines(&[format!("recorded as event {}: {}", acknowledged.sequence, describe_loss(&acknowledged))])
+            print::lines(&[format!("recorded as event {}: {}", acknowledged.sequence, describe_loss(&acknowledged))])
         }
-        AuditCommand::List { key, principal, since, errors } => {
+        Command::List { key, principal, since, errors } => {
             let since = since.as_deref().map(parse_since).transpose()?;
             let events: Vec<Value> = read_audit_events(&dir)
                 .map_err(audit_error)?
@@ -53,7 +101,7 @@ pub fn exec(command: &AuditCommand, global: &GlobalArgs) -> Result<(), CliError>
                 .filter(|e| !errors || e.get("errorCode").is_some())
                 .collect();
             if global.json {
-                return print_json(&Value::Array(events));
+                return print::json(&Value::Array(events));
             }
             let mut lines =
                 vec![format!("{:<20}  {:<31}  {:<45}  {:<36}  RESULT", "TIME", "EVENT", "PRINCIPAL", "KEY")];
@@ -69,7 +117,7 @@ pub fn exec(command: &AuditCommand, global: &GlobalArgs) -> Result<(), CliError>
                     e.get("errorCode").and_then(Value::as_str).unwrap_or("ok")
                 )
             }));
-            print_lines(&lines)
+            print::lines(&lines)
         }
     }
 }

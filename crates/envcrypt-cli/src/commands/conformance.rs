@@ -1,3 +1,6 @@
+//! `envcrypt conformance`: the KMS scenarios of `envcrypt-conformance` on the chosen backends,
+//! side by side with documented AWS KMS behaviour.
+
 use envcrypt::kms::local::{LocalKeyService, StoreOptions};
 use envcrypt::kms::{KeyService, KmsError};
 use envcrypt_aws::{AwsKmsService, AwsOptions};
@@ -6,12 +9,30 @@ use envcrypt_conformance::{
     MOTO_DEVIATIONS, SCENARIOS,
 };
 
-use super::{print_json, print_lines};
-use crate::backends::BackendKind;
-use crate::cli::{ConformanceArgs, GlobalArgs};
+use crate::backends::{aws_options, BackendKind, Backends};
+use crate::cli::GlobalArgs;
 use crate::error::{CliError, Exit};
+use crate::print;
 
-pub fn exec(args: &ConformanceArgs, global: &GlobalArgs) -> Result<(), CliError> {
+/// Run the KMS conformance scenarios on one or more backends and report every difference.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  envcrypt conformance                                   # the local store
+  envcrypt conformance --backend local --backend aws --endpoint-url http://127.0.0.1:5000
+  envcrypt conformance --backend aws --json              # real AWS KMS (creates keys, then
+                                                         # schedules their deletion)
+
+Each scenario's outcome is compared with documented AWS KMS behaviour. With --endpoint-url
+(a stand-in such as moto), that endpoint's known deviations are marked `~` instead of failing.
+The local store runs in a throwaway directory unless --store is given.")]
+pub struct Args {
+    /// Treat every difference of a stand-in endpoint as a failure, known or not.
+    #[arg(long)]
+    pub no_known_deviations: bool,
+}
+
+pub fn exec(args: &Args, global: &GlobalArgs) -> Result<(), CliError> {
     let kinds = if global.backend.is_empty() { vec![BackendKind::Local] } else { global.backend.clone() };
     let stand_in = global.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
     let mut columns = Vec::new();
@@ -28,9 +49,9 @@ pub fn exec(args: &ConformanceArgs, global: &GlobalArgs) -> Result<(), CliError>
     let report = Report::new(&columns);
     let differences = report.differences().count();
     if global.json {
-        print_json(&serde_json::to_value(&report).expect("the report serializes"))?;
+        print::json(&serde_json::to_value(&report).expect("the report serializes"))?;
     } else {
-        print_lines(&table(&report))?;
+        print::lines(&table(&report))?;
     }
     if differences > 0 {
         return Err(CliError::new(
@@ -53,11 +74,7 @@ fn local_column(global: &GlobalArgs) -> Result<Column, CliError> {
 }
 
 fn aws_column(global: &GlobalArgs, deviations: Deviations) -> Result<Column, CliError> {
-    let options = AwsOptions {
-        endpoint_url: global.endpoint_url.clone(),
-        region: global.region.clone(),
-        ..AwsOptions::default()
-    };
+    let options = aws_options(global);
     let kms = AwsKmsService::connect(&options).map_err(|e: KmsError| CliError::kms("cannot reach AWS KMS", &e))?;
     let backend = Backend::new("aws", &kms, &kms);
     // Other principals exist only on a stand-in, each a client with an access key of its own;
@@ -79,7 +96,7 @@ fn aws_column(global: &GlobalArgs, deviations: Deviations) -> Result<Column, Cli
 
 /// The HSM cluster, as configured; its keys are scheduled for deletion at the end.
 fn pkcs11_column(global: &GlobalArgs) -> Result<Column, CliError> {
-    let backends = crate::backends::Backends::new(global)?;
+    let backends = Backends::new(global)?;
     let hsm = backends.pkcs11()?;
     let outcomes = conformance::run(&Backend::new("pkcs11", hsm.as_ref(), hsm.as_ref()));
     Ok(Column { backend: "pkcs11".into(), deviations: &[], outcomes })

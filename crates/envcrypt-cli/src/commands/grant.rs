@@ -5,22 +5,86 @@ use std::collections::BTreeMap;
 use envcrypt::kms::{CreateGrantRequest, GrantConstraints, GrantOperation, GrantTarget, KeyGovernance};
 use serde_json::json;
 
-use super::{print_json, print_lines};
-use crate::backends::parse_key;
-use crate::cli::{GlobalArgs, GrantCommand};
+use crate::cli::{context, key_ref, GlobalArgs};
 use crate::error::CliError;
+use crate::print;
+
+/// Create, list, retire or revoke grants.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Let a principal use a key for some operations; prints the grant id and token.
+    #[command(after_help = "\
+Examples:
+  envcrypt key grant create alias/payroll --grantee role/batch --operation Decrypt
+  envcrypt key grant create alias/payroll --grantee role/batch --operation Decrypt \\
+      --operation RetireGrant --context-subset job=nightly --name nightly-restore
+
+Operations: Decrypt, Encrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext, ReEncryptFrom,
+ReEncryptTo, CreateGrant, RetireGrant, DescribeKey. The grant is in force at once.")]
+    Create {
+        /// The key.
+        key: String,
+        /// Who may use the grant: NAME, user/NAME, role/NAME or an ARN.
+        #[arg(long, value_name = "PRINCIPAL")]
+        grantee: String,
+        /// An operation the grant allows; repeatable.
+        #[arg(long = "operation", value_name = "OPERATION", required = true)]
+        operations: Vec<String>,
+        /// Who else may retire the grant.
+        #[arg(long, value_name = "PRINCIPAL")]
+        retiring_principal: Option<String>,
+        /// Allow only requests whose context includes this pair; repeatable.
+        #[arg(long = "context-subset", value_name = "KEY=VALUE")]
+        context_subset: Vec<String>,
+        /// Allow only requests whose context is exactly these pairs; repeatable.
+        #[arg(long = "context-equals", value_name = "KEY=VALUE", conflicts_with = "context_subset")]
+        context_equals: Vec<String>,
+        /// A name: creating the same named grant again returns the first one.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List a key's grants.
+    #[command(after_help = "Example:\n  envcrypt key grant list alias/payroll --json")]
+    List {
+        /// The key.
+        key: String,
+    },
+    /// Retire a grant: by its retiring principal, its grantee (if it allows RetireGrant) or the root.
+    #[command(after_help = "\
+Examples:
+  envcrypt --principal role/batch key grant retire --token \"$TOKEN\"
+  envcrypt key grant retire alias/payroll 0c4f...e1")]
+    Retire {
+        /// The key (with GRANT_ID).
+        #[arg(required_unless_present = "token", requires = "grant_id")]
+        key: Option<String>,
+        /// The grant id.
+        grant_id: Option<String>,
+        /// The grant token `grant create` printed, in place of KEY and GRANT_ID.
+        #[arg(long, conflicts_with = "key")]
+        token: Option<String>,
+    },
+    /// Revoke a grant (needs kms:RevokeGrant in the key policy).
+    #[command(after_help = "Example:\n  envcrypt key grant revoke alias/payroll 0c4f...e1")]
+    Revoke {
+        /// The key.
+        key: String,
+        /// The grant id.
+        grant_id: String,
+    },
+}
 
 /// The key a grant command acts on (a retire by token names none: the local store's default).
-pub fn key_of(command: &GrantCommand) -> &str {
+pub fn key_of(command: &Command) -> &str {
     match command {
-        GrantCommand::Create { key, .. } | GrantCommand::List { key } | GrantCommand::Revoke { key, .. } => key,
-        GrantCommand::Retire { key, .. } => key.as_deref().unwrap_or("alias/envcrypt/default"),
+        Command::Create { key, .. } | Command::List { key } | Command::Revoke { key, .. } => key,
+        Command::Retire { key, .. } => key.as_deref().unwrap_or("alias/envcrypt/default"),
     }
 }
 
-pub fn exec(command: &GrantCommand, governance: &dyn KeyGovernance, global: &GlobalArgs) -> Result<(), CliError> {
+pub fn exec(command: &Command, governance: &dyn KeyGovernance, global: &GlobalArgs) -> Result<(), CliError> {
     match command {
-        GrantCommand::Create { key, grantee, operations, retiring_principal, context_subset, context_equals, name } => {
+        Command::Create { key, grantee, operations, retiring_principal, context_subset, context_equals, name } => {
             let operations = operations.iter().map(|op| parse_operation(op)).collect::<Result<Vec<_>, _>>()?;
             let constraints = GrantConstraints {
                 encryption_context_subset: pairs(context_subset)?,
@@ -28,7 +92,7 @@ pub fn exec(command: &GrantCommand, governance: &dyn KeyGovernance, global: &Glo
             };
             let created = governance
                 .create_grant(CreateGrantRequest {
-                    key: &parse_key(key)?,
+                    key: &key_ref(key)?,
                     grantee_principal: grantee,
                     operations: &operations,
                     retiring_principal: retiring_principal.as_deref(),
@@ -38,21 +102,21 @@ pub fn exec(command: &GrantCommand, governance: &dyn KeyGovernance, global: &Glo
                 .wait()
                 .map_err(|e| CliError::kms(format!("cannot create a grant on {key} for {grantee}"), &e))?;
             if global.json {
-                print_json(&json!({ "GrantId": created.grant_id, "GrantToken": created.grant_token }))
+                print::json(&json!({ "GrantId": created.grant_id, "GrantToken": created.grant_token }))
             } else {
-                print_lines(&[
+                print::lines(&[
                     format!("grant id:    {}", created.grant_id),
                     format!("grant token: {}", created.grant_token),
                 ])
             }
         }
-        GrantCommand::List { key } => {
+        Command::List { key } => {
             let grants = governance
-                .list_grants(&parse_key(key)?)
+                .list_grants(&key_ref(key)?)
                 .wait()
                 .map_err(|e| CliError::kms(format!("cannot list the grants of {key}"), &e))?;
             if global.json {
-                return print_json(&json!({ "Grants": grants }));
+                return print::json(&json!({ "Grants": grants }));
             }
             let mut lines = vec![format!("{:<64}  {:<40}  OPERATIONS / CONSTRAINTS", "GRANT ID", "GRANTEE")];
             lines.extend(grants.iter().map(|g| {
@@ -63,13 +127,13 @@ pub fn exec(command: &GrantCommand, governance: &dyn KeyGovernance, global: &Glo
                     .map_or(String::new(), |c| serde_json::to_string(c).map(|c| format!("  {c}")).unwrap_or_default());
                 format!("{:<64}  {:<40}  {}{constraints}", g.grant_id, g.grantee_principal, operations.join(","))
             }));
-            print_lines(&lines)
+            print::lines(&lines)
         }
-        GrantCommand::Retire { key, grant_id, token } => {
+        Command::Retire { key, grant_id, token } => {
             let (target, what) = match (token, key, grant_id) {
                 (Some(token), _, _) => (GrantTarget::Token(token), "the grant of that token".to_owned()),
                 (None, Some(key), Some(grant_id)) => {
-                    let key_ref = parse_key(key)?;
+                    let key_ref = key_ref(key)?;
                     return governance
                         .retire_grant(GrantTarget::Id { key: &key_ref, grant_id })
                         .wait()
@@ -79,8 +143,8 @@ pub fn exec(command: &GrantCommand, governance: &dyn KeyGovernance, global: &Glo
             };
             governance.retire_grant(target).wait().map_err(|e| CliError::kms(format!("cannot retire {what}"), &e))
         }
-        GrantCommand::Revoke { key, grant_id } => governance
-            .revoke_grant(&parse_key(key)?, grant_id)
+        Command::Revoke { key, grant_id } => governance
+            .revoke_grant(&key_ref(key)?, grant_id)
             .wait()
             .map_err(|e| CliError::kms(format!("cannot revoke grant {grant_id} of {key}"), &e)),
     }
@@ -97,6 +161,6 @@ fn pairs(pairs: &[String]) -> Result<Option<BTreeMap<String, String>>, CliError>
     if pairs.is_empty() {
         return Ok(None);
     }
-    let context = crate::backends::parse_context(pairs)?;
+    let context = context(pairs)?;
     Ok(Some(context.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()))
 }

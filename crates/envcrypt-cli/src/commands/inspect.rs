@@ -1,28 +1,109 @@
+//! `envcrypt inspect`: a sealed message's header (suite, keys, context, frame size) from a
+//! file, stdin or an S3 object, without any key.
+
 use envcrypt::message::{Header, ParseLimits};
 use envcrypt::stream;
+use envcrypt_s3::{inspect_object, Inspected, InspectedKind, S3ecVersion, TransferOptions};
 use serde_json::json;
 
-use super::{print_json, print_lines};
-use crate::cli::{GlobalArgs, InspectArgs};
+use crate::backends::s3_client;
+use crate::cli::GlobalArgs;
 use crate::error::CliError;
 use crate::files::Input;
+use crate::location::Location;
+use crate::print;
 
-pub fn exec(args: &InspectArgs, global: &GlobalArgs) -> Result<(), CliError> {
-    if envcrypt_s3::ObjectUrl::is_s3(&args.input) {
-        return super::s3::inspect(global, &super::s3::object_url(&args.input)?);
-    }
-    let mut input = Input::open(&args.input)?;
-    let limits = ParseLimits { max_encrypted_data_keys: u16::MAX, ..ParseLimits::default() };
-    let header = stream::read_header(&mut input.reader, &limits)
-        .map_err(|e| CliError::stream(format!("cannot inspect {}", input.name), e))?;
+/// Show a sealed message's header (suite, keys, context, frame size); needs no key.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  envcrypt inspect notes.txt.enc
+  envcrypt inspect --json notes.txt.enc
+  envcrypt inspect s3://backups/db.dump.enc      # one ranged read; the body is not downloaded")]
+pub struct Args {
+    /// The sealed file, s3://BUCKET/KEY, or - for stdin.
+    #[arg(default_value = "-")]
+    pub input: String,
+}
+
+pub fn exec(args: &Args, global: &GlobalArgs) -> Result<(), CliError> {
+    let input = Location::parse(&args.input)?;
+    let name = input.to_string();
+    let Location::S3(url) = &input else {
+        let mut source = Input::open(&input, false)?;
+        let limits = ParseLimits { max_encrypted_data_keys: u16::MAX, ..ParseLimits::default() };
+        let header = stream::read_header(&mut source.reader, &limits)
+            .map_err(|e| CliError::stream(format!("cannot inspect {}", source.name), e))?;
+        return if global.json {
+            print::json(&header_json(&source.name, &header))
+        } else {
+            print::lines(&header_lines(&source.name, &header))
+        };
+    };
+    let client = s3_client(global, TransferOptions::default())?;
+    let inspected = inspect_object(&client, url).map_err(|e| CliError::s3("cannot inspect", e))?;
     if global.json {
-        return print_json(&header_json(&input.name, &header));
+        print::json(&object_json(&name, &inspected))
+    } else {
+        print::lines(&object_lines(&name, &inspected))
     }
-    print_lines(&header_lines(&input.name, &header))
+}
+
+/// The `--json` description of an S3 object: its header or S3 Encryption Client envelope,
+/// its size and metadata.
+fn object_json(name: &str, inspected: &Inspected) -> serde_json::Value {
+    let mut value = match &inspected.kind {
+        InspectedKind::Sealed(header) => header_json(name, header),
+        InspectedKind::S3ec { version, context, plaintext_length } => json!({
+            "file": name,
+            "format": version.name(),
+            "plaintext_bytes": plaintext_length,
+            "encryption_context": context,
+        }),
+    };
+    value["object_bytes"] = json!(inspected.object_size);
+    value["metadata"] = json!(inspected.metadata);
+    value
+}
+
+/// The text description of an S3 object.
+fn object_lines(name: &str, inspected: &Inspected) -> Vec<String> {
+    let size = format!("object size: {} bytes", inspected.object_size);
+    let mut lines = match &inspected.kind {
+        InspectedKind::Sealed(header) => {
+            let mut lines = header_lines(name, header);
+            lines.insert(1, size);
+            lines
+        }
+        InspectedKind::S3ec { version, context, plaintext_length } => {
+            let format = match version {
+                S3ecVersion::V3 => "Amazon S3 Encryption Client, V3 (AES-256-GCM, HKDF-SHA-512, key commitment)",
+                S3ecVersion::V2 => "Amazon S3 Encryption Client, V2 (AES-256-GCM)",
+            };
+            let mut lines = vec![format!("file:        {name}"), size, format!("format:      {format}")];
+            if let Some(length) = plaintext_length {
+                lines.push(format!("plaintext:   {length} bytes"));
+            }
+            lines.extend(context_lines(context));
+            lines
+        }
+    };
+    let mut metadata: Vec<(&String, &String)> = inspected.metadata.iter().collect();
+    metadata.sort();
+    lines.push("metadata:".to_owned());
+    lines.extend(metadata.iter().map(|(k, v)| format!("  {k}: {v}")));
+    lines
+}
+
+fn context_lines(context: &envcrypt::kms::EncryptionContext) -> Vec<String> {
+    if context.is_empty() {
+        return vec!["context:     (none)".to_owned()];
+    }
+    std::iter::once("context:".to_owned()).chain(context.iter().map(|(k, v)| format!("  {k}={v}"))).collect()
 }
 
 /// The `--json` description of a sealed message's header.
-pub fn header_json(name: &str, header: &Header) -> serde_json::Value {
+fn header_json(name: &str, header: &Header) -> serde_json::Value {
     let body = header.body();
     json!({
         "file": name,
@@ -42,7 +123,7 @@ pub fn header_json(name: &str, header: &Header) -> serde_json::Value {
 }
 
 /// The text description of a sealed message's header.
-pub fn header_lines(name: &str, header: &Header) -> Vec<String> {
+fn header_lines(name: &str, header: &Header) -> Vec<String> {
     let body = header.body();
     let mut lines = vec![
         format!("file:        {name}"),
@@ -51,12 +132,7 @@ pub fn header_lines(name: &str, header: &Header) -> Vec<String> {
         format!("message id:  {}", hex(&body.message_id)),
         format!("frame size:  {} bytes", body.frame_length),
     ];
-    if body.context.is_empty() {
-        lines.push("context:     (none)".to_owned());
-    } else {
-        lines.push("context:".to_owned());
-        lines.extend(body.context.iter().map(|(k, v)| format!("  {k}={v}")));
-    }
+    lines.extend(context_lines(&body.context));
     lines.push(format!("keys ({}):", body.encrypted_data_keys.len()));
     lines.extend(
         body.encrypted_data_keys

@@ -1,34 +1,144 @@
+//! `envcrypt key ...`: master keys (create, describe, list, states, rotation, deletion) and
+//! their key policies; aliases and grants are in `alias` and `grant`.
+
+use std::io;
 use std::time::{Duration, UNIX_EPOCH};
 
-use envcrypt::kms::{KeyAdmin, KeyMetadata, KeyRef, KmsError};
+use envcrypt::kms::{KeyMetadata, KeyRef, KmsError};
 use serde_json::json;
 
-use super::{print_document, print_json, print_lines, read_text};
-use crate::backends::{parse_key, Backends};
-use crate::cli::{AliasCommand, GlobalArgs, KeyCommand};
+use super::{alias, grant};
+use crate::backends::Backends;
+use crate::cli::{key_ref, GlobalArgs};
 use crate::error::CliError;
+use crate::print;
 
-pub fn exec(command: &KeyCommand, global: &GlobalArgs) -> Result<(), CliError> {
+/// Manage master keys: create, aliases, states, rotation, deletion, key policies and grants.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Create a master key (an AES-256 CMK) in --backend's key service, else the local store.
+    #[command(after_help = "\
+Examples:
+  envcrypt key create --description \"nightly backups\" --alias alias/backup
+  envcrypt --principal admin key create --policy payroll-policy.json --alias alias/payroll
+
+Without --policy the key gets the default key policy: the account root may do anything, and
+the creator (--principal, else the OS user) is both key administrator and key user.")]
+    Create {
+        /// A description kept with the key.
+        #[arg(short, long, default_value = "")]
+        description: String,
+        /// Also create this alias for the key.
+        #[arg(short, long, value_name = "alias/NAME")]
+        alias: Option<String>,
+        /// The key policy: a JSON file, or - for stdin.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<String>,
+        #[command(flatten)]
+        lockout: LockoutArg,
+    },
+    /// Print a key's policy.
+    #[command(after_help = "Example:\n  envcrypt key get-policy alias/payroll > policy.json")]
+    GetPolicy {
+        /// The key.
+        key: String,
+    },
+    /// Replace a key's policy.
+    #[command(after_help = "\
+Example:
+  envcrypt key put-policy alias/payroll policy.json
+
+The policy must still let you change it later, unless --bypass-policy-lockout-safety-check.")]
+    PutPolicy {
+        /// The key.
+        key: String,
+        /// The key policy: a JSON file, or - for stdin.
+        #[arg(value_name = "FILE")]
+        policy: String,
+        #[command(flatten)]
+        lockout: LockoutArg,
+    },
+    /// Create, list, retire or revoke grants.
+    #[command(subcommand)]
+    Grant(grant::Command),
+    /// List the keys, with their state and aliases.
+    #[command(after_help = "Example:\n  envcrypt key list --json")]
+    List,
+    /// Show one key.
+    #[command(after_help = "Example:\n  envcrypt key describe alias/backup")]
+    Describe {
+        /// Key id, key ARN, alias/NAME or alias ARN.
+        key: String,
+    },
+    /// Create, repoint, delete or list aliases.
+    #[command(subcommand)]
+    Alias(alias::Command),
+    /// Add a new backing key; data sealed before still opens.
+    #[command(after_help = "Example:\n  envcrypt key rotate alias/backup")]
+    Rotate {
+        /// The key.
+        key: String,
+    },
+    /// Enable a disabled key.
+    #[command(after_help = "Example:\n  envcrypt key enable alias/backup")]
+    Enable {
+        /// The key.
+        key: String,
+    },
+    /// Disable a key: it refuses every cryptographic operation until enabled.
+    #[command(after_help = "Example:\n  envcrypt key disable alias/backup")]
+    Disable {
+        /// The key.
+        key: String,
+    },
+    /// Schedule a key's deletion after a waiting period of 7 to 30 days.
+    #[command(
+        after_help = "Example:\n  envcrypt key schedule-deletion --days 7 alias/old\n\nData sealed only under a deleted key can never be opened again."
+    )]
+    ScheduleDeletion {
+        /// The key.
+        key: String,
+        /// The waiting period in days (7 to 30).
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+    },
+    /// Cancel a scheduled deletion; the key returns disabled.
+    #[command(after_help = "Example:\n  envcrypt key cancel-deletion alias/old && envcrypt key enable alias/old")]
+    CancelDeletion {
+        /// The key.
+        key: String,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LockoutArg {
+    /// Set a policy that does not let the caller change it later (KMS's
+    /// BypassPolicyLockoutSafetyCheck).
+    #[arg(long)]
+    pub bypass_policy_lockout_safety_check: bool,
+}
+
+pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
     let backends = Backends::new(global)?;
     let kind = match command {
-        KeyCommand::Describe { key }
-        | KeyCommand::Rotate { key }
-        | KeyCommand::Enable { key }
-        | KeyCommand::Disable { key }
-        | KeyCommand::ScheduleDeletion { key, .. }
-        | KeyCommand::CancelDeletion { key }
-        | KeyCommand::GetPolicy { key }
-        | KeyCommand::PutPolicy { key, .. } => backends.kind_of(&parse_key(key)?),
-        KeyCommand::Grant(grant) => backends.kind_of(&parse_key(super::grant::key_of(grant))?),
-        KeyCommand::Create { .. } | KeyCommand::List | KeyCommand::Alias(_) => backends.default_kind(),
+        Command::Describe { key }
+        | Command::Rotate { key }
+        | Command::Enable { key }
+        | Command::Disable { key }
+        | Command::ScheduleDeletion { key, .. }
+        | Command::CancelDeletion { key }
+        | Command::GetPolicy { key }
+        | Command::PutPolicy { key, .. } => backends.kind_of(&key_ref(key)?),
+        Command::Grant(grant) => backends.kind_of(&key_ref(grant::key_of(grant))?),
+        Command::Create { .. } | Command::List | Command::Alias(_) => backends.default_kind(),
     };
     let admin = backends.admin(kind)?;
     let with_key = |key: &str, op: &str, f: &dyn Fn(&KeyRef) -> Result<KeyMetadata, KmsError>| {
-        let key_ref = parse_key(key)?;
+        let key_ref = key_ref(key)?;
         f(&key_ref).map_err(|e| CliError::kms(format!("cannot {op} {key}"), &e))
     };
     let metadata = match command {
-        KeyCommand::Create { description, alias, policy, lockout } => {
+        Command::Create { description, alias, policy, lockout } => {
             let created = match policy {
                 Some(file) => {
                     let text = read_text(file, "the key policy")?;
@@ -41,20 +151,20 @@ pub fn exec(command: &KeyCommand, global: &GlobalArgs) -> Result<(), CliError> {
             }
             .map_err(|e| CliError::kms("cannot create a key", &e))?;
             if let Some(alias) = alias {
-                let target = parse_key(&created.key_id)?;
+                let target = key_ref(&created.key_id)?;
                 admin.create_alias(alias, &target).wait().map_err(|e| {
                     CliError::kms(format!("created key {} but cannot create alias {alias}", created.arn), &e)
                 })?;
             }
             admin
-                .describe_key(&parse_key(&created.key_id)?)
+                .describe_key(&key_ref(&created.key_id)?)
                 .wait()
                 .map_err(|e| CliError::kms("cannot describe the new key", &e))?
         }
-        KeyCommand::List => {
+        Command::List => {
             let keys = admin.list_keys().wait().map_err(|e| CliError::kms("cannot list keys", &e))?;
             return if global.json {
-                print_json(&json!(keys.iter().map(key_json).collect::<Vec<_>>()))
+                print::json(&json!(keys.iter().map(key_json).collect::<Vec<_>>()))
             } else {
                 let mut lines =
                     vec![format!("{:<36}  {:<15}  {:>7}  {}", "KEY ID", "STATE", "BACKING", "ALIASES / DESCRIPTION")];
@@ -68,77 +178,51 @@ pub fn exec(command: &KeyCommand, global: &GlobalArgs) -> Result<(), CliError> {
                         k.description
                     )
                 }));
-                print_lines(&lines)
+                print::lines(&lines)
             };
         }
-        KeyCommand::Describe { key } => with_key(key, "describe", &|k| admin.describe_key(k).wait())?,
-        KeyCommand::Alias(alias) => return exec_alias(alias, admin, global),
-        KeyCommand::GetPolicy { key } => {
+        Command::Describe { key } => with_key(key, "describe", &|k| admin.describe_key(k).wait())?,
+        Command::Alias(command) => return alias::exec(command, admin, global),
+        Command::GetPolicy { key } => {
             let policy = backends
                 .governance(kind)?
-                .get_key_policy(&parse_key(key)?)
+                .get_key_policy(&key_ref(key)?)
                 .wait()
                 .map_err(|e| CliError::kms(format!("cannot get the policy of {key}"), &e))?;
             return if global.json {
-                print_json(&json!({ "Policy": policy, "PolicyName": "default" }))
+                print::json(&json!({ "Policy": policy, "PolicyName": "default" }))
             } else {
-                print_document(&policy)
+                print::document(&policy)
             };
         }
-        KeyCommand::PutPolicy { key, policy, lockout } => {
+        Command::PutPolicy { key, policy, lockout } => {
             let text = read_text(policy, "the key policy")?;
             return backends
                 .governance(kind)?
-                .put_key_policy(&parse_key(key)?, &text, lockout.bypass_policy_lockout_safety_check)
+                .put_key_policy(&key_ref(key)?, &text, lockout.bypass_policy_lockout_safety_check)
                 .wait()
                 .map_err(|e| CliError::kms(format!("cannot set the policy of {key}"), &e));
         }
-        KeyCommand::Grant(grant) => return super::grant::exec(grant, backends.governance(kind)?, global),
-        KeyCommand::Rotate { key } => with_key(key, "rotate", &|k| admin.rotate_key(k).wait())?,
-        KeyCommand::Enable { key } => {
+        Command::Grant(grant) => return grant::exec(grant, backends.governance(kind)?, global),
+        Command::Rotate { key } => with_key(key, "rotate", &|k| admin.rotate_key(k).wait())?,
+        Command::Enable { key } => {
             with_key(key, "enable", &|k| admin.enable_key(k).wait().and_then(|()| admin.describe_key(k).wait()))?
         }
-        KeyCommand::Disable { key } => {
+        Command::Disable { key } => {
             with_key(key, "disable", &|k| admin.disable_key(k).wait().and_then(|()| admin.describe_key(k).wait()))?
         }
-        KeyCommand::ScheduleDeletion { key, days } => {
+        Command::ScheduleDeletion { key, days } => {
             with_key(key, "schedule the deletion of", &|k| admin.schedule_key_deletion(k, *days).wait())?
         }
-        KeyCommand::CancelDeletion { key } => {
+        Command::CancelDeletion { key } => {
             with_key(key, "cancel the deletion of", &|k| admin.cancel_key_deletion(k).wait())?
         }
     };
     if global.json {
-        print_json(&key_json(&metadata))
+        print::json(&key_json(&metadata))
     } else {
-        print_lines(&describe_lines(&metadata))
+        print::lines(&describe_lines(&metadata))
     }
-}
-
-fn exec_alias(command: &AliasCommand, admin: &dyn KeyAdmin, global: &GlobalArgs) -> Result<(), CliError> {
-    match command {
-        AliasCommand::Create { alias, key } => {
-            admin.create_alias(alias, &parse_key(key)?).wait().map_err(|e| alias_error(alias, &e))
-        }
-        AliasCommand::Update { alias, key } => {
-            admin.update_alias(alias, &parse_key(key)?).wait().map_err(|e| alias_error(alias, &e))
-        }
-        AliasCommand::Delete { alias } => admin.delete_alias(alias).wait().map_err(|e| alias_error(alias, &e)),
-        AliasCommand::List => {
-            let aliases = admin.list_aliases().wait().map_err(|e| CliError::kms("cannot list aliases", &e))?;
-            if global.json {
-                print_json(&json!(aliases))
-            } else {
-                print_lines(
-                    &aliases.iter().map(|a| format!("{}  {}", a.alias_name, a.target_key_id)).collect::<Vec<_>>(),
-                )
-            }
-        }
-    }
-}
-
-fn alias_error(alias: &str, error: &KmsError) -> CliError {
-    CliError::kms(format!("alias {alias}"), error)
 }
 
 fn key_json(k: &KeyMetadata) -> serde_json::Value {
@@ -180,4 +264,10 @@ fn backing(k: &KeyMetadata) -> String {
 
 fn timestamp(secs: u64) -> String {
     humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+}
+
+/// Reads a text file named on the command line, or stdin for `-`.
+fn read_text(path: &str, what: &str) -> Result<String, CliError> {
+    let result = if path == "-" { io::read_to_string(io::stdin()) } else { std::fs::read_to_string(path) };
+    result.map_err(|e| CliError::io(format!("cannot read {what} from {path}"), &e))
 }

@@ -1,44 +1,122 @@
+//! `envcrypt kms ...`: the key service operations called directly, with base64 in and out as
+//! `aws kms` does.
+
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use envcrypt::kms::{DataKeySpec, ReEncryptRequest};
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::print_json;
-use crate::backends::{parse_context, parse_key, Backends};
-use crate::cli::{GenerateDataKeyArgs, GlobalArgs, KmsCommand};
+use crate::backends::Backends;
+use crate::cli::{context, key_ref, ContextArgs, GlobalArgs};
 use crate::error::CliError;
+use crate::print;
 
-pub fn exec(command: &KmsCommand, global: &GlobalArgs) -> Result<(), CliError> {
+/// Call key service operations directly, with base64 in and out as `aws kms` does.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// GenerateDataKey: prints Plaintext and CiphertextBlob in base64.
+    #[command(after_help = "Example:\n  envcrypt kms generate-data-key --key alias/backup --key-spec AES_256")]
+    GenerateDataKey(GenerateDataKeyArgs),
+    /// GenerateDataKeyWithoutPlaintext: prints only CiphertextBlob.
+    #[command(after_help = "Example:\n  envcrypt kms generate-data-key-without-plaintext --key alias/backup")]
+    GenerateDataKeyWithoutPlaintext(GenerateDataKeyArgs),
+    /// Encrypt up to 4096 bytes.
+    #[command(
+        after_help = "Example:\n  envcrypt kms encrypt --key alias/backup --plaintext \"$(printf secret | base64)\""
+    )]
+    Encrypt {
+        /// The key.
+        #[arg(short, long)]
+        key: String,
+        /// The plaintext, base64-encoded.
+        #[arg(long, value_name = "BASE64")]
+        plaintext: String,
+        #[command(flatten)]
+        context: ContextArgs,
+    },
+    /// Decrypt a ciphertext blob.
+    #[command(
+        after_help = "Example:\n  envcrypt kms decrypt --ciphertext-blob \"$BLOB\" | jq -r .Plaintext | base64 -d"
+    )]
+    Decrypt {
+        /// The ciphertext blob, base64-encoded.
+        #[arg(long, value_name = "BASE64")]
+        ciphertext_blob: String,
+        /// The key the blob must be under (IncorrectKeyException otherwise).
+        #[arg(short, long)]
+        key: Option<String>,
+        #[command(flatten)]
+        context: ContextArgs,
+    },
+    /// ReEncrypt a blob under another key or context; the plaintext is never printed.
+    #[command(
+        after_help = "Example:\n  envcrypt kms re-encrypt --ciphertext-blob \"$BLOB\" --destination-key alias/new"
+    )]
+    ReEncrypt {
+        /// The ciphertext blob, base64-encoded.
+        #[arg(long, value_name = "BASE64")]
+        ciphertext_blob: String,
+        /// The key to re-encrypt under.
+        #[arg(long)]
+        destination_key: String,
+        /// The key the source blob must be under.
+        #[arg(long)]
+        source_key: Option<String>,
+        /// A pair of the source context; repeatable.
+        #[arg(long = "source-context", value_name = "KEY=VALUE")]
+        source_context: Vec<String>,
+        /// A pair of the destination context; repeatable.
+        #[arg(long = "destination-context", value_name = "KEY=VALUE")]
+        destination_context: Vec<String>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GenerateDataKeyArgs {
+    /// The key.
+    #[arg(short, long)]
+    pub key: String,
+    /// AES_256 or AES_128.
+    #[arg(long, value_name = "SPEC", conflicts_with = "number_of_bytes")]
+    pub key_spec: Option<String>,
+    /// A data key of 1 to 1024 bytes.
+    #[arg(long, value_name = "N")]
+    pub number_of_bytes: Option<u16>,
+    #[command(flatten)]
+    pub context: ContextArgs,
+}
+
+pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
     let backends = Backends::new(global)?;
     // The key named, if any, picks the backend; a bare Decrypt uses --backend.
     let key_arg = match command {
-        KmsCommand::GenerateDataKey(args) | KmsCommand::GenerateDataKeyWithoutPlaintext(args) => Some(&args.key),
-        KmsCommand::Encrypt { key, .. } => Some(key),
-        KmsCommand::Decrypt { key, .. } => key.as_ref(),
-        KmsCommand::ReEncrypt { destination_key, .. } => Some(destination_key),
+        Command::GenerateDataKey(args) | Command::GenerateDataKeyWithoutPlaintext(args) => Some(&args.key),
+        Command::Encrypt { key, .. } => Some(key),
+        Command::Decrypt { key, .. } => key.as_ref(),
+        Command::ReEncrypt { destination_key, .. } => Some(destination_key),
     };
     let kind = match key_arg {
-        Some(key) => backends.kind_of(&parse_key(key)?),
+        Some(key) => backends.kind_of(&key_ref(key)?),
         None => backends.default_kind(),
     };
     let service = backends.service(kind);
     let output = match command {
-        KmsCommand::GenerateDataKey(args) => {
+        Command::GenerateDataKey(args) => {
             let (key, spec, context) = data_key_args(args)?;
             let out = service
                 .generate_data_key(&key, spec, &context)
                 .wait()
                 .map_err(|e| CliError::kms(format!("GenerateDataKey with {key}"), &e))?;
             let plaintext = Zeroizing::new(B64.encode(out.plaintext.expose_secret()));
-            return print_json(&WithPlaintext {
+            return print::json(&WithPlaintext {
                 ciphertext_blob: Some(B64.encode(&out.ciphertext_blob)),
                 plaintext: &plaintext,
                 key_id: &out.key_arn,
                 encryption_algorithm: None,
             });
         }
-        KmsCommand::GenerateDataKeyWithoutPlaintext(args) => {
+        Command::GenerateDataKeyWithoutPlaintext(args) => {
             let (key, spec, context) = data_key_args(args)?;
             let out = service
                 .generate_data_key_without_plaintext(&key, spec, &context)
@@ -46,36 +124,36 @@ pub fn exec(command: &KmsCommand, global: &GlobalArgs) -> Result<(), CliError> {
                 .map_err(|e| CliError::kms(format!("GenerateDataKeyWithoutPlaintext with {key}"), &e))?;
             json!({ "CiphertextBlob": B64.encode(&out.blob), "KeyId": out.key_arn })
         }
-        KmsCommand::Encrypt { key, plaintext, context } => {
-            let key = parse_key(key)?;
+        Command::Encrypt { key, plaintext, context } => {
+            let key = key_ref(key)?;
             let plaintext = Zeroizing::new(decode("--plaintext", plaintext)?);
-            let context = parse_context(&context.context)?;
+            let context = context.parse()?;
             let out = service
                 .encrypt(&key, &plaintext, &context)
                 .wait()
                 .map_err(|e| CliError::kms(format!("Encrypt with {key}"), &e))?;
             json!({ "CiphertextBlob": B64.encode(&out.blob), "KeyId": out.key_arn, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT" })
         }
-        KmsCommand::Decrypt { ciphertext_blob, key, context } => {
+        Command::Decrypt { ciphertext_blob, key, context } => {
             let blob = decode("--ciphertext-blob", ciphertext_blob)?;
-            let key = key.as_deref().map(parse_key).transpose()?;
-            let context = parse_context(&context.context)?;
+            let key = key.as_deref().map(key_ref).transpose()?;
+            let context = context.parse()?;
             let out =
                 service.decrypt(&blob, &context, key.as_ref()).wait().map_err(|e| CliError::kms("Decrypt", &e))?;
             let plaintext = Zeroizing::new(B64.encode(out.plaintext.expose_secret()));
-            return print_json(&WithPlaintext {
+            return print::json(&WithPlaintext {
                 ciphertext_blob: None,
                 plaintext: &plaintext,
                 key_id: &out.key_arn,
                 encryption_algorithm: Some("SYMMETRIC_DEFAULT"),
             });
         }
-        KmsCommand::ReEncrypt { ciphertext_blob, destination_key, source_key, source_context, destination_context } => {
+        Command::ReEncrypt { ciphertext_blob, destination_key, source_key, source_context, destination_context } => {
             let blob = decode("--ciphertext-blob", ciphertext_blob)?;
-            let destination_key = parse_key(destination_key)?;
-            let source_key = source_key.as_deref().map(parse_key).transpose()?;
-            let source_context = parse_context(source_context)?;
-            let destination_context = parse_context(destination_context)?;
+            let destination_key = key_ref(destination_key)?;
+            let source_key = source_key.as_deref().map(key_ref).transpose()?;
+            let source_context = context(source_context)?;
+            let destination_context = context(destination_context)?;
             let out = service
                 .re_encrypt(ReEncryptRequest {
                     blob: &blob,
@@ -89,7 +167,7 @@ pub fn exec(command: &KmsCommand, global: &GlobalArgs) -> Result<(), CliError> {
             json!({ "CiphertextBlob": B64.encode(&out.blob), "KeyId": out.key_arn, "SourceKeyId": out.source_key_arn })
         }
     };
-    print_json(&output)
+    print::json(&output)
 }
 
 /// A response that carries a plaintext: the plaintext is borrowed from a buffer wiped on drop,
@@ -114,7 +192,7 @@ fn data_key_args(
         (None, Some(n)) => DataKeySpec::Bytes(n),
         (Some(other), _) => return Err(CliError::usage(format!("--key-spec {other} is not AES_256 or AES_128"))),
     };
-    Ok((parse_key(&args.key)?, spec, parse_context(&args.context.context)?))
+    Ok((key_ref(&args.key)?, spec, args.context.parse()?))
 }
 
 fn decode(flag: &str, value: &str) -> Result<Vec<u8>, CliError> {

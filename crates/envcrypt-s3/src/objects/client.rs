@@ -41,16 +41,10 @@ impl TransferOptions {
     /// Checks the limits S3 sets.
     pub fn validate(&self) -> Result<(), S3Error> {
         if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&self.part_size) {
-            return Err(S3Error::Invalid(format!(
-                "the part size must be between 5 MiB and 5 GiB ({MIN_PART_SIZE} to {MAX_PART_SIZE} bytes), not {}",
-                self.part_size
-            )));
+            return Err(S3Error::PartSize(self.part_size));
         }
         if self.parts_in_flight == 0 || self.parts_in_flight > 64 {
-            return Err(S3Error::Invalid(format!(
-                "parts in flight must be between 1 and 64, not {}",
-                self.parts_in_flight
-            )));
+            return Err(S3Error::PartsInFlight(self.parts_in_flight));
         }
         Ok(())
     }
@@ -76,9 +70,8 @@ impl S3Client {
     /// (`http://host/bucket/key`), which local stand-ins need.
     pub fn connect(options: &AwsOptions, transfer: TransferOptions) -> Result<Self, S3Error> {
         transfer.validate()?;
-        let runtime = envcrypt_aws::client_runtime("envcrypt-s3")
-            .map_err(|e| S3Error::Invalid(format!("cannot start the S3 client runtime: {e}")))?;
-        let config = envcrypt_aws::load_config(options, &runtime).map_err(|e| S3Error::Invalid(e.to_string()))?;
+        let runtime = envcrypt_aws::client_runtime("envcrypt-s3")?;
+        let config = envcrypt_aws::load_config(options, &runtime)?;
         let custom_endpoint = options.endpoint_url.is_some()
             || std::env::var_os("AWS_ENDPOINT_URL").is_some()
             || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();

@@ -80,10 +80,7 @@ pub(crate) fn replace_head(
         return Ok(uploaded);
     }
     if new_head.len() < MIN_PART_SIZE {
-        return Err(S3Error::Invalid(format!(
-            "a replaced head of {} bytes is below S3's 5 MiB part minimum",
-            new_head.len()
-        )));
+        return Err(S3Error::PartTooSmall { url: target.url.clone(), bytes: new_head.len() });
     }
     rewrite_multipart(client, target, Some((old_len, new_head)))
 }

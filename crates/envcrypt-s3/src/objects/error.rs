@@ -2,8 +2,10 @@
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use envcrypt::kms::KmsError;
+use envcrypt::message::FormatError;
 
 use super::location::ObjectUrl;
+use crate::s3ec::S3ecError;
 
 /// Why an S3 object could not be sealed, opened, inspected or re-wrapped.
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +41,7 @@ pub enum S3Error {
         /// The object.
         url: ObjectUrl,
         /// What was found instead.
-        reason: String,
+        reason: NotSealedReason,
     },
     /// The object was replaced while it was being read.
     #[error("{url} changed while it was being read; try again")]
@@ -86,14 +88,71 @@ pub enum S3Error {
         /// The message layer's error.
         source: Box<envcrypt::stream::Error>,
     },
-    /// An S3 Encryption Client object is malformed or fails authentication.
-    #[error("{url}: {reason}")]
+    /// An S3 Encryption Client object is malformed or fails authentication, or one cannot be
+    /// written with the context given.
+    #[error("{url}: {source}")]
     S3ec {
         /// The object.
         url: ObjectUrl,
         /// What is wrong.
-        reason: String,
+        source: S3ecError,
     },
+    /// An S3 Encryption Client object authenticates only at its end, so output that cannot be
+    /// discarded (stdout) is held in memory until then; this one is larger than the limit.
+    #[error(
+        "{url} is an S3 Encryption Client object of {size} bytes, which authenticates only at its end, and is \
+         larger than the {limit} bytes envcrypt holds back when its output cannot be discarded"
+    )]
+    TooLargeToHoldBack {
+        /// The object.
+        url: ObjectUrl,
+        /// Its size.
+        size: u64,
+        /// The most envcrypt holds back.
+        limit: u64,
+    },
+    /// An S3 Encryption Client object holds exactly one wrapped data key, so a re-wrap adds
+    /// exactly one key (which replaces it).
+    #[error("{url} is an S3 Encryption Client object, which holds exactly one wrapped data key; {given} keys were given to wrap it")]
+    S3ecKeyCount {
+        /// The object.
+        url: ObjectUrl,
+        /// How many keys the request adds.
+        given: usize,
+    },
+    /// An S3 Encryption Client object's one key is replaced, never removed.
+    #[error("{url} is an S3 Encryption Client object: its one key is replaced by the new key, not removed")]
+    S3ecRemove {
+        /// The object.
+        url: ObjectUrl,
+    },
+    /// The upload would need more parts than S3 allows.
+    #[error("{url} needs more than {max} parts of {part_size} bytes")]
+    TooManyParts {
+        /// The object.
+        url: ObjectUrl,
+        /// S3's limit.
+        max: i32,
+        /// The part size in use.
+        part_size: usize,
+    },
+    /// A re-written head would be a first part below S3's minimum part size.
+    #[error("a replaced head of {bytes} bytes of {url} is below S3's 5 MiB part minimum")]
+    PartTooSmall {
+        /// The object.
+        url: ObjectUrl,
+        /// The head's size.
+        bytes: usize,
+    },
+    /// The part size is outside S3's limits.
+    #[error("the part size must be between 5 MiB and 5 GiB, not {0} bytes")]
+    PartSize(usize),
+    /// The number of parts in flight is outside 1 to 64.
+    #[error("parts in flight must be between 1 and 64, not {0}")]
+    PartsInFlight(usize),
+    /// The AWS configuration could not be loaded.
+    #[error(transparent)]
+    Config(#[from] envcrypt_aws::ConfigError),
     /// A key service call failed.
     #[error("{url}: {source}")]
     KeyService {
@@ -108,9 +167,23 @@ pub enum S3Error {
     /// Writing the local output failed.
     #[error("writing the output: {0}")]
     Output(std::io::Error),
-    /// The configuration or the request cannot work.
-    #[error("{0}")]
-    Invalid(String),
+}
+
+/// What an object that is not sealed turned out to be.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotSealedReason {
+    /// It has no bytes.
+    #[error("the object is empty")]
+    Empty,
+    /// Nothing marks it as sealed, and its body is not a message.
+    #[error(
+        "it has neither envcrypt nor S3 Encryption Client metadata, and its body is not an Encryption SDK message"
+    )]
+    Unrecognized,
+    /// Nothing marks it as sealed, and its body does not parse as a message.
+    #[error("its body is not an Encryption SDK message ({0})")]
+    NotAMessage(FormatError),
 }
 
 impl S3Error {

@@ -14,7 +14,7 @@ mod upload;
 
 pub use client::{S3Client, TransferOptions, MAX_PART_SIZE, MIN_PART_SIZE};
 pub use download::ObjectReader;
-pub use error::S3Error;
+pub use error::{NotSealedReason, S3Error};
 pub use location::{InvalidObjectUrl, ObjectUrl};
 pub use metadata::{FORMAT, KEYS, KEY_COUNT, PLAINTEXT_LENGTH, SEALED_FORMAT};
 pub use object::{

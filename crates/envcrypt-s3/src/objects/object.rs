@@ -13,7 +13,7 @@ use envcrypt::stream::{self, OpenOptions, SealOptions};
 
 use super::client::S3Client;
 use super::download::{ObjectReader, Span};
-use super::error::S3Error;
+use super::error::{NotSealedReason, S3Error};
 use super::location::ObjectUrl;
 use super::metadata::{self, HEADER_LIMITS};
 use super::upload::{ObjectWriter, Uploaded};
@@ -86,12 +86,13 @@ pub fn seal_object<R: Read + Send>(
         |e: io::Error| S3Error::Interrupted { url: url.clone(), reason: format!("reading the input failed: {e}") };
     let (format, plaintext_bytes, mut uploaded) = match wrapping {
         Wrapping::Sealed { keyring, options: seal_options } => {
+            let object = url.clone();
             let mut writer = ObjectWriter::new(
                 client.clone(),
                 url.clone(),
                 Box::new(move |head: &[u8]| {
                     let header = stream::read_header(&mut &head[..], &HEADER_LIMITS)
-                        .map_err(|e| S3Error::Invalid(format!("internal: the sealed header does not parse: {e}")))?;
+                        .map_err(|source| S3Error::Message { url: object, source: Box::new(source) })?;
                     Ok(metadata::sealed(&header, length_now()))
                 }),
             );
@@ -106,7 +107,8 @@ pub fn seal_object<R: Read + Send>(
             (metadata::SEALED_FORMAT, sealed.plaintext_bytes, writer.finish()?)
         }
         Wrapping::S3ec { version, service, key } => {
-            let kms_context = s3ec::kms_context(version, &options.context).map_err(S3Error::Invalid)?;
+            let s3ec_error = |source| S3Error::S3ec { url: url.clone(), source };
+            let kms_context = s3ec::kms_context(version, &options.context).map_err(s3ec_error)?;
             let data_key = service
                 .generate_data_key(key, DataKeySpec::Aes256, &kms_context)
                 .wait()
@@ -118,7 +120,7 @@ pub fn seal_object<R: Read + Send>(
                 kms_context,
                 options.plaintext_length,
             )
-            .map_err(S3Error::Invalid)?;
+            .map_err(s3ec_error)?;
             let key_arn = data_key.key_arn;
             let mut writer = ObjectWriter::new(
                 client.clone(),
@@ -238,13 +240,13 @@ pub fn open_object<W: Write + Send>(
     let mut reader = ObjectReader::get(client, url, Span::Whole, None)?;
     match Envelope::from_metadata(&reader.metadata) {
         Some(Ok(envelope)) => open_s3ec(url, reader, envelope, output, policy, options),
-        Some(Err(reason)) => Err(S3Error::NotSealed { url: url.clone(), reason }),
+        Some(Err(source)) => Err(S3Error::S3ec { url: url.clone(), source }),
         None => {
             let declared = reader.metadata.contains_key(metadata::FORMAT);
             let mut first = [0u8; 1];
             let n = read_full(&mut reader, &mut first).map_err(|e| read_error(url, e))?;
             if !declared && (n == 0 || !matches!(first[0], 0x01 | 0x02)) {
-                return Err(S3Error::NotSealed { url: url.clone(), reason: not_sealed_reason(n) });
+                return Err(S3Error::NotSealed { url: url.clone(), reason: not_sealed_reason(n as u64) });
             }
             let input = io::Cursor::new(first[..n].to_vec()).chain(&mut reader);
             let opened = stream::open(input, output, policy, &options.open).map_err(|e| match e {
@@ -263,13 +265,11 @@ pub fn open_object<W: Write + Send>(
     }
 }
 
-fn not_sealed_reason(n: usize) -> String {
-    if n == 0 {
-        "the object is empty".into()
+fn not_sealed_reason(bytes: u64) -> NotSealedReason {
+    if bytes == 0 {
+        NotSealedReason::Empty
     } else {
-        "it has neither envcrypt nor S3 Encryption Client metadata, and its body is not an \
-         Encryption SDK message"
-            .into()
+        NotSealedReason::Unrecognized
     }
 }
 
@@ -302,7 +302,7 @@ fn open_s3ec<W: Write>(
     policy: &OpenPolicy,
     options: &OpenObjectOptions,
 ) -> Result<OpenedObject, S3Error> {
-    let corrupt = |reason: String| S3Error::S3ec { url: url.clone(), reason };
+    let corrupt = |source| S3Error::S3ec { url: url.clone(), source };
     envelope.check_reserved_context().map_err(corrupt)?;
     let context = s3ec::user_context(&envelope.kms_context);
     if let Some((key, value)) = context.first_missing(&options.open.required_context) {
@@ -314,12 +314,7 @@ fn open_s3ec<W: Write>(
     let body_length = reader.object_size;
     if !options.staged_output && body_length > options.memory_limit {
         // Not a fault of the object: the output chosen cannot be protected.
-        return Err(S3Error::Invalid(format!(
-            "{url} is an S3 Encryption Client object of {body_length} bytes, which authenticates only at \
-             its end, and is larger than the {} bytes envcrypt holds back for stdout: open it to a file \
-             with -o FILE",
-            options.memory_limit
-        )));
+        return Err(S3Error::TooLargeToHoldBack { url: url.clone(), size: body_length, limit: options.memory_limit });
     }
     let unwrapped = policy
         .unwrap_unnamed(&envelope.wrapped_key, &envelope.kms_context)
@@ -388,14 +383,14 @@ pub fn inspect_object(client: &S3Client, url: &ObjectUrl) -> Result<Inspected, S
     loop {
         let reader = match ObjectReader::get(client, url, Span::Range(0, window), etag.as_deref()) {
             Err(S3Error::Service { name, .. }) if name == "InvalidRange" => {
-                return Err(S3Error::NotSealed { url: url.clone(), reason: "the object is empty".into() })
+                return Err(S3Error::NotSealed { url: url.clone(), reason: NotSealedReason::Empty })
             }
             other => other?,
         };
         let (object_size, metadata) = (reader.object_size, reader.metadata.clone());
         etag.clone_from(&reader.etag);
         if let Some(envelope) = Envelope::from_metadata(&metadata) {
-            let envelope = envelope.map_err(|reason| S3Error::NotSealed { url: url.clone(), reason })?;
+            let envelope = envelope.map_err(|source| S3Error::S3ec { url: url.clone(), source })?;
             let context = s3ec::user_context(&envelope.kms_context);
             let kind =
                 InspectedKind::S3ec { version: envelope.version, context, plaintext_length: envelope.plaintext_length };
@@ -423,7 +418,7 @@ pub fn inspect_object(client: &S3Client, url: &ObjectUrl) -> Result<Inspected, S
                 return Err(S3Error::Message { url: url.clone(), source: Box::new(source) })
             }
             Err(_) => {
-                return Err(S3Error::NotSealed { url: url.clone(), reason: not_sealed_reason(head.len()) });
+                return Err(S3Error::NotSealed { url: url.clone(), reason: not_sealed_reason(head.len() as u64) });
             }
         }
     }

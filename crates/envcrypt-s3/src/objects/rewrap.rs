@@ -14,7 +14,7 @@ use envcrypt::stream::{self, RewrapRequest};
 use super::client::{S3Client, MIN_PART_SIZE};
 use super::copy::{self, InPlace};
 use super::download::{head, ObjectReader, Span};
-use super::error::S3Error;
+use super::error::{NotSealedReason, S3Error};
 use super::location::ObjectUrl;
 use super::metadata;
 use super::object::s3ec_metadata;
@@ -49,21 +49,17 @@ pub fn rewrap_object(
 ) -> Result<RewrappedObject, S3Error> {
     let found = head(client, url)?;
     if let Some(envelope) = Envelope::from_metadata(&found.metadata) {
-        let envelope = envelope.map_err(|reason| S3Error::NotSealed { url: url.clone(), reason })?;
+        let envelope = envelope.map_err(|source| S3Error::S3ec { url: url.clone(), source })?;
         return rewrap_s3ec(client, url, found, envelope, request, stop);
     }
     let reader = ObjectReader::get(client, url, Span::Range(0, HEAD_WINDOW), Some(&found.etag))?;
     let head = reader.read_all()?;
     let mut downloaded = head.len() as u64;
-    let rewrapped = stream::rewrap_header(&mut &head[..], request).map_err(|source| {
-        if found.metadata.contains_key(metadata::FORMAT) || !matches!(source, stream::Error::Format(_)) {
-            S3Error::Message { url: url.clone(), source: Box::new(source) }
-        } else {
-            S3Error::NotSealed {
-                url: url.clone(),
-                reason: format!("its body is not an Encryption SDK message ({source})"),
-            }
+    let rewrapped = stream::rewrap_header(&mut &head[..], request).map_err(|source| match source {
+        stream::Error::Format(format) if !found.metadata.contains_key(metadata::FORMAT) => {
+            S3Error::NotSealed { url: url.clone(), reason: NotSealedReason::NotAMessage(format) }
         }
+        source => S3Error::Message { url: url.clone(), source: Box::new(source) },
     })?;
     let body_offset = usize::try_from(rewrapped.body_offset).unwrap_or(usize::MAX).min(head.len());
     let mut new_head = rewrapped.header.to_bytes();
@@ -111,14 +107,10 @@ fn rewrap_s3ec(
     stop: Option<&AtomicBool>,
 ) -> Result<RewrappedObject, S3Error> {
     let [(service, key)] = request.add else {
-        return Err(S3Error::Invalid(format!(
-            "{url} is an S3 Encryption Client object, which holds exactly one wrapped data key: give one --to KEY"
-        )));
+        return Err(S3Error::S3ecKeyCount { url: url.clone(), given: request.add.len() });
     };
     if !request.remove.is_empty() {
-        return Err(S3Error::Invalid(format!(
-            "{url} is an S3 Encryption Client object: --to replaces its one key, so --remove does not apply"
-        )));
+        return Err(S3Error::S3ecRemove { url: url.clone() });
     }
     let kms = |source| S3Error::KeyService { url: url.clone(), source: Box::new(source) };
     let context = &envelope.kms_context;

@@ -161,10 +161,11 @@ impl ObjectWriter {
         let upload = self.upload.as_mut().expect("started above");
         let number = i32::try_from(upload.done.len() + upload.in_flight.len() + 1).unwrap_or(i32::MAX);
         if number > MAX_PARTS {
-            return Err(S3Error::Invalid(format!(
-                "{} needs more than {MAX_PARTS} parts: choose a larger part size",
-                self.url
-            )));
+            return Err(S3Error::TooManyParts {
+                url: self.url.clone(),
+                max: MAX_PARTS,
+                part_size: self.client.transfer().part_size,
+            });
         }
         let part_size = self.client.transfer().part_size;
         let body = std::mem::replace(&mut self.buffer, Vec::with_capacity(part_size));

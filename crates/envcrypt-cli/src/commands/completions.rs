@@ -1,0 +1,26 @@
+//! `envcrypt completions SHELL`: tab completion for bash, zsh, fish (and elvish, PowerShell),
+//! generated from the command-line definition.
+
+use clap::CommandFactory;
+
+use crate::cli::Cli;
+use crate::error::CliError;
+
+/// Print a shell's completion script.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  envcrypt completions bash > ~/.local/share/bash-completion/completions/envcrypt
+  envcrypt completions zsh > \"${fpath[1]}/_envcrypt\"
+  envcrypt completions fish > ~/.config/fish/completions/envcrypt.fish")]
+pub struct Args {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+pub fn exec(args: &Args) -> Result<(), CliError> {
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), "envcrypt", &mut script);
+    crate::print::bytes(&script)
+}

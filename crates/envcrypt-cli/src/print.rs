@@ -1,0 +1,41 @@
+//! What commands print on stdout: JSON documents and text lines, with anything that could
+//! steer a terminal escaped ([`crate::terminal`]). A closed pipe (`envcrypt ... | head`) ends
+//! the output quietly.
+
+use std::io::{self, Write};
+
+use crate::error::CliError;
+use crate::files::is_broken_pipe;
+use crate::terminal;
+
+/// Prints a JSON value, with terminal-steering characters in its strings escaped.
+pub fn json(value: &impl serde::Serialize) -> Result<(), CliError> {
+    let mut out = io::stdout().lock();
+    let formatter = terminal::SteeringEscaped(serde_json::ser::PrettyFormatter::new());
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+    finish(value.serialize(&mut serializer).map_err(io::Error::from).and_then(|()| writeln!(out)))
+}
+
+/// Prints text lines.
+pub fn lines(lines: &[String]) -> Result<(), CliError> {
+    let mut out = io::stdout().lock();
+    finish(lines.iter().try_for_each(|line| writeln!(out, "{}", terminal::escape(line))))
+}
+
+/// Prints a JSON document (a key policy): the same document, with terminal-steering
+/// characters in its strings escaped.
+pub fn document(text: &str) -> Result<(), CliError> {
+    finish(writeln!(io::stdout().lock(), "{}", terminal::escape_json_document(text)))
+}
+
+/// Prints bytes as they are (a completion script, a man page).
+pub fn bytes(bytes: &[u8]) -> Result<(), CliError> {
+    finish(io::stdout().lock().write_all(bytes))
+}
+
+fn finish(written: io::Result<()>) -> Result<(), CliError> {
+    match written {
+        Err(e) if !is_broken_pipe(&e) => Err(CliError::io("cannot write to stdout", &e)),
+        _ => Ok(()),
+    }
+}
