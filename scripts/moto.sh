@@ -9,7 +9,7 @@
 # It listens on 127.0.0.1 only; nothing here sends traffic anywhere else.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-# One pid file per port, so that several runs (the tests, the README walkthrough) can each stop
+# One pid file per port, so that several runs (the tests, the docs/s3.md walkthrough) can each stop
 # their own.
 pidfile() { echo "$root/.venv/moto-$1.pid"; }
 

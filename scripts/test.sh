@@ -33,6 +33,10 @@ cargo build --release --workspace --examples
 cargo test --release --workspace --all-targets
 cargo test --release --workspace --doc
 
+say "layering (ARCHITECTURE.md) and the man pages (docs/man/) are current"
+python3 scripts/check-architecture.py
+ENVCRYPT_BIN=$PWD/target/release/envcrypt scripts/man.sh --check
+
 say "examples"
 cargo run --release --quiet -p envcrypt --example seal_and_open
 cargo run --release --quiet -p envcrypt --example key_service
@@ -48,7 +52,7 @@ rm -rf "$backup"
 say "fuzz targets: a short smoke run of each (scripts/fuzz.sh SECONDS for a campaign)"
 scripts/fuzz.sh 5
 
-say "README S3 walkthrough (scripts/try-s3.sh, against its own moto)"
+say "docs/s3.md walkthrough (scripts/try-s3.sh, against its own moto)"
 (unset ENVCRYPT_TEST_MOTO_ENDPOINT; ENVCRYPT_BIN=$PWD/target/release/envcrypt scripts/try-s3.sh > /dev/null)
 echo "scripts/try-s3.sh: ok"
 

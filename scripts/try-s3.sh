@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's S3 walkthrough, run as written against a local S3 (moto_server, which serves S3
+# The S3 walkthrough of docs/s3.md, run as written against a local S3 (moto_server, which serves S3
 # and KMS on one loopback port): seal a file and stdin into objects, inspect, open, re-wrap
 # server-side, and the S3 Encryption Client format. scripts/test.sh runs it.
 set -euo pipefail
@@ -17,7 +17,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work" "$bin"; scripts/moto.sh stop' EXIT
 export ENVCRYPT_STORE=$work/store
 
-# --- the README's commands, from here on ---
+# --- the walkthrough's commands, from here on ---
 eval "$(scripts/moto.sh start)"                  # exports ENVCRYPT_TEST_MOTO_ENDPOINT
 scripts/moto.sh bucket backups
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1

@@ -1,6 +1,6 @@
 //! envcrypt: envelope encryption with KMS-style key services.
 //!
-//! Layers, bottom to top (DESIGN.md §1):
+//! Layers, bottom to top (ARCHITECTURE.md):
 //! - [`kms`]: the [`KeyService`](kms::KeyService) contract and its backends ([`kms::local`]);
 //! - [`message`]: the AWS Encryption SDK message format v2, bytes only, no I/O;
 //! - [`keyring`]: which key services wrap and unwrap a message's data key;

@@ -35,7 +35,7 @@ fn team() -> Team {
     Team { dir, admin, user, rewrapper }
 }
 
-/// The README's two-role policy: the admin administers, the app uses, the rewrapper only
+/// The two-role policy of docs/access-control.md: the admin administers, the app uses, the rewrapper only
 /// re-encrypts.
 fn separated_policy() -> String {
     serde_json::json!({

@@ -10,7 +10,7 @@ Every input is derived from fixed labels, so running this again reproduces the f
     python3 vectors/generate.py            # rewrites vectors/*.json and the seeds in fuzz/seeds/
     python3 vectors/generate.py --check    # exits 1 if the committed files differ
 
-The Rust tests (crates/envcrypt/tests/vectors.rs) decrypt each expected message with the
+The Rust tests (tests/vectors.rs) decrypt each expected message with the
 given data key and re-encrypt the plaintext with the same message id, requiring identical bytes.
 """
 import base64

@@ -1,3 +1,6 @@
+//! What GenerateDataKey returns: the data key in plaintext ([`SecretBytes`], zeroized on drop)
+//! and wrapped, and the key specs KMS accepts ([`DataKeySpec`]).
+
 use std::fmt;
 
 use zeroize::Zeroizing;

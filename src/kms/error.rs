@@ -1,3 +1,5 @@
+//! [`KmsError`]: every key service failure, with the exception name AWS KMS gives it.
+
 use std::sync::Arc;
 
 use super::local::StoreError;

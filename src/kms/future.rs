@@ -1,3 +1,6 @@
+//! [`KmsFuture`]: the named future every key service operation returns, ready at once for
+//! backends that answer synchronously and boxed for async ones, with a blocking `wait`.
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;

@@ -1,3 +1,6 @@
+//! Key references as KMS accepts them ([`KeyRef`]: key id, key ARN, alias name, alias ARN) and
+//! their ARNs ([`Arn`]), parsed and checked the way KMS checks them.
+
 use std::fmt;
 use std::str::FromStr;
 

@@ -28,7 +28,6 @@ mod lazy;
 mod lifecycle;
 pub mod local;
 mod metadata;
-mod router;
 mod service;
 
 pub use crate::context::EncryptionContext;
@@ -42,7 +41,6 @@ pub use key_ref::{validate_alias_name, Arn, KeyRef, KeyRefError};
 pub use lazy::LazyService;
 pub use lifecycle::Lifecycle;
 pub use metadata::{AliasEntry, KeyMetadata, KeyState, DELETION_WINDOW_DAYS};
-pub use router::KeyRouter;
 pub use service::{
     Ciphertext, Decrypted, KeyAdmin, KeyGovernance, KeyService, ReEncryptRequest, ReEncrypted, MAX_ENCRYPT_PLAINTEXT,
 };

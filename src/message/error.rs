@@ -1,3 +1,5 @@
+//! [`FormatError`]: why bytes are not a valid message or failed to authenticate.
+
 use crate::context::ContextError;
 
 /// Why bytes are not a valid message, or failed to authenticate.

@@ -1,3 +1,7 @@
+//! The message header: suite, message id, encryption context, encrypted data keys, frame
+//! length, key commitment and authentication tag; parsed sans-I/O within [`ParseLimits`] and
+//! serialized byte for byte as the Encryption SDK does.
+
 use super::{AlgorithmSuite, FormatError, MessageKeys, COMMITMENT_LEN, MESSAGE_ID_LEN};
 use crate::context::EncryptionContext;
 use crate::crypto::TAG_LEN;

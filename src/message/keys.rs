@@ -1,5 +1,11 @@
-use super::{AlgorithmSuite, FormatError, MESSAGE_ID_LEN};
+//! The per-message keys: the content key and the key commitment, derived from the data key
+//! with HKDF-SHA-512 and the message id as salt.
+
+use super::{AlgorithmSuite, FormatError};
 use crate::crypto::{self, Aes256Gcm};
+
+/// Length of a v2 message id: the salt the message's keys are derived with.
+pub const MESSAGE_ID_LEN: usize = 32;
 
 /// Length of the key commitment stored in the header.
 pub const COMMITMENT_LEN: usize = 32;

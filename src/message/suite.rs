@@ -1,3 +1,6 @@
+//! The algorithm suites envcrypt reads and writes, and what each implies (key derivation,
+//! commitment, signature).
+
 /// An algorithm suite of the AWS Encryption SDK.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

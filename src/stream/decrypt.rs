@@ -1,7 +1,11 @@
+//! Opening a message on one thread: the header (unwrap, commitment, header tag) and
+//! [`Decryptor`], which releases each frame only after its tag verifies; the frame reader the
+//! parallel pipeline shares.
+
 use std::io::{self, Chain, Cursor, Read};
 
-use super::{format_to_io, read_full, Error};
-use crate::context::EncryptionContext;
+use super::error::{format_to_io, Error};
+use super::options::OpenOptions;
 use crate::crypto::TAG_LEN;
 use crate::keyring::OpenPolicy;
 use crate::message::frame::{self, FrameKind, FINAL_PREFIX_LEN, REGULAR_PREFIX_LEN};
@@ -10,31 +14,6 @@ use crate::secret_buffer::SecretBuffer;
 
 const HEADER_READ_CHUNK: usize = 4096;
 const INITIAL_FRAME_RESERVE: usize = 1 << 20;
-
-/// How to open.
-#[derive(Debug, Clone)]
-pub struct OpenOptions {
-    /// Bounds on what a header may claim.
-    pub limits: ParseLimits,
-    /// Pairs the message's encryption context must contain.
-    pub required_context: EncryptionContext,
-    /// Refuse signed messages right after the header (the official CLI's `--decrypt-unsigned`):
-    /// their last frame can only be released once the whole message has been read.
-    pub unsigned_only: bool,
-    /// Threads for [`open`](super::open) (at least 1; [`Decryptor`] always uses one).
-    pub threads: usize,
-}
-
-impl Default for OpenOptions {
-    fn default() -> Self {
-        Self {
-            limits: ParseLimits::default(),
-            required_context: EncryptionContext::new(),
-            unsigned_only: false,
-            threads: super::parallel::default_threads(),
-        }
-    }
-}
 
 /// A verified header, its keys, and the reader positioned at the first frame.
 pub(super) struct OpenedHeader<R: Read> {
@@ -333,4 +312,18 @@ pub(super) fn read_header_and_rest(r: &mut impl Read, limits: &ParseLimits) -> R
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Reads until `buf` is full or the input ends; returns how much was read.
+pub(super) fn read_full(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut at = 0;
+    while at < buf.len() {
+        match r.read(&mut buf[at..]) {
+            Ok(0) => break,
+            Ok(n) => at += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(at)
 }

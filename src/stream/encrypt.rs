@@ -1,43 +1,17 @@
+//! Sealing a message on one thread: a new header with a fresh data key, and [`Encryptor`], which
+//! writes each frame as soon as it is full; the frame buffer the parallel pipeline shares.
+
 use std::io::{self, Write};
 
 use zeroize::Zeroizing;
 
-use super::{format_to_io, Error};
+use super::error::{format_to_io, Error};
+use super::options::SealOptions;
 use crate::context::EncryptionContext;
 use crate::crypto::{self, TAG_LEN};
 use crate::keyring::Keyring;
 use crate::message::frame::{self, FrameKind, FINAL_PREFIX_LEN};
-use crate::message::{self, AlgorithmSuite, FormatError, Header, HeaderBody, MessageKeys, MESSAGE_ID_LEN};
-
-/// The default plaintext bytes per frame (see the README's performance section for the
-/// measurement behind it).
-pub const DEFAULT_FRAME_LENGTH: u32 = 256 * 1024;
-
-/// How to seal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SealOptions {
-    /// Plaintext bytes per frame: a non-zero multiple of 16.
-    pub frame_length: u32,
-    /// The algorithm suite (only unsigned 0x0478 is written today).
-    pub suite: AlgorithmSuite,
-    /// The plaintext length, if known in advance. Sealing fails if the plaintext turns out
-    /// longer. A [`Keyring`] with a data-key cache only caches for messages of known length,
-    /// because its byte limit is charged before the message is written.
-    pub plaintext_length: Option<u64>,
-    /// Threads for [`seal`](super::seal) (at least 1; [`Encryptor`] always uses one).
-    pub threads: usize,
-}
-
-impl Default for SealOptions {
-    fn default() -> Self {
-        Self {
-            frame_length: DEFAULT_FRAME_LENGTH,
-            suite: AlgorithmSuite::AesGcm256HkdfSha512Committing,
-            plaintext_length: None,
-            threads: super::parallel::default_threads(),
-        }
-    }
-}
+use crate::message::{self, FormatError, Header, HeaderBody, MessageKeys, MESSAGE_ID_LEN};
 
 /// Generates a data key with `keyring` and builds the authenticated header of a new message.
 pub(super) fn new_header(

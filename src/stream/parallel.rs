@@ -13,9 +13,10 @@ use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
-use super::decrypt::{self, FrameReader, OpenOptions, OpenedHeader, SealedFrame};
-use super::encrypt::{self, FrameBuffer, SealOptions};
-use super::{read_full, Error};
+use super::decrypt::{self, read_full, FrameReader, OpenedHeader, SealedFrame};
+use super::encrypt::{self, FrameBuffer};
+use super::error::Error;
+use super::options::{OpenOptions, SealOptions};
 use crate::context::EncryptionContext;
 use crate::keyring::{Keyring, OpenPolicy};
 use crate::message::frame::FrameKind;
@@ -95,11 +96,6 @@ pub fn open<R: Read + Send, W: Write + Send>(
     let new_job = || OpenJob { keys: &keys, message_id: &message_id, buf: SecretBuffer::new(), frame: None };
     let (_, plaintext_bytes) = run(options.threads, frames, output, new_job)?;
     Ok(Opened { header, key_arn, plaintext_bytes })
-}
-
-/// The default thread count: one per core.
-pub(super) fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// One worker's frame: read under the input lock, then processed without any lock.

@@ -11,14 +11,14 @@ use std::io::Read;
 use std::sync::Arc;
 
 use super::decrypt::read_header_and_rest;
-use super::Error;
+use super::error::{Error, RewrapError};
 use crate::keyring::OpenPolicy;
-use crate::kms::{KeyRef, KeyRefError, KeyService, ReEncryptRequest};
+use crate::kms::{KeyRef, KeyService, ReEncryptRequest};
 use crate::message::{EncryptedDataKey, Header, HeaderBody, MessageKeys, ParseLimits};
 
 /// What to change.
 pub struct RewrapRequest<'a> {
-    /// How to open the data key (strict to `--from`, or discovery).
+    /// How to open the data key (strict to some keys, or discovery).
     pub open: &'a OpenPolicy,
     /// Keys to add.
     pub add: &'a [(Arc<dyn KeyService>, KeyRef)],
@@ -32,39 +32,6 @@ impl std::fmt::Debug for RewrapRequest<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RewrapRequest").field("remove", &self.remove).finish_non_exhaustive()
     }
-}
-
-/// Why a re-wrap request cannot be carried out.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum RewrapError {
-    /// The footer signature covers the header, so a new header would orphan it, and the
-    /// signing key is gone: only the sealer could sign again.
-    #[error(
-        "signed messages (suite 0x{suite:04x}) cannot be re-wrapped, since the signature covers the header; \
-         they have to be opened and sealed again"
-    )]
-    Signed {
-        /// The message's algorithm suite.
-        suite: u16,
-    },
-    /// A key to remove wraps no encrypted data key of the message.
-    #[error("{arn} does not wrap this message's data key")]
-    NotWrapping {
-        /// The key ARN asked for.
-        arn: String,
-    },
-    /// Every encrypted data key would be removed.
-    #[error("removing every key would leave the message impossible to open")]
-    NoKeyLeft,
-    /// The key service answered with a key ARN that does not parse.
-    #[error("the key service named the key that opened the message {arn:?}, which is not a key ARN: {source}")]
-    SourceKeyArn {
-        /// What the service answered.
-        arn: String,
-        /// Why it does not parse.
-        source: KeyRefError,
-    },
 }
 
 /// The new header, and where the unchanged body starts in the input.

@@ -10,7 +10,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::ValueEnum;
 use envcrypt::keyring::Keyring;
 use envcrypt::kms::local::{LocalKeyService, StoreOptions};
 use envcrypt::kms::{Arn, KeyAdmin, KeyGovernance, KeyRef, KeyService, KmsError, LazyService};
@@ -18,21 +17,11 @@ use envcrypt_aws::{AwsKmsService, AwsOptions};
 use envcrypt_pkcs11::{ClusterConfig, ConfigSources, Pkcs11KeyService, Pkcs11Options};
 use envcrypt_s3::{S3Client, TransferOptions};
 
-use crate::cli::GlobalArgs;
 use crate::error::CliError;
+use crate::flags::{BackendKind, GlobalArgs};
 use crate::prompts;
 
-/// A key service backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BackendKind {
-    /// The embedded local CMK store.
-    Local,
-    /// AWS KMS (or a KMS-compatible endpoint given with --endpoint-url).
-    Aws,
-    /// A PKCS#11 HSM cluster (--pkcs11-module, --pkcs11-token; the CloudHSM model).
-    Pkcs11,
-}
-
+/// Which key services exist, and which ARNs each owns.
 impl BackendKind {
     const ALL: [Self; 3] = [Self::Local, Self::Aws, Self::Pkcs11];
 
@@ -42,14 +31,6 @@ impl BackendKind {
             Self::Local => LocalKeyService::is_local_arn(arn),
             Self::Aws => AwsKmsService::is_aws_arn(arn),
             Self::Pkcs11 => Pkcs11KeyService::arn_prefix().contains(arn),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Local => "local",
-            Self::Aws => "aws",
-            Self::Pkcs11 => "pkcs11",
         }
     }
 }

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod error;
 mod files;
+mod flags;
 mod location;
 mod print;
 mod prompts;
@@ -26,7 +27,7 @@ fn main() -> ExitCode {
         eprintln!("envcrypt: cannot install the signal handlers: {e}");
         return ExitCode::from(error::Exit::Io as u8);
     }
-    let result = commands::run(cli);
+    let result = cli::run(cli);
     // A command that wound down after a signal (an aborted upload) ends as the signal would.
     if let Some(signal) = signals::received() {
         if let Err(error) = &result {

@@ -1,4 +1,4 @@
-//! Key policies, grants and the audit log through the CLI: the README's two-role walkthrough.
+//! Key policies, grants and the audit log through the CLI: the two-role walkthrough of docs/access-control.md.
 
 use envcrypt_testkit::{envcrypt_workdir, workspace_root};
 use serde_json::Value;

@@ -8,8 +8,7 @@ use envcrypt::kms::{
 };
 use serde_json::{json, Value};
 
-use super::scenarios::{id, purpose};
-use super::{setup, Backend, ScenarioError};
+use crate::backend::{id, purpose, setup, Backend, ScenarioError};
 
 type Result<T> = std::result::Result<T, ScenarioError>;
 

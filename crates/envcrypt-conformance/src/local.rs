@@ -3,7 +3,7 @@
 use envcrypt::kms::local::{LocalKeyService, Principal};
 use envcrypt::kms::{KeyService, KmsError};
 
-use crate::Principals;
+use crate::backend::Principals;
 
 impl Principals for LocalKeyService {
     fn arn(&self, name: &str) -> String {

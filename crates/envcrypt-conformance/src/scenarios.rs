@@ -2,17 +2,15 @@
 
 use envcrypt::kms::{DataKeySpec, EncryptionContext, KeyRef, KmsError, ReEncryptRequest};
 
-use super::Expected::{Error as Fails, Ok as Gives};
-use super::{access, setup, Backend, Scenario, ScenarioError};
+use crate::access;
+use crate::backend::{id, purpose, setup, Backend, ScenarioError};
+use crate::outcome::Expected;
+use crate::outcome::Expected::{Error as Fails, Ok as Gives};
 
 type Result<T> = std::result::Result<T, ScenarioError>;
 
 fn ctx(pairs: &[(&str, &str)]) -> EncryptionContext {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-}
-
-pub(super) fn purpose() -> EncryptionContext {
-    ctx(&[("purpose", "conformance")])
 }
 
 fn bytes(n: usize) -> String {
@@ -55,12 +53,6 @@ fn tampered(b: &Backend<'_>, alter: fn(&mut Vec<u8>)) -> Result<String> {
     let mut blob = sealed(b, &key, b"tamper", &purpose())?;
     alter(&mut blob);
     round_trip(b, &blob, &purpose(), None, b"tamper")
-}
-
-/// The key by its bare id. Key management calls in the scenarios use the id, which every
-/// endpoint accepts; `disable-key-by-arn` checks the ARN form on its own.
-pub(super) fn id(key: &KeyRef) -> KeyRef {
-    key.key_id().map_or_else(|| key.clone(), |id| KeyRef::KeyId(id.to_owned()))
 }
 
 fn disabled_key(b: &Backend<'_>) -> Result<KeyRef> {
@@ -113,6 +105,16 @@ fn re_encrypt(
 fn alias_name(b: &Backend<'_>, key: &KeyRef) -> String {
     let id = key.key_id().unwrap_or("key");
     format!("alias/envcrypt-conformance/{}-{id}", b.name())
+}
+
+/// One behaviour of KMS, checkable on any backend.
+pub struct Scenario {
+    /// A stable name (`decrypt-with-disabled-key`).
+    pub name: &'static str,
+    /// What AWS KMS documents.
+    pub documented: Expected,
+    /// Runs the scenario.
+    pub run: fn(&Backend<'_>) -> std::result::Result<String, ScenarioError>,
 }
 
 /// Every scenario, in report order.

@@ -2,13 +2,13 @@
 //! endpoint with credentials of its own.
 //!
 //! On a stand-in such as moto any credentials are accepted, so a principal is a client with
-//! an access key of its own name; on a served local store (`envcrypt serve`) the harness
-//! creates real credentials for each, as an operator would. Real AWS KMS would need real
+//! an access key of its own name; an endpoint that verifies signatures needs real credentials
+//! for each, as an operator would create them. Real AWS KMS would need real
 //! credentials per principal, so it gets none and those scenarios are reported as not run.
 
 use envcrypt::kms::{KeyService, KmsError};
 
-use crate::Principals;
+use crate::backend::Principals;
 
 /// moto's account when the credentials name no IAM user it knows.
 pub const MOTO_ACCOUNT: &str = "123456789012";

@@ -16,7 +16,7 @@ use envcrypt::kms::KmsError;
 
 use crate::module::Module;
 use crate::records::{self, revision};
-use crate::token::{Token, TokenError};
+use crate::token::{login_refused, Token, TokenError, CLUSTER_KEY_NAME};
 use crate::{replication, Pkcs11Options};
 
 /// The open tokens of one module initialization.
@@ -90,14 +90,6 @@ pub(crate) fn not_active(message: &str) -> KmsError {
     KmsError::Service { name: "CloudHsmClusterNotActiveException".into(), message: message.into() }
 }
 
-/// The token refused the login. Not `AccessDeniedException`, which KMS keeps for key policies
-/// and grants: CloudHSM names a refused crypto user this way.
-pub(crate) fn login_refused(message: String) -> KmsError {
-    KmsError::Service { name: LOGIN_REFUSED.into(), message }
-}
-
-/// The exception name of a refused login.
-pub const LOGIN_REFUSED: &str = "CloudHsmAccessDeniedException";
 /// The exception name of a cluster whose tokens share no trusted cluster key (KMS's name for
 /// a CloudHSM cluster that does not meet a key store's requirements).
 pub const NOT_INITIALIZED: &str = "CloudHsmClusterInvalidConfigurationException";
@@ -234,7 +226,7 @@ impl Cluster {
             });
         }
         for index in lacking {
-            self.mark_down(index, &open.token(index).missing(replication::CLUSTER_KEY_NAME));
+            self.mark_down(index, &open.token(index).missing(CLUSTER_KEY_NAME));
         }
         Ok(())
     }
@@ -249,7 +241,7 @@ impl Cluster {
         }
     }
 
-    /// Tries every down token again now, whatever its back-off (`envcrypt hsm status --retry`).
+    /// Tries every down token again now, whatever its back-off (after an operator fixed one).
     pub(crate) fn retry_now(&self) {
         for health in self.health().iter_mut() {
             if let Some((since, _)) = health.down.as_mut() {

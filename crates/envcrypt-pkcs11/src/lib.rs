@@ -25,6 +25,7 @@ mod cluster;
 mod config;
 #[cfg(fuzzing)]
 pub mod fuzzing;
+mod master_key;
 mod mechanisms;
 mod module;
 mod records;
@@ -33,11 +34,12 @@ mod service;
 mod template;
 mod token;
 
-pub use cluster::{TokenStatus, LOGIN_REFUSED, NOT_INITIALIZED};
+pub use cluster::{TokenStatus, NOT_INITIALIZED};
 pub use config::{ClusterConfig, ConfigError, ConfigSources, Pkcs11Options};
 pub use mechanisms::{IvSource, Mechanisms, WrapMechanism};
 pub use replication::{init_cluster, ClusterKeyStatus};
 pub use service::Pkcs11KeyService;
+pub use token::LOGIN_REFUSED;
 
 /// The provider id envcrypt writes into encrypted data keys wrapped by PKCS#11 CMKs.
 pub const PROVIDER_ID: &str = "envcrypt-pkcs11";

@@ -18,65 +18,22 @@
 //! sensitive, their values are still never readable.
 
 use cryptoki::mechanism::elliptic_curve::{EcKdf, Ecdh1DeriveParams};
-use cryptoki::mechanism::{Mechanism, MechanismType};
+use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
 use envcrypt::kms::KmsError;
 use zeroize::Zeroizing;
 
+use crate::master_key::{key_template, KEY_LABEL_PREFIX, MASTER_KEY_FLAGS, MASTER_KEY_MECHANISMS};
 use crate::mechanisms::Mechanisms;
 use crate::module::Module;
 use crate::template::{with_templates, Template, TemplateEntry};
-use crate::token::{Token, TokenError, KEY_LABEL_PREFIX};
+use crate::token::{find_cluster_key, login_refused, Token, TokenError, CLUSTER_KEY_LABEL};
 use crate::ClusterConfig;
 
-/// The label of the cluster key on every token.
-pub(crate) const CLUSTER_KEY_LABEL: &str = "envcrypt/cluster-wrap";
-/// How errors name a missing cluster key.
-pub(crate) const CLUSTER_KEY_NAME: &str =
-    "trusted cluster key envcrypt/cluster-wrap (the security officer initializes the cluster to make it)";
 /// DER of the P-256 curve's OID, as CKA_EC_PARAMS takes it.
 const P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-
-/// The flags every master key version has, whether generated, imported or unwrapped: the
-/// cluster key's unwrap template forces exactly these (and AES-GCM as the only mechanism) on
-/// each copy. `CKA_MODIFIABLE` comes last: SoftHSM2 applies an unwrapped key's template in
-/// order and refuses every attribute after the object became unmodifiable.
-pub(crate) const MASTER_KEY_FLAGS: [(AttributeType, bool); 11] = [
-    (AttributeType::Private, true),
-    (AttributeType::Sensitive, true),
-    (AttributeType::Extractable, true),
-    (AttributeType::WrapWithTrusted, true),
-    (AttributeType::Wrap, false),
-    (AttributeType::Unwrap, false),
-    (AttributeType::Derive, false),
-    (AttributeType::Sign, false),
-    (AttributeType::Verify, false),
-    (AttributeType::Copyable, false),
-    (AttributeType::Modifiable, false),
-];
-
-/// The one mechanism a master key serves.
-pub(crate) const MASTER_KEY_MECHANISMS: [MechanismType; 1] = [MechanismType::AES_GCM];
-
-/// A boolean attribute as a cryptoki value.
-pub(crate) fn flag(kind: AttributeType, value: bool) -> Attribute {
-    match kind {
-        AttributeType::Private => Attribute::Private(value),
-        AttributeType::Sensitive => Attribute::Sensitive(value),
-        AttributeType::Extractable => Attribute::Extractable(value),
-        AttributeType::WrapWithTrusted => Attribute::WrapWithTrusted(value),
-        AttributeType::Wrap => Attribute::Wrap(value),
-        AttributeType::Unwrap => Attribute::Unwrap(value),
-        AttributeType::Derive => Attribute::Derive(value),
-        AttributeType::Sign => Attribute::Sign(value),
-        AttributeType::Verify => Attribute::Verify(value),
-        AttributeType::Modifiable => Attribute::Modifiable(value),
-        AttributeType::Copyable => Attribute::Copyable(value),
-        other => unreachable!("{other} is not one of the master key flags"),
-    }
-}
 
 /// The cluster key's unwrap template: a secret AES key with the master key flags, for AES-GCM only.
 fn master_key_unwrap_template() -> Vec<TemplateEntry> {
@@ -130,17 +87,6 @@ fn cluster_key_template(mechanisms: &Mechanisms, extra: impl IntoIterator<Item =
     template
 }
 
-/// Finds the trusted cluster key in `session`: an untrusted key under the same label is not it.
-pub(crate) fn find_cluster_key(session: &Session) -> cryptoki::error::Result<Option<ObjectHandle>> {
-    let template = [
-        Attribute::Class(ObjectClass::SECRET_KEY),
-        Attribute::Token(true),
-        Attribute::Label(CLUSTER_KEY_LABEL.as_bytes().to_vec()),
-        Attribute::Trusted(true),
-    ];
-    Ok(session.find_objects(&template)?.first().copied())
-}
-
 /// Copies a CMK version from `source` to `target`, wrapped under the cluster key.
 pub(crate) fn copy_key(source: &Token, target: &Token, key_id: &str, version: u32) -> Result<(), TokenError> {
     let source_wrap = source.cluster_key()?;
@@ -148,8 +94,7 @@ pub(crate) fn copy_key(source: &Token, target: &Token, key_id: &str, version: u3
     let key = source.key_handle(key_id, version)?;
     let wrapped = Zeroizing::new(source.with_session(|s| s.wrap_key(&source.mechanisms().wrap(), source_wrap, key))?);
     target.with_session(|s| {
-        s.unwrap_key(&target.mechanisms().wrap(), target_wrap, &wrapped, &Token::key_template(key_id, version))
-            .map(drop)
+        s.unwrap_key(&target.mechanisms().wrap(), target_wrap, &wrapped, &key_template(key_id, version)).map(drop)
     })
 }
 
@@ -204,7 +149,7 @@ pub fn init_cluster(cluster: &ClusterConfig, so_pin: &Zeroizing<String>) -> Resu
         match session.login(UserType::So, Some(&pin)) {
             Ok(()) => {}
             Err(e @ cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::PinIncorrect, _)) => {
-                return Err(crate::cluster::login_refused(format!(
+                return Err(login_refused(format!(
                     "token {label:?} refused the security officer PIN ({})",
                     crate::token::describe(&e)
                 )))

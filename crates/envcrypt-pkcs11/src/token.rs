@@ -3,7 +3,7 @@
 //! A CMK version is an AES-256 secret key object generated in the token, labelled
 //! `envcrypt/key/<key id>/<version>`: sensitive (its value can never be read), and extractable
 //! only under the trusted cluster key, so that the cluster can copy it and nobody can export
-//! it (see [`replication`](crate::replication)). Key metadata (state, description, dates, version count)
+//! it ([`master_key`](crate::master_key), [`replication`](crate::replication)). Key metadata (state, description, dates, version count)
 //! and the alias table are data objects (`envcrypt/meta/<key id>`, `envcrypt/aliases`) holding
 //! JSON; they are not secret.
 
@@ -12,16 +12,31 @@ use std::sync::Mutex;
 use cryptoki::context::Pkcs11;
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
+use envcrypt::kms::KmsError;
 use zeroize::Zeroizing;
 
+use crate::master_key::{key_label, key_template};
 use crate::mechanisms::{IvSource, Mechanisms, IV_LEN};
-use crate::replication::{self, flag, MASTER_KEY_FLAGS, MASTER_KEY_MECHANISMS};
 
 const APPLICATION: &[u8] = b"envcrypt";
+
+/// The label of the cluster key on every token.
+pub(crate) const CLUSTER_KEY_LABEL: &str = "envcrypt/cluster-wrap";
+/// How errors name a missing cluster key.
+pub(crate) const CLUSTER_KEY_NAME: &str =
+    "trusted cluster key envcrypt/cluster-wrap (the security officer initializes the cluster to make it)";
+/// The exception name of a refused login.
+pub const LOGIN_REFUSED: &str = "CloudHsmAccessDeniedException";
+
+/// The token refused a login. Not `AccessDeniedException`, which KMS keeps for key policies
+/// and grants: CloudHSM names a refused crypto user this way.
+pub(crate) fn login_refused(message: String) -> KmsError {
+    KmsError::Service { name: LOGIN_REFUSED.into(), message }
+}
 
 /// Why a token call failed.
 #[derive(Debug, thiserror::Error)]
@@ -86,11 +101,15 @@ impl std::fmt::Debug for Token {
     }
 }
 
-/// The label prefix of CMK version objects.
-pub(crate) const KEY_LABEL_PREFIX: &str = "envcrypt/key/";
-
-pub(crate) fn key_label(key_id: &str, version: u32) -> String {
-    format!("{KEY_LABEL_PREFIX}{key_id}/{version}")
+/// Finds the trusted cluster key in `session`: an untrusted key under the same label is not it.
+pub(crate) fn find_cluster_key(session: &Session) -> cryptoki::error::Result<Option<ObjectHandle>> {
+    let template = [
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::Token(true),
+        Attribute::Label(CLUSTER_KEY_LABEL.as_bytes().to_vec()),
+        Attribute::Trusted(true),
+    ];
+    Ok(session.find_objects(&template)?.first().copied())
 }
 
 fn meta_label(name: &str) -> String {
@@ -144,36 +163,18 @@ impl Token {
         Ok(self.find(&session, ObjectClass::SECRET_KEY, &key_label(key_id, version))?.is_some())
     }
 
-    /// The template of a CMK version object: its label, AES-GCM as its only use, and (last, as
-    /// [`MASTER_KEY_FLAGS`] explains) the flags the cluster key's unwrap template forces.
-    pub(crate) fn key_template(key_id: &str, version: u32) -> Vec<Attribute> {
-        let label = key_label(key_id, version);
-        let mut template = vec![
-            Attribute::Class(ObjectClass::SECRET_KEY),
-            Attribute::KeyType(KeyType::AES),
-            Attribute::Token(true),
-            Attribute::Encrypt(true),
-            Attribute::Decrypt(true),
-            Attribute::AllowedMechanisms(MASTER_KEY_MECHANISMS.to_vec()),
-            Attribute::Id(label.as_bytes().to_vec()),
-            Attribute::Label(label.into_bytes()),
-        ];
-        template.extend(MASTER_KEY_FLAGS.iter().map(|&(kind, value)| flag(kind, value)));
-        template
-    }
-
     /// The trusted cluster key.
     pub(crate) fn cluster_key(&self) -> Result<ObjectHandle, TokenError> {
-        let found = self.with_session(replication::find_cluster_key)?;
+        let found = self.with_session(find_cluster_key)?;
         if found.is_none() {
             self.probe()?;
         }
-        found.ok_or_else(|| self.missing(replication::CLUSTER_KEY_NAME))
+        found.ok_or_else(|| self.missing(CLUSTER_KEY_NAME))
     }
 
     /// Generates a CMK version inside the token.
     pub fn generate_key(&self, key_id: &str, version: u32) -> Result<(), TokenError> {
-        let mut template = Self::key_template(key_id, version);
+        let mut template = key_template(key_id, version);
         template.push(Attribute::ValueLen(32.into()));
         self.session().generate_key(&Mechanism::AesKeyGen, &template).map(drop).map_err(|e| self.unavailable(e))
     }
@@ -181,7 +182,7 @@ impl Token {
     /// Creates a CMK version from known key material (the known-answer vectors only).
     #[cfg(test)]
     pub(crate) fn import_key(&self, key_id: &str, version: u32, value: &[u8]) -> Result<(), TokenError> {
-        let mut template = Self::key_template(key_id, version);
+        let mut template = key_template(key_id, version);
         template.push(Attribute::Value(value.to_vec()));
         self.session().create_object(&template).map(drop).map_err(|e| self.unavailable(e))
     }

@@ -9,7 +9,7 @@
 //!
 //! Two formats ([`Wrapping`]):
 //! - **sealed** (the default): the object's body is an AWS Encryption SDK message (format v2),
-//!   exactly as `envcrypt seal` writes files, with the encrypted data keys in its header. Its
+//!   exactly as sealed files are, with the encrypted data keys in its header. Its
 //!   metadata (`x-amz-meta-envcrypt-format`, `-keys`, `-key-count`, `-plaintext-length`) lets
 //!   listing tools show what it is without reading it.
 //! - **S3 Encryption Client** V3 (key-committing; what the current official clients write and

@@ -1,3 +1,5 @@
+//! A throwaway local key store with its default key, for tests that need a real key service.
+
 use std::sync::Arc;
 
 use envcrypt::kms::local::{LocalKeyService, StoreOptions};

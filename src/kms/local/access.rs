@@ -1,37 +1,13 @@
 //! Authorization of local-store calls, in the order KMS documents: an explicit deny in the key
 //! policy refuses; an allow in it permits; otherwise a grant may permit; otherwise refused.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use super::disk::KEYS_DIR;
 use super::policy::{Decision, KeyPolicy, Request};
 use super::record::KeyRecord;
-use super::{LocalKeyService, StoreError, KEYS_DIR};
+use super::{LocalKeyService, StoreError};
 use crate::kms::{EncryptionContext, GrantOperation, KmsError};
-
-/// Parsed policies by key id, with the text they were parsed from: the hot path parses a key's
-/// policy once per process and after each change, and compares rather than copies its text.
-#[derive(Default)]
-pub(super) struct PolicyCache(Mutex<HashMap<String, (String, Arc<KeyPolicy>)>>);
-
-const POLICY_CACHE_ENTRIES: usize = 1024;
-
-impl PolicyCache {
-    fn get(&self, key_id: &str, text: &str) -> Result<Arc<KeyPolicy>, KmsError> {
-        let mut cache = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((cached, policy)) = cache.get(key_id) {
-            if cached == text {
-                return Ok(policy.clone());
-            }
-        }
-        let policy = Arc::new(KeyPolicy::parse(text)?);
-        if cache.len() >= POLICY_CACHE_ENTRIES {
-            cache.clear();
-        }
-        cache.insert(key_id.to_owned(), (text.to_owned(), policy.clone()));
-        Ok(policy)
-    }
-}
 
 impl LocalKeyService {
     /// The key's policy text (the legacy one for keys created before key policies).

@@ -4,8 +4,9 @@
 use serde_json::json;
 
 use super::audit::Call;
+use super::disk::{key_file, ALIASES_FILE, KEYS_DIR};
 use super::policy::KeyPolicy;
-use super::{key_file, key_param, KeyRecord, LocalKeyService, ALIASES_FILE, KEYS_DIR};
+use super::{key_param, KeyRecord, LocalKeyService};
 use crate::kms::{
     validate_alias_name, AliasEntry, KeyAdmin, KeyMetadata, KeyRef, KeyState, KmsError, KmsFuture, Lifecycle,
 };

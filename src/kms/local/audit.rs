@@ -26,13 +26,13 @@ use std::sync::Mutex;
 
 use serde_json::{json, Map, Value};
 
+use super::error::{AuditDamage, StoreError};
 use super::principal::Principal;
-use super::StoreError;
 use crate::crypto;
 use crate::kms::{KeyId, KmsError};
 
 pub(super) const LOG_FILE: &str = "audit.log";
-pub(super) const HEAD_FILE: &str = "audit.head";
+use super::error::AUDIT_HEAD_FILE as HEAD_FILE;
 
 const MAC_FIELD: &str = "envcryptChainMac";
 const SEQUENCE_FIELD: &str = "envcryptSequence";
@@ -444,29 +444,6 @@ impl AuditLog {
         }
         Ok(0)
     }
-}
-
-/// What went wrong at the end of an audit log.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum AuditDamage {
-    /// The log ends at another event than its head records.
-    #[error("it ends at event {log_events} but {HEAD_FILE} records event {head_events}: events were removed or the log was rolled back")]
-    Diverged {
-        /// The last event in the log.
-        log_events: u64,
-        /// The last event the head records.
-        head_events: u64,
-    },
-    /// The last line has no end (a crash or a full disk while it was written).
-    #[error("its last event is incomplete (a crash or a full disk while it was written)")]
-    IncompleteLastEvent,
-    /// The last line is not an event.
-    #[error("its last line is not an audit event ({0})")]
-    UnreadableLastEvent(String),
-    /// The head file is not what envcrypt writes.
-    #[error("{HEAD_FILE} is not a sequence number and MAC")]
-    UnreadableHead,
 }
 
 /// An acknowledgment, if `event` is one.

@@ -12,6 +12,18 @@ use std::path::{Path, PathBuf};
 
 use super::StoreError;
 
+/// The store's settings and root key configuration.
+pub(super) const STORE_FILE: &str = "store.json";
+/// The alias table.
+pub(super) const ALIASES_FILE: &str = "aliases.json";
+/// The directory of key records, one file per key.
+pub(super) const KEYS_DIR: &str = "keys";
+
+/// The record of key `key_id`.
+pub(super) fn key_file(key_id: &str) -> String {
+    format!("{KEYS_DIR}/{key_id}.json")
+}
+
 const DIR_MODE: u32 = 0o700;
 const FILE_MODE: u32 = 0o600;
 const LOCK_FILE: &str = ".lock";

@@ -1,3 +1,6 @@
+//! Errors of the local store that are not KMS refusals: the disk, the root key, permissions,
+//! and a damaged audit log.
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -42,7 +45,7 @@ pub enum StoreError {
         /// The log file.
         path: PathBuf,
         /// What is wrong with its end.
-        problem: super::audit::AuditDamage,
+        problem: AuditDamage,
     },
     /// Others could read the store.
     #[error("local key store: {} has mode {mode:o}, which lets other users read it; run `chmod {expected:o} {}`", path.display(), path.display())]
@@ -65,4 +68,30 @@ impl StoreError {
     pub(crate) fn corrupt(path: impl Into<PathBuf>, reason: impl std::fmt::Display) -> Self {
         Self::Corrupt { path: path.into(), reason: reason.to_string() }
     }
+}
+
+/// The audit log's head file: the last event's sequence number and MAC.
+pub(super) const AUDIT_HEAD_FILE: &str = "audit.head";
+
+/// What went wrong at the end of an audit log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditDamage {
+    /// The log ends at another event than its head records.
+    #[error("it ends at event {log_events} but {AUDIT_HEAD_FILE} records event {head_events}: events were removed or the log was rolled back")]
+    Diverged {
+        /// The last event in the log.
+        log_events: u64,
+        /// The last event the head records.
+        head_events: u64,
+    },
+    /// The last line has no end (a crash or a full disk while it was written).
+    #[error("its last event is incomplete (a crash or a full disk while it was written)")]
+    IncompleteLastEvent,
+    /// The last line is not an event.
+    #[error("its last line is not an audit event ({0})")]
+    UnreadableLastEvent(String),
+    /// The head file is not what envcrypt writes.
+    #[error("{AUDIT_HEAD_FILE} is not a sequence number and MAC")]
+    UnreadableHead,
 }

@@ -39,18 +39,17 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use zeroize::Zeroizing;
 
-pub use audit::{read_events as read_audit_events, Acknowledgment, AuditDamage, AuditError, AuditSummary};
-pub use error::StoreError;
-pub use principal::{Principal, PrincipalKind};
+pub use audit::{read_events as read_audit_events, Acknowledgment, AuditError, AuditSummary};
+pub use error::{AuditDamage, StoreError};
+pub use principal::{Principal, PrincipalKind, ARN_PARTITION};
 pub use root::PassphraseFn;
 
 use serde_json::json;
 
-use self::access::PolicyCache;
 use self::audit::{AuditLog, Call};
 use self::blob::{BlobError, BlobHeader};
-use self::disk::{Disk, ReadTxn, WriteTxn};
-use self::policy::KeyPolicy;
+use self::disk::{key_file, Disk, ReadTxn, WriteTxn, ALIASES_FILE, KEYS_DIR, STORE_FILE};
+use self::policy::{KeyPolicy, PolicyCache};
 use self::record::{Aliases, BackingKeyRecord, KeyRecord, StoreMeta};
 use self::root::RootKey;
 use super::{
@@ -62,14 +61,9 @@ use crate::crypto::{self, Aes256Gcm};
 
 /// The provider id envcrypt writes into encrypted data keys wrapped by local CMKs.
 pub const PROVIDER_ID: &str = "envcrypt-local";
-/// The ARN partition of local keys.
-pub const ARN_PARTITION: &str = "envcrypt";
 /// The alias of the managed default key, created on first use.
 pub const DEFAULT_KEY_ALIAS: &str = "alias/envcrypt/default";
 
-const STORE_FILE: &str = "store.json";
-const ALIASES_FILE: &str = "aliases.json";
-const KEYS_DIR: &str = "keys";
 /// 2 added key policies, grants and the audit log. A version-1 store is upgraded when opened,
 /// so that an older envcrypt refuses it by its version instead of misreading its records.
 const FORMAT_VERSION: u32 = 2;
@@ -638,10 +632,6 @@ fn seal_with_record(
         iv: crypto::random_array(),
     };
     Ok(Ciphertext { blob: blob::seal(&backing, header, context, plaintext), key_arn: service.arn(&record.key_id) })
-}
-
-fn key_file(key_id: &str) -> String {
-    format!("{KEYS_DIR}/{key_id}.json")
 }
 
 impl KeyService for LocalKeyService {

@@ -10,7 +10,10 @@
 //!
 //! One modeled difference: KMS reads the account principal (`...:root` or a bare account id)
 //! as "this account's IAM policies decide". The local store has no IAM, so the account
-//! principal matches only the account root itself (`--principal root`).
+//! principal matches only the account root itself (the principal `root`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
@@ -504,6 +507,30 @@ impl PrincipalKind {
             Self::Role => "AssumedRole",
             Self::Root => "Root",
         }
+    }
+}
+
+/// Parsed policies by key id, with the text they were parsed from: the hot path parses a key's
+/// policy once per process and after each change, and compares rather than copies its text.
+#[derive(Default)]
+pub(super) struct PolicyCache(Mutex<HashMap<String, (String, Arc<KeyPolicy>)>>);
+
+const POLICY_CACHE_ENTRIES: usize = 1024;
+
+impl PolicyCache {
+    pub(super) fn get(&self, key_id: &str, text: &str) -> Result<Arc<KeyPolicy>, KmsError> {
+        let mut cache = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((cached, policy)) = cache.get(key_id) {
+            if cached == text {
+                return Ok(policy.clone());
+            }
+        }
+        let policy = Arc::new(KeyPolicy::parse(text)?);
+        if cache.len() >= POLICY_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key_id.to_owned(), (text.to_owned(), policy.clone()));
+        Ok(policy)
     }
 }
 

@@ -1,15 +1,16 @@
 //! Principals: who calls the local store.
 //!
 //! KMS learns the caller from the request signature; the local store is told. By default the
-//! caller is the OS user; harnesses and tests name another with `--principal` or
-//! `ENVCRYPT_PRINCIPAL`. That makes the identity an assertion, not an authentication: key
+//! caller is the OS user; harnesses and tests name another ([`StoreOptions::principal`](super::StoreOptions::principal)). That makes the identity an assertion, not an authentication: key
 //! policies in the local store model an access design, they do not defend the store against
 //! someone who can read its directory (SECURITY.md).
 
 use std::fmt;
 
-use super::ARN_PARTITION;
 use crate::kms::KmsError;
+
+/// The ARN partition of the local store's keys and principals.
+pub const ARN_PARTITION: &str = "envcrypt";
 
 /// A caller of the local store: `arn:envcrypt:iam::<account>:user/NAME` or `.../role/NAME`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

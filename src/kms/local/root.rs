@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use zeroize::Zeroizing;
 
-use super::disk::{self, ReadTxn, WriteTxn};
+use super::disk::{self, ReadTxn, WriteTxn, STORE_FILE};
 use super::StoreError;
 use crate::crypto::{self, Aes256Gcm, KEY_LEN};
 
@@ -75,7 +75,7 @@ impl RootKey {
         check: &str,
         passphrase: Option<&PassphraseFn>,
     ) -> Result<Self, StoreError> {
-        let meta_path = txn.path(super::STORE_FILE);
+        let meta_path = txn.path(STORE_FILE);
         let material = match config {
             RootConfig::KeyFile => {
                 let path = txn.path(ROOT_KEY_FILE);
@@ -157,8 +157,7 @@ fn derive(
     parallelism: u32,
     txn: &ReadTxn<'_>,
 ) -> Result<Zeroizing<[u8; KEY_LEN]>, StoreError> {
-    let corrupt =
-        |e: argon2::Error| StoreError::corrupt(txn.path(super::STORE_FILE), format!("Argon2 parameters: {e}"));
+    let corrupt = |e: argon2::Error| StoreError::corrupt(txn.path(STORE_FILE), format!("Argon2 parameters: {e}"));
     let params = argon2::Params::new(memory_kib, iterations, parallelism, Some(KEY_LEN)).map_err(corrupt)?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut out = Zeroizing::new([0u8; KEY_LEN]);

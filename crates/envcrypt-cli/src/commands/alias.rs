@@ -3,8 +3,8 @@
 use envcrypt::kms::{KeyAdmin, KmsError};
 use serde_json::json;
 
-use crate::cli::{key_ref, GlobalArgs};
 use crate::error::CliError;
+use crate::flags::{key_ref, GlobalArgs};
 use crate::print;
 
 /// Create, repoint, delete or list aliases.

@@ -6,8 +6,8 @@ use envcrypt::kms::local::{read_audit_events, Acknowledgment, AuditError, StoreE
 use serde_json::Value;
 
 use crate::backends::{store_dir, Backends};
-use crate::cli::GlobalArgs;
 use crate::error::{CliError, Exit};
+use crate::flags::GlobalArgs;
 use crate::print;
 
 /// Check and query the local store's audit log (one CloudTrail-shaped event per call).

@@ -1,9 +1,6 @@
 //! `envcrypt completions SHELL`: tab completion for bash, zsh, fish (and elvish, PowerShell),
 //! generated from the command-line definition.
 
-use clap::CommandFactory;
-
-use crate::cli::Cli;
 use crate::error::CliError;
 
 /// Print a shell's completion script.
@@ -19,8 +16,9 @@ pub struct Args {
     pub shell: clap_complete::Shell,
 }
 
-pub fn exec(args: &Args) -> Result<(), CliError> {
+pub fn exec(args: &Args, command: clap::Command) -> Result<(), CliError> {
     let mut script = Vec::new();
-    clap_complete::generate(args.shell, &mut Cli::command(), "envcrypt", &mut script);
+    let mut command = command;
+    clap_complete::generate(args.shell, &mut command, "envcrypt", &mut script);
     crate::print::bytes(&script)
 }

@@ -9,9 +9,9 @@ use envcrypt_conformance::{
     MOTO_DEVIATIONS, SCENARIOS,
 };
 
-use crate::backends::{aws_options, BackendKind, Backends};
-use crate::cli::GlobalArgs;
+use crate::backends::{aws_options, Backends};
 use crate::error::{CliError, Exit};
+use crate::flags::{BackendKind, GlobalArgs};
 use crate::print;
 
 /// Run the KMS conformance scenarios on one or more backends and report every difference.

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use envcrypt::kms::{CreateGrantRequest, GrantConstraints, GrantOperation, GrantTarget, KeyGovernance};
 use serde_json::json;
 
-use crate::cli::{context, key_ref, GlobalArgs};
 use crate::error::CliError;
+use crate::flags::{context, key_ref, GlobalArgs};
 use crate::print;
 
 /// Create, list, retire or revoke grants.

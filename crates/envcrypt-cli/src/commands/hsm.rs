@@ -1,8 +1,8 @@
 //! `envcrypt hsm status|init-cluster`: the PKCS#11 cluster's tokens.
 
 use crate::backends::{pkcs11_config, Backends};
-use crate::cli::GlobalArgs;
 use crate::error::{CliError, Exit};
+use crate::flags::GlobalArgs;
 use crate::{print, prompts};
 
 /// Show the HSM cluster, or set it up as its security officer.

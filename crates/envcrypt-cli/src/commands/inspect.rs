@@ -7,9 +7,9 @@ use envcrypt_s3::{inspect_object, Inspected, InspectedKind, S3ecVersion, Transfe
 use serde_json::json;
 
 use crate::backends::s3_client;
-use crate::cli::GlobalArgs;
 use crate::error::CliError;
 use crate::files::Input;
+use crate::flags::GlobalArgs;
 use crate::location::Location;
 use crate::print;
 

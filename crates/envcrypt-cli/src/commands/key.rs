@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::{alias, grant};
 use crate::backends::Backends;
-use crate::cli::{key_ref, GlobalArgs};
 use crate::error::CliError;
+use crate::flags::{key_ref, GlobalArgs};
 use crate::print;
 
 /// Manage master keys: create, aliases, states, rotation, deletion, key policies and grants.

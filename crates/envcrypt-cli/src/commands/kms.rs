@@ -8,8 +8,8 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::backends::Backends;
-use crate::cli::{context, key_ref, ContextArgs, GlobalArgs};
 use crate::error::CliError;
+use crate::flags::{context, key_ref, ContextArgs, GlobalArgs};
 use crate::print;
 
 /// Call key service operations directly, with base64 in and out as `aws kms` does.

@@ -3,9 +3,6 @@
 
 use std::path::PathBuf;
 
-use clap::CommandFactory;
-
-use crate::cli::Cli;
 use crate::error::CliError;
 
 /// Print the man page, or write one page per command to a directory.
@@ -21,8 +18,7 @@ pub struct Args {
     pub dir: Option<PathBuf>,
 }
 
-pub fn exec(args: &Args) -> Result<(), CliError> {
-    let command = Cli::command();
+pub fn exec(args: &Args, command: clap::Command) -> Result<(), CliError> {
     if let Some(dir) = &args.dir {
         let failed = |e| CliError::io(format!("cannot write the man pages to {}", dir.display()), &e);
         std::fs::create_dir_all(dir).map_err(failed)?;

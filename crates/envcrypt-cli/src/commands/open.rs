@@ -13,9 +13,9 @@ use serde_json::{json, Value};
 
 use crate::backends::{s3_client, Backends};
 use crate::batch;
-use crate::cli::{ContextArgs, GlobalArgs, KeyArgs, OutputArgs, ThreadsArg};
 use crate::error::CliError;
 use crate::files::{is_broken_pipe, Input, Output};
+use crate::flags::{ContextArgs, GlobalArgs, KeyArgs, OutputArgs, ThreadsArg};
 use crate::location::{inputs_and_outputs, Location};
 
 /// How long a run may reuse a data key it unwrapped (the cache's age limit).

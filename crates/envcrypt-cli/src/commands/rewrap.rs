@@ -15,9 +15,9 @@ use serde_json::{json, Value};
 
 use crate::backends::{s3_client, Backends};
 use crate::batch::{self, Split};
-use crate::cli::{key_ref, GlobalArgs};
 use crate::error::CliError;
 use crate::files::Output;
+use crate::flags::{key_ref, GlobalArgs};
 use crate::location::Location;
 use crate::{print, signals};
 

@@ -12,11 +12,11 @@ use envcrypt::stream::{self, SealOptions};
 use envcrypt_s3::{seal_object, S3ecVersion, SealObjectOptions, TransferOptions, Wrapping};
 use serde_json::{json, Value};
 
-use crate::backends::{s3_client, BackendKind, Backends};
+use crate::backends::{s3_client, Backends};
 use crate::batch;
-use crate::cli::{ContextArgs, GlobalArgs, KeyArgs, OutputArgs, ThreadsArg};
 use crate::error::CliError;
 use crate::files::{Input, Output};
+use crate::flags::{BackendKind, ContextArgs, GlobalArgs, KeyArgs, OutputArgs, ThreadsArg};
 use crate::location::{inputs_and_outputs, Location};
 use crate::signals;
 

@@ -50,7 +50,7 @@ impl Pkcs11KeyService {
         self.cluster.status()
     }
 
-    /// Tries every down token again now, whatever its back-off (`envcrypt hsm status --retry`).
+    /// Tries every down token again now, whatever its back-off (after an operator fixed one).
     pub fn retry_now(&self) {
         self.cluster.retry_now();
     }

@@ -1,0 +1,129 @@
+//! Running the scenarios on a backend ([`run`]) and setting backends side by side against the
+//! documented behaviour ([`Report`]), with the known deviations of stand-ins.
+
+use crate::backend::Backend;
+use crate::outcome::{Expected, Outcome};
+use crate::scenarios::SCENARIOS;
+
+/// A stand-in's known departures from documented KMS behaviour: scenario name and the
+/// outcome the stand-in gives instead.
+pub type Deviations = &'static [(&'static str, Expected)];
+
+/// moto 5.2's known departures from documented AWS KMS behaviour, found by this harness.
+pub const MOTO_DEVIATIONS: Deviations = &[
+    // Key states are recorded but not enforced on cryptographic operations.
+    ("generate-data-key-with-disabled-key", Expected::Ok("32 bytes")),
+    ("encrypt-with-disabled-key", Expected::Ok("encrypted")),
+    ("decrypt-with-disabled-key", Expected::Ok("round trip")),
+    ("re-encrypt-to-disabled-key", Expected::Ok("re-encrypted")),
+    ("rotate-disabled-key", Expected::Ok("Disabled")),
+    ("generate-data-key-with-key-pending-deletion", Expected::Ok("32 bytes")),
+    ("decrypt-with-key-pending-deletion", Expected::Ok("round trip")),
+    ("enable-key-pending-deletion", Expected::Ok("enabled")),
+    ("schedule-deletion-twice", Expected::Ok("PendingDeletion")),
+    // Deletion windows outside 7–30 days are answered with success, and nothing changes.
+    ("schedule-deletion-3-days", Expected::Ok("Enabled")),
+    ("schedule-deletion-6-days", Expected::Ok("Enabled")),
+    ("schedule-deletion-31-days", Expected::Ok("Enabled")),
+    // The expected key is not checked the way KMS checks it.
+    ("decrypt-expected-key-is-another-key", Expected::Error("AccessDeniedException")),
+    ("re-encrypt-with-wrong-source-key", Expected::Ok("re-encrypted")),
+    // A blob that names no key is refused as an access problem, not as bad ciphertext.
+    ("decrypt-garbage", Expected::Error("AccessDeniedException")),
+    // DisableKey given a key ARN fails with an HTTP 500 page (the key id works).
+    ("disable-key-by-arn", Expected::Error("UnnamedError(HTTP 500)")),
+    // Key policies are stored but not evaluated (moto checks only DescribeKey against a
+    // Deny statement), and grants are recorded but never needed.
+    ("policy-denies-by-default", Expected::Ok("round trip")),
+    ("policy-explicit-deny-wins", Expected::Ok("round trip")),
+    ("policy-context-condition", Expected::Ok("any context")),
+    ("grant-allows-until-revoked", Expected::Ok("allowed, allowed, allowed")),
+    ("re-encrypt-only-principal", Expected::Ok("re-encrypted; decrypt allowed")),
+];
+
+/// Runs every scenario on `backend`, in order, then cleans up the keys it created.
+pub fn run(backend: &Backend<'_>) -> Vec<(&'static str, Outcome)> {
+    let results = SCENARIOS.iter().map(|s| (s.name, Outcome::from_result((s.run)(backend)))).collect();
+    backend.clean_up();
+    results
+}
+
+/// How one backend's outcome compares with the documented one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// As documented.
+    AsDocumented,
+    /// A known deviation of this backend (a stand-in's, listed in its deviations).
+    KnownDeviation,
+    /// Unexplained: a failure.
+    Difference,
+    /// The backend could not run the scenario.
+    NotRun,
+}
+
+/// One backend's results with their deviations list.
+pub struct Column {
+    /// The backend's label.
+    pub backend: String,
+    /// Its known deviations (empty for envcrypt's own backends, which must match).
+    pub deviations: Deviations,
+    /// Its outcomes, in scenario order.
+    pub outcomes: Vec<(&'static str, Outcome)>,
+}
+
+/// Backends side by side against the documented behaviour.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    /// The backends, in column order.
+    pub backends: Vec<String>,
+    /// One row per scenario.
+    pub rows: Vec<Row>,
+}
+
+/// One scenario across backends.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Row {
+    /// The scenario name.
+    pub scenario: &'static str,
+    /// What AWS KMS documents.
+    pub documented: Outcome,
+    /// Each backend's outcome and verdict, in column order.
+    pub results: Vec<(Outcome, Verdict)>,
+}
+
+impl Report {
+    /// Compares the columns with the documented outcomes.
+    pub fn new(columns: &[Column]) -> Self {
+        let rows = SCENARIOS
+            .iter()
+            .enumerate()
+            .map(|(i, scenario)| {
+                let documented = scenario.documented.outcome();
+                let results = columns
+                    .iter()
+                    .map(|column| {
+                        let outcome = column.outcomes[i].1.clone();
+                        let verdict = if matches!(outcome, Outcome::NotRun(_)) {
+                            Verdict::NotRun
+                        } else if outcome == documented {
+                            Verdict::AsDocumented
+                        } else if column.deviations.iter().any(|(n, e)| *n == scenario.name && e.outcome() == outcome) {
+                            Verdict::KnownDeviation
+                        } else {
+                            Verdict::Difference
+                        };
+                        (outcome, verdict)
+                    })
+                    .collect();
+                Row { scenario: scenario.name, documented, results }
+            })
+            .collect();
+        Self { backends: columns.iter().map(|c| c.backend.clone()).collect(), rows }
+    }
+
+    /// Rows with an unexplained difference.
+    pub fn differences(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| r.results.iter().any(|(_, v)| *v == Verdict::Difference))
+    }
+}
