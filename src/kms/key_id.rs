@@ -100,6 +100,13 @@ impl ArnPrefix {
     }
 }
 
+impl fmt::Display for ArnPrefix {
+    /// `arn:<partition>:kms:<region>:<account>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "arn:{}:kms:{}:{}", self.partition, self.region, self.account)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -148,16 +148,21 @@ fn local_store(global: &GlobalArgs, create: bool) -> LazyService<LocalKeyService
     let principal = global.principal.clone();
     let owns = |arn: &Arn| BackendKind::Local.owns(arn);
     LazyService::new(envcrypt::kms::local::PROVIDER_ID, owns, move || {
-        let dir = store_dir(dir.clone())?;
-        let mut options = StoreOptions::new(&dir)
-            .passphrase(prompts::passphrase_provider(dir.clone()))
-            .protect_new_store_with_passphrase(prompts::passphrase_given())
-            .create_if_missing(create);
+        let mut options = store_options(dir.clone())?.create_if_missing(create);
         if let Some(principal) = &principal {
             options = options.principal(principal);
         }
         LocalKeyService::open(options)
     })
+}
+
+/// How to open the store at `--store` (else the default location): its passphrase from the
+/// environment or a prompt, and a new store protected by one if one is given.
+pub fn store_options(chosen: Option<PathBuf>) -> Result<StoreOptions, KmsError> {
+    let dir = store_dir(chosen)?;
+    Ok(StoreOptions::new(&dir)
+        .passphrase(prompts::passphrase_provider(dir))
+        .protect_new_store_with_passphrase(prompts::passphrase_given()))
 }
 
 /// `--store`, else the default location.

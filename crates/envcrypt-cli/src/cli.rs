@@ -3,7 +3,9 @@
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::commands::{audit, completions, conformance, hsm, inspect, key, kms, man, open, rewrap, seal};
+use crate::commands::{
+    audit, completions, conformance, credentials, hsm, inspect, key, kms, man, open, rewrap, seal, serve,
+};
 use crate::error::CliError;
 use crate::flags::GlobalArgs;
 
@@ -54,6 +56,11 @@ pub enum Command {
     #[command(subcommand)]
     Audit(audit::Command),
     Conformance(conformance::Args),
+    /// Serve the local store (or the HSM cluster) as an AWS KMS endpoint, with SigV4.
+    Serve(serve::Args),
+    /// Create, list or revoke the access keys of the KMS endpoint (`envcrypt serve`).
+    #[command(subcommand)]
+    Credentials(credentials::Command),
     Completions(completions::Args),
     Man(man::Args),
 }
@@ -71,6 +78,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Hsm(command) => hsm::exec(command, global),
         Command::Audit(command) => audit::exec(command, global),
         Command::Conformance(args) => conformance::exec(args, global),
+        Command::Serve(args) => serve::exec(args, global),
+        Command::Credentials(command) => credentials::exec(command, global),
         Command::Completions(args) => completions::exec(args, Cli::command()),
         Command::Man(args) => man::exec(args, Cli::command()),
     }

@@ -28,6 +28,12 @@ pub fn document(text: &str) -> Result<(), CliError> {
     finish(writeln!(io::stdout().lock(), "{}", terminal::escape_json_document(text)))
 }
 
+/// Prints one line and flushes it at once (a server's first line, read by whoever started it).
+pub fn line(text: &str) -> Result<(), CliError> {
+    let mut out = io::stdout().lock();
+    finish(writeln!(out, "{}", terminal::escape(text)).and_then(|()| out.flush()))
+}
+
 /// Prints bytes as they are (a completion script, a man page).
 pub fn bytes(bytes: &[u8]) -> Result<(), CliError> {
     finish(io::stdout().lock().write_all(bytes))

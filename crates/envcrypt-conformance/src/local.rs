@@ -7,7 +7,8 @@ use crate::backend::Principals;
 
 impl Principals for LocalKeyService {
     fn arn(&self, name: &str) -> String {
-        Principal::parse(name, self.principal().account()).map_or_else(|_| name.to_owned(), |p| p.arn().to_owned())
+        Principal::parse(name, self.principal().partition(), self.principal().account())
+            .map_or_else(|_| name.to_owned(), |p| p.arn().to_owned())
     }
 
     fn caller_arn(&self) -> String {

@@ -29,7 +29,7 @@ use serde_json::{json, Map, Value};
 use super::error::{AuditDamage, StoreError};
 use super::principal::Principal;
 use crate::crypto;
-use crate::kms::{KeyId, KmsError};
+use crate::kms::KeyId;
 
 pub(super) const LOG_FILE: &str = "audit.log";
 use super::error::AUDIT_HEAD_FILE as HEAD_FILE;
@@ -414,7 +414,7 @@ impl AuditLog {
                 .param("headRecorded", head.sequence)
                 .param("incompleteBytesRemoved", incomplete_bytes);
             call.resource(&self.path.display().to_string());
-            let mut event = call.event(principal, region, now, None);
+            let mut event = call.event(Who::Principal(principal), None, region, now, None);
             event.sequence = after.sequence + 1;
             let body = serde_json::to_vec(&event).expect("an event serializes");
             let written = self.write_event(after, body)?;
@@ -572,33 +572,51 @@ impl Call {
         self.response = response;
     }
 
-    /// The CloudTrail-shaped event.
+    /// The CloudTrail-shaped event; `origin` is where a served request came from, and `error`
+    /// the KMS exception name and message it ended with.
     pub(super) fn event<'a>(
         &'a self,
-        principal: &'a Principal,
+        who: Who<'a>,
+        origin: Option<&'a RequestOrigin>,
         region: &'a str,
         time: u64,
-        error: Option<&KmsError>,
+        error: Option<(&str, String)>,
     ) -> Event<'a> {
         let [request_id, event_id] = two_uuids();
-        Event {
-            event_version: "1.08",
-            user_identity: Identity {
+        let access_key_id = origin.map(|o| o.access_key_id.as_str());
+        let user_identity = match who {
+            Who::Principal(principal) => Identity {
                 kind: principal.kind().identity_type(),
                 principal_id: principal.arn(),
                 arn: principal.arn(),
                 account_id: principal.account(),
+                access_key_id,
                 user_name: principal.name(),
             },
+            // A request whose signature did not verify: CloudTrail's "Unknown" identity.
+            Who::Unknown { account } => Identity {
+                kind: "Unknown",
+                principal_id: access_key_id.unwrap_or_default(),
+                arn: "",
+                account_id: account,
+                access_key_id,
+                user_name: "",
+            },
+        };
+        let user_identity_account = user_identity.account_id;
+        Event {
+            event_version: "1.08",
+            user_identity,
             event_time: rfc3339(time),
             event_source: "kms.envcrypt.local",
             event_name: self.name,
             aws_region: region,
-            user_agent: concat!("envcrypt/", env!("CARGO_PKG_VERSION")),
+            source_ip_address: origin.map(|o| o.source_ip.as_str()),
+            user_agent: origin.map_or(concat!("envcrypt/", env!("CARGO_PKG_VERSION")), |o| o.user_agent.as_str()),
             request_parameters: &self.request,
             response_elements: if error.is_some() { &Value::Null } else { &self.response },
-            error_code: error.map(|e| e.kms_name().to_owned()),
-            error_message: error.map(|e| bounded_message(&e.to_string())),
+            error_code: error.as_ref().map(|(name, _)| (*name).to_owned()),
+            error_message: error.map(|(_, message)| bounded_message(&message)),
             request_id,
             event_id,
             read_only: self.read_only,
@@ -613,7 +631,7 @@ impl Call {
                 .collect(),
             event_type: "AwsApiCall",
             management_event: true,
-            recipient_account_id: principal.account(),
+            recipient_account_id: user_identity_account,
             event_category: "Management",
             sequence: 0,
         }
@@ -630,6 +648,30 @@ fn bounded_message(message: &str) -> String {
     }
 }
 
+/// Who made a call.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Who<'a> {
+    /// A principal, asserted or authenticated.
+    Principal(&'a Principal),
+    /// Nobody yet known: the request's signature did not verify.
+    Unknown {
+        /// The store's account.
+        account: &'a str,
+    },
+}
+
+/// Where an authenticated request came from, as a server knows it: recorded in each event of
+/// the call, as CloudTrail records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestOrigin {
+    /// The access key the request was signed with.
+    pub access_key_id: String,
+    /// The client's address.
+    pub source_ip: String,
+    /// The client's `User-Agent`.
+    pub user_agent: String,
+}
+
 /// One audit event, in CloudTrail's field names and order, plus envcrypt's sequence number.
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -640,7 +682,9 @@ pub(super) struct Event<'a> {
     event_source: &'static str,
     event_name: &'static str,
     aws_region: &'a str,
-    user_agent: &'static str,
+    #[serde(rename = "sourceIPAddress", skip_serializing_if = "Option::is_none")]
+    source_ip_address: Option<&'a str>,
+    user_agent: &'a str,
     request_parameters: &'a Map<String, Value>,
     response_elements: &'a Value,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -669,6 +713,8 @@ struct Identity<'a> {
     principal_id: &'a str,
     arn: &'a str,
     account_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_key_id: Option<&'a str>,
     user_name: &'a str,
 }
 

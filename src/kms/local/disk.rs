@@ -16,6 +16,8 @@ use super::StoreError;
 pub(super) const STORE_FILE: &str = "store.json";
 /// The alias table.
 pub(super) const ALIASES_FILE: &str = "aliases.json";
+/// The access keys of a served store, their secrets wrapped under the root key.
+pub(super) const CREDENTIALS_FILE: &str = "credentials.json";
 /// The directory of key records, one file per key.
 pub(super) const KEYS_DIR: &str = "keys";
 

@@ -47,6 +47,16 @@ pub enum StoreError {
         /// What is wrong with its end.
         problem: AuditDamage,
     },
+    /// The store has other ARNs than the ones asked for.
+    #[error("local key store {}: its ARNs are {store}, not {requested} (a store's ARNs never change)", dir.display())]
+    IdentityMismatch {
+        /// The store directory.
+        dir: PathBuf,
+        /// The store's partition, region and account.
+        store: String,
+        /// What was asked for.
+        requested: String,
+    },
     /// Others could read the store.
     #[error("local key store: {} has mode {mode:o}, which lets other users read it; run `chmod {expected:o} {}`", path.display(), path.display())]
     InsecurePermissions {

@@ -2,7 +2,7 @@
 
 use super::audit;
 use super::policy::{KeyPolicy, Request};
-use super::principal::Principal;
+use super::principal::{Principal, ARN_PARTITION};
 use super::record::{Aliases, KeyRecord, StoreMeta};
 use super::root::RootKey;
 use crate::kms::EncryptionContext;
@@ -41,7 +41,7 @@ pub fn parse_governance_input(data: &[u8]) {
     let context: EncryptionContext =
         [("Dept", "ops"), ("path", "backups/x")].into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
     for principal in ["alice", "role/rewrapper", "arn:envcrypt:iam::111122223333:root"] {
-        let principal = Principal::parse(principal, "000000000000").expect("a fixed principal parses");
+        let principal = Principal::parse(principal, ARN_PARTITION, "000000000000").expect("a fixed principal parses");
         for action in ["kms:Decrypt", "kms:ReEncryptFrom", "kms:PutKeyPolicy"] {
             let _ = policy.evaluate(&Request {
                 principal: &principal,

@@ -37,9 +37,12 @@ impl LocalKeyService {
             call = call.param("name", name);
         }
         self.update_grants(request.key, call, |service, record, call| {
-            let grantee = Principal::parse(request.grantee_principal, &service.prefix.account)?;
-            let retiring =
-                request.retiring_principal.map(|p| Principal::parse(p, &service.prefix.account)).transpose()?;
+            let grantee =
+                Principal::parse(request.grantee_principal, &service.prefix.partition, &service.prefix.account)?;
+            let retiring = request
+                .retiring_principal
+                .map(|p| Principal::parse(p, &service.prefix.partition, &service.prefix.account))
+                .transpose()?;
             let mut operations = request.operations.to_vec();
             operations.sort();
             operations.dedup();
@@ -86,7 +89,7 @@ impl LocalKeyService {
                 creation_date: service.now(),
                 grantee_principal: grantee.arn().to_owned(),
                 retiring_principal: retiring.map(|p| p.arn().to_owned()),
-                issuing_account: Principal::root(&service.prefix.account).arn().to_owned(),
+                issuing_account: Principal::root(&service.prefix.partition, &service.prefix.account).arn().to_owned(),
                 operations,
                 constraints: request.constraints.cloned().filter(|c| !c.is_empty()),
             };

@@ -22,6 +22,7 @@ mod access;
 mod admin;
 mod audit;
 pub mod blob;
+mod credentials;
 mod disk;
 mod error;
 #[cfg(fuzzing)]
@@ -32,6 +33,7 @@ mod policy;
 mod principal;
 mod record;
 mod root;
+mod signing;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -39,14 +41,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use zeroize::Zeroizing;
 
-pub use audit::{read_events as read_audit_events, Acknowledgment, AuditError, AuditSummary};
+pub use audit::{read_events as read_audit_events, Acknowledgment, AuditError, AuditSummary, RequestOrigin};
+pub use credentials::{AccessKey, NewAccessKey};
 pub use error::{AuditDamage, StoreError};
 pub use principal::{Principal, PrincipalKind, ARN_PARTITION};
 pub use root::PassphraseFn;
+pub use signing::SigningSecret;
 
 use serde_json::json;
 
-use self::audit::{AuditLog, Call};
+use self::audit::{AuditLog, Call, Who};
 use self::blob::{BlobError, BlobHeader};
 use self::disk::{key_file, Disk, ReadTxn, WriteTxn, ALIASES_FILE, KEYS_DIR, STORE_FILE};
 use self::policy::{KeyPolicy, PolicyCache};
@@ -85,6 +89,8 @@ pub struct StoreOptions {
     principal: Option<String>,
     via_service: Option<String>,
     audit: bool,
+    identity: Option<ArnPrefix>,
+    new_store_identity: Option<ArnPrefix>,
 }
 
 impl StoreOptions {
@@ -99,7 +105,24 @@ impl StoreOptions {
             principal: None,
             via_service: None,
             audit: true,
+            identity: None,
+            new_store_identity: None,
         }
+    }
+
+    /// The partition, region and account of the store's ARNs (its keys' and principals'): a
+    /// store created by this open gets them, an existing one must have them (a store's ARNs
+    /// never change) [default for a new store: `envcrypt`, `local`, `000000000000`].
+    pub fn identity(mut self, identity: ArnPrefix) -> Self {
+        self.identity = Some(identity);
+        self
+    }
+
+    /// The identity a store created by this open gets, without requiring it of an existing
+    /// store (see [`identity`](Self::identity), which wins).
+    pub fn new_store_identity(mut self, identity: ArnPrefix) -> Self {
+        self.new_store_identity = Some(identity);
+        self
     }
 
     /// The caller: a principal ARN, `user/NAME`, `role/NAME` or `NAME` (a user in the store's
@@ -160,9 +183,12 @@ pub struct LocalKeyService {
     prefix: ArnPrefix,
     clock: Clock,
     principal: Principal,
+    /// Where the calls of an authenticated request come from (`envcrypt serve`).
+    origin: Option<Arc<RequestOrigin>>,
     via_service: Option<String>,
     audit: Option<Arc<AuditLog>>,
     policies: Arc<PolicyCache>,
+    secrets: Arc<signing::SecretCache>,
     /// Keys a call found past their deletion date, purged when the call ends.
     deleted_seen: Mutex<Vec<String>>,
 }
@@ -202,36 +228,55 @@ impl LocalKeyService {
                 .into())
             }
         };
+        let prefix = ArnPrefix::new(meta.partition, meta.region, meta.account);
+        if let Some(requested) = options.identity.as_ref().filter(|requested| **requested != prefix) {
+            return Err(StoreError::IdentityMismatch {
+                dir: disk.dir().to_path_buf(),
+                store: prefix.to_string(),
+                requested: requested.to_string(),
+            }
+            .into());
+        }
         let principal = match &options.principal {
-            Some(name) => Principal::parse(name, &meta.account)?,
-            None => Principal::os_user(&meta.account),
+            Some(name) => Principal::parse(name, &prefix.partition, &prefix.account)?,
+            None => Principal::os_user(&prefix.partition, &prefix.account),
         };
         let audit =
             if options.audit { Some(Arc::new(AuditLog::open(disk.dir(), root.audit_key().clone())?)) } else { None };
         Ok(Self {
             disk,
             root: Arc::new(root),
-            prefix: ArnPrefix::new(ARN_PARTITION, meta.region, meta.account),
+            prefix,
             clock: options.clock,
             principal,
+            origin: None,
             via_service: options.via_service,
             audit,
             policies: Arc::default(),
+            secrets: Arc::default(),
             deleted_seen: Mutex::default(),
         })
     }
 
     /// The same store, called by another principal (`NAME`, `user/NAME`, `role/NAME` or an ARN).
     pub fn as_principal(&self, principal: &str) -> Result<Self, KmsError> {
+        self.as_caller(principal, None)
+    }
+
+    /// The same store, called by `principal` in a request a server authenticated: its events
+    /// record the access key, address and user agent of `origin`.
+    pub fn as_caller(&self, principal: &str, origin: Option<RequestOrigin>) -> Result<Self, KmsError> {
         Ok(Self {
             disk: self.disk.clone(),
             root: self.root.clone(),
             prefix: self.prefix.clone(),
             clock: self.clock.clone(),
-            principal: Principal::parse(principal, &self.prefix.account)?,
+            principal: Principal::parse(principal, &self.prefix.partition, &self.prefix.account)?,
+            origin: origin.map(Arc::new),
             via_service: self.via_service.clone(),
             audit: self.audit.clone(),
             policies: self.policies.clone(),
+            secrets: self.secrets.clone(),
             deleted_seen: Mutex::default(),
         })
     }
@@ -269,9 +314,31 @@ impl LocalKeyService {
         let result = run(&mut call);
         self.purge_seen_deletions();
         let Some(log) = &self.audit else { return result };
-        let event = call.event(&self.principal, &self.prefix.region, self.now(), result.as_ref().err());
+        let origin = self.origin.as_deref();
+        let error = result.as_ref().err().map(|e| (e.kms_name(), e.to_string()));
+        let event = call.event(Who::Principal(&self.principal), origin, &self.prefix.region, self.now(), error);
         log.append(event).map_err(KmsError::Store)?;
         result
+    }
+
+    /// Records a request to a server of this store that the store itself did not run: one
+    /// refused before any call (a signature that does not verify, a malformed body; `principal`
+    /// is then unknown or the signer's), or a call of another key service the server fronts (an
+    /// HSM cluster). `error` is the KMS exception name and message it ended with.
+    pub fn record_request(
+        &self,
+        operation: &'static str,
+        principal: Option<&str>,
+        origin: &RequestOrigin,
+        error: Option<(&str, &str)>,
+    ) -> Result<(), KmsError> {
+        let Some(log) = &self.audit else { return Ok(()) };
+        let principal =
+            principal.map(|p| Principal::parse(p, &self.prefix.partition, &self.prefix.account)).transpose()?;
+        let who = principal.as_ref().map_or(Who::Unknown { account: &self.prefix.account }, Who::Principal);
+        let call = Call::new(operation, false);
+        let error = error.map(|(name, message)| (name, message.to_owned()));
+        log.append(call.event(who, Some(origin), &self.prefix.region, self.now(), error)).map_err(KmsError::Store)
     }
 
     /// Marks a version-1 store as version 2. Its keys keep no policy record and are read with
@@ -299,16 +366,33 @@ impl LocalKeyService {
             (_, false) => None,
         };
         let (root, config, check) = RootKey::create(&txn, passphrase.as_ref())?;
+        let identity = options
+            .identity
+            .clone()
+            .or_else(|| options.new_store_identity.clone())
+            .unwrap_or_else(Self::default_identity);
         let meta = StoreMeta {
             format: FORMAT_VERSION,
-            region: DEFAULT_REGION.into(),
-            account: DEFAULT_ACCOUNT.into(),
+            partition: identity.partition,
+            region: identity.region,
+            account: identity.account,
             root: config,
             check,
         };
         txn.write_json(ALIASES_FILE, &Aliases::new())?;
         txn.write_json(STORE_FILE, &meta)?;
         Ok((meta, root))
+    }
+
+    /// The identity of a store created without [`StoreOptions::identity`]:
+    /// `arn:envcrypt:kms:local:000000000000`.
+    pub fn default_identity() -> ArnPrefix {
+        ArnPrefix::new(ARN_PARTITION, DEFAULT_REGION, DEFAULT_ACCOUNT)
+    }
+
+    /// The partition, region and account of the store's ARNs.
+    pub fn identity(&self) -> &ArnPrefix {
+        &self.prefix
     }
 
     /// The store directory.

@@ -69,6 +69,7 @@ enum Effect {
 #[derive(Debug, Clone)]
 enum PrincipalSet {
     Anyone,
+    /// Principal ARNs, and bare account ids (each that account's root, in any partition).
     Arns(Vec<String>),
 }
 
@@ -188,7 +189,7 @@ impl KeyPolicy {
                 "Resource": "*",
             })
         };
-        let root = Principal::root(creator.account());
+        let root = Principal::root(creator.partition(), creator.account());
         let policy = serde_json::json!({
             "Version": "2012-10-17",
             "Id": "envcrypt-default-key-policy",
@@ -334,20 +335,23 @@ impl PrincipalSet {
     fn matches(&self, principal: &Principal) -> bool {
         match self {
             Self::Anyone => true,
-            Self::Arns(arns) => arns.iter().any(|arn| arn == principal.arn()),
+            Self::Arns(arns) => arns.iter().any(|entry| {
+                entry == principal.arn() || (principal.kind() == PrincipalKind::Root && entry == principal.account())
+            }),
         }
     }
 }
 
-/// A principal entry as an ARN: a bare account id is that account's root.
+/// A principal entry as an ARN, or a bare account id (that account's root).
 fn normalize_principal(entry: &str) -> Result<String, KmsError> {
     if entry.len() == 12 && entry.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(Principal::root(entry).arn().to_owned());
+        return Ok(entry.to_owned());
     }
     if !entry.starts_with("arn:") {
         return Err(malformed(format!("principal {entry:?} is not an ARN or account id")));
     }
-    Principal::parse(entry, "000000000000")
+    // A full ARN names its own partition and account.
+    Principal::parse(entry, "", "")
         .map(|p| p.arn().to_owned())
         .map_err(|_| malformed(format!("principal {entry:?} is not an IAM user, role or root ARN")))
 }
@@ -537,11 +541,12 @@ impl PolicyCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kms::local::ARN_PARTITION;
 
     const KEY: &str = "arn:envcrypt:kms:local:000000000000:key/k";
 
     fn alice() -> Principal {
-        Principal::parse("alice", "000000000000").unwrap()
+        Principal::parse("alice", ARN_PARTITION, "000000000000").unwrap()
     }
 
     fn decide(policy: &str, principal: &Principal, action: &str, context: &[(&str, &str)]) -> Decision {
@@ -572,7 +577,7 @@ mod tests {
             assert_eq!(decide(&policy, &alice(), action, &[]), Decision::Allow, "{action}");
         }
         assert_eq!(decide(&policy, &alice(), "kms:Decrypt", &[]), Decision::ImplicitDeny);
-        let bob = Principal::parse("bob", "000000000000").unwrap();
+        let bob = Principal::parse("bob", ARN_PARTITION, "000000000000").unwrap();
         assert_eq!(decide(&policy, &bob, "kms:ReEncryptFrom", &[]), Decision::ImplicitDeny);
     }
 
@@ -633,7 +638,10 @@ mod tests {
     fn the_account_principal_is_the_root_only() {
         let policy =
             r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"000000000000"},"Action":"kms:*","Resource":"*"}}"#;
-        assert_eq!(decide(policy, &Principal::root("000000000000"), "kms:Decrypt", &[]), Decision::Allow);
+        assert_eq!(
+            decide(policy, &Principal::root(ARN_PARTITION, "000000000000"), "kms:Decrypt", &[]),
+            Decision::Allow
+        );
         assert_eq!(decide(policy, &alice(), "kms:Decrypt", &[]), Decision::ImplicitDeny);
     }
 
@@ -643,11 +651,12 @@ mod tests {
         for action in ["kms:Decrypt", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:CreateGrant"] {
             assert_eq!(decide(&default, &alice(), action, &[]), Decision::Allow, "{action}");
         }
-        let bob = Principal::parse("bob", "000000000000").unwrap();
+        let bob = Principal::parse("bob", ARN_PARTITION, "000000000000").unwrap();
         assert_eq!(decide(&default, &bob, "kms:Decrypt", &[]), Decision::ImplicitDeny);
         let legacy = KeyPolicy::legacy_text("000000000000");
         assert_eq!(decide(&legacy, &bob, "kms:Decrypt", &[]), Decision::Allow);
-        let stranger = Principal::parse("arn:envcrypt:iam::111122223333:user/eve", "000000000000").unwrap();
+        let stranger =
+            Principal::parse("arn:envcrypt:iam::111122223333:user/eve", ARN_PARTITION, "000000000000").unwrap();
         assert_eq!(decide(&legacy, &stranger, "kms:Decrypt", &[]), Decision::ImplicitDeny);
     }
 

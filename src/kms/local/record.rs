@@ -9,10 +9,21 @@ use crate::kms::{GrantEntry, KeyMetadata, KeyState};
 #[serde(deny_unknown_fields)]
 pub(super) struct StoreMeta {
     pub format: u32,
+    /// Written only when it is not `envcrypt`, so that stores keep their earlier layout.
+    #[serde(default = "default_partition", skip_serializing_if = "is_default_partition")]
+    pub partition: String,
     pub region: String,
     pub account: String,
     pub root: super::root::RootConfig,
     pub check: String,
+}
+
+fn default_partition() -> String {
+    super::ARN_PARTITION.to_owned()
+}
+
+fn is_default_partition(partition: &String) -> bool {
+    partition == super::ARN_PARTITION
 }
 
 /// `keys/<key id>.json`: one CMK.

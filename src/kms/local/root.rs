@@ -17,6 +17,7 @@ pub(super) const ROOT_KEY_FILE: &str = "root.key";
 const CHECK_AAD: &[u8] = b"envcrypt store root check v1";
 const BACKING_KEY_AAD: &[u8] = b"envcrypt backing key v1";
 const AUDIT_KEY_INFO: &[u8] = b"envcrypt audit chain v1";
+const ACCESS_KEY_AAD: &[u8] = b"envcrypt access key secret v1";
 
 /// How a passphrase is obtained when a passphrase store is opened.
 pub type PassphraseFn = dyn Fn() -> Result<Zeroizing<String>, StoreError> + Send + Sync;
@@ -142,6 +143,21 @@ impl RootKey {
         let material: &[u8; KEY_LEN] =
             material.as_slice().try_into().map_err(|_| format!("backing key {number} is not 32 bytes"))?;
         Ok(Aes256Gcm::new(material))
+    }
+}
+
+impl RootKey {
+    /// Wraps an access key's secret for storage, bound to its access key id.
+    pub(super) fn wrap_secret(&self, access_key_id: &str, secret: &[u8]) -> String {
+        B64.encode(self.aead.seal_random_nonce(&[ACCESS_KEY_AAD, access_key_id.as_bytes()].concat(), secret))
+    }
+
+    /// Unwraps a stored access key secret.
+    pub(super) fn unwrap_secret(&self, access_key_id: &str, wrapped: &str) -> Result<Zeroizing<Vec<u8>>, String> {
+        let sealed = B64.decode(wrapped).map_err(|e| e.to_string())?;
+        self.aead
+            .open_random_nonce(&[ACCESS_KEY_AAD, access_key_id.as_bytes()].concat(), &sealed)
+            .map_err(|_| format!("the secret of access key {access_key_id} does not authenticate under the root key"))
     }
 }
 

@@ -1,0 +1,41 @@
+//! What an operation runs against ([`Context`]): the key service as the caller, and the served
+//! ARNs; and how a key service error becomes a response.
+
+use envcrypt::kms::{ArnPrefix, KeyAdmin, KeyGovernance, KeyService, KmsError};
+
+use crate::protocol::Failure;
+
+/// What an operation runs against.
+pub struct Context<'a> {
+    /// The key service, as the caller.
+    pub service: &'a dyn KeyService,
+    /// The served ARNs' partition, region and account.
+    pub identity: &'a ArnPrefix,
+}
+
+impl Context<'_> {
+    pub(super) fn admin(&self, operation: &str) -> Result<&dyn KeyAdmin, Failure> {
+        self.service.admin().ok_or_else(|| unsupported(operation))
+    }
+
+    pub(super) fn governance(&self, operation: &str) -> Result<&dyn KeyGovernance, Failure> {
+        self.service.governance().ok_or_else(|| unsupported(operation))
+    }
+
+    /// The ARN of alias `alias_name` (`alias/NAME`).
+    pub(super) fn alias_arn(&self, alias_name: &str) -> String {
+        format!("arn:{}:kms:{}:{}:{alias_name}", self.identity.partition, self.identity.region, self.identity.account)
+    }
+}
+
+fn unsupported(operation: &str) -> Failure {
+    Failure::client(
+        "UnsupportedOperationException",
+        format!("{operation} is not supported by this key store: its access is governed by its own users"),
+    )
+}
+
+/// A key service error as a response.
+pub(super) fn kms(error: KmsError) -> Failure {
+    Failure::from_kms(&error)
+}

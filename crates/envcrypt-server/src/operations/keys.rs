@@ -1,0 +1,146 @@
+//! CreateKey, DescribeKey, ListKeys, EnableKey, DisableKey, ScheduleKeyDeletion,
+//! CancelKeyDeletion, RotateKeyOnDemand.
+
+use envcrypt::kms::{KeyMetadata, KeyState};
+use serde_json::{json, Value};
+
+use super::context::{kms, Context};
+use super::members::{any_key, check_common, key_id_or_arn, timestamp};
+use super::paging::{page, paged};
+use crate::decode::Input;
+use crate::protocol::{self, Failure, Reply};
+
+const KEY_USAGES: &[&str] = &["SIGN_VERIFY", "ENCRYPT_DECRYPT", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT"];
+const KEY_SPECS: &[&str] = &[
+    "RSA_2048",
+    "RSA_3072",
+    "RSA_4096",
+    "ECC_NIST_P256",
+    "ECC_NIST_P384",
+    "ECC_NIST_P521",
+    "ECC_SECG_P256K1",
+    "SYMMETRIC_DEFAULT",
+    "HMAC_224",
+    "HMAC_256",
+    "HMAC_384",
+    "HMAC_512",
+    "SM2",
+    "ML_DSA_44",
+    "ML_DSA_65",
+    "ML_DSA_87",
+    "ECC_NIST_EDWARDS25519",
+];
+const ORIGINS: &[&str] = &["AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"];
+
+/// `KeyMetadata` as KMS answers it.
+pub(super) fn metadata_json(meta: &KeyMetadata, cx: &Context<'_>) -> Value {
+    let mut value = json!({
+        "AWSAccountId": cx.identity.account,
+        "KeyId": meta.key_id,
+        "Arn": meta.arn,
+        "CreationDate": timestamp(meta.creation_date),
+        "Enabled": meta.state == KeyState::Enabled,
+        "Description": meta.description,
+        "KeyUsage": "ENCRYPT_DECRYPT",
+        "KeyState": meta.state.as_str(),
+        "Origin": "AWS_KMS",
+        "KeyManager": "CUSTOMER",
+        "CustomerMasterKeySpec": "SYMMETRIC_DEFAULT",
+        "KeySpec": "SYMMETRIC_DEFAULT",
+        "EncryptionAlgorithms": ["SYMMETRIC_DEFAULT"],
+        "MultiRegion": false,
+    });
+    if let Some(date) = meta.deletion_date {
+        value["DeletionDate"] = timestamp(date);
+    }
+    value
+}
+
+fn unsupported(what: &str) -> Failure {
+    Failure::client("UnsupportedOperationException", format!("{what} is not supported by envcrypt serve yet"))
+}
+
+pub(super) async fn create_key(input: &Input, cx: &Context<'_>) -> Result<Reply, Failure> {
+    let policy = input.optional_string("Policy", 1, 131_072)?;
+    let description = input.optional_string("Description", 0, 8192)?.unwrap_or("");
+    let usage = input.enumerated("KeyUsage", KEY_USAGES)?;
+    let spec = input.enumerated("KeySpec", KEY_SPECS)?.or(input.enumerated("CustomerMasterKeySpec", KEY_SPECS)?);
+    let origin = input.enumerated("Origin", ORIGINS)?;
+    let bypass = input.boolean("BypassPolicyLockoutSafetyCheck")?.unwrap_or(false);
+    if usage.is_some_and(|u| u != "ENCRYPT_DECRYPT") {
+        return Err(unsupported(&format!("KeyUsage {}", usage.unwrap_or_default())));
+    }
+    if spec.is_some_and(|s| s != "SYMMETRIC_DEFAULT") {
+        return Err(unsupported(&format!("KeySpec {}", spec.unwrap_or_default())));
+    }
+    if origin.is_some_and(|o| o != "AWS_KMS") {
+        return Err(unsupported(&format!("Origin {}", origin.unwrap_or_default())));
+    }
+    if input.boolean("MultiRegion")? == Some(true) {
+        return Err(unsupported("a multi-Region key"));
+    }
+    if input.string("CustomKeyStoreId")?.is_some() || input.string("XksKeyId")?.is_some() {
+        return Err(unsupported("a custom key store"));
+    }
+    if input.list_len("Tags")? > 0 {
+        return Err(unsupported("tagging a key"));
+    }
+    let created = match policy {
+        Some(policy) => {
+            cx.governance("CreateKey with a Policy")?.create_key_with_policy(description, policy, bypass).await
+        }
+        None => cx.admin("CreateKey")?.create_key(description).await,
+    }
+    .map_err(kms)?;
+    Ok(Reply::Json(json!({ "KeyMetadata": metadata_json(&created, cx) })))
+}
+
+pub(super) async fn describe_key(input: &Input, cx: &Context<'_>) -> Result<Reply, Failure> {
+    let key = any_key(input, "KeyId")?;
+    check_common(input)?;
+    let meta = cx.admin("DescribeKey")?.describe_key(&key).await.map_err(kms)?;
+    Ok(Reply::Json(json!({ "KeyMetadata": metadata_json(&meta, cx) })))
+}
+
+pub(super) async fn list_keys(input: &Input, cx: &Context<'_>) -> Result<Reply, Failure> {
+    let keys = cx.admin("ListKeys")?.list_keys().await.map_err(kms)?;
+    let (keys, next) = page(input, keys, 100, 1000)?;
+    let entries: Vec<Value> = keys.iter().map(|k| json!({ "KeyId": k.key_id, "KeyArn": k.arn })).collect();
+    Ok(Reply::Json(paged(json!({ "Keys": entries }), next)))
+}
+
+pub(super) async fn enable_key(input: &Input, cx: &Context<'_>) -> Result<Reply, Failure> {
+    let key = key_id_or_arn(input, "KeyId")?;
+    cx.admin("EnableKey")?.enable_key(&key).await.map_err(kms)?;
+    Ok(protocol::empty())
+}
+
+pub(super) async fn disable_key(input: &Input, cx: &Context<'_>) -> Result<Reply, Failure> {
+    let key = key_id_or_arn(input, "KeyId")?;
+    cx.admin("DisableKey")?.disable_key(&key).await.map_err(kms)?;
+    Ok(protocol::empty())
+}
+
+pub(super) async fn schedule_key_deletion(input: &Input, cx: &Context<'_>) -> Result<Reply, Failure> {
+    let key = key_id_or_arn(input, "KeyId")?;
+    let days = input.integer("PendingWindowInDays", 1, 365)?.unwrap_or(30);
+    let days = u32::try_from(days).unwrap_or(30);
+    let meta = cx.admin("ScheduleKeyDeletion")?.schedule_key_deletion(&key, days).await.map_err(kms)?;
+    let mut body = json!({ "KeyId": meta.arn, "KeyState": meta.state.as_str(), "PendingWindowInDays": days });
+    if let Some(date) = meta.deletion_date {
+        body["DeletionDate"] = timestamp(date);
+    }
+    Ok(Reply::Json(body))
+}
+
+pub(super) async fn cancel_key_deletion(input: &Input, cx: &Context<'_>) -> Result<Reply, Failure> {
+    let key = key_id_or_arn(input, "KeyId")?;
+    let meta = cx.admin("CancelKeyDeletion")?.cancel_key_deletion(&key).await.map_err(kms)?;
+    Ok(Reply::Json(json!({ "KeyId": meta.arn })))
+}
+
+pub(super) async fn rotate_key_on_demand(input: &Input, cx: &Context<'_>) -> Result<Reply, Failure> {
+    let key = key_id_or_arn(input, "KeyId")?;
+    let meta = cx.admin("RotateKeyOnDemand")?.rotate_key(&key).await.map_err(kms)?;
+    Ok(Reply::Json(json!({ "KeyId": meta.arn })))
+}
