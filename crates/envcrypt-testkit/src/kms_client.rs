@@ -43,6 +43,7 @@ pub struct KmsClient {
     access_key_id: String,
     secret: String,
     connection: Option<BufReader<TcpStream>>,
+    connects: usize,
 }
 
 impl KmsClient {
@@ -55,7 +56,13 @@ impl KmsClient {
             access_key_id: access_key_id.to_owned(),
             secret: secret.to_owned(),
             connection: None,
+            connects: 0,
         }
+    }
+
+    /// How many TCP connections the client has opened (1 while keep-alive holds).
+    pub fn connections(&self) -> usize {
+        self.connects
     }
 
     /// The request for `operation` with `body`, unsigned.
@@ -101,11 +108,19 @@ impl KmsClient {
         self.sign_with(request, SystemTime::now(), &self.secret.clone());
     }
 
-    /// Sends a prepared (signed or not) request and reads the answer.
+    /// Sends a prepared (signed or not) request and reads the answer. A kept-alive connection
+    /// the server has closed meanwhile is replaced once, as HTTP clients do.
     pub fn send(&mut self, request: &Prepared) -> std::io::Result<KmsReply> {
-        let result = self.exchange(request);
+        let reused = self.connection.is_some();
+        let mut result = self.exchange(request);
         if result.is_err() {
             self.connection = None;
+            if reused {
+                result = self.exchange(request);
+                if result.is_err() {
+                    self.connection = None;
+                }
+            }
         }
         result
     }
@@ -120,6 +135,7 @@ impl KmsClient {
     fn exchange(&mut self, request: &Prepared) -> std::io::Result<KmsReply> {
         if self.connection.is_none() {
             let stream = TcpStream::connect(&self.host)?;
+            self.connects += 1;
             stream.set_nodelay(true)?;
             stream.set_read_timeout(Some(Duration::from_secs(30)))?;
             self.connection = Some(BufReader::new(stream));
