@@ -18,7 +18,7 @@
 //! println!("{} {}", key.key.access_key_id, key.secret_access_key.as_str());
 //! let server = Server::bind(Arc::new(LocalStore::new(store)), ServerOptions::new("127.0.0.1:0".parse()?)).await?;
 //! println!("listening on {}", server.url());
-//! server.run(async { tokio::signal::ctrl_c().await.ok(); }).await;
+//! server.run(std::future::pending()).await;
 //! # Ok(())
 //! # }
 //! ```
