@@ -105,35 +105,41 @@ else
 fi
 
 mbs_of() { printf '%s\n' "${rows[@]}" | awk -F'|' -v n="$1" '$1 == n { print $2 }'; }
+# The report goes to stdout and to bench/results/, from which bench/plot.py draws the figures.
+report() {
+  echo "$(date -u +%F), $(nproc) cores, ${mib} MiB, command: bench/run.sh $mib"
+  printf '| %-44s | %6s | %7s | %8s | %-50s |\n' "what" "MB/s" "seconds" "peak MiB" "envcrypt ÷ this (the envcrypt row compared)"
+  printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" "--------" "---------" "----------" "$(printf -- '-%.0s' {1..52})"
+  for row in "${rows[@]}"; do
+    IFS='|' read -r name mbs secs rss pair <<< "$row"
+    ratio=""
+    if [ -n "$pair" ]; then
+      ratio="$(awk -v a="$(mbs_of "$pair")" -v b="$mbs" 'BEGIN { printf "%.2f", a / b }') ($pair)"
+    fi
+    printf '| %-44s | %6s | %7s | %8s | %-50s |\n' "$name" "$mbs" "$secs" "$rss" "$ratio"
+  done
+
+  ratio() { awk -v a="$(mbs_of "$1")" -v b="$(mbs_of "$2")" 'BEGIN { printf "%.2f", a / b }'; }
+  echo
+  echo "speed-up with $cores threads: seal $(ratio "envcrypt seal, $cores thread(s) (/dev/null)" "envcrypt seal, 1 thread(s) (/dev/null)")x, open $(ratio "envcrypt open, $cores thread(s) (/dev/null)" "envcrypt open, 1 thread(s) (/dev/null)")x"
+
+  # Peak memory for 4 GiB through pipes: no file of that size is needed.
+  rss() { /usr/bin/time -f "%M" -o "$work/rss.$1" "${@:2}"; }
+  head -c $((4 << 30)) /dev/zero | rss seal "$envcrypt" seal -o - - | rss open "$envcrypt" open -o - - | wc -c > "$work/count"
+  [ "$(cat "$work/count")" = $((4 << 30)) ]
+  echo "4 GiB through a pipe: peak RSS seal $(($(tail -n 1 "$work/rss.seal") / 1024)) MiB, open $(($(tail -n 1 "$work/rss.open") / 1024)) MiB"
+
+  # Whole-process wall time for a 1 KiB file with the local store.
+  head -c 1024 /dev/urandom > "$work/small"
+  times=()
+  for _ in $(seq 31); do
+    start=$EPOCHREALTIME
+    "$envcrypt" seal --force -o "$work/small.enc" "$work/small"
+    times+=("$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", (b - a) * 1000 }')")
+  done
+  echo "envcrypt seal of a 1 KiB file: median $(printf '%s\n' "${times[@]}" | sort -n | sed -n 16p) ms of 31 processes"
+}
+result=bench/results/run-$(date -u +%F).txt
 echo
-echo "$(date -u +%F), $(nproc) cores, ${mib} MiB, command: bench/run.sh $mib"
-printf '| %-44s | %6s | %7s | %8s | %-50s |\n' "what" "MB/s" "seconds" "peak MiB" "envcrypt ÷ this (the envcrypt row compared)"
-printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" "--------" "---------" "----------" "$(printf -- '-%.0s' {1..52})"
-for row in "${rows[@]}"; do
-  IFS='|' read -r name mbs secs rss pair <<< "$row"
-  ratio=""
-  if [ -n "$pair" ]; then
-    ratio="$(awk -v a="$(mbs_of "$pair")" -v b="$mbs" 'BEGIN { printf "%.2f", a / b }') ($pair)"
-  fi
-  printf '| %-44s | %6s | %7s | %8s | %-50s |\n' "$name" "$mbs" "$secs" "$rss" "$ratio"
-done
-
-ratio() { awk -v a="$(mbs_of "$1")" -v b="$(mbs_of "$2")" 'BEGIN { printf "%.2f", a / b }'; }
-echo
-echo "speed-up with $cores threads: seal $(ratio "envcrypt seal, $cores thread(s) (/dev/null)" "envcrypt seal, 1 thread(s) (/dev/null)")x, open $(ratio "envcrypt open, $cores thread(s) (/dev/null)" "envcrypt open, 1 thread(s) (/dev/null)")x"
-
-# Peak memory for 4 GiB through pipes: no file of that size is needed.
-rss() { /usr/bin/time -f "%M" -o "$work/rss.$1" "${@:2}"; }
-head -c $((4 << 30)) /dev/zero | rss seal "$envcrypt" seal -o - - | rss open "$envcrypt" open -o - - | wc -c > "$work/count"
-[ "$(cat "$work/count")" = $((4 << 30)) ]
-echo "4 GiB through a pipe: peak RSS seal $(($(tail -n 1 "$work/rss.seal") / 1024)) MiB, open $(($(tail -n 1 "$work/rss.open") / 1024)) MiB"
-
-# Whole-process wall time for a 1 KiB file with the local store.
-head -c 1024 /dev/urandom > "$work/small"
-times=()
-for _ in $(seq 31); do
-  start=$EPOCHREALTIME
-  "$envcrypt" seal --force -o "$work/small.enc" "$work/small"
-  times+=("$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", (b - a) * 1000 }')")
-done
-echo "envcrypt seal of a 1 KiB file: median $(printf '%s\n' "${times[@]}" | sort -n | sed -n 16p) ms of 31 processes"
+report | tee "$result"
+bench/plot.py "$result"

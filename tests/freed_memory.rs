@@ -3,12 +3,12 @@
 //! are sealed (`stream::seal`, `Encryptor`) and opened on one thread (`Decryptor`) and on
 //! several (`stream::open`), and no freed block may still hold the plaintext.
 
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
 
 use envcrypt::keyring::{Keyring, OpenPolicy};
 use envcrypt::kms::EncryptionContext;
 use envcrypt::stream::{self, Decryptor, Encryptor, OpenOptions, SealOptions};
-use envcrypt_testkit::freed_memory::{self, FreedMemoryScanner, MARKER};
+use envcrypt_testkit::freed_memory::{self, FreedMemoryScanner, MarkerSink, MARKER};
 use envcrypt_testkit::TempStore;
 use zeroize::Zeroizing;
 
@@ -18,25 +18,6 @@ static SCANNER: FreedMemoryScanner = FreedMemoryScanner;
 /// Plaintext made of the marker, held in a buffer that is wiped when dropped.
 fn marked_plaintext(len: usize) -> Zeroizing<Vec<u8>> {
     Zeroizing::new(MARKER.iter().copied().cycle().take(len).collect())
-}
-
-/// A sink that checks what it receives is the marker plaintext, keeping none of it.
-struct MarkerSink {
-    received: usize,
-}
-
-impl Write for MarkerSink {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        for (i, byte) in data.iter().enumerate() {
-            assert_eq!(*byte, MARKER[(self.received + i) % MARKER.len()], "plaintext byte {}", self.received + i);
-        }
-        self.received += data.len();
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }
 
 #[test]
@@ -60,14 +41,14 @@ fn opened_plaintext_never_stays_in_freed_memory() {
 
         freed_memory::arm();
         for threads in [1, 3] {
-            let mut sink = MarkerSink { received: 0 };
+            let mut sink = MarkerSink::default();
             let options = OpenOptions { threads, ..OpenOptions::default() };
             stream::open(&sealed[..], &mut sink, &policy, &options).unwrap();
             assert_eq!(sink.received, len);
         }
         let mut reader = Decryptor::new(&sealed[..], &policy).unwrap();
         let mut chunk = Zeroizing::new(vec![0u8; 100_000]);
-        let mut sink = MarkerSink { received: 0 };
+        let mut sink = MarkerSink::default();
         loop {
             let n = reader.read(&mut chunk).unwrap();
             if n == 0 {

@@ -5,8 +5,6 @@
 //! plaintext. (A block freed unwiped also taints the blocks later carved from it, so a leak on
 //! the sealing side shows up here too.)
 
-use std::io::{self, Write};
-
 use envcrypt::keyring::{Keyring, OpenPolicy};
 use envcrypt::stream::SealOptions;
 use envcrypt_aws::AwsOptions;
@@ -14,31 +12,12 @@ use envcrypt_s3::{
     open_object, seal_object, ObjectUrl, OpenObjectOptions, S3Client, S3ecVersion, SealObjectOptions, TransferOptions,
     Wrapping, MIN_PART_SIZE,
 };
-use envcrypt_testkit::freed_memory::{self, FreedMemoryScanner, MARKER};
+use envcrypt_testkit::freed_memory::{self, FreedMemoryScanner, MarkerSink, MARKER};
 use envcrypt_testkit::{create_moto_bucket, moto_endpoint, TempStore};
 use zeroize::Zeroizing;
 
 #[global_allocator]
 static SCANNER: FreedMemoryScanner = FreedMemoryScanner;
-
-/// A sink that checks what it receives is the marker plaintext, keeping none of it.
-struct MarkerSink {
-    received: usize,
-}
-
-impl Write for MarkerSink {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        for (i, byte) in data.iter().enumerate() {
-            assert_eq!(*byte, MARKER[(self.received + i) % MARKER.len()], "plaintext byte {}", self.received + i);
-        }
-        self.received += data.len();
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 #[test]
 fn opened_object_plaintext_never_stays_in_freed_memory() {
@@ -80,7 +59,7 @@ fn opened_object_plaintext_never_stays_in_freed_memory() {
     for url in &urls {
         for staged_output in [false, true] {
             freed_memory::arm();
-            let mut sink = MarkerSink { received: 0 };
+            let mut sink = MarkerSink::default();
             let options = OpenObjectOptions { staged_output, ..OpenObjectOptions::default() };
             open_object(&s3, url, &mut sink, &policy, &options).unwrap();
             let found = freed_memory::disarm();

@@ -67,3 +67,24 @@ unsafe impl GlobalAlloc for FreedMemoryScanner {
         unsafe { System.dealloc(ptr, layout) }
     }
 }
+
+/// A sink that checks what it receives is the marker plaintext, keeping none of it.
+#[derive(Debug, Default)]
+pub struct MarkerSink {
+    /// How many bytes of marker plaintext have been written.
+    pub received: usize,
+}
+
+impl std::io::Write for MarkerSink {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        for (i, byte) in data.iter().enumerate() {
+            assert_eq!(*byte, MARKER[(self.received + i) % MARKER.len()], "plaintext byte {}", self.received + i);
+        }
+        self.received += data.len();
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
