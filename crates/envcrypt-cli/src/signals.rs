@@ -149,6 +149,12 @@ impl CooperativeStop {
     pub fn flag(&self) -> Arc<AtomicBool> {
         self.flag.clone()
     }
+
+    /// For work whose normal end is a signal (a server): the stop it asked for is not an
+    /// interruption, so the command ends with its own status rather than 128 + the signal's.
+    pub fn completed(self) {
+        RECEIVED.store(0, Ordering::SeqCst);
+    }
 }
 
 impl Drop for CooperativeStop {

@@ -6,7 +6,8 @@
 `put` encrypts FILE into the object; `get` decrypts the object into FILE. v3 is the client's
 default (key-committing, REQUIRE_ENCRYPT_REQUIRE_DECRYPT); v2 writes the non-committing format
 and reads either (FORBID_ENCRYPT_ALLOW_DECRYPT). The context pairs go to EncryptionContext.
-Credentials and region come from the environment (moto's test values).
+Credentials and region come from the environment (moto's test values); KMS calls go to
+S3EC_PEER_KMS_ENDPOINT if it is set (an `envcrypt serve`), else to ENDPOINT.
 """
 
 import os
@@ -22,7 +23,8 @@ def main(argv):
     action, endpoint, key_id, version, bucket, key, path, *pairs = argv
     context = dict(pair.split("=", 1) for pair in pairs)
     region = os.environ["AWS_REGION"]
-    kms = boto3.client("kms", endpoint_url=endpoint, region_name=region)
+    kms_endpoint = os.environ.get("S3EC_PEER_KMS_ENDPOINT", endpoint)
+    kms = boto3.client("kms", endpoint_url=kms_endpoint, region_name=region)
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name=region)
     keyring = KmsKeyring(kms_client=kms, kms_key_id=key_id)
     if version == "v3":

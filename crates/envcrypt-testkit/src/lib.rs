@@ -14,18 +14,21 @@
 //! temporary directory. [`SoftHsm`] initializes SoftHSM2 tokens in a private directory and can
 //! take one offline. [`freed_memory`] is an allocator that finds plaintext left in freed blocks.
 //! [`KmsClient`] signs KMS requests with SigV4 and sends them over plain HTTP/1.1, for tests
-//! of `envcrypt serve` that need to choose what is signed.
+//! of `envcrypt serve` that need to choose what is signed; [`Served`] runs `envcrypt serve` as a
+//! process.
 
 mod counting;
 pub mod freed_memory;
 mod kms_client;
 mod proxy;
+mod served;
 mod softhsm;
 mod store;
 
 pub use counting::{CallCounts, CountingKeyService};
 pub use kms_client::{KmsClient, KmsReply, Prepared};
 pub use proxy::CountingProxy;
+pub use served::Served;
 pub use softhsm::{Offline, SoftHsm, SO_PIN, USER_PIN};
 pub use store::TempStore;
 

@@ -45,7 +45,7 @@ A store created now gets the ARNs arn:aws:kms:us-east-1:111122223333 (--partitio
 --account change them); an existing store keeps its own. Plain HTTP is served only on
 loopback: give --tls-cert and --tls-key, or --tls-self-signed, for any other address (or
 --insecure-http to accept the risk). Ctrl-C or SIGTERM stops accepting and lets requests in
-flight finish.")]
+flight finish; the server then exits 0 (a second signal ends it at once).")]
 pub struct Args {
     /// Where to listen; port 0 picks a free one.
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:4599")]
@@ -132,6 +132,7 @@ pub fn exec(args: &Args, global: &GlobalArgs) -> Result<(), CliError> {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }));
+    stop.completed();
     Ok(())
 }
 
