@@ -363,3 +363,26 @@ fn plain_http_is_refused_off_loopback_unless_asked_for() {
     assert!(served.url().starts_with("http://0.0.0.0:"), "{}", served.url());
     assert!(served.stop().success());
 }
+
+#[test]
+fn conformance_through_serve_is_as_documented_with_no_deviation() {
+    let env = Env::new();
+    let served = env.serve(&[]);
+    let mut command = env.command();
+    command
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .args(["--json", "conformance", "--backend", "aws", "--endpoint-url", served.url(), "--served-store"])
+        .arg(env.path("store"));
+    let report: Value = serde_json::from_slice(&ok(command.output().unwrap(), "envcrypt conformance")).unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    assert!(rows.len() >= 60, "{} scenarios", rows.len());
+    for row in rows {
+        assert_eq!(row["results"][0][1], "as_documented", "{row}");
+    }
+    // Every access key the run made (one per principal) is revoked once it is over.
+    let keys: Value = serde_json::from_slice(&env.ok(&["--json", "credentials", "list"])).unwrap();
+    let keys = keys.as_array().unwrap();
+    assert!(keys.len() >= 3 && keys.iter().all(|k| !k["revoked"].is_null()), "{keys:?}");
+}

@@ -1,6 +1,9 @@
 //! `envcrypt conformance`: the KMS scenarios of `envcrypt-conformance` on the chosen backends,
 //! side by side with documented AWS KMS behaviour.
 
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
 use envcrypt::kms::local::{LocalKeyService, StoreOptions};
 use envcrypt::kms::{KeyService, KmsError};
 use envcrypt_aws::{AwsKmsService, AwsOptions};
@@ -23,13 +26,20 @@ Examples:
   envcrypt conformance --backend aws --json              # real AWS KMS (creates keys, then
                                                          # schedules their deletion)
 
+  envcrypt conformance --backend aws --endpoint-url http://127.0.0.1:4599 --served-store ./kms
+
 Each scenario's outcome is compared with documented AWS KMS behaviour. With --endpoint-url
 (a stand-in such as moto), that endpoint's known deviations are marked `~` instead of failing.
-The local store runs in a throwaway directory unless --store is given.")]
+With --served-store, the endpoint is `envcrypt serve` of that store: the harness and each
+principal it acts as get access keys there (revoked after the run), and no deviation is
+expected. The local store runs in a throwaway directory unless --store is given.")]
 pub struct Args {
     /// Treat every difference of a stand-in endpoint as a failure, known or not.
     #[arg(long)]
     pub no_known_deviations: bool,
+    /// The --endpoint-url is `envcrypt serve` of the store in DIR.
+    #[arg(long, value_name = "DIR")]
+    pub served_store: Option<PathBuf>,
 }
 
 pub fn exec(args: &Args, global: &GlobalArgs) -> Result<(), CliError> {
@@ -39,9 +49,10 @@ pub fn exec(args: &Args, global: &GlobalArgs) -> Result<(), CliError> {
     for kind in kinds {
         let column = match kind {
             BackendKind::Local => local_column(global)?,
-            BackendKind::Aws => {
-                aws_column(global, if stand_in && !args.no_known_deviations { MOTO_DEVIATIONS } else { &[] })?
-            }
+            BackendKind::Aws => match &args.served_store {
+                Some(dir) => served_column(global, dir)?,
+                None => aws_column(global, if stand_in && !args.no_known_deviations { MOTO_DEVIATIONS } else { &[] })?,
+            },
             BackendKind::Pkcs11 => pkcs11_column(global)?,
         };
         columns.push(column);
@@ -92,6 +103,53 @@ fn aws_column(global: &GlobalArgs, deviations: Deviations) -> Result<Column, Cli
         None => backend,
     });
     Ok(Column { backend: "aws".into(), deviations, outcomes })
+}
+
+/// An `envcrypt serve` of the store in `dir`, reached as AWS KMS: the harness and each other
+/// principal sign with an access key made for it in that store, as an operator would make
+/// them, and revoked once the run is over.
+fn served_column(global: &GlobalArgs, dir: &Path) -> Result<Column, CliError> {
+    if global.endpoint_url.is_none() {
+        return Err(CliError::usage("--served-store needs --endpoint-url, the URL the store is served at"));
+    }
+    let store = LocalKeyService::open(StoreOptions::new(dir))
+        .map_err(|e| CliError::kms(format!("cannot open the served store {}", dir.display()), &e))?;
+    let identity = store.identity().clone();
+    let served = Arc::new(ServedCredentials { store, created: Mutex::new(Vec::new()) });
+    let options = aws_options(global);
+    let caller = "user/envcrypt-conformance-admin";
+    let kms = served.connect(&options, caller).map_err(|e| CliError::kms("cannot reach the served store", &e))?;
+    let principals = StandInPrincipals::new(identity.account.clone(), caller, {
+        let served = served.clone();
+        move |name| served.connect(&options, name).map(|kms| kms as Box<dyn KeyService>)
+    })
+    .in_partition(identity.partition.clone());
+    let outcomes = conformance::run(&Backend::new("serve", kms.as_ref(), kms.as_ref()).with_principals(&principals));
+    served.revoke_all().map_err(|e| CliError::kms("cannot revoke the access keys made for the run", &e))?;
+    Ok(Column { backend: "serve".into(), deviations: &[], outcomes })
+}
+
+/// Access keys made in a served store for one conformance run.
+struct ServedCredentials {
+    store: LocalKeyService,
+    created: Mutex<Vec<String>>,
+}
+
+impl ServedCredentials {
+    /// A client of the endpoint signing as `principal` with an access key made for it now.
+    fn connect(&self, options: &AwsOptions, principal: &str) -> Result<Box<AwsKmsService>, KmsError> {
+        let key = self.store.create_access_key(principal)?;
+        self.created.lock().unwrap_or_else(PoisonError::into_inner).push(key.key.access_key_id.clone());
+        let credentials = (key.key.access_key_id.clone(), key.secret_access_key.as_str().to_owned());
+        Ok(Box::new(AwsKmsService::connect(&AwsOptions { static_credentials: Some(credentials), ..options.clone() })?))
+    }
+
+    fn revoke_all(&self) -> Result<(), KmsError> {
+        for id in self.created.lock().unwrap_or_else(PoisonError::into_inner).drain(..) {
+            self.store.revoke_access_key(&id)?;
+        }
+        Ok(())
+    }
 }
 
 /// The HSM cluster, as configured; its keys are scheduled for deletion at the end.
