@@ -386,3 +386,141 @@ fn conformance_through_serve_is_as_documented_with_no_deviation() {
     let keys = keys.as_array().unwrap();
     assert!(keys.len() >= 3 && keys.iter().all(|k| !k["revoked"].is_null()), "{keys:?}");
 }
+
+/// What one client got acknowledged: key ids, and ciphertexts with their plaintext; and how
+/// many of its requests got no answer.
+#[derive(Default)]
+struct Acknowledged {
+    keys: Vec<String>,
+    ciphertexts: Vec<(String, String)>,
+    unanswered: usize,
+}
+
+#[test]
+fn acknowledged_keys_and_ciphertexts_survive_sigkill_of_the_server() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    use base64::Engine;
+    use envcrypt_testkit::KmsClient;
+
+    let env = Env::new();
+    let app = env.credentials("user/app");
+    let served = env.serve(&[]);
+    let url = served.url().to_owned();
+    let listen = url.trim_start_matches("http://").to_owned();
+    let done = Arc::new(AtomicBool::new(false));
+
+    // 32 clients over keep-alive, creating keys and encrypting under them; a request that got
+    // no answer (the server died under it) is simply not counted as acknowledged.
+    let clients: Vec<_> = (0..32)
+        .map(|n| {
+            let (url, done, id, secret) = (url.clone(), done.clone(), app.id.clone(), app.secret.clone());
+            std::thread::spawn(move || {
+                let mut client = KmsClient::new(&url, "us-east-1", &id, &secret);
+                let mut acknowledged = Acknowledged::default();
+                let mut key = None;
+                for i in 0.. {
+                    if done.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let reply = match &key {
+                        None => client.call("CreateKey", &serde_json::json!({"Description": format!("client {n}")})),
+                        Some(key) => {
+                            let plaintext = BASE64.encode(format!("client {n} message {i}"));
+                            client.call("Encrypt", &serde_json::json!({"KeyId": key, "Plaintext": plaintext})).map(
+                                |reply| {
+                                    if reply.status == 200 {
+                                        let blob = reply.body["CiphertextBlob"].as_str().unwrap().to_owned();
+                                        acknowledged.ciphertexts.push((blob, plaintext));
+                                    }
+                                    reply
+                                },
+                            )
+                        }
+                    };
+                    match reply {
+                        Ok(reply) if reply.status == 200 && key.is_none() => {
+                            let id = reply.body["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+                            acknowledged.keys.push(id.clone());
+                            key = Some(id);
+                        }
+                        Ok(reply) => assert_eq!(reply.status, 200, "client {n}: {:?}", reply.body),
+                        Err(_) => {
+                            acknowledged.unanswered += 1;
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                    }
+                    // Every 20 messages a client moves on to a new key.
+                    if i % 20 == 19 {
+                        key = None;
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    // Meanwhile, CLI processes create keys in the same store.
+    let cli = {
+        let done = done.clone();
+        let mut command = env.command();
+        command.args(["--json", "key", "create", "--description", "cli"]);
+        std::thread::spawn(move || {
+            let mut created = Vec::new();
+            while !done.load(Ordering::SeqCst) {
+                let out = command.output().unwrap();
+                assert!(out.status.success(), "key create: {}", String::from_utf8_lossy(&out.stderr));
+                let key: Value = serde_json::from_slice(&out.stdout).unwrap();
+                created.push(key["KeyId"].as_str().unwrap().to_owned());
+            }
+            created
+        })
+    };
+
+    let restart = || {
+        let mut command = env.command();
+        command.args(["serve", "--listen", &listen]);
+        Served::start(command)
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    served.kill();
+    let served = restart();
+    std::thread::sleep(Duration::from_millis(1500));
+    served.kill();
+    let served = restart();
+    std::thread::sleep(Duration::from_millis(1000));
+    done.store(true, Ordering::SeqCst);
+    let acknowledged: Vec<Acknowledged> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    let cli_keys = cli.join().unwrap();
+    let unanswered: usize = acknowledged.iter().map(|a| a.unanswered).sum();
+    assert!(unanswered > 0, "the server was never killed under load");
+
+    let mut client = KmsClient::new(served.url(), "us-east-1", &app.id, &app.secret);
+    let (mut keys, mut ciphertexts) = (0, 0);
+    for key in acknowledged.iter().flat_map(|a| &a.keys) {
+        let reply = client.call("DescribeKey", &serde_json::json!({"KeyId": key})).unwrap();
+        assert_eq!(reply.status, 200, "acknowledged key {key} is gone: {:?}", reply.body);
+        keys += 1;
+    }
+    // The CLI's keys belong to its own principal: listed through the CLI.
+    let listed = String::from_utf8(env.ok(&["--json", "key", "list"])).unwrap();
+    for key in &cli_keys {
+        assert!(listed.contains(key.as_str()), "key {key} made by `envcrypt key create` is gone");
+        keys += 1;
+    }
+    for (blob, plaintext) in acknowledged.iter().flat_map(|a| &a.ciphertexts) {
+        let reply = client.call("Decrypt", &serde_json::json!({"CiphertextBlob": blob})).unwrap();
+        assert_eq!(reply.status, 200, "an acknowledged ciphertext does not decrypt: {:?}", reply.body);
+        assert_eq!(reply.body["Plaintext"].as_str(), Some(plaintext.as_str()));
+        ciphertexts += 1;
+    }
+    assert!(keys > 64 && ciphertexts > 500 && !cli_keys.is_empty(), "{keys} keys, {ciphertexts} ciphertexts checked");
+    eprintln!(
+        "checked {keys} keys ({} from the CLI) and {ciphertexts} ciphertexts; {unanswered} requests unanswered",
+        cli_keys.len()
+    );
+    // The audit chain is intact across the kills.
+    env.ok(&["audit", "verify"]);
+}

@@ -26,7 +26,11 @@ pub struct StandInPrincipals {
 
 impl std::fmt::Debug for StandInPrincipals {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StandInPrincipals").field("partition", &self.partition).field("account", &self.account).field("caller", &self.caller).finish()
+        f.debug_struct("StandInPrincipals")
+            .field("partition", &self.partition)
+            .field("account", &self.account)
+            .field("caller", &self.caller)
+            .finish()
     }
 }
 
