@@ -261,6 +261,29 @@ def fuzz_seeds(messages, blobs, hsm_blobs, s3ec):
         metadata, body = s3ec_object(case["version"], FUZZ_DATA_KEY, nonce, b"wrapped", case["encryption_context"],
                                      bytes.fromhex(case["plaintext"])[:200])
         seeds[f"s3ec_object/object-{i}"] = s3ec_seed(metadata, body)
+    # KMS requests as `envcrypt serve` receives them: Authorization header, target, JSON body.
+    authorization = (b"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/kms/aws4_request, "
+                     b"SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=" + b"0" * 64)
+    requests = [
+        (b"CreateKey", {"Description": "fuzz", "KeyUsage": "ENCRYPT_DECRYPT", "KeySpec": "SYMMETRIC_DEFAULT"}),
+        (b"CreateAlias", {"AliasName": "alias/fuzz", "TargetKeyId": "alias/envcrypt/default"}),
+        (b"GenerateDataKey", {"KeyId": "alias/envcrypt/default", "KeySpec": "AES_256",
+                              "EncryptionContext": {"purpose": "fuzz"}}),
+        (b"Encrypt", {"KeyId": "alias/envcrypt/default", "Plaintext": "c2VjcmV0", "GrantTokens": []}),
+        (b"Decrypt", {"CiphertextBlob": "AQIDBA==", "EncryptionContext": {"a": "b"}}),
+        (b"ReEncrypt", {"CiphertextBlob": "AQIDBA==", "DestinationKeyId": "alias/envcrypt/default"}),
+        (b"ListKeys", {"Limit": 2, "Marker": "AAAA"}),
+        (b"ListAliases", {"KeyId": "alias/envcrypt/default", "Limit": 1}),
+        (b"PutKeyPolicy", {"KeyId": "alias/envcrypt/default", "PolicyName": "default",
+                           "Policy": '{"Version":"2012-10-17","Statement":[]}'}),
+        (b"CreateGrant", {"KeyId": "alias/envcrypt/default", "GranteePrincipal": "arn:aws:iam::111122223333:user/a",
+                          "Operations": ["Decrypt"], "Constraints": {"EncryptionContextSubset": {"a": "b"}}}),
+        (b"ScheduleKeyDeletion", {"KeyId": "alias/envcrypt/default", "PendingWindowInDays": 7}),
+        (b"GenerateRandom", {"NumberOfBytes": 16}),
+    ]
+    for i, (operation, body) in enumerate(requests):
+        request = authorization + b"\nTrentService." + operation + b"\n" + json.dumps(body).encode()
+        seeds[f"serve_request/request-{i}"] = request
     return seeds
 
 

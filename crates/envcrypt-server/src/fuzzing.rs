@@ -30,6 +30,8 @@ fn fixture() -> &'static Fixture {
         let dir = std::env::temp_dir().join(format!("envcrypt-fuzz-serve-{}", std::process::id()));
         let store =
             LocalKeyService::open(StoreOptions::new(&dir).audit_log(false)).expect("a store in a temporary directory");
+        // The seeds name the default key, so that requests reach the key operations.
+        store.default_key().expect("the default key");
         let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
         Fixture { store: Arc::new(store), runtime, _dir: tempfile_dir::Dir(dir) }
     })
