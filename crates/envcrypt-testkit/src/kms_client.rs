@@ -158,7 +158,7 @@ impl KmsClient {
             .nth(1)
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| std::io::Error::other(format!("not an HTTP status line: {status_line:?}")))?;
-        let mut length = 0usize;
+        let (mut length, mut close) = (0usize, false);
         loop {
             let mut line = String::new();
             connection.read_line(&mut line)?;
@@ -170,10 +170,15 @@ impl KmsClient {
                 if name.eq_ignore_ascii_case("content-length") {
                     length = value.trim().parse().unwrap_or(0);
                 }
+                close |= name.eq_ignore_ascii_case("connection") && value.trim().eq_ignore_ascii_case("close");
             }
         }
         let mut body = vec![0u8; length];
         connection.read_exact(&mut body)?;
+        // A server that closes after each answer (moto) gets a new connection per request.
+        if close {
+            self.connection = None;
+        }
         Ok(KmsReply { status, body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null) })
     }
 }
