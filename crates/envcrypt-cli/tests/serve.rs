@@ -6,27 +6,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use envcrypt_testkit::{create_moto_bucket, envcrypt_workdir, moto_endpoint, workspace_root, Served};
+use envcrypt_testkit::{create_moto_bucket, envcrypt_workdir, moto_endpoint, workspace_root, AccessKey, Served};
 use serde_json::Value;
 
 envcrypt_workdir!(Env);
 
-/// An access key made with `envcrypt credentials create`.
-struct Credentials {
-    id: String,
-    secret: String,
-}
-
 impl Env {
-    fn credentials(&self, principal: &str) -> Credentials {
-        let out = self.ok(&["--json", "credentials", "create", "--principal", principal]);
-        let created: Value = serde_json::from_slice(&out).unwrap();
-        Credentials {
-            id: created["AccessKeyId"].as_str().unwrap().to_owned(),
-            secret: created["SecretAccessKey"].as_str().unwrap().to_owned(),
-        }
-    }
-
     fn serve(&self, args: &[&str]) -> Served {
         let mut command = self.command();
         command.args(["serve", "--listen", "127.0.0.1:0"]).args(args);
@@ -35,7 +20,7 @@ impl Env {
 
     /// `program` as a client of the server, signing with `credentials`; the AWS tools take
     /// the KMS endpoint from AWS_ENDPOINT_URL_KMS.
-    fn client(&self, program: impl AsRef<std::ffi::OsStr>, credentials: &Credentials, url: &str) -> Command {
+    fn client(&self, program: impl AsRef<std::ffi::OsStr>, credentials: &AccessKey, url: &str) -> Command {
         let mut command = self.command_for(program);
         command
             .env("AWS_ACCESS_KEY_ID", &credentials.id)
@@ -50,13 +35,13 @@ impl Env {
     }
 
     /// `aws kms ARGS` with JSON output.
-    fn aws(&self, credentials: &Credentials, url: &str, args: &[&str]) -> Output {
+    fn aws(&self, credentials: &AccessKey, url: &str, args: &[&str]) -> Output {
         let mut command = self.client(venv_bin("aws"), credentials, url);
         command.args(["--endpoint-url", url, "--output", "json", "kms"]).args(args);
         command.output().unwrap()
     }
 
-    fn aws_ok(&self, credentials: &Credentials, url: &str, args: &[&str]) -> Value {
+    fn aws_ok(&self, credentials: &AccessKey, url: &str, args: &[&str]) -> Value {
         let out = ok(self.aws(credentials, url, args), &format!("aws kms {args:?}"));
         if out.is_empty() {
             return Value::Null;
@@ -94,8 +79,8 @@ fn base64(value: &Value) -> Vec<u8> {
 #[test]
 fn the_aws_cli_uses_the_served_store_unchanged() {
     let env = Env::new();
-    let app = env.credentials("user/app");
-    let other = env.credentials("user/other");
+    let app = env.access_key("user/app");
+    let other = env.access_key("user/other");
     let served = env.serve(&[]);
     let url = served.url();
 
@@ -209,8 +194,8 @@ fn the_aws_cli_uses_the_served_store_unchanged() {
 #[test]
 fn boto3_uses_the_served_store_unchanged() {
     let env = Env::new();
-    let app = env.credentials("user/app");
-    let other = env.credentials("user/other");
+    let app = env.access_key("user/app");
+    let other = env.access_key("user/other");
     let served = env.serve(&[]);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/serve/boto3_flow.py");
     let mut command = env.client(venv_bin("python"), &app, served.url());
@@ -221,7 +206,7 @@ fn boto3_uses_the_served_store_unchanged() {
 #[test]
 fn the_official_encryption_cli_and_envcrypt_open_each_others_files_through_serve() {
     let env = Env::new();
-    let app = env.credentials("user/app");
+    let app = env.access_key("user/app");
     let served = env.serve(&[]);
     let url = served.url();
     let key = env.aws_ok(&app, url, &["create-key"])["KeyMetadata"]["Arn"].as_str().unwrap().to_owned();
@@ -287,7 +272,7 @@ fn the_official_encryption_cli_and_envcrypt_open_each_others_files_through_serve
 #[test]
 fn the_s3_encryption_client_uses_served_kms_with_s3_on_moto() {
     let env = Env::new();
-    let app = env.credentials("user/app");
+    let app = env.access_key("user/app");
     let served = env.serve(&[]);
     let key = env.aws_ok(&app, served.url(), &["create-key"])["KeyMetadata"]["Arn"].as_str().unwrap().to_owned();
     let bucket = format!("served-kms-{}", std::process::id());
@@ -319,7 +304,7 @@ fn the_s3_encryption_client_uses_served_kms_with_s3_on_moto() {
 #[test]
 fn tls_with_a_self_signed_certificate_serves_the_aws_cli() {
     let env = Env::new();
-    let app = env.credentials("user/app");
+    let app = env.access_key("user/app");
     let served = env.serve(&["--tls-self-signed", "--json"]);
     let announced: Value = serde_json::from_str(served.announcement()).unwrap();
     let url = served.url();
@@ -407,7 +392,7 @@ fn acknowledged_keys_and_ciphertexts_survive_sigkill_of_the_server() {
     use envcrypt_testkit::KmsClient;
 
     let env = Env::new();
-    let app = env.credentials("user/app");
+    let app = env.access_key("user/app");
     let served = env.serve(&[]);
     let url = served.url().to_owned();
     let listen = url.trim_start_matches("http://").to_owned();
@@ -430,15 +415,15 @@ fn acknowledged_keys_and_ciphertexts_survive_sigkill_of_the_server() {
                         None => client.call("CreateKey", &serde_json::json!({"Description": format!("client {n}")})),
                         Some(key) => {
                             let plaintext = BASE64.encode(format!("client {n} message {i}"));
-                            client.call("Encrypt", &serde_json::json!({"KeyId": key, "Plaintext": plaintext})).map(
-                                |reply| {
-                                    if reply.status == 200 {
-                                        let blob = reply.body["CiphertextBlob"].as_str().unwrap().to_owned();
-                                        acknowledged.ciphertexts.push((blob, plaintext));
-                                    }
-                                    reply
-                                },
-                            )
+                            let reply =
+                                client.call("Encrypt", &serde_json::json!({"KeyId": key, "Plaintext": plaintext}));
+                            if let Ok(reply) = &reply {
+                                if reply.status == 200 {
+                                    let blob = reply.body["CiphertextBlob"].as_str().unwrap().to_owned();
+                                    acknowledged.ciphertexts.push((blob, plaintext));
+                                }
+                            }
+                            reply
                         }
                     };
                     match reply {

@@ -34,7 +34,10 @@ fn main() {
         "GenerateDataKey" => json!({"KeyId": key, "KeySpec": "AES_256", "EncryptionContext": context}),
         "Decrypt" => {
             let data_key = expect_ok(
-                setup.call("GenerateDataKey", &json!({"KeyId": key, "KeySpec": "AES_256", "EncryptionContext": context})),
+                setup.call(
+                    "GenerateDataKey",
+                    &json!({"KeyId": key, "KeySpec": "AES_256", "EncryptionContext": context}),
+                ),
                 "GenerateDataKey",
             );
             json!({"CiphertextBlob": data_key["CiphertextBlob"], "EncryptionContext": context})
@@ -71,7 +74,9 @@ fn main() {
     let elapsed = start.elapsed().as_secs_f64();
     latencies.sort();
     let percentile = |p: f64| {
-        latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
     println!(
         "{}",

@@ -179,6 +179,23 @@ impl Workdir {
         assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         out.stdout
     }
+
+    /// An access key for `envcrypt serve`, made with `envcrypt credentials create`.
+    pub fn access_key(&self, principal: &str) -> AccessKey {
+        let out = self.ok(&["--json", "credentials", "create", "--principal", principal]);
+        let created: serde_json::Value = serde_json::from_slice(&out).expect("credentials create prints JSON");
+        let field = |name: &str| created[name].as_str().expect("an access key field").to_owned();
+        AccessKey { id: field("AccessKeyId"), secret: field("SecretAccessKey") }
+    }
+}
+
+/// An access key id and its secret.
+#[derive(Debug, Clone)]
+pub struct AccessKey {
+    /// The access key id (`AKIA…`).
+    pub id: String,
+    /// The secret access key.
+    pub secret: String,
 }
 
 /// Declares `struct $name(Workdir)` for a test file of the `envcrypt` binary's crate: it
