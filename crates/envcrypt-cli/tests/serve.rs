@@ -509,3 +509,41 @@ fn acknowledged_keys_and_ciphertexts_survive_sigkill_of_the_server() {
     // The audit chain is intact across the kills.
     env.ok(&["audit", "verify"]);
 }
+
+#[test]
+fn sigterm_lets_a_request_in_flight_finish() {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    let env = Env::new();
+    let app = env.access_key("user/app");
+    let served = env.serve(&[]);
+    let client = envcrypt_testkit::KmsClient::new(served.url(), "us-east-1", &app.id, &app.secret);
+    let mut request = client.prepare("GenerateRandom", &serde_json::json!({"NumberOfBytes": 16}));
+    client.sign(&mut request);
+    let mut head = String::from("POST / HTTP/1.1\r\n");
+    for (name, value) in &request.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("content-length: {}\r\n\r\n", request.body.len()));
+
+    // Half a request is on the wire when the server is told to stop.
+    let mut stream = std::net::TcpStream::connect(served.url().trim_start_matches("http://")).unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&request.body[..5]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    served.terminate();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        std::net::TcpStream::connect(served.url().trim_start_matches("http://")).is_err(),
+        "the server stopped accepting"
+    );
+    stream.write_all(&request.body[5..]).unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut status = String::new();
+    reader.read_line(&mut status).unwrap();
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    let mut rest = String::new();
+    let _ = reader.read_to_string(&mut rest);
+    assert!(rest.contains("Plaintext"), "{rest}");
+    assert!(served.wait().success(), "the server exits 0 once the request is answered");
+}

@@ -65,8 +65,18 @@ impl Served {
     }
 
     /// Sends SIGTERM (a graceful stop) and waits for the process to end.
-    pub fn stop(mut self) -> ExitStatus {
+    pub fn stop(self) -> ExitStatus {
+        self.terminate();
+        self.wait()
+    }
+
+    /// Sends SIGTERM without waiting: the server stops accepting and finishes what is in flight.
+    pub fn terminate(&self) {
         self.signal("TERM");
+    }
+
+    /// Waits for the process to end.
+    pub fn wait(mut self) -> ExitStatus {
         self.child.wait().expect("envcrypt serve can be waited for")
     }
 
