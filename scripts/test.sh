@@ -37,15 +37,18 @@ say "layering (ARCHITECTURE.md) and the man pages (docs/man/) are current"
 python3 scripts/check-architecture.py
 ENVCRYPT_BIN=$PWD/target/release/envcrypt scripts/man.sh --check
 
+# The examples built above, run as built: `cargo run -p PACKAGE` would resolve each package's
+# features on its own and compile the AWS SDK again.
 say "examples"
-cargo run --release --quiet -p envcrypt --example seal_and_open
-cargo run --release --quiet -p envcrypt --example key_service
-cargo run --release --quiet -p envcrypt --example governance
-cargo run --release --quiet -p envcrypt-pkcs11 --example hsm_cluster
-cargo run --release --quiet -p envcrypt-s3 --example s3_objects
+examples=$PWD/target/release/examples
+"$examples/seal_and_open"
+"$examples/key_service"
+"$examples/governance"
+"$examples/hsm_cluster"
+"$examples/s3_objects"
 backup=$(mktemp -d)
-cargo run --release --quiet -p envcrypt --example backup -- seal crates "$backup/target" --store "$backup/store"
-cargo run --release --quiet -p envcrypt --example backup -- restore "$backup/target" "$backup/restored" --store "$backup/store"
+"$examples/backup" seal crates "$backup/target" --store "$backup/store"
+"$examples/backup" restore "$backup/target" "$backup/restored" --store "$backup/store"
 diff -r crates "$backup/restored"
 rm -rf "$backup"
 
