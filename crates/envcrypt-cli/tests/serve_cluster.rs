@@ -183,3 +183,42 @@ fn a_server_killed_behind_nginx_fails_no_request_a_retry_would_not_fix() {
     eprintln!("{calls} calls, {after_kill} after one server was killed, {} retries", retries.load(Ordering::SeqCst));
     assert!(second.stop().success());
 }
+
+/// The claim "key states follow AWS KMS" across processes that cache PKCS#11 object handles:
+/// a key disabled, enabled or scheduled for deletion through one server is refused or served
+/// accordingly by the other at its next request.
+#[test]
+fn a_key_state_changed_through_one_server_holds_at_once_on_the_other() {
+    let hsm = SoftHsm::new(&CLUSTER);
+    let env = Env::new();
+    let out = env.with_hsm(&hsm, "ENVCRYPT_PKCS11_SO_PIN", SO_PIN).args(["hsm", "init-cluster"]).output().unwrap();
+    assert!(out.status.success(), "init-cluster: {}", String::from_utf8_lossy(&out.stderr));
+    let AccessKey { id, secret } = env.access_key("user/app");
+    let serve = || {
+        let mut command = env.with_hsm(&hsm, "ENVCRYPT_PKCS11_PIN", USER_PIN);
+        command.args(["--backend", "pkcs11", "serve", "--listen", "127.0.0.1:0"]);
+        Served::start(command)
+    };
+    let (first, second) = (serve(), serve());
+    let mut admin = KmsClient::new(first.url(), REGION, &id, &secret);
+    let mut user = KmsClient::new(second.url(), REGION, &id, &secret);
+    let call = |client: &mut KmsClient, operation: &str, body: Value| client.call(operation, &body).unwrap();
+
+    let created = call(&mut admin, "CreateKey", json!({}));
+    let key = created.body["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    let encrypt = json!({"KeyId": key, "Plaintext": BASE64.encode(b"state")});
+    let sealed = call(&mut user, "Encrypt", encrypt.clone());
+    assert_eq!(sealed.status, 200, "{:?}", sealed.body);
+    let decrypt = json!({"CiphertextBlob": sealed.body["CiphertextBlob"]});
+    assert_eq!(call(&mut user, "Decrypt", decrypt.clone()).status, 200);
+
+    assert_eq!(call(&mut admin, "DisableKey", json!({"KeyId": key})).status, 200);
+    assert_eq!(call(&mut user, "Encrypt", encrypt.clone()).error_type(), Some("DisabledException"));
+    assert_eq!(call(&mut user, "Decrypt", decrypt.clone()).error_type(), Some("DisabledException"));
+    assert_eq!(call(&mut admin, "EnableKey", json!({"KeyId": key})).status, 200);
+    assert_eq!(call(&mut user, "Decrypt", decrypt.clone()).status, 200);
+    let scheduled = call(&mut admin, "ScheduleKeyDeletion", json!({"KeyId": key, "PendingWindowInDays": 7}));
+    assert_eq!(scheduled.status, 200, "{:?}", scheduled.body);
+    assert_eq!(call(&mut user, "Encrypt", encrypt).error_type(), Some("KMSInvalidStateException"));
+    assert_eq!(call(&mut user, "Decrypt", decrypt).error_type(), Some("KMSInvalidStateException"));
+}

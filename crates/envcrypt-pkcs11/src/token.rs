@@ -1,4 +1,10 @@
-//! One PKCS#11 token: a logged-in session and the objects envcrypt keeps on it.
+//! One PKCS#11 token: a pool of logged-in sessions and the objects envcrypt keeps on it.
+//!
+//! Each call takes an idle session from the pool (opening one if all are busy) and gives it
+//! back, so concurrent callers work on one token in parallel. Object handles are looked up by
+//! label once and cached; a call that fails with a cached handle looks the object up again and
+//! is retried only if the handle had gone stale (the object was replaced or destroyed, here or
+//! by another process), so a changed object is never missed and a search is not made per call.
 //!
 //! A CMK version is an AES-256 secret key object generated in the token, labelled
 //! `envcrypt/key/<key id>/<version>`: sensitive (its value can never be read), and extractable
@@ -7,7 +13,9 @@
 //! and the alias table are data objects (`envcrypt/meta/<key id>`, `envcrypt/aliases`) holding
 //! JSON; they are not secret.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use cryptoki::context::Pkcs11;
 use cryptoki::error::{Error as CkError, RvError};
@@ -23,6 +31,9 @@ use crate::master_key::{key_label, key_template};
 use crate::mechanisms::{IvSource, Mechanisms, IV_LEN};
 
 const APPLICATION: &[u8] = b"envcrypt";
+/// Idle sessions a token keeps for reuse; more are opened while callers need them, and closed
+/// when given back beyond this.
+const IDLE_SESSIONS: usize = 8;
 
 /// The label of the cluster key on every token.
 pub(crate) const CLUSTER_KEY_LABEL: &str = "envcrypt/cluster-wrap";
@@ -91,8 +102,36 @@ pub struct Token {
     label: String,
     pkcs11: Pkcs11,
     slot: Slot,
-    session: Mutex<Session>,
+    /// Logged-in sessions not in use.
+    idle: Mutex<Vec<Session>>,
+    /// Object handles by label (labels are unique across envcrypt's object classes).
+    handles: Mutex<HashMap<String, ObjectHandle>>,
     mechanisms: Mechanisms,
+}
+
+/// A session taken from a token's pool; given back when dropped.
+struct PooledSession<'a> {
+    token: &'a Token,
+    session: Option<Session>,
+}
+
+impl Deref for PooledSession<'_> {
+    type Target = Session;
+
+    fn deref(&self) -> &Session {
+        self.session.as_ref().expect("a pooled session is held until it is dropped")
+    }
+}
+
+impl Drop for PooledSession<'_> {
+    fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            let mut idle = self.token.idle();
+            if idle.len() < IDLE_SESSIONS {
+                idle.push(session);
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Token {
@@ -125,11 +164,32 @@ impl Token {
             Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
             Err(e) => return Err(e),
         }
-        Ok(Self { label: label.to_owned(), pkcs11: pkcs11.clone(), slot, session: Mutex::new(session), mechanisms })
+        Ok(Self {
+            label: label.to_owned(),
+            pkcs11: pkcs11.clone(),
+            slot,
+            idle: Mutex::new(vec![session]),
+            handles: Mutex::new(HashMap::new()),
+            mechanisms,
+        })
     }
 
-    fn session(&self) -> std::sync::MutexGuard<'_, Session> {
-        self.session.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn idle(&self) -> MutexGuard<'_, Vec<Session>> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn handles(&self) -> MutexGuard<'_, HashMap<String, ObjectHandle>> {
+        self.handles.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// An idle session, or a new one: the login is the application's, so it is logged in too.
+    fn session(&self) -> Result<PooledSession<'_>, TokenError> {
+        let idle = self.idle().pop();
+        let session = match idle {
+            Some(session) => session,
+            None => self.pkcs11.open_rw_session(self.slot).map_err(|e| self.unavailable(e))?,
+        };
+        Ok(PooledSession { token: self, session: Some(session) })
     }
 
     fn unavailable(&self, error: CkError) -> TokenError {
@@ -152,15 +212,58 @@ impl Token {
         Ok(found.first().copied())
     }
 
-    fn key(&self, session: &Session, key_id: &str, version: u32) -> Result<ObjectHandle, TokenError> {
+    /// Finds an object and remembers its handle (or forgets it, if the object is gone).
+    fn lookup(&self, session: &Session, class: ObjectClass, label: &str) -> Result<Option<ObjectHandle>, TokenError> {
+        let found = self.find(session, class, label)?;
+        match found {
+            Some(handle) => self.handles().insert(label.to_owned(), handle),
+            None => self.handles().remove(label),
+        };
+        Ok(found)
+    }
+
+    /// Runs `op` on the object labelled `label`, or answers `None` if there is none. With a
+    /// cached handle first; if `op` fails with it, the object is looked up again and `op` runs
+    /// once more only if the handle had gone stale, so a genuine failure is reported as it is.
+    fn on_object<T>(
+        &self,
+        session: &Session,
+        class: ObjectClass,
+        label: &str,
+        op: impl Fn(ObjectHandle) -> Result<T, CkError>,
+    ) -> Result<Option<Result<T, CkError>>, TokenError> {
+        let cached = self.handles().get(label).copied();
+        if let Some(handle) = cached {
+            let first = op(handle);
+            if first.is_ok() {
+                return Ok(Some(first));
+            }
+            return Ok(match self.lookup(session, class, label)? {
+                Some(fresh) if fresh != handle => Some(op(fresh)),
+                Some(_) => Some(first),
+                None => None,
+            });
+        }
+        Ok(self.lookup(session, class, label)?.map(op))
+    }
+
+    /// Runs `op` on a CMK version's key object; a token without it answers `Missing`.
+    fn on_key<T>(
+        &self,
+        session: &Session,
+        key_id: &str,
+        version: u32,
+        op: impl Fn(ObjectHandle) -> Result<T, CkError>,
+    ) -> Result<Result<T, CkError>, TokenError> {
         let label = key_label(key_id, version);
-        self.find(session, ObjectClass::SECRET_KEY, &label)?.ok_or_else(|| self.missing(&format!("key {label}")))
+        self.on_object(session, ObjectClass::SECRET_KEY, &label, op)?
+            .ok_or_else(|| self.missing(&format!("key {label}")))
     }
 
     /// Whether the token holds a CMK version.
     pub fn has_key(&self, key_id: &str, version: u32) -> Result<bool, TokenError> {
-        let session = self.session();
-        Ok(self.find(&session, ObjectClass::SECRET_KEY, &key_label(key_id, version))?.is_some())
+        let session = self.session()?;
+        Ok(self.lookup(&session, ObjectClass::SECRET_KEY, &key_label(key_id, version))?.is_some())
     }
 
     /// The trusted cluster key.
@@ -176,7 +279,7 @@ impl Token {
     pub fn generate_key(&self, key_id: &str, version: u32) -> Result<(), TokenError> {
         let mut template = key_template(key_id, version);
         template.push(Attribute::ValueLen(32.into()));
-        self.session().generate_key(&Mechanism::AesKeyGen, &template).map(drop).map_err(|e| self.unavailable(e))
+        self.session()?.generate_key(&Mechanism::AesKeyGen, &template).map(drop).map_err(|e| self.unavailable(e))
     }
 
     /// Creates a CMK version from known key material (the known-answer vectors only).
@@ -184,13 +287,13 @@ impl Token {
     pub(crate) fn import_key(&self, key_id: &str, version: u32, value: &[u8]) -> Result<(), TokenError> {
         let mut template = key_template(key_id, version);
         template.push(Attribute::Value(value.to_vec()));
-        self.session().create_object(&template).map(drop).map_err(|e| self.unavailable(e))
+        self.session()?.create_object(&template).map(drop).map_err(|e| self.unavailable(e))
     }
 
     /// Random bytes from the token's RNG.
     pub fn random(&self, len: usize) -> Result<Zeroizing<Vec<u8>>, TokenError> {
         let mut out = Zeroizing::new(vec![0u8; len]);
-        self.session().generate_random_slice(&mut out).map_err(|e| self.unavailable(e))?;
+        self.session()?.generate_random_slice(&mut out).map_err(|e| self.unavailable(e))?;
         Ok(out)
     }
 
@@ -206,10 +309,13 @@ impl Token {
         if self.mechanisms.gcm_iv == IvSource::Caller {
             iv.copy_from_slice(&self.random(IV_LEN)?);
         }
-        let session = self.session();
-        let key = self.key(&session, key_id, version)?;
-        let sealed =
-            session.encrypt(&self.mechanisms.gcm(&mut iv, aad), key, plaintext).map_err(|e| self.unavailable(e))?;
+        let session = self.session()?;
+        let (iv, sealed) = self
+            .on_key(&session, key_id, version, |key| {
+                let mut iv = iv;
+                session.encrypt(&self.mechanisms.gcm(&mut iv, aad), key, plaintext).map(|sealed| (iv, sealed))
+            })?
+            .map_err(|e| self.unavailable(e))?;
         // A token that should generate the IV but leaves the zeroed buffer as it was would
         // seal everything under one IV: refuse, whatever it answered.
         if self.mechanisms.gcm_iv == IvSource::Token && iv == [0u8; IV_LEN] {
@@ -229,10 +335,12 @@ impl Token {
         aad: &[u8],
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, TokenError> {
-        let mut iv = *iv;
-        let session = self.session();
-        let key = self.key(&session, key_id, version)?;
-        match session.decrypt(&self.mechanisms.gcm(&mut iv, aad), key, sealed) {
+        let session = self.session()?;
+        let opened = self.on_key(&session, key_id, version, |key| {
+            let mut iv = *iv;
+            session.decrypt(&self.mechanisms.gcm(&mut iv, aad), key, sealed)
+        })?;
+        match opened {
             Ok(plaintext) => Ok(Zeroizing::new(plaintext)),
             Err(error) => {
                 drop(session);
@@ -244,9 +352,12 @@ impl Token {
 
     /// A data object's value, if it exists.
     pub fn read_data(&self, name: &str) -> Result<Option<Vec<u8>>, TokenError> {
-        let session = self.session();
-        let Some(handle) = self.find(&session, ObjectClass::DATA, &meta_label(name))? else { return Ok(None) };
-        let attributes = session.get_attributes(handle, &[AttributeType::Value]).map_err(|e| self.unavailable(e))?;
+        let session = self.session()?;
+        let read = self.on_object(&session, ObjectClass::DATA, &meta_label(name), |handle| {
+            session.get_attributes(handle, &[AttributeType::Value])
+        })?;
+        let Some(attributes) = read else { return Ok(None) };
+        let attributes = attributes.map_err(|e| self.unavailable(e))?;
         Ok(attributes.into_iter().find_map(|a| match a {
             Attribute::Value(value) => Some(value),
             _ => None,
@@ -255,7 +366,7 @@ impl Token {
 
     /// Creates or replaces a data object.
     pub fn write_data(&self, name: &str, value: &[u8]) -> Result<(), TokenError> {
-        let session = self.session();
+        let session = self.session()?;
         let label = meta_label(name);
         let old = self.find(&session, ObjectClass::DATA, &label)?;
         let template = [
@@ -263,10 +374,11 @@ impl Token {
             Attribute::Token(true),
             Attribute::Private(true),
             Attribute::Application(APPLICATION.to_vec()),
-            Attribute::Label(label.into_bytes()),
+            Attribute::Label(label.clone().into_bytes()),
             Attribute::Value(value.to_vec()),
         ];
-        session.create_object(&template).map_err(|e| self.unavailable(e))?;
+        let created = session.create_object(&template).map_err(|e| self.unavailable(e))?;
+        self.handles().insert(label, created);
         if let Some(old) = old {
             session.destroy_object(old).map_err(|e| self.unavailable(e))?;
         }
@@ -275,21 +387,22 @@ impl Token {
 
     /// Destroys the data object and key versions of a deleted key.
     pub fn destroy_key(&self, key_id: &str, versions: u32) -> Result<(), TokenError> {
-        let session = self.session();
-        for version in 1..=versions {
-            if let Some(handle) = self.find(&session, ObjectClass::SECRET_KEY, &key_label(key_id, version))? {
+        let session = self.session()?;
+        let labels = (1..=versions)
+            .map(|version| (ObjectClass::SECRET_KEY, key_label(key_id, version)))
+            .chain([(ObjectClass::DATA, meta_label(&format!("meta/{key_id}")))]);
+        for (class, label) in labels {
+            self.handles().remove(&label);
+            if let Some(handle) = self.find(&session, class, &label)? {
                 session.destroy_object(handle).map_err(|e| self.unavailable(e))?;
             }
-        }
-        if let Some(handle) = self.find(&session, ObjectClass::DATA, &meta_label(&format!("meta/{key_id}")))? {
-            session.destroy_object(handle).map_err(|e| self.unavailable(e))?;
         }
         Ok(())
     }
 
     /// The labels of every data object envcrypt keeps on the token.
     pub fn data_names(&self) -> Result<Vec<String>, TokenError> {
-        let session = self.session();
+        let session = self.session()?;
         let template =
             [Attribute::Class(ObjectClass::DATA), Attribute::Token(true), Attribute::Application(APPLICATION.to_vec())];
         let handles = session.find_objects(&template).map_err(|e| self.unavailable(e))?;
@@ -309,7 +422,8 @@ impl Token {
 
     /// Runs `work` with the session (for the cluster's wrap and unwrap).
     pub(crate) fn with_session<T>(&self, work: impl FnOnce(&Session) -> Result<T, CkError>) -> Result<T, TokenError> {
-        work(&self.session()).map_err(|e| self.unavailable(e))
+        let session = self.session()?;
+        work(&session).map_err(|e| self.unavailable(e))
     }
 
     /// The mechanisms this token uses.
@@ -319,7 +433,9 @@ impl Token {
 
     /// A key version's handle (for the cluster's wrap).
     pub(crate) fn key_handle(&self, key_id: &str, version: u32) -> Result<ObjectHandle, TokenError> {
-        self.key(&self.session(), key_id, version)
+        let label = key_label(key_id, version);
+        let session = self.session()?;
+        self.lookup(&session, ObjectClass::SECRET_KEY, &label)?.ok_or_else(|| self.missing(&format!("key {label}")))
     }
 
     /// [`TokenError::Missing`] for `what` on this token.
