@@ -69,7 +69,11 @@ pub fn run_and_report<I: Sync>(
     json: bool,
     job: impl Fn(&I, usize) -> Result<Option<Value>, CliError> + Sync,
 ) -> Result<(), CliError> {
-    let results = run(inputs, Split::new(inputs.len(), threads), job);
+    // Without --json a report is dropped as soon as its input is done, so that memory does
+    // not grow with the number of inputs.
+    let results = run(inputs, Split::new(inputs.len(), threads), |input, threads| {
+        job(input, threads).map(|report| report.filter(|_| json))
+    });
     let (reports, error) = outcome(results, verb);
     let reports: Vec<Value> = reports.into_iter().flatten().collect();
     if json && !reports.is_empty() {
