@@ -282,7 +282,8 @@ def fuzz_seeds(messages, blobs, hsm_blobs, s3ec):
         (b"GenerateRandom", {"NumberOfBytes": 16}),
     ]
     for i, (operation, body) in enumerate(requests):
-        request = authorization + b"\nTrentService." + operation + b"\n" + json.dumps(body).encode()
+        # The target's first byte says which headers are sent: Host and X-Amz-Date (see fuzzing.rs).
+        request = b"\x03" + authorization + b"\nTrentService." + operation + b"\n" + json.dumps(body).encode()
         seeds[f"serve_request/request-{i}"] = request
     return seeds
 

@@ -124,6 +124,13 @@ struct Authorization<'a> {
     signature: &'a str,
 }
 
+/// The access key id an `Authorization` header claims (unverified), read as the verifier reads
+/// it, for the audit log of a refused request.
+pub(crate) fn claimed_access_key_id(header: &str) -> Option<&str> {
+    let id = parse_authorization(header).ok()?.access_key_id;
+    (!id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(id)
+}
+
 fn parse_authorization(header: &str) -> Result<Authorization<'_>, AuthError> {
     let incomplete = |why: String| AuthError::Incomplete(why);
     let rest = header.strip_prefix(ALGORITHM).filter(|r| r.starts_with(' ')).ok_or_else(|| {
@@ -136,11 +143,15 @@ fn parse_authorization(header: &str) -> Result<Authorization<'_>, AuthError> {
                 "'{part}' not a valid key=value pair (missing equal-sign) in Authorization header: '{header}'."
             ))
         })?;
-        match key {
-            "Credential" => credential = Some(value),
-            "SignedHeaders" => signed_headers = Some(value),
-            "Signature" => signature = Some(value),
-            _ => {}
+        let slot = match key {
+            "Credential" => &mut credential,
+            "SignedHeaders" => &mut signed_headers,
+            "Signature" => &mut signature,
+            _ => continue,
+        };
+        // A parameter named twice could be read one way here and another way elsewhere.
+        if slot.replace(value).is_some() {
+            return Err(incomplete(format!("'{key}' is given more than once in Authorization header: '{header}'.")));
         }
     }
     let mut missing = String::new();
@@ -297,6 +308,10 @@ impl Verifier {
                     signed.join(";")
                 )));
             }
+        }
+        // The signer needs the authority it signs; a request without one cannot be checked.
+        if request.header("host").is_none_or(str::is_empty) {
+            return Err(incomplete("Authorization header requires existence of a 'Host' header.".into()));
         }
         for (name, _) in request.headers {
             let lower = name.to_ascii_lowercase();

@@ -2,7 +2,8 @@
 
 use std::sync::{Arc, OnceLock};
 
-use envcrypt::kms::local::{LocalKeyService, StoreOptions};
+use envcrypt::kms::local::{LocalKeyService, SigningSecret, StoreOptions};
+use zeroize::Zeroizing;
 
 use crate::auth::{Received, Verifier};
 use crate::decode::Input;
@@ -37,22 +38,36 @@ fn fixture() -> &'static Fixture {
     })
 }
 
-/// Decodes a request as the server does, from bytes laid out as `authorization \n target \n
-/// body`: the `Authorization` header, the operation, and the body run against a real store.
+/// The `X-Amz-Date` the fuzzed requests carry, 2015-08-30T12:36:00Z, in seconds.
+const SENT_AT: u64 = 1_440_938_160;
+
+/// Decodes a request as the server does, from bytes laid out as `flags ‖ authorization \n
+/// target \n body`: the flags byte says which of `Host` (bit 0) and `X-Amz-Date` (bit 1) are
+/// sent; then the `Authorization` header, the operation, and the body run against a real store.
 pub fn decode_request(data: &[u8]) {
+    let Some((&flags, data)) = data.split_first() else { return };
     let mut parts = data.splitn(3, |b| *b == b'\n');
     let authorization = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
     let target = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
     let body = parts.next().unwrap_or_default();
 
-    let headers = vec![
-        ("authorization".to_owned(), authorization),
-        ("x-amz-date".to_owned(), "20150830T123600Z".to_owned()),
-        ("host".to_owned(), "localhost".to_owned()),
-    ];
+    let mut headers = vec![("authorization".to_owned(), authorization)];
+    if flags & 1 != 0 {
+        headers.push(("host".to_owned(), "localhost".to_owned()));
+    }
+    if flags & 2 != 0 {
+        headers.push(("x-amz-date".to_owned(), "20150830T123600Z".to_owned()));
+    }
     let received = Received { method: "POST", path_and_query: "/", headers: &headers, body };
+    // Every access key id is known and the clock is the date sent, so that inputs reach the
+    // signature computation itself.
     let verifier = Verifier::new("us-east-1", "kms");
-    let _ = verifier.verify(&received, std::time::SystemTime::now(), |_| Ok(None));
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(SENT_AT);
+    let secret = || SigningSecret {
+        principal: "arn:aws:iam::111122223333:user/fuzz".into(),
+        secret_access_key: Arc::new(Zeroizing::new("fuzz-secret".into())),
+    };
+    let _ = verifier.verify(&received, at, |_| Ok(Some(secret())));
 
     let Ok(operation) = operations::from_target(Some(&target)) else { return };
     let Ok(input) = Input::parse(body) else { return };

@@ -35,6 +35,11 @@ impl Failure {
         Self { status: 400, name: name.to_owned(), message: Some(message.into()), from_key_service: false }
     }
 
+    /// A body that could not be read whole: too large (413), cut off (400), or too slow (408).
+    pub fn unreadable_body(status: u16, message: String) -> Self {
+        Self { status, name: "SerializationException".into(), message: Some(message), from_key_service: false }
+    }
+
     /// A `ValidationException`.
     pub fn validation(message: impl Into<String>) -> Self {
         Self::client("ValidationException", message)

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use envcrypt::kms::local::RequestOrigin;
 use envcrypt::kms::KeyId;
 use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -25,7 +25,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use crate::auth::{Received, Verifier};
+use crate::auth::{claimed_access_key_id, Received, Verifier};
 use crate::backend::{Backend, Recorded};
 use crate::decode::Input;
 use crate::operations::{self, Context};
@@ -36,6 +36,9 @@ use crate::tls::Tls;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long a client may take to send a request's headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client may take to send a request's body once its headers are in, unless the
+/// options say otherwise: a client that stops half-way holds a connection only this long.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What the time is, for signature checks (replaced in tests).
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
@@ -51,12 +54,14 @@ pub struct ServerOptions {
     pub insecure_http: bool,
     /// The clock signatures are checked against.
     pub clock: Clock,
+    /// How long a request's body may take to arrive (30 s by default).
+    pub body_timeout: Duration,
 }
 
 impl ServerOptions {
     /// Plain HTTP on `listen` with the system clock.
     pub fn new(listen: SocketAddr) -> Self {
-        Self { listen, tls: None, insecure_http: false, clock: Arc::new(SystemTime::now) }
+        Self { listen, tls: None, insecure_http: false, clock: Arc::new(SystemTime::now), body_timeout: BODY_TIMEOUT }
     }
 }
 
@@ -89,6 +94,7 @@ struct Handler {
     backend: Arc<dyn Backend>,
     verifier: Verifier,
     clock: Clock,
+    body_timeout: Duration,
 }
 
 impl Server {
@@ -104,7 +110,7 @@ impl Server {
         let scheme = if options.tls.is_some() { "https" } else { "http" };
         let url = format!("{scheme}://{local}");
         let verifier = Verifier::new(backend.identity().region.clone(), "kms");
-        let handler = Arc::new(Handler { backend, verifier, clock: options.clock });
+        let handler = Arc::new(Handler { backend, verifier, clock: options.clock, body_timeout: options.body_timeout });
         Ok(Self { listener, tls: options.tls, handler, url })
     }
 
@@ -193,15 +199,21 @@ impl Handler {
         // For the audit log: the operation, once known.
         let operation = operations::from_target(target).unwrap_or("Unknown");
         let mut origin = RequestOrigin { access_key_id: String::new(), source_ip: peer.ip().to_string(), user_agent };
-        let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(_) => {
-                let failure = Failure {
-                    status: 413,
-                    name: "SerializationException".into(),
-                    message: Some(format!("the request body is larger than {MAX_BODY_BYTES} bytes")),
-                    from_key_service: false,
+        let body = match tokio::time::timeout(self.body_timeout, Limited::new(body, MAX_BODY_BYTES).collect()).await {
+            Ok(Ok(collected)) => collected.to_bytes(),
+            Ok(Err(error)) => {
+                let failure = if error.downcast_ref::<LengthLimitError>().is_some() {
+                    Failure::unreadable_body(413, format!("the request body is larger than {MAX_BODY_BYTES} bytes"))
+                } else {
+                    Failure::unreadable_body(400, format!("the request body could not be read: {error}"))
                 };
+                return Err(self.refused(operation, None, &origin, failure));
+            }
+            Err(_) => {
+                let failure = Failure::unreadable_body(
+                    408,
+                    format!("the request body did not arrive within {:?}", self.body_timeout),
+                );
                 return Err(self.refused(operation, None, &origin, failure));
             }
         };
@@ -211,7 +223,7 @@ impl Handler {
         let signer = match self.verifier.verify(&received, now, |id| self.backend.signing_secret(id)) {
             Ok(Ok(signer)) => signer,
             Ok(Err(auth)) => {
-                if let Some(id) = authorization_key_id(header("authorization")) {
+                if let Some(id) = header("authorization").and_then(claimed_access_key_id) {
                     id.clone_into(&mut origin.access_key_id);
                 }
                 return Err(self.refused(operation, None, &origin, auth.failure()));
@@ -235,6 +247,7 @@ impl Handler {
         let cx = Context { service: service.as_ref(), identity: self.backend.identity() };
         let result = operations::run(operation, &input, &cx).await;
         let recorded_by_service = self.backend.audits_calls()
+            && operations::calls_key_service(operation)
             && match &result {
                 Ok(_) => true,
                 Err(failure) => failure.from_key_service,
@@ -274,11 +287,4 @@ impl Handler {
             Err(e) => Failure::from_kms(&e),
         }
     }
-}
-
-/// The access key id an `Authorization` header names, for the audit log of a refused request.
-fn authorization_key_id(header: Option<&str>) -> Option<&str> {
-    let credential = header?.split("Credential=").nth(1)?;
-    let id = credential.split('/').next()?;
-    (!id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(id)
 }

@@ -22,10 +22,13 @@ struct Served {
 
 impl Served {
     fn start() -> Self {
+        Self::start_with(ServerOptions::new("127.0.0.1:0".parse().unwrap()))
+    }
+
+    fn start_with(options: ServerOptions) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = Self::open_store(dir.path());
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let options = ServerOptions::new("127.0.0.1:0".parse().unwrap());
         let server = runtime.block_on(Server::bind(Arc::new(LocalStore::new(store)), options)).unwrap();
         let url = server.url().to_owned();
         runtime.spawn(server.run(std::future::pending()));
@@ -292,4 +295,74 @@ fn secret_access_keys_are_stored_only_encrypted() {
         let stored = store.signing_secret(&key.key.access_key_id).unwrap().expect("an active key");
         assert_eq!(stored.secret_access_key.as_str(), key.secret_access_key.as_str());
     }
+}
+
+/// Found by an adversarial review: a request without a Host header reached the signer, which
+/// panicked and dropped the connection unaudited. It is refused like any incomplete signature.
+#[test]
+fn a_request_without_a_host_header_is_refused_and_audited() {
+    let served = Served::start();
+    let mut app = served.client("user/app");
+    let mut request = app.prepare("ListKeys", &json!({}));
+    app.sign(&mut request);
+    request.headers.retain(|(name, _)| name != "host");
+    let reply = app.send(&request).unwrap();
+    refused(&reply, 400, "IncompleteSignatureException");
+    assert!(reply.body["message"].as_str().unwrap().contains("'Host'"), "{}", reply.body);
+    // The connection still works, and the refusal is on record.
+    ok(app.call("ListKeys", &json!({})));
+    let events = served.events();
+    assert!(events.iter().any(|e| e["errorCode"] == "IncompleteSignatureException"), "{events:?}");
+}
+
+/// An `Authorization` header that names a parameter twice is refused: a verifier and an audit
+/// log that read different copies would disagree about who asked.
+#[test]
+fn an_authorization_header_naming_a_parameter_twice_is_refused() {
+    let served = Served::start();
+    let mut app = served.client("user/app");
+    let mut request = app.prepare("ListKeys", &json!({}));
+    app.sign(&mut request);
+    let authorization =
+        request.headers.iter_mut().find(|(name, _)| name.eq_ignore_ascii_case("authorization")).unwrap();
+    authorization.1.push_str(", Credential=AKIAOTHEROTHEROTHER12/20150830/us-east-1/kms/aws4_request");
+    refused(&app.send(&request).unwrap(), 400, "IncompleteSignatureException");
+}
+
+/// Found by an adversarial review: a client that sent its headers and then stopped half-way
+/// through its body held the connection for good. It is answered 408 once the body timeout
+/// passes, and the refusal is audited.
+#[test]
+fn a_body_that_stops_arriving_is_cut_off_and_audited() {
+    use std::io::{Read, Write};
+    let options = ServerOptions {
+        body_timeout: Duration::from_millis(500),
+        ..ServerOptions::new("127.0.0.1:0".parse().unwrap())
+    };
+    let served = Served::start_with(options);
+    let mut stream = std::net::TcpStream::connect(served.url.trim_start_matches("http://")).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: TrentService.ListKeys\r\nContent-Length: 100\r\n\r\n{")
+        .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let events = served.events();
+    let cut = events.iter().find(|e| e["errorCode"] == "SerializationException").expect("the refusal is audited");
+    assert!(cut["errorMessage"].as_str().unwrap().contains("did not arrive"), "{cut}");
+}
+
+/// Found by an adversarial review: GenerateRandom, which involves no key, went unaudited when
+/// it succeeded. Every accepted request is on record with its signer.
+#[test]
+fn generate_random_is_audited_with_its_signer() {
+    let served = Served::start();
+    let mut app = served.client("user/app");
+    let reply = ok(app.call("GenerateRandom", &json!({ "NumberOfBytes": 16 })));
+    assert_eq!(reply["Plaintext"].as_str().unwrap().len(), 24);
+    let events = served.events();
+    let event = events.iter().find(|e| e["eventName"] == "GenerateRandom").expect("GenerateRandom is audited");
+    assert_eq!(event["userIdentity"]["arn"], format!("arn:aws:iam::{ACCOUNT}:user/app"), "{event}");
+    assert!(event.get("errorCode").is_none(), "{event}");
 }

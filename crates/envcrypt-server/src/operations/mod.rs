@@ -52,6 +52,12 @@ pub const NAMES: &[&str] = &[
 /// The prefix of `X-Amz-Target`.
 const TARGET_PREFIX: &str = "TrentService.";
 
+/// Whether running `operation` calls the key service (which then records it in the audit log
+/// where it keeps one); GenerateRandom involves no key.
+pub fn calls_key_service(operation: &str) -> bool {
+    operation != "GenerateRandom"
+}
+
 /// The operation an `X-Amz-Target` names, or `UnknownOperationException`.
 pub fn from_target(target: Option<&str>) -> Result<&'static str, Failure> {
     let name = target.and_then(|t| t.strip_prefix(TARGET_PREFIX)).ok_or_else(Failure::unknown_operation)?;
