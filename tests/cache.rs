@@ -205,3 +205,39 @@ fn limits_outside_the_sdk_bounds_are_refused() {
         assert!(Keyring::new().with_cache(cache.clone(), limits).is_err(), "{limits:?}");
     }
 }
+
+/// Callers that miss the same entry at once make one key service call between them: the
+/// first fills the entry, the others wait for it (eight threads released together).
+#[test]
+fn concurrent_misses_of_one_entry_make_one_call() {
+    let f = fixture();
+    let cache = Arc::new(DataKeyCache::new(10));
+    let keyring = f.keyring().with_cache(cache.clone(), hour()).unwrap();
+    let context = ctx("parallel");
+    let start = std::sync::Barrier::new(8);
+    let sealed: Vec<Vec<u8>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8u8)
+            .map(|i| {
+                let (f, keyring, context, start) = (&f, &keyring, &context, &start);
+                scope.spawn(move || {
+                    start.wait();
+                    f.seal(keyring, &[i; 100], context, true)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(f.generated(), 1, "one GenerateDataKey for eight concurrent seals");
+
+    let policy = OpenPolicy::discovery(vec![f.counting.clone()]).with_cache(cache, hour()).unwrap();
+    std::thread::scope(|scope| {
+        for (i, message) in sealed.iter().enumerate() {
+            let (policy, start) = (&policy, &start);
+            scope.spawn(move || {
+                start.wait();
+                assert_eq!(open(policy, message), vec![i as u8; 100]);
+            });
+        }
+    });
+    assert_eq!(f.counting.counts().decrypt, 1, "one Decrypt for eight concurrent opens");
+}

@@ -16,9 +16,13 @@
 //! binding of a cache gets a random partition, and the keys it seals or opens with are part
 //! of the partition, so keyrings and policies sharing one cache never see each other's
 //! entries. Every message still gets its own message id, hence its own derived content key.
+//!
+//! Callers that miss the same entry at once make one key service call between them: the first
+//! fills the entry while the others wait for it ([`DataKeyCache::claim`]), as the SDKs' caching
+//! materials managers do not, and a run of parallel opens needs one Decrypt per data key.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ring::digest::{Context, SHA512, SHA512_OUTPUT_LEN};
@@ -89,11 +93,15 @@ pub struct CacheStats {
 pub struct DataKeyCache {
     capacity: usize,
     state: Mutex<State>,
+    /// Signalled whenever a fill ends.
+    filled: Condvar,
 }
 
 #[derive(Debug, Default)]
 struct State {
     entries: HashMap<EntryId, Entry>,
+    /// Entries a caller is filling now.
+    filling: HashSet<EntryId>,
     /// A logical clock for least-recently-used eviction.
     tick: u64,
     hits: u64,
@@ -121,7 +129,7 @@ pub(super) enum Materials {
 impl DataKeyCache {
     /// A cache holding at most `capacity` entries (at least 1).
     pub fn new(capacity: usize) -> Self {
-        Self { capacity: capacity.max(1), state: Mutex::default() }
+        Self { capacity: capacity.max(1), state: Mutex::default(), filled: Condvar::new() }
     }
 
     /// Hit and miss counts and the current size.
@@ -169,6 +177,19 @@ impl DataKeyCache {
         state.count(id, usable)
     }
 
+    /// After a miss: `Some` if this caller is to fill the entry (the others wait until the
+    /// claim is dropped), `None` once another caller's fill of it has ended, for a new lookup.
+    pub(super) fn claim(&self, id: &EntryId) -> Option<Claim<'_>> {
+        let mut state = self.lock();
+        if state.filling.insert(*id) {
+            return Some(Claim { cache: self, id: *id });
+        }
+        while state.filling.contains(id) {
+            state = self.filled.wait(state).unwrap_or_else(PoisonError::into_inner);
+        }
+        None
+    }
+
     /// Stores fresh materials, already used for one message of `bytes` bytes (0 for opening).
     pub(super) fn put(&self, id: EntryId, materials: Materials, bytes: u64) {
         let mut state = self.lock();
@@ -182,6 +203,19 @@ impl DataKeyCache {
                 None => break,
             };
         }
+    }
+}
+
+/// The right to fill one entry; dropping it (filled or not) lets the waiting callers look again.
+pub(super) struct Claim<'a> {
+    cache: &'a DataKeyCache,
+    id: EntryId,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.cache.lock().filling.remove(&self.id);
+        self.cache.filled.notify_all();
     }
 }
 

@@ -125,11 +125,16 @@ impl Keyring {
         let Some(id) = binding.seal_id(keys(), suite, context) else {
             return self.wrap_new_data_key(context);
         };
-        if let Some(Materials::Seal { data_key, encrypted_data_keys }) =
-            binding.cache.get_for_seal(&id, bytes, &binding.limits)
-        {
-            return Ok((data_key, encrypted_data_keys));
-        }
+        let _claim = loop {
+            if let Some(Materials::Seal { data_key, encrypted_data_keys }) =
+                binding.cache.get_for_seal(&id, bytes, &binding.limits)
+            {
+                return Ok((data_key, encrypted_data_keys));
+            }
+            if let Some(claim) = binding.cache.claim(&id) {
+                break claim;
+            }
+        };
         let (data_key, encrypted_data_keys) = self.wrap_new_data_key(context)?;
         let materials =
             Materials::Seal { data_key: data_key.clone(), encrypted_data_keys: encrypted_data_keys.clone() };
@@ -248,13 +253,18 @@ impl OpenPolicy {
         let Some(id) = binding.open_id(keys, suite, edks, context) else {
             return self.unwrap_uncached(edks, context);
         };
-        if let Some(Materials::Open { data_key, encrypted_data_key, key_arn }) =
-            binding.cache.get_for_open(&id, &binding.limits)
-        {
-            if let Some(index) = edks.iter().position(|edk| *edk == encrypted_data_key) {
-                return Ok(Unwrapped { data_key, key_arn, index });
+        let _claim = loop {
+            if let Some(Materials::Open { data_key, encrypted_data_key, key_arn }) =
+                binding.cache.get_for_open(&id, &binding.limits)
+            {
+                if let Some(index) = edks.iter().position(|edk| *edk == encrypted_data_key) {
+                    return Ok(Unwrapped { data_key, key_arn, index });
+                }
             }
-        }
+            if let Some(claim) = binding.cache.claim(&id) {
+                break claim;
+            }
+        };
         let unwrapped = self.unwrap_uncached(edks, context)?;
         let materials = Materials::Open {
             data_key: unwrapped.data_key.clone(),
