@@ -1,10 +1,10 @@
 //! Interop with the official AWS Encryption SDK for Python and `aws-encryption-cli`, both
 //! against the same moto KMS on loopback: each side opens what the other seals.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-use envcrypt_testkit::{envcrypt_workdir, moto_endpoint, workspace_root, Workdir};
+use envcrypt_testkit::{envcrypt_workdir, moto_endpoint, succeeded, venv_bin, Workdir};
 
 envcrypt_workdir!(Env, Workdir::with_aws);
 
@@ -34,25 +34,9 @@ impl Env {
     }
 
     fn key(&self) -> String {
-        let out = ok(self.envcrypt(&["--json", "--backend", "aws", "key", "create"]), "key create");
+        let out = succeeded(self.envcrypt(&["--json", "--backend", "aws", "key", "create"]), "key create");
         serde_json::from_slice::<serde_json::Value>(&out).unwrap()["Arn"].as_str().unwrap().to_owned()
     }
-}
-
-fn venv_bin(name: &str) -> PathBuf {
-    let path = workspace_root().join(".venv/bin").join(name);
-    assert!(path.exists(), "{} is missing: run scripts/test.sh, which installs it", path.display());
-    path
-}
-
-fn ok(out: Output, what: &str) -> Vec<u8> {
-    assert!(
-        out.status.success(),
-        "{what}: {}{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    out.stdout
 }
 
 fn data(len: usize) -> Vec<u8> {
@@ -83,7 +67,7 @@ fn the_official_cli_and_python_sdk_open_what_envcrypt_seals() {
             args.extend(["--context".into(), format!("{k}={v}")]);
         }
         args.extend(["-o".into(), format!("{plain}.enc"), plain.clone()]);
-        ok(env.envcrypt(&args.iter().map(String::as_str).collect::<Vec<_>>()), "envcrypt seal");
+        succeeded(env.envcrypt(&args.iter().map(String::as_str).collect::<Vec<_>>()), "envcrypt seal");
 
         let out = format!("{plain}.cli");
         let wrapping = format!("key={key}");
@@ -95,12 +79,15 @@ fn the_official_cli_and_python_sdk_open_what_envcrypt_seals() {
             cli_args.push("--encryption-context".into());
             cli_args.extend(pairs.iter().map(|(k, v)| format!("{k}={v}")));
         }
-        ok(env.official_cli(&cli_args.iter().map(String::as_str).collect::<Vec<_>>()), "aws-encryption-cli --decrypt");
+        succeeded(
+            env.official_cli(&cli_args.iter().map(String::as_str).collect::<Vec<_>>()),
+            "aws-encryption-cli --decrypt",
+        );
         assert_eq!(std::fs::read(env.path(&out)).unwrap(), data(*len), "case {i}: aws-encryption-cli");
 
         let context: serde_json::Value = pairs.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect();
         let sdk_out = format!("{plain}.sdk");
-        ok(env.python_sdk_decrypt(&key, &format!("{plain}.enc"), &sdk_out, &context), "Python SDK decrypt");
+        succeeded(env.python_sdk_decrypt(&key, &format!("{plain}.enc"), &sdk_out, &context), "Python SDK decrypt");
         assert_eq!(std::fs::read(env.path(&sdk_out)).unwrap(), data(*len), "case {i}: Python SDK");
     }
 }
@@ -124,10 +111,11 @@ fn envcrypt_opens_what_the_official_cli_seals() {
         let mut args =
             vec!["--encrypt", "-i", &plain, "-o", &sealed, "--wrapping-keys", &wrapping, "-c", "origin=python"];
         args.extend_from_slice(extra);
-        ok(env.official_cli(&args), "aws-encryption-cli --encrypt");
-        let inspect = String::from_utf8(ok(env.envcrypt(&["inspect", &sealed]), "inspect")).unwrap();
+        succeeded(env.official_cli(&args), "aws-encryption-cli --encrypt");
+        let inspect = String::from_utf8(succeeded(env.envcrypt(&["inspect", &sealed]), "inspect")).unwrap();
         assert!(inspect.contains(suite), "case {i}: {inspect}");
-        let opened = ok(env.envcrypt(&["open", "--context", "origin=python", "-o", "-", &sealed]), "envcrypt open");
+        let opened =
+            succeeded(env.envcrypt(&["open", "--context", "origin=python", "-o", "-", &sealed]), "envcrypt open");
         assert_eq!(opened, data(*len), "case {i}");
         let unsigned_only = env.envcrypt(&["open", "--unsigned-only", "-o", "-", &sealed]);
         if *suite == "0x0578" {
@@ -160,9 +148,9 @@ fn a_rewrapped_file_still_opens_with_the_official_sdk() {
     let env = Env::new();
     let (old, new) = (env.key(), env.key());
     std::fs::write(env.path("r"), data(20_000)).unwrap();
-    ok(env.envcrypt(&["seal", "--key", &old, "--frame-size", "4096", "--context", "stage=before", "r"]), "seal");
+    succeeded(env.envcrypt(&["seal", "--key", &old, "--frame-size", "4096", "--context", "stage=before", "r"]), "seal");
     let before = std::fs::read(env.path("r.enc")).unwrap();
-    ok(env.envcrypt(&["rewrap", "--to", &new, "--remove", &old, "r.enc"]), "rewrap");
+    succeeded(env.envcrypt(&["rewrap", "--to", &new, "--remove", &old, "r.enc"]), "rewrap");
     let after = std::fs::read(env.path("r.enc")).unwrap();
     assert_ne!(before, after);
     // The body (everything after the header) is unchanged.
@@ -174,13 +162,13 @@ fn a_rewrapped_file_still_opens_with_the_official_sdk() {
     assert_eq!(keys, [new.as_bytes()]);
 
     let wrapping = format!("key={new}");
-    ok(
+    succeeded(
         env.official_cli(&["--decrypt", "-i", "r.enc", "-o", "r.cli", "--wrapping-keys", &wrapping]),
         "official decrypt",
     );
     assert_eq!(std::fs::read(env.path("r.cli")).unwrap(), data(20_000));
     let context = serde_json::json!({ "stage": "before" });
-    ok(env.python_sdk_decrypt(&new, "r.enc", "r.sdk", &context), "Python SDK decrypt");
+    succeeded(env.python_sdk_decrypt(&new, "r.enc", "r.sdk", &context), "Python SDK decrypt");
     assert_eq!(std::fs::read(env.path("r.sdk")).unwrap(), data(20_000));
     let refused =
         env.official_cli(&["--decrypt", "-i", "r.enc", "-o", "r.old", "--wrapping-keys", &format!("key={old}")]);
@@ -195,7 +183,7 @@ fn every_flip_and_truncation_of_a_signed_message_is_refused() {
     let key = env.key();
     std::fs::write(env.path("s"), data(300)).unwrap();
     let wrapping = format!("key={key}");
-    ok(
+    succeeded(
         env.official_cli(&[
             "--encrypt",
             "-i",

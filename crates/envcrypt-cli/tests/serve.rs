@@ -3,10 +3,12 @@
 //! Client for Python (KMS served, S3 on moto), over plain HTTP on loopback and over TLS with a
 //! self-signed certificate; and the refusal of plain HTTP off loopback.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-use envcrypt_testkit::{create_moto_bucket, envcrypt_workdir, moto_endpoint, workspace_root, AccessKey, Served};
+use envcrypt_testkit::{
+    create_moto_bucket, envcrypt_workdir, moto_endpoint, succeeded, venv_bin, workspace_root, AccessKey, Served,
+};
 use serde_json::Value;
 
 envcrypt_workdir!(Env);
@@ -42,28 +44,12 @@ impl Env {
     }
 
     fn aws_ok(&self, credentials: &AccessKey, url: &str, args: &[&str]) -> Value {
-        let out = ok(self.aws(credentials, url, args), &format!("aws kms {args:?}"));
+        let out = succeeded(self.aws(credentials, url, args), &format!("aws kms {args:?}"));
         if out.is_empty() {
             return Value::Null;
         }
         serde_json::from_slice(&out).unwrap()
     }
-}
-
-fn venv_bin(name: &str) -> PathBuf {
-    let path = workspace_root().join(".venv/bin").join(name);
-    assert!(path.exists(), "{} is missing: run scripts/test.sh, which installs it", path.display());
-    path
-}
-
-fn ok(out: Output, what: &str) -> Vec<u8> {
-    assert!(
-        out.status.success(),
-        "{what}: {}{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    out.stdout
 }
 
 fn fails_with(out: Output, exception: &str, what: &str) {
@@ -200,7 +186,7 @@ fn boto3_uses_the_served_store_unchanged() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/serve/boto3_flow.py");
     let mut command = env.client(venv_bin("python"), &app, served.url());
     command.arg(script).args([served.url(), &other.id, &other.secret]);
-    assert_eq!(ok(command.output().unwrap(), "boto3_flow.py"), b"ok\n");
+    assert_eq!(succeeded(command.output().unwrap(), "boto3_flow.py"), b"ok\n");
 }
 
 #[test]
@@ -225,7 +211,7 @@ fn the_official_encryption_cli_and_envcrypt_open_each_others_files_through_serve
     };
 
     let wrapping = format!("key={key}");
-    ok(
+    succeeded(
         official(&[
             "--encrypt",
             "-i",
@@ -239,14 +225,17 @@ fn the_official_encryption_cli_and_envcrypt_open_each_others_files_through_serve
         ]),
         "aws-encryption-cli encrypt",
     );
-    ok(envcrypt(&["open", "--context", "purpose=interop", "-o", "opened-by-envcrypt", "by-official"]), "envcrypt open");
+    succeeded(
+        envcrypt(&["open", "--context", "purpose=interop", "-o", "opened-by-envcrypt", "by-official"]),
+        "envcrypt open",
+    );
     assert_eq!(std::fs::read(env.path("opened-by-envcrypt")).unwrap(), plain);
 
-    ok(
+    succeeded(
         envcrypt(&["seal", "--key", &key, "--context", "purpose=interop", "-o", "by-envcrypt", "plain"]),
         "envcrypt seal",
     );
-    ok(
+    succeeded(
         official(&[
             "--decrypt",
             "-i",
@@ -262,7 +251,7 @@ fn the_official_encryption_cli_and_envcrypt_open_each_others_files_through_serve
     );
     assert_eq!(std::fs::read(env.path("opened-by-official")).unwrap(), plain);
 
-    ok(
+    succeeded(
         official(&["--decrypt", "-i", "by-official", "-o", "round-trip", "--wrapping-keys", &wrapping]),
         "aws-encryption-cli round trip",
     );
@@ -286,7 +275,7 @@ fn the_s3_encryption_client_uses_served_kms_with_s3_on_moto() {
         let mut command = env.client(venv_bin("python"), &app, served.url());
         command.env("S3EC_PEER_KMS_ENDPOINT", served.url());
         command.arg(script).args([action, moto_endpoint(), &key, "v3", &bucket, "object", file, "purpose=s3ec"]);
-        ok(command.output().unwrap(), &format!("s3ec_peer.py {action}"));
+        succeeded(command.output().unwrap(), &format!("s3ec_peer.py {action}"));
     };
     peer("put", "plain");
     peer("get", "got");
@@ -297,7 +286,7 @@ fn the_s3_encryption_client_uses_served_kms_with_s3_on_moto() {
         .env("AWS_ENDPOINT_URL_S3", moto_endpoint())
         .args(["--backend", "aws", "open", "--context", "purpose=s3ec", "-o", "opened"])
         .arg(format!("s3://{bucket}/object"));
-    ok(command.output().unwrap(), "envcrypt open of the client's object");
+    succeeded(command.output().unwrap(), "envcrypt open of the client's object");
     assert_eq!(std::fs::read(env.path("opened")).unwrap(), plain);
 }
 
@@ -314,7 +303,7 @@ fn tls_with_a_self_signed_certificate_serves_the_aws_cli() {
     // The announced fingerprint is the certificate's, as openssl computes it.
     let openssl =
         Command::new("openssl").args(["x509", "-noout", "-fingerprint", "-sha256", "-in", pem]).output().unwrap();
-    let computed: String = String::from_utf8(ok(openssl, "openssl x509"))
+    let computed: String = String::from_utf8(succeeded(openssl, "openssl x509"))
         .unwrap()
         .split('=')
         .nth(1)
@@ -326,7 +315,8 @@ fn tls_with_a_self_signed_certificate_serves_the_aws_cli() {
 
     let mut command = env.client(venv_bin("aws"), &app, url);
     command.args(["--endpoint-url", url, "--ca-bundle", pem, "--output", "json", "kms", "create-key"]);
-    let created: Value = serde_json::from_slice(&ok(command.output().unwrap(), "aws kms create-key over TLS")).unwrap();
+    let created: Value =
+        serde_json::from_slice(&succeeded(command.output().unwrap(), "aws kms create-key over TLS")).unwrap();
     assert_eq!(created["KeyMetadata"]["KeyState"], "Enabled");
 
     // A client that does not trust the certificate is refused by its own TLS check.
@@ -360,7 +350,7 @@ fn conformance_through_serve_is_as_documented_with_no_deviation() {
         .env("AWS_CONFIG_FILE", "/dev/null")
         .args(["--json", "conformance", "--backend", "aws", "--endpoint-url", served.url(), "--served-store"])
         .arg(env.path("store"));
-    let report: Value = serde_json::from_slice(&ok(command.output().unwrap(), "envcrypt conformance")).unwrap();
+    let report: Value = serde_json::from_slice(&succeeded(command.output().unwrap(), "envcrypt conformance")).unwrap();
     let rows = report["rows"].as_array().unwrap();
     assert!(rows.len() >= 60, "{} scenarios", rows.len());
     for row in rows {

@@ -33,6 +33,19 @@ impl Env {
             .env(pin_var, pin);
         command
     }
+
+    /// The cluster initialized, an access key for `user/app`, and two `envcrypt serve
+    /// --backend pkcs11` processes over it.
+    fn two_servers(&self, hsm: &SoftHsm) -> (AccessKey, Served, Served) {
+        let out = self.with_hsm(hsm, "ENVCRYPT_PKCS11_SO_PIN", SO_PIN).args(["hsm", "init-cluster"]).output().unwrap();
+        assert!(out.status.success(), "init-cluster: {}", String::from_utf8_lossy(&out.stderr));
+        let serve = || {
+            let mut command = self.with_hsm(hsm, "ENVCRYPT_PKCS11_PIN", USER_PIN);
+            command.args(["--backend", "pkcs11", "serve", "--listen", "127.0.0.1:0"]);
+            Served::start(command)
+        };
+        (self.access_key("user/app"), serve(), serve())
+    }
 }
 
 /// nginx in the foreground, one process, balancing over `upstreams` on `port`; stopped on drop.
@@ -121,16 +134,7 @@ fn call_with_retry(client: &mut KmsClient, operation: &str, body: &Value, retrie
 fn a_server_killed_behind_nginx_fails_no_request_a_retry_would_not_fix() {
     let hsm = SoftHsm::new(&CLUSTER);
     let env = Env::new();
-    let out = env.with_hsm(&hsm, "ENVCRYPT_PKCS11_SO_PIN", SO_PIN).args(["hsm", "init-cluster"]).output().unwrap();
-    assert!(out.status.success(), "init-cluster: {}", String::from_utf8_lossy(&out.stderr));
-    let AccessKey { id, secret } = env.access_key("user/app");
-
-    let serve = || {
-        let mut command = env.with_hsm(&hsm, "ENVCRYPT_PKCS11_PIN", USER_PIN);
-        command.args(["--backend", "pkcs11", "serve", "--listen", "127.0.0.1:0"]);
-        Served::start(command)
-    };
-    let (first, second) = (serve(), serve());
+    let (AccessKey { id, secret }, first, second) = env.two_servers(&hsm);
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let _nginx = Nginx::start(env.dir(), port, &[first.url(), second.url()]);
     let url = format!("http://127.0.0.1:{port}");
@@ -191,15 +195,7 @@ fn a_server_killed_behind_nginx_fails_no_request_a_retry_would_not_fix() {
 fn a_key_state_changed_through_one_server_holds_at_once_on_the_other() {
     let hsm = SoftHsm::new(&CLUSTER);
     let env = Env::new();
-    let out = env.with_hsm(&hsm, "ENVCRYPT_PKCS11_SO_PIN", SO_PIN).args(["hsm", "init-cluster"]).output().unwrap();
-    assert!(out.status.success(), "init-cluster: {}", String::from_utf8_lossy(&out.stderr));
-    let AccessKey { id, secret } = env.access_key("user/app");
-    let serve = || {
-        let mut command = env.with_hsm(&hsm, "ENVCRYPT_PKCS11_PIN", USER_PIN);
-        command.args(["--backend", "pkcs11", "serve", "--listen", "127.0.0.1:0"]);
-        Served::start(command)
-    };
-    let (first, second) = (serve(), serve());
+    let (AccessKey { id, secret }, first, second) = env.two_servers(&hsm);
     let mut admin = KmsClient::new(first.url(), REGION, &id, &secret);
     let mut user = KmsClient::new(second.url(), REGION, &id, &secret);
     let call = |client: &mut KmsClient, operation: &str, body: Value| client.call(operation, &body).unwrap();

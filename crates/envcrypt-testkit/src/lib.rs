@@ -57,6 +57,26 @@ pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// A program installed in the project's `.venv` by `scripts/test.sh` (`python`, `aws`,
+/// `aws-encryption-cli`, ...); a missing one fails the test with instructions.
+pub fn venv_bin(name: &str) -> PathBuf {
+    let path = workspace_root().join(".venv/bin").join(name);
+    assert!(path.exists(), "{} is missing: run scripts/test.sh, which installs it", path.display());
+    path
+}
+
+/// The standard output of a process that must have succeeded; else the test fails with `what`
+/// and the process's output.
+pub fn succeeded(out: Output, what: &str) -> Vec<u8> {
+    assert!(
+        out.status.success(),
+        "{what}: {}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    out.stdout
+}
+
 /// The URL of a running moto_server on loopback.
 pub fn moto_endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
