@@ -161,7 +161,11 @@ impl Header {
             return Err(FormatError::UnsupportedVersion(version));
         }
         let suite_id = r.u16()?;
-        let suite = AlgorithmSuite::from_id(suite_id).ok_or(FormatError::UnsupportedSuite(suite_id))?;
+        // A version-2 header carries only the committing suites; any other id is refused here
+        // until the version-1 reader takes the legacy suites.
+        let suite = AlgorithmSuite::from_id(suite_id)
+            .filter(|suite| suite.message_format() == VERSION)
+            .ok_or(FormatError::UnsupportedSuite(suite_id))?;
         let message_id = r.array::<MESSAGE_ID_LEN>()?;
         let context_len = r.u16()?;
         let context = EncryptionContext::deserialize(r.take(usize::from(context_len))?)?;
@@ -231,5 +235,24 @@ impl<'a> Cursor<'a> {
     fn field(&mut self) -> Result<&'a [u8], FormatError> {
         let len = self.u16()?;
         self.take(usize::from(len))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_2_header_naming_a_legacy_suite_is_refused() {
+        for suite in AlgorithmSuite::ALL.into_iter().filter(|s| s.message_format() == 1) {
+            let mut bytes = vec![VERSION];
+            bytes.extend(suite.id().to_be_bytes());
+            bytes.extend([0u8; 64]);
+            let parsed = Header::parse(&bytes, &ParseLimits::default());
+            assert!(
+                matches!(parsed, Err(FormatError::UnsupportedSuite(id)) if id == suite.id()),
+                "{suite:?}: {parsed:?}"
+            );
+        }
     }
 }

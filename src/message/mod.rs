@@ -20,7 +20,7 @@ mod suite;
 pub use error::FormatError;
 pub use header::{EncryptedDataKey, Header, HeaderBody, ParseLimits, AWS_KMS_PROVIDER_PREFIX};
 pub use keys::{MessageKeys, COMMITMENT_LEN, MESSAGE_ID_LEN};
-pub use suite::AlgorithmSuite;
+pub use suite::{AlgorithmSuite, CommitmentPolicy, KeyDerivation, SignatureCurve};
 
 /// Checks that a frame length is one envcrypt (and the official SDKs) will write: a
 /// non-zero multiple of 16, at most 2^31 − 1.
