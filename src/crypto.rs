@@ -1,8 +1,9 @@
-//! Thin adapters over ring: AES-256-GCM, HKDF-SHA-512, the system RNG and constant-time
-//! comparison. Nothing here implements a primitive; it fixes the parameters envcrypt uses
-//! and gives every caller the same error type.
+//! Thin adapters over ring: AES-GCM, HKDF, the system RNG and constant-time comparison
+//! (AES-192-GCM, which ring does not offer, from RustCrypto's `aes-gcm`). Nothing here
+//! implements a primitive; it fixes the parameters envcrypt uses and gives every caller the
+//! same error type.
 
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM, AES_256_GCM};
 use ring::rand::{SecureRandom, SystemRandom};
 
 /// AES-GCM nonce length.
@@ -29,13 +30,7 @@ impl Aes256Gcm {
 
     /// Encrypts `in_out` in place and returns the tag.
     pub fn seal_detached(&self, nonce: [u8; NONCE_LEN], aad: &[u8], in_out: &mut [u8]) -> [u8; TAG_LEN] {
-        let tag = self
-            .0
-            .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), in_out)
-            .expect("AES-GCM seals any input shorter than 64 GiB");
-        let mut out = [0u8; TAG_LEN];
-        out.copy_from_slice(tag.as_ref());
-        out
+        ring_seal(&self.0, nonce, aad, in_out)
     }
 
     /// Decrypts `in_out` in place if `tag` authenticates it with `aad`. On failure the buffer
@@ -47,16 +42,7 @@ impl Aes256Gcm {
         in_out: &mut [u8],
         tag: &[u8; TAG_LEN],
     ) -> Result<(), Unauthenticated> {
-        self.0
-            .open_in_place_separate_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(aad),
-                ring::aead::Tag::from(*tag),
-                in_out,
-                0..,
-            )
-            .map(|_| ())
-            .map_err(|_| Unauthenticated)
+        ring_open(&self.0, nonce, aad, in_out, tag)
     }
 
     /// Encrypts `plaintext` under a fresh random nonce: returns nonce ‖ ciphertext ‖ tag.
@@ -88,18 +74,119 @@ impl Aes256Gcm {
     }
 }
 
-/// HKDF-SHA-512 (extract with `salt`, expand with `info`) into `out`.
-pub fn hkdf_sha512(ikm: &[u8], salt: &[u8], info: &[&[u8]], out: &mut [u8]) {
+/// The AES-GCM key of a message's content, of any of the three AES key lengths.
+pub enum ContentCipher {
+    /// AES-128 or AES-256, through ring (boxed, as the other variant is: a key schedule is
+    /// large and one is made per message).
+    Ring(Box<LessSafeKey>),
+    /// AES-192, through RustCrypto's `aes-gcm`.
+    Aes192(Box<aes_gcm::AesGcm<aes_gcm::aes::Aes192, aes_gcm::aead::consts::U12>>),
+}
+
+impl ContentCipher {
+    /// A key from 16, 24 or 32 bytes; `None` for any other length.
+    pub fn new(key: &[u8]) -> Option<Self> {
+        use aes_gcm::aead::KeyInit;
+        match key.len() {
+            16 => Some(Self::Ring(Box::new(LessSafeKey::new(UnboundKey::new(&AES_128_GCM, key).ok()?)))),
+            24 => Some(Self::Aes192(Box::new(aes_gcm::AesGcm::new_from_slice(key).ok()?))),
+            32 => Some(Self::Ring(Box::new(LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).ok()?)))),
+            _ => None,
+        }
+    }
+
+    /// Encrypts `in_out` in place and returns the tag.
+    pub fn seal_detached(&self, nonce: [u8; NONCE_LEN], aad: &[u8], in_out: &mut [u8]) -> [u8; TAG_LEN] {
+        match self {
+            Self::Ring(key) => ring_seal(key, nonce, aad, in_out),
+            Self::Aes192(key) => {
+                use aes_gcm::aead::AeadInPlace;
+                let tag = key
+                    .encrypt_in_place_detached(&nonce.into(), aad, in_out)
+                    .expect("AES-GCM seals any input shorter than 64 GiB");
+                tag.into()
+            }
+        }
+    }
+
+    /// Decrypts `in_out` in place if `tag` authenticates it with `aad`. On failure the buffer
+    /// holds no plaintext (both libraries check the tag before they decrypt, or zero it).
+    pub fn open_detached(
+        &self,
+        nonce: [u8; NONCE_LEN],
+        aad: &[u8],
+        in_out: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> Result<(), Unauthenticated> {
+        match self {
+            Self::Ring(key) => ring_open(key, nonce, aad, in_out, tag),
+            Self::Aes192(key) => {
+                use aes_gcm::aead::AeadInPlace;
+                key.decrypt_in_place_detached(&nonce.into(), aad, in_out, tag.into()).map_err(|_| Unauthenticated)
+            }
+        }
+    }
+}
+
+fn ring_seal(key: &LessSafeKey, nonce: [u8; NONCE_LEN], aad: &[u8], in_out: &mut [u8]) -> [u8; TAG_LEN] {
+    let tag = key
+        .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), in_out)
+        .expect("AES-GCM seals any input shorter than 64 GiB");
+    let mut out = [0u8; TAG_LEN];
+    out.copy_from_slice(tag.as_ref());
+    out
+}
+
+fn ring_open(
+    key: &LessSafeKey,
+    nonce: [u8; NONCE_LEN],
+    aad: &[u8],
+    in_out: &mut [u8],
+    tag: &[u8; TAG_LEN],
+) -> Result<(), Unauthenticated> {
+    key.open_in_place_separate_tag(
+        Nonce::assume_unique_for_key(nonce),
+        Aad::from(aad),
+        ring::aead::Tag::from(*tag),
+        in_out,
+        0..,
+    )
+    .map(|_| ())
+    .map_err(|_| Unauthenticated)
+}
+
+/// The hash of an HKDF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HkdfHash {
+    /// HKDF-SHA-256.
+    Sha256,
+    /// HKDF-SHA-384.
+    Sha384,
+    /// HKDF-SHA-512.
+    Sha512,
+}
+
+/// HKDF (extract with `salt`, expand with `info`) into `out`; an empty salt is the hash
+/// length of zero bytes, as RFC 5869 says.
+pub fn hkdf(hash: HkdfHash, ikm: &[u8], salt: &[u8], info: &[&[u8]], out: &mut [u8]) {
     struct Len(usize);
     impl ring::hkdf::KeyType for Len {
         fn len(&self) -> usize {
             self.0
         }
     }
-    let prk = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA512, salt).extract(ikm);
-    prk.expand(info, Len(out.len()))
-        .and_then(|okm| okm.fill(out))
-        .expect("HKDF-SHA-512 output is at most 255 * 64 bytes");
+    let algorithm = match hash {
+        HkdfHash::Sha256 => ring::hkdf::HKDF_SHA256,
+        HkdfHash::Sha384 => ring::hkdf::HKDF_SHA384,
+        HkdfHash::Sha512 => ring::hkdf::HKDF_SHA512,
+    };
+    let prk = ring::hkdf::Salt::new(algorithm, salt).extract(ikm);
+    prk.expand(info, Len(out.len())).and_then(|okm| okm.fill(out)).expect("HKDF output is at most 255 hash lengths");
+}
+
+/// HKDF-SHA-512 (extract with `salt`, expand with `info`) into `out`.
+pub fn hkdf_sha512(ikm: &[u8], salt: &[u8], info: &[&[u8]], out: &mut [u8]) {
+    hkdf(HkdfHash::Sha512, ikm, salt, info, out);
 }
 
 /// Fills `out` from the operating system's CSPRNG.

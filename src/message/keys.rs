@@ -1,55 +1,105 @@
-//! The per-message keys: the content key and the key commitment, derived from the data key
-//! with HKDF-SHA-512 and the message id as salt.
+//! The per-message keys: the content key, derived from the data key as the suite says
+//! (unchanged; HKDF-SHA-256 or -384 with info = suite id ‖ message id; or HKDF-SHA-512 with the
+//! message id as salt), and for committing suites the key commitment.
 
-use super::{AlgorithmSuite, FormatError};
-use crate::crypto::{self, Aes256Gcm};
+use super::{AlgorithmSuite, FormatError, KeyDerivation};
+use crate::crypto::{self, ContentCipher, HkdfHash};
 
 /// Length of a v2 message id: the salt the message's keys are derived with.
 pub const MESSAGE_ID_LEN: usize = 32;
 
-/// Length of the key commitment stored in the header.
+/// Length of the key commitment stored in a v2 header.
 pub const COMMITMENT_LEN: usize = 32;
 
-/// The keys of one message, derived from its plaintext data key with HKDF-SHA-512
-/// (salt = message id): the content key (info = suite id ‖ "DERIVEKEY") and the commitment
-/// (info = "COMMITKEY").
+/// The keys of one message.
 pub struct MessageKeys {
-    content: Aes256Gcm,
-    commitment: [u8; COMMITMENT_LEN],
+    content: ContentCipher,
+    commitment: Option<[u8; COMMITMENT_LEN]>,
 }
 
 impl MessageKeys {
-    /// Derives the keys; refuses a data key of the wrong length.
-    pub fn derive(
-        suite: AlgorithmSuite,
-        data_key: &[u8],
-        message_id: &[u8; MESSAGE_ID_LEN],
-    ) -> Result<Self, FormatError> {
+    /// Derives the keys of a message sealed with `suite` under `message_id` (16 bytes in
+    /// format 1, 32 in format 2); refuses a data key of the wrong length.
+    pub fn derive(suite: AlgorithmSuite, data_key: &[u8], message_id: &[u8]) -> Result<Self, FormatError> {
         if data_key.len() != suite.data_key_len() {
             return Err(FormatError::DataKeyLength(data_key.len()));
         }
-        let mut content = zeroize::Zeroizing::new([0u8; crypto::KEY_LEN]);
-        crypto::hkdf_sha512(data_key, message_id, &[&suite.id().to_be_bytes(), b"DERIVEKEY"], &mut content[..]);
-        let mut commitment = [0u8; COMMITMENT_LEN];
-        crypto::hkdf_sha512(data_key, message_id, &[b"COMMITKEY"], &mut commitment);
-        Ok(Self { content: Aes256Gcm::new(&content), commitment })
+        let mut content = zeroize::Zeroizing::new(vec![0u8; suite.data_key_len()]);
+        let suite_id = suite.id().to_be_bytes();
+        let mut commitment = None;
+        match suite.key_derivation() {
+            KeyDerivation::Identity => content.copy_from_slice(data_key),
+            KeyDerivation::HkdfSha256 => {
+                crypto::hkdf(HkdfHash::Sha256, data_key, &[], &[&suite_id, message_id], &mut content)
+            }
+            KeyDerivation::HkdfSha384 => {
+                crypto::hkdf(HkdfHash::Sha384, data_key, &[], &[&suite_id, message_id], &mut content)
+            }
+            KeyDerivation::HkdfSha512Committing => {
+                crypto::hkdf_sha512(data_key, message_id, &[&suite_id, b"DERIVEKEY"], &mut content);
+                let mut key = [0u8; COMMITMENT_LEN];
+                crypto::hkdf_sha512(data_key, message_id, &[b"COMMITKEY"], &mut key);
+                commitment = Some(key);
+            }
+        }
+        let content = ContentCipher::new(&content).expect("every suite's key is 16, 24 or 32 bytes");
+        Ok(Self { content, commitment })
     }
 
-    /// The key commitment, for the header.
-    pub fn commitment(&self) -> &[u8; COMMITMENT_LEN] {
-        &self.commitment
+    /// The key commitment, for the header of a committing suite.
+    pub fn commitment(&self) -> Option<&[u8; COMMITMENT_LEN]> {
+        self.commitment.as_ref()
     }
 
-    /// Checks the header's commitment in constant time.
+    /// Checks the header's commitment in constant time; a suite without commitment has
+    /// nothing to check against, which is an error too.
     pub fn verify_commitment(&self, header_commitment: &[u8; COMMITMENT_LEN]) -> Result<(), FormatError> {
-        if crypto::constant_time_eq(&self.commitment, header_commitment) {
-            Ok(())
-        } else {
-            Err(FormatError::CommitmentMismatch)
+        match &self.commitment {
+            Some(commitment) if crypto::constant_time_eq(commitment, header_commitment) => Ok(()),
+            _ => Err(FormatError::CommitmentMismatch),
         }
     }
 
-    pub(super) fn content(&self) -> &Aes256Gcm {
+    pub(super) fn content(&self) -> &ContentCipher {
         &self.content
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each suite's content key seals with the key length and derivation it names: a frame
+    /// sealed under one suite's keys opens only under the same suite's keys.
+    #[test]
+    fn every_suite_derives_its_own_content_key() {
+        let message_id = [7u8; 16];
+        let mut sealed = Vec::new();
+        for suite in AlgorithmSuite::ALL {
+            let data_key = vec![3u8; suite.data_key_len()];
+            let keys = MessageKeys::derive(suite, &data_key, &message_id).unwrap();
+            assert_eq!(keys.commitment().is_some(), suite.is_committing(), "{suite:?}");
+            let mut frame = *b"sixteen bytes!!!";
+            let tag = keys.content().seal_detached([1; 12], b"aad", &mut frame);
+            sealed.push((suite, frame, tag));
+            assert!(MessageKeys::derive(suite, &data_key[1..], &message_id).is_err(), "{suite:?}");
+        }
+        for (suite, frame, tag) in &sealed {
+            for other in AlgorithmSuite::ALL {
+                let keys = MessageKeys::derive(other, &vec![3u8; other.data_key_len()], &message_id).unwrap();
+                let mut copy = *frame;
+                let opened = keys.content().open_detached([1; 12], b"aad", &mut copy, tag);
+                assert_eq!(opened.is_ok(), other == *suite, "{suite:?} opened under {other:?}");
+                if opened.is_ok() {
+                    assert_eq!(&copy, b"sixteen bytes!!!");
+                }
+            }
+        }
+        // The identity suites use the data key itself.
+        let keys = MessageKeys::derive(AlgorithmSuite::AesGcm128, &[3u8; 16], &message_id).unwrap();
+        let direct = ContentCipher::new(&[3u8; 16]).unwrap();
+        let mut a = *b"same plaintext!!";
+        let mut b = a;
+        assert_eq!(keys.content().seal_detached([2; 12], b"", &mut a), direct.seal_detached([2; 12], b"", &mut b));
     }
 }

@@ -22,7 +22,8 @@ pub(super) fn new_header(
     if let Some(key) = context.reserved_keys().next() {
         return Err(FormatError::ReservedContextKey(key.to_owned()).into());
     }
-    if options.suite.is_signed() {
+    // Sealing writes the unsigned committing suite (message format 2) only, so far.
+    if options.suite.is_signed() || !options.suite.is_committing() {
         return Err(FormatError::UnsupportedSuite(options.suite.id()).into());
     }
     message::check_frame_length(options.frame_length)?;
@@ -36,7 +37,7 @@ pub(super) fn new_header(
         context: context.clone(),
         encrypted_data_keys,
         frame_length: options.frame_length,
-        commitment: *keys.commitment(),
+        commitment: *keys.commitment().ok_or(FormatError::UnsupportedSuite(options.suite.id()))?,
     };
     let header = Header::seal(body, &keys)?;
     Ok((header, keys))

@@ -269,7 +269,7 @@ fn hostile_header_strings_are_escaped_in_text_and_exact_in_json() {
             ciphertext: vec![0; 60],
         }],
         frame_length: 4096,
-        commitment: *keys.commitment(),
+        commitment: *keys.commitment().unwrap(),
     };
     let header = Header::seal(body, &keys).unwrap();
     env.write("hostile.enc", &header.to_bytes());
