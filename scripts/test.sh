@@ -24,6 +24,7 @@ echo "moto at $ENVCRYPT_TEST_MOTO_ENDPOINT"
 
 say "known-answer vectors are reproducible from vectors/generate.py"
 .venv/bin/python vectors/generate.py --check
+.venv/bin/python vectors/suite_keys.py --check
 
 # One build profile for everything (release): the tests include a 100 MiB round trip and
 # Argon2id at full strength.
