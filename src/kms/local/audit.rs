@@ -465,13 +465,9 @@ fn acknowledgment_of(event: &Map<String, Value>, sequence: u64) -> Option<Acknow
 }
 
 fn parse_mac(hex_text: &str) -> Result<[u8; 32], String> {
-    if hex_text.len() != MAC_HEX_LEN {
-        return Err("the chain MAC is not 64 hex digits".into());
-    }
     let mut mac = [0u8; 32];
-    for (i, byte) in mac.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex_text[2 * i..2 * i + 2], 16).map_err(|_| "the chain MAC is not hex")?;
-    }
+    // Decoded as bytes: a 64-byte string of multi-byte characters is refused, not sliced.
+    hex::decode_to_slice(hex_text, &mut mac).map_err(|_| "the chain MAC is not 64 hex digits".to_owned())?;
     Ok(mac)
 }
 
@@ -736,4 +732,20 @@ fn two_uuids() -> [String; 2] {
 
 fn rfc3339(secs: u64) -> String {
     humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs)).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `governance` fuzz target: a chain MAC of 64 bytes that are not all ASCII
+    /// was sliced inside a character and panicked. It is refused as not hex.
+    #[test]
+    fn a_chain_mac_of_multibyte_characters_is_refused_not_sliced() {
+        let multibyte = "é".repeat(32);
+        assert_eq!(multibyte.len(), MAC_HEX_LEN);
+        assert!(parse_mac(&multibyte).is_err());
+        assert!(parse_mac(&"0g".repeat(32)).is_err());
+        assert_eq!(parse_mac(&"0a".repeat(32)), Ok([0x0a; 32]));
+    }
 }
