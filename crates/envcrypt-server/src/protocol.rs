@@ -113,6 +113,24 @@ pub fn empty() -> Reply {
     Reply::Json(Value::Object(serde_json::Map::new()))
 }
 
+/// A KMS response that carries a base64 plaintext (GenerateDataKey, Decrypt, GenerateRandom),
+/// borrowing it from a buffer wiped on drop rather than copying it into a JSON value.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PlaintextResponse<'a> {
+    /// The ciphertext blob, base64 (GenerateDataKey).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ciphertext_blob: Option<String>,
+    /// The plaintext, base64.
+    pub plaintext: &'a str,
+    /// The key's ARN (none for GenerateRandom).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<&'a str>,
+    /// The encryption algorithm (Decrypt).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_algorithm: Option<&'static str>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use envcrypt::kms::{DataKeySpec, ReEncryptRequest};
+use envcrypt_server::PlaintextResponse;
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -109,10 +110,10 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
                 .wait()
                 .map_err(|e| CliError::kms(format!("GenerateDataKey with {key}"), &e))?;
             let plaintext = Zeroizing::new(B64.encode(out.plaintext.expose_secret()));
-            return print::json(&WithPlaintext {
+            return print::json(&PlaintextResponse {
                 ciphertext_blob: Some(B64.encode(&out.ciphertext_blob)),
                 plaintext: &plaintext,
-                key_id: &out.key_arn,
+                key_id: Some(&out.key_arn),
                 encryption_algorithm: None,
             });
         }
@@ -141,10 +142,10 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
             let out =
                 service.decrypt(&blob, &context, key.as_ref()).wait().map_err(|e| CliError::kms("Decrypt", &e))?;
             let plaintext = Zeroizing::new(B64.encode(out.plaintext.expose_secret()));
-            return print::json(&WithPlaintext {
+            return print::json(&PlaintextResponse {
                 ciphertext_blob: None,
                 plaintext: &plaintext,
-                key_id: &out.key_arn,
+                key_id: Some(&out.key_arn),
                 encryption_algorithm: Some("SYMMETRIC_DEFAULT"),
             });
         }
@@ -168,19 +169,6 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
         }
     };
     print::json(&output)
-}
-
-/// A response that carries a plaintext: the plaintext is borrowed from a buffer wiped on drop,
-/// never copied into a JSON value.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct WithPlaintext<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ciphertext_blob: Option<String>,
-    plaintext: &'a str,
-    key_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    encryption_algorithm: Option<&'static str>,
 }
 
 fn data_key_args(

@@ -10,25 +10,12 @@ use zeroize::Zeroizing;
 use super::context::{kms, Context};
 use super::members::{any_key, check_common};
 use crate::decode::Input;
-use crate::protocol::{Failure, Reply};
+use crate::protocol::{Failure, PlaintextResponse, Reply};
 
 const SYMMETRIC_DEFAULT: &str = "SYMMETRIC_DEFAULT";
 const ENCRYPTION_ALGORITHMS: &[&str] = &["SYMMETRIC_DEFAULT", "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "SM2PKE"];
 /// The largest ciphertext blob KMS accepts.
 const MAX_CIPHERTEXT: usize = 6144;
-
-/// A response with a base64 plaintext, borrowing it from a wiped buffer.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct WithPlaintext<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ciphertext_blob: Option<String>,
-    plaintext: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    key_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    encryption_algorithm: Option<&'static str>,
-}
 
 /// `EncryptionAlgorithm`-like members: symmetric keys take only `SYMMETRIC_DEFAULT`.
 fn check_algorithm(input: &Input, member: &'static str) -> Result<(), Failure> {
@@ -70,7 +57,7 @@ pub(super) async fn generate_data_key(input: &Input, cx: &Context<'_>) -> Result
     no_recipient(input)?;
     let data_key = cx.service.generate_data_key(&key, spec, &context).await.map_err(kms)?;
     let plaintext = Zeroizing::new(B64.encode(data_key.plaintext.expose_secret()));
-    Ok(Reply::secret(&WithPlaintext {
+    Ok(Reply::secret(&PlaintextResponse {
         ciphertext_blob: Some(B64.encode(&data_key.ciphertext_blob)),
         plaintext: &plaintext,
         key_id: Some(&data_key.key_arn),
@@ -113,7 +100,7 @@ pub(super) async fn decrypt(input: &Input, cx: &Context<'_>) -> Result<Reply, Fa
     no_recipient(input)?;
     let opened = cx.service.decrypt(&blob, &context, key.as_ref()).await.map_err(kms)?;
     let plaintext = Zeroizing::new(B64.encode(opened.plaintext.expose_secret()));
-    Ok(Reply::secret(&WithPlaintext {
+    Ok(Reply::secret(&PlaintextResponse {
         ciphertext_blob: None,
         plaintext: &plaintext,
         key_id: Some(&opened.key_arn),
@@ -164,7 +151,7 @@ pub(super) fn generate_random(input: &Input) -> Result<Reply, Failure> {
     let mut bytes = Zeroizing::new(vec![0u8; usize::try_from(count).unwrap_or(1024)]);
     envcrypt::crypto::fill_random(&mut bytes);
     let plaintext = Zeroizing::new(B64.encode(&*bytes));
-    Ok(Reply::secret(&WithPlaintext {
+    Ok(Reply::secret(&PlaintextResponse {
         ciphertext_blob: None,
         plaintext: &plaintext,
         key_id: None,
