@@ -201,19 +201,103 @@ pub fn random_array<const N: usize>() -> [u8; N] {
     out
 }
 
-/// Verifies a DER ECDSA P-384 signature over a SHA-384 digest the caller computed while the
-/// data streamed past. ring verifies only whole messages, so this one check uses RustCrypto's
-/// `p384`; the public key is a SEC1 point (compressed or not).
-pub fn ecdsa_p384_verify_prehash(
+/// The curve of an ECDSA signature, and the hash signed with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureCurve {
+    /// ECDSA over P-256 with SHA-256.
+    P256,
+    /// ECDSA over P-384 with SHA-384.
+    P384,
+}
+
+impl SignatureCurve {
+    /// The hash whose digest is signed.
+    pub fn digest_algorithm(self) -> &'static ring::digest::Algorithm {
+        match self {
+            Self::P256 => &ring::digest::SHA256,
+            Self::P384 => &ring::digest::SHA384,
+        }
+    }
+}
+
+/// Verifies a DER ECDSA signature over a digest the caller computed while the data streamed
+/// past. ring verifies only whole messages, so this uses RustCrypto's `p256` and `p384`; the
+/// public key is a SEC1 point (compressed or not). Any valid DER length and either `s` are
+/// accepted, as the official SDKs' verifiers do.
+pub fn ecdsa_verify_prehash(
+    curve: SignatureCurve,
     public_key: &[u8],
     digest: &[u8],
     der_signature: &[u8],
 ) -> Result<(), Unauthenticated> {
     use p384::ecdsa::signature::hazmat::PrehashVerifier;
-    use p384::ecdsa::{Signature, VerifyingKey};
-    let key = VerifyingKey::from_sec1_bytes(public_key).map_err(|_| Unauthenticated)?;
-    let signature = Signature::from_der(der_signature).map_err(|_| Unauthenticated)?;
-    key.verify_prehash(digest, &signature).map_err(|_| Unauthenticated)
+    match curve {
+        SignatureCurve::P256 => {
+            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(|_| Unauthenticated)?;
+            let signature = p256::ecdsa::Signature::from_der(der_signature).map_err(|_| Unauthenticated)?;
+            key.verify_prehash(digest, &signature).map_err(|_| Unauthenticated)
+        }
+        SignatureCurve::P384 => {
+            let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(|_| Unauthenticated)?;
+            let signature = p384::ecdsa::Signature::from_der(der_signature).map_err(|_| Unauthenticated)?;
+            key.verify_prehash(digest, &signature).map_err(|_| Unauthenticated)
+        }
+    }
+}
+
+/// A fresh ECDSA key pair for one signed message; the private key is zeroized when dropped.
+pub enum EcdsaSigningKey {
+    /// P-256.
+    P256(p256::ecdsa::SigningKey),
+    /// P-384.
+    P384(p384::ecdsa::SigningKey),
+}
+
+impl EcdsaSigningKey {
+    /// Generates a key pair on `curve` from the system RNG.
+    pub fn generate(curve: SignatureCurve) -> Self {
+        // A uniformly random field element is a valid scalar with overwhelming probability;
+        // the loop takes the next one in the rare case it is zero or not below the order.
+        loop {
+            let mut bytes = zeroize::Zeroizing::new([0u8; 48]);
+            let generated = match curve {
+                SignatureCurve::P256 => {
+                    fill_random(&mut bytes[..32]);
+                    p256::ecdsa::SigningKey::from_slice(&bytes[..32]).map(Self::P256)
+                }
+                SignatureCurve::P384 => {
+                    fill_random(&mut bytes[..]);
+                    p384::ecdsa::SigningKey::from_slice(&bytes[..]).map(Self::P384)
+                }
+            };
+            if let Ok(key) = generated {
+                return key;
+            }
+        }
+    }
+
+    /// The public key as a compressed SEC1 point (33 or 49 bytes).
+    pub fn public_key_compressed(&self) -> Vec<u8> {
+        match self {
+            Self::P256(key) => key.verifying_key().to_encoded_point(true).as_bytes().to_vec(),
+            Self::P384(key) => key.verifying_key().to_encoded_point(true).as_bytes().to_vec(),
+        }
+    }
+
+    /// Signs a digest (SHA-256 for P-256, SHA-384 for P-384); returns the DER signature.
+    pub fn sign_prehash(&self, digest: &[u8]) -> Vec<u8> {
+        use p384::ecdsa::signature::hazmat::PrehashSigner;
+        match self {
+            Self::P256(key) => {
+                let signature: p256::ecdsa::Signature = key.sign_prehash(digest).expect("a digest is a valid prehash");
+                signature.to_der().as_bytes().to_vec()
+            }
+            Self::P384(key) => {
+                let signature: p384::ecdsa::Signature = key.sign_prehash(digest).expect("a digest is a valid prehash");
+                signature.to_der().as_bytes().to_vec()
+            }
+        }
+    }
 }
 
 /// Compares secrets without a timing side channel.

@@ -1,30 +1,54 @@
-//! Which key services wrap a message's data key, and which may unwrap it.
+//! Which keys wrap a message's data key, and which may unwrap it.
 //!
-//! Sealing uses a [`Keyring`]: the first key generates the data key (GenerateDataKey) and
-//! every further key wraps the same data key (Encrypt), so any one of them opens the message.
+//! Sealing uses a [`Keyring`]: the first key generates the data key (GenerateDataKey, or the
+//! system RNG for a raw key) and every further key wraps the same data key (Encrypt), so any
+//! one of them opens the message, as the Encryption SDKs' multi-keyring does. Keys are key
+//! service keys or [`RawKey`]s the caller holds ([`raw`]).
 //! Opening uses an [`OpenPolicy`]: *strict* tries only the keys the caller names, *discovery*
-//! tries every encrypted data key a configured service recognises. Every key service sees
-//! the message's full encryption context, as the AWS KMS keyring does.
+//! tries every encrypted data key a configured service recognises (optionally only keys of
+//! some accounts, [`DiscoveryFilter`]); raw keys are tried on the data keys they wrote. Every
+//! key service sees the message's full encryption context, as the AWS KMS keyring does.
 //!
 //! Both can be bound to a [`DataKeyCache`] (see [`cache`]) so that many messages share one
 //! key-service call.
 
 pub mod cache;
+pub mod raw;
 
 use std::fmt;
 use std::sync::Arc;
 
 use cache::{CacheBinding, CacheLimits, DataKeyCache, InvalidCacheLimits, Materials};
 
-use crate::context::EncryptionContext;
+use raw::{RawKey, RawKeyError};
+
+use crate::context::{ContextError, EncryptionContext};
+use crate::crypto;
 use crate::kms::{DataKeySpec, KeyRef, KeyService, KmsError, SecretBytes};
 use crate::message::{AlgorithmSuite, EncryptedDataKey, AWS_KMS_PROVIDER_PREFIX};
 
 /// The keys that wrap a new message's data key.
 #[derive(Clone, Default)]
 pub struct Keyring {
-    keys: Vec<(Arc<dyn KeyService>, KeyRef)>,
+    keys: Vec<WrappingKey>,
     cache: Option<CacheBinding>,
+}
+
+/// One key of a keyring: a key service's key, or a raw key.
+#[derive(Clone)]
+enum WrappingKey {
+    Service(Arc<dyn KeyService>, KeyRef),
+    Raw(Arc<RawKey>),
+}
+
+impl WrappingKey {
+    /// What identifies the key to the data-key cache: provider id and key.
+    fn cache_identity(&self) -> (&str, String) {
+        match self {
+            Self::Service(service, key) => (service.provider_id(), key.to_string()),
+            Self::Raw(key) => (key.namespace(), key.name().to_owned()),
+        }
+    }
 }
 
 /// A key that was tried while opening, and why it failed.
@@ -54,6 +78,12 @@ pub enum KeyringError {
     /// A service uses a provider id reserved for AWS KMS.
     #[error("provider id {0:?} is reserved for AWS KMS keys")]
     ReservedProviderId(String),
+    /// A raw key could not wrap the data key.
+    #[error(transparent)]
+    RawKey(#[from] RawKeyError),
+    /// The encryption context cannot be serialized for a raw AES key to bind.
+    #[error("encryption context: {0}")]
+    Context(#[from] ContextError),
     /// No encrypted data key could be opened.
     #[error("{}", describe_failure(attempts, skipped))]
     NoKeyOpened {
@@ -77,7 +107,11 @@ fn describe_failure(attempts: &[Attempt], skipped: &[String]) -> String {
 
 impl fmt::Debug for Keyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.keys.iter().map(|(_, k)| k.to_string())).finish()
+        let keys = self.keys.iter().map(|key| match key {
+            WrappingKey::Service(_, key) => key.to_string(),
+            WrappingKey::Raw(key) => key.to_string(),
+        });
+        f.debug_list().entries(keys).finish()
     }
 }
 
@@ -95,7 +129,18 @@ impl Keyring {
 
     /// Adds a key.
     pub fn push(&mut self, service: Arc<dyn KeyService>, key: KeyRef) {
-        self.keys.push((service, key));
+        self.keys.push(WrappingKey::Service(service, key));
+    }
+
+    /// Adds a raw key; the first key added generates the data key.
+    pub fn with_raw_key(mut self, key: Arc<RawKey>) -> Self {
+        self.push_raw(key);
+        self
+    }
+
+    /// Adds a raw key.
+    pub fn push_raw(&mut self, key: Arc<RawKey>) {
+        self.keys.push(WrappingKey::Raw(key));
     }
 
     /// Whether no key was added.
@@ -119,11 +164,11 @@ impl Keyring {
     ) -> Result<(SecretBytes, Vec<EncryptedDataKey>), KeyringError> {
         let cacheable = self.cache.as_ref().zip(plaintext_length).filter(|(c, len)| *len <= c.limits.max_bytes);
         let Some((binding, bytes)) = cacheable else {
-            return self.wrap_new_data_key(context);
+            return self.wrap_new_data_key(context, suite);
         };
-        let keys = || self.keys.iter().map(|(service, key)| (service.provider_id(), key.to_string()));
+        let keys = || self.keys.iter().map(WrappingKey::cache_identity);
         let Some(id) = binding.seal_id(keys(), suite, context) else {
-            return self.wrap_new_data_key(context);
+            return self.wrap_new_data_key(context, suite);
         };
         let _claim = loop {
             if let Some(Materials::Seal { data_key, encrypted_data_keys }) =
@@ -135,34 +180,57 @@ impl Keyring {
                 break claim;
             }
         };
-        let (data_key, encrypted_data_keys) = self.wrap_new_data_key(context)?;
+        let (data_key, encrypted_data_keys) = self.wrap_new_data_key(context, suite)?;
         let materials =
             Materials::Seal { data_key: data_key.clone(), encrypted_data_keys: encrypted_data_keys.clone() };
         binding.cache.put(id, materials, bytes);
         Ok((data_key, encrypted_data_keys))
     }
 
-    /// Generates a data key and wraps it under every key, without the cache.
+    /// Generates a data key for `suite` and wraps it under every key, without the cache.
     pub fn wrap_new_data_key(
         &self,
         context: &EncryptionContext,
+        suite: AlgorithmSuite,
     ) -> Result<(SecretBytes, Vec<EncryptedDataKey>), KeyringError> {
-        let ((first_service, first_key), rest) = self.keys.split_first().ok_or(KeyringError::NoKeys)?;
-        check_provider_id(first_service.as_ref())?;
-        let generated = first_service
-            .generate_data_key(first_key, DataKeySpec::Aes256, context)
-            .wait()
-            .map_err(|e| wrap_error(first_key, e))?;
-        let mut edks = vec![edk(first_service.as_ref(), generated.key_arn, generated.ciphertext_blob)];
-        for (service, key) in rest {
-            check_provider_id(service.as_ref())?;
-            let wrapped = service
-                .encrypt(key, generated.plaintext.expose_secret(), context)
-                .wait()
-                .map_err(|e| wrap_error(key, e))?;
-            edks.push(edk(service.as_ref(), wrapped.key_arn, wrapped.blob));
+        let (first, rest) = self.keys.split_first().ok_or(KeyringError::NoKeys)?;
+        let serialized_context =
+            if self.keys.iter().any(|k| matches!(k, WrappingKey::Raw(_))) { context.serialize()? } else { Vec::new() };
+        let (data_key, first_edk) = match first {
+            WrappingKey::Service(service, key) => {
+                check_provider_id(service.as_ref())?;
+                let spec = match suite.data_key_len() {
+                    32 => DataKeySpec::Aes256,
+                    16 => DataKeySpec::Aes128,
+                    len => DataKeySpec::Bytes(u16::try_from(len).expect("a data key is at most 32 bytes")),
+                };
+                let generated = service.generate_data_key(key, spec, context).wait().map_err(|e| wrap_error(key, e))?;
+                let edk = edk(service.as_ref(), generated.key_arn, generated.ciphertext_blob);
+                (generated.plaintext, edk)
+            }
+            WrappingKey::Raw(key) => {
+                let mut data_key = zeroize::Zeroizing::new(vec![0u8; suite.data_key_len()]);
+                crypto::fill_random(&mut data_key);
+                let data_key = SecretBytes::new(data_key);
+                let edk = key.wrap(data_key.expose_secret(), &serialized_context)?;
+                (data_key, edk)
+            }
+        };
+        let mut edks = vec![first_edk];
+        for key in rest {
+            edks.push(match key {
+                WrappingKey::Service(service, key) => {
+                    check_provider_id(service.as_ref())?;
+                    let wrapped = service
+                        .encrypt(key, data_key.expose_secret(), context)
+                        .wait()
+                        .map_err(|e| wrap_error(key, e))?;
+                    edk(service.as_ref(), wrapped.key_arn, wrapped.blob)
+                }
+                WrappingKey::Raw(key) => key.wrap(data_key.expose_secret(), &serialized_context)?,
+            });
         }
-        Ok((generated.plaintext, edks))
+        Ok((data_key, edks))
     }
 }
 
@@ -200,12 +268,45 @@ pub struct Unwrapped {
 pub struct OpenPolicy {
     services: Vec<Arc<dyn KeyService>>,
     strict_keys: Option<Vec<KeyRef>>,
+    raw_keys: Vec<Arc<RawKey>>,
+    discovery_filter: Option<DiscoveryFilter>,
     cache: Option<CacheBinding>,
+}
+
+/// In discovery, the only key service keys that may be tried: those whose ARN names this
+/// partition and one of these accounts (the Encryption SDKs' discovery filter).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveryFilter {
+    /// The ARN partition (`aws`, `aws-cn`, ...).
+    pub partition: String,
+    /// The account ids.
+    pub accounts: Vec<String>,
+}
+
+impl DiscoveryFilter {
+    /// Why `key` may not be tried, if it may not.
+    fn refusal(&self, key: &KeyRef) -> Option<String> {
+        let Some(arn) = key.arn() else {
+            return Some("not an ARN, so its account is unknown to the discovery filter".to_owned());
+        };
+        if arn.partition != self.partition {
+            return Some(format!("partition {} is not the discovery partition {}", arn.partition, self.partition));
+        }
+        if !self.accounts.contains(&arn.account) {
+            return Some(format!("account {} is not a discovery account", arn.account));
+        }
+        None
+    }
 }
 
 impl fmt::Debug for OpenPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OpenPolicy").field("services", &self.services).field("strict_keys", &self.strict_keys).finish()
+        f.debug_struct("OpenPolicy")
+            .field("services", &self.services)
+            .field("strict_keys", &self.strict_keys)
+            .field("raw_keys", &self.raw_keys)
+            .field("discovery_filter", &self.discovery_filter)
+            .finish()
     }
 }
 
@@ -217,13 +318,25 @@ impl OpenPolicy {
 
     /// Try every encrypted data key that one of `services` recognises.
     pub fn discovery(services: Vec<Arc<dyn KeyService>>) -> Self {
-        Self { services, strict_keys: None, cache: None }
+        Self { services, strict_keys: None, raw_keys: Vec::new(), discovery_filter: None, cache: None }
     }
 
     /// Try only `keys`. A key given as an ARN matches the encrypted data key with that ARN;
     /// a key id or alias is passed to the service as the expected key, which checks it.
     pub fn strict(services: Vec<Arc<dyn KeyService>>, keys: Vec<KeyRef>) -> Self {
-        Self { services, strict_keys: Some(keys), cache: None }
+        Self { services, strict_keys: Some(keys), raw_keys: Vec::new(), discovery_filter: None, cache: None }
+    }
+
+    /// Also tries `keys` on the encrypted data keys they wrote, before any key service.
+    pub fn with_raw_keys(mut self, keys: Vec<Arc<RawKey>>) -> Self {
+        self.raw_keys = keys;
+        self
+    }
+
+    /// In discovery, tries only key service keys that `filter` admits.
+    pub fn with_discovery_filter(mut self, filter: DiscoveryFilter) -> Self {
+        self.discovery_filter = Some(filter);
+        self
     }
 
     /// Reuses opened data keys from `cache` for `limits.max_age` (see [`cache`]).
@@ -249,7 +362,18 @@ impl OpenPolicy {
             return self.unwrap_uncached(edks, context);
         };
         let strict = self.strict_keys.iter().flatten().map(|key| ("strict", key.to_string()));
-        let keys = self.services.iter().map(|service| (service.provider_id(), String::new())).chain(strict);
+        let raw = self.raw_keys.iter().map(|key| (key.namespace(), key.name().to_owned()));
+        let filter = self.discovery_filter.iter().flat_map(|f| {
+            std::iter::once(("discovery-partition", f.partition.clone()))
+                .chain(f.accounts.iter().map(|account| ("discovery-account", account.clone())))
+        });
+        let keys = self
+            .services
+            .iter()
+            .map(|service| (service.provider_id(), String::new()))
+            .chain(strict)
+            .chain(raw)
+            .chain(filter);
         let Some(id) = binding.open_id(keys, suite, edks, context) else {
             return self.unwrap_uncached(edks, context);
         };
@@ -306,7 +430,25 @@ impl OpenPolicy {
     ) -> Result<Unwrapped, KeyringError> {
         let mut attempts = Vec::new();
         let mut skipped = Vec::new();
+        let raw_context = if self.raw_keys.is_empty() { Vec::new() } else { context.serialize().unwrap_or_default() };
         for (index, edk) in edks.iter().enumerate() {
+            let owners: Vec<&Arc<RawKey>> = self.raw_keys.iter().filter(|key| key.owns(edk)).collect();
+            if !owners.is_empty() {
+                for key in owners {
+                    match key.unwrap(edk, &raw_context) {
+                        Some(data_key) => return Ok(Unwrapped { data_key, key_arn: key.to_string(), index }),
+                        None => attempts.push(Attempt {
+                            key: key.to_string(),
+                            error: KmsError::InvalidCiphertext(
+                                "the data key does not open: another key of that name, an altered data key or \
+                                 context, or only the public half of an RSA key"
+                                    .to_owned(),
+                            ),
+                        }),
+                    }
+                }
+                continue;
+            }
             let info = String::from_utf8_lossy(&edk.provider_info).into_owned();
             let Some(service) = self.services.iter().find(|s| s.can_decrypt(&edk.provider_id, &edk.provider_info))
             else {
@@ -315,7 +457,13 @@ impl OpenPolicy {
             };
             let candidates: Vec<KeyRef> = match &self.strict_keys {
                 None => match KeyRef::parse(&info) {
-                    Ok(key) => vec![key],
+                    Ok(key) => match self.discovery_filter.as_ref().and_then(|f| f.refusal(&key)) {
+                        Some(reason) => {
+                            skipped.push(format!("{info} ({reason})"));
+                            continue;
+                        }
+                        None => vec![key],
+                    },
                     Err(e) => {
                         attempts.push(Attempt { key: info, error: KmsError::InvalidCiphertext(e.to_string()) });
                         continue;

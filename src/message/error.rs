@@ -1,5 +1,6 @@
 //! [`FormatError`]: why bytes are not a valid message or failed to authenticate.
 
+use super::{AlgorithmSuite, CommitmentPolicy};
 use crate::context::ContextError;
 
 /// Why bytes are not a valid message, or failed to authenticate.
@@ -18,9 +19,31 @@ pub enum FormatError {
     /// The input ended inside a structure.
     #[error("the message is truncated: it ends inside the {0}")]
     Truncated(&'static str),
-    /// Not a version-2 message.
-    #[error("unsupported message version 0x{0:02x} (envcrypt reads version 2, the committing format)")]
+    /// Neither message format 1 nor 2.
+    #[error("unsupported message version 0x{0:02x} (Encryption SDK messages are version 1 or 2)")]
     UnsupportedVersion(u8),
+    /// A format-1 message type other than customer authenticated encrypted data (0x80).
+    #[error("unsupported message type 0x{0:02x} (format 1 has only type 0x80)")]
+    UnsupportedMessageType(u8),
+    /// The format-1 reserved field is not zero.
+    #[error("the header's reserved field is not zero")]
+    ReservedFieldSet,
+    /// A format-1 IV length other than 12.
+    #[error("the header declares {0}-byte IVs; every suite uses 12")]
+    InvalidIvLength(u8),
+    /// The header's fields do not fit its suite (message id length, key commitment).
+    #[error("the header does not fit its algorithm suite 0x{0:04x}")]
+    SuiteMismatch(u16),
+    /// The commitment policy refuses the suite.
+    #[error("{}", describe_policy_refusal(*sealing, *suite, *policy))]
+    CommitmentPolicy {
+        /// The message's suite.
+        suite: u16,
+        /// Whether sealing (rather than opening) was refused.
+        sealing: bool,
+        /// The policy in force.
+        policy: CommitmentPolicy,
+    },
     /// An algorithm suite envcrypt does not read.
     #[error("unsupported algorithm suite 0x{0:04x}")]
     UnsupportedSuite(u16),
@@ -45,7 +68,7 @@ pub enum FormatError {
     #[error("the {0} is too long for the message format")]
     FieldTooLong(&'static str),
     /// Content type other than framed.
-    #[error("unsupported content type 0x{0:02x} (only framed content, 0x02, is read)")]
+    #[error("unsupported content type 0x{0:02x} (0x01 non-framed or 0x02 framed)")]
     UnsupportedContentType(u8),
     /// A frame length of zero, or not valid for the format.
     #[error("invalid frame length {0}")]
@@ -65,8 +88,13 @@ pub enum FormatError {
     #[error("encryption context key {0:?} uses the reserved prefix aws-crypto-")]
     ReservedContextKey(String),
     /// The data key has the wrong length for the suite.
-    #[error("the data key is {0} bytes; the suite needs 32")]
-    DataKeyLength(usize),
+    #[error("the data key is {found} bytes; the suite needs {expected}")]
+    DataKeyLength {
+        /// The data key's length.
+        found: usize,
+        /// The suite's data key length.
+        expected: usize,
+    },
     /// The commitment key derived from the data key does not match the header.
     #[error("key commitment check failed: the data key does not belong to this message")]
     CommitmentMismatch,
@@ -87,9 +115,17 @@ pub enum FormatError {
         /// What the frame says.
         found: u32,
     },
-    /// A frame IV is not the one its sequence number fixes.
-    #[error("frame {0} has an IV that does not match its sequence number")]
-    FrameIvMismatch(u32),
+    /// A non-framed body longer than the format allows or the reader buffers.
+    #[error(
+        "the non-framed body claims {length} bytes, more than the limit of {limit} \
+         (it is held in memory until its tag verifies)"
+    )]
+    NonFramedBodyOverLimit {
+        /// Claimed length.
+        length: u64,
+        /// The configured limit.
+        limit: u32,
+    },
     /// The final frame claims more content than a frame holds.
     #[error("the final frame claims {length} bytes, more than the frame length {frame_length}")]
     FinalFrameTooLong {
@@ -102,7 +138,7 @@ pub enum FormatError {
     #[error("{0}")]
     PublicKey(&'static str),
     /// The footer's length field is out of range.
-    #[error("the signature footer claims {0} bytes, more than an ECDSA P-384 signature can be")]
+    #[error("the signature footer claims {0} bytes, which no ECDSA P-256 or P-384 signature has")]
     SignatureTooLong(u16),
     /// A signed message where only unsigned ones were accepted.
     #[error("the message is signed (suite 0x{0:04x}) and only unsigned messages are accepted")]
@@ -125,4 +161,24 @@ pub enum FormatError {
         /// The declared length.
         declared: u64,
     },
+}
+
+fn describe_policy_refusal(sealing: bool, suite: u16, policy: CommitmentPolicy) -> String {
+    let legacy = AlgorithmSuite::from_id(suite).is_some_and(|s| !s.is_committing());
+    match (sealing, legacy) {
+        (false, _) => format!(
+            "the message uses suite 0x{suite:04x}, which has no key commitment (written by Encryption SDK 1.x or a \
+             legacy setting); the commitment policy {policy} opens only committing suites: open it with --commitment-policy \
+             {}",
+            CommitmentPolicy::RequireEncryptAllowDecrypt
+        ),
+        (true, true) => format!(
+            "suite 0x{suite:04x} has no key commitment and the commitment policy {policy} writes only committing \
+             suites: seal it with --commitment-policy {}",
+            CommitmentPolicy::ForbidEncryptAllowDecrypt
+        ),
+        (true, false) => format!(
+            "suite 0x{suite:04x} commits to its key and the commitment policy {policy} writes only the legacy suites"
+        ),
+    }
 }

@@ -1,13 +1,28 @@
-//! The message header: suite, message id, encryption context, encrypted data keys, frame
-//! length, key commitment and authentication tag; parsed sans-I/O within [`ParseLimits`] and
-//! serialized byte for byte as the Encryption SDK does.
+//! The message header: suite, message id, encryption context, encrypted data keys, content
+//! type and frame length, key commitment (format 2) and authentication tag; parsed sans-I/O
+//! within [`ParseLimits`] and serialized byte for byte as the Encryption SDK does.
+//!
+//! ```text
+//! format 1: 01 · 80 · suite (u16) · message id (16) · context · data keys · content type
+//!           · reserved 00000000 · IV length 0C · frame length (u32) ‖ IV (12) · tag (16)
+//! format 2: 02 · suite (u16) · message id (32) · context · data keys · content type
+//!           · frame length (u32) · commitment (32) ‖ tag (16)
+//! ```
+//! The tag is AES-GCM over the empty plaintext with the body as AAD, under the IV format 1
+//! stores and 12 zero bytes in format 2. A non-framed body (content type 01, ESDK 1.x's
+//! `frame_length=0`) has frame length 0.
 
-use super::{AlgorithmSuite, FormatError, MessageKeys, COMMITMENT_LEN, MESSAGE_ID_LEN};
+use super::{AlgorithmSuite, FormatError, MessageKeys, COMMITMENT_LEN};
 use crate::context::EncryptionContext;
-use crate::crypto::TAG_LEN;
+use crate::crypto::{self, NONCE_LEN, TAG_LEN};
 
-const VERSION: u8 = 0x02;
+const TYPE_CUSTOMER_AUTHENTICATED: u8 = 0x80;
+const CONTENT_TYPE_NON_FRAMED: u8 = 0x01;
 const CONTENT_TYPE_FRAMED: u8 = 0x02;
+/// Bytes of a format-1 message id.
+pub const MESSAGE_ID_V1_LEN: usize = 16;
+/// Bytes of a format-2 message id.
+pub const MESSAGE_ID_V2_LEN: usize = 32;
 /// Provider ids starting with this belong to the AWS KMS keyring.
 pub const AWS_KMS_PROVIDER_PREFIX: &str = "aws-kms";
 
@@ -49,33 +64,64 @@ impl Default for ParseLimits {
     }
 }
 
-/// The authenticated fields of a version-2 header.
+/// A message id: random, unique per message; part of every frame's AAD and of the key
+/// derivation. Its length is fixed by the message format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageId {
+    /// Format 1: 16 bytes.
+    V1([u8; MESSAGE_ID_V1_LEN]),
+    /// Format 2: 32 bytes, the HKDF salt.
+    V2([u8; MESSAGE_ID_V2_LEN]),
+}
+
+impl MessageId {
+    /// A fresh random id for a message sealed with `suite`.
+    pub fn random(suite: AlgorithmSuite) -> Self {
+        match suite.message_format() {
+            1 => Self::V1(crypto::random_array()),
+            _ => Self::V2(crypto::random_array()),
+        }
+    }
+
+    /// The id's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::V1(id) => id,
+            Self::V2(id) => id,
+        }
+    }
+}
+
+/// The authenticated fields of a header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderBody {
-    /// The algorithm suite.
+    /// The algorithm suite; it fixes the message format.
     pub suite: AlgorithmSuite,
-    /// 32 random bytes, unique per message; the HKDF salt.
-    pub message_id: [u8; MESSAGE_ID_LEN],
+    /// The message id, of the suite's format.
+    pub message_id: MessageId,
     /// The encryption context, stored in the clear.
     pub context: EncryptionContext,
     /// At least one encrypted data key.
     pub encrypted_data_keys: Vec<EncryptedDataKey>,
-    /// Plaintext bytes per frame.
+    /// Plaintext bytes per frame; 0 for a non-framed body (read, never written).
     pub frame_length: u32,
-    /// The key commitment.
-    pub commitment: [u8; COMMITMENT_LEN],
+    /// The key commitment: present exactly for the committing suites.
+    pub commitment: Option<[u8; COMMITMENT_LEN]>,
 }
 
-/// A header: its body, the body's exact bytes, and the authentication tag.
+/// A header: its body, the body's exact bytes, and the authentication IV and tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
     body: HeaderBody,
     body_bytes: Vec<u8>,
+    /// Stored in format 1; always zero (and not stored) in format 2.
+    auth_iv: [u8; NONCE_LEN],
     auth_tag: [u8; TAG_LEN],
 }
 
 impl HeaderBody {
-    /// Serializes the body as the format specifies.
+    /// Serializes the body as the suite's message format specifies. Only framed bodies are
+    /// written, as the specification requires of new messages.
     pub fn serialize(&self) -> Result<Vec<u8>, FormatError> {
         let context = self.context.serialize()?;
         let edk_count = u16::try_from(self.encrypted_data_keys.len())
@@ -84,10 +130,18 @@ impl HeaderBody {
             return Err(FormatError::NoEncryptedDataKeys);
         }
         validate_frame_length(self.frame_length)?;
+        let format = self.suite.message_format();
+        let id_fits = matches!((format, &self.message_id), (1, MessageId::V1(_)) | (2, MessageId::V2(_)));
+        if !id_fits || self.commitment.is_some() != self.suite.is_committing() {
+            return Err(FormatError::SuiteMismatch(self.suite.id()));
+        }
         let mut out = Vec::with_capacity(128 + context.len());
-        out.push(VERSION);
+        out.push(format);
+        if format == 1 {
+            out.push(TYPE_CUSTOMER_AUTHENTICATED);
+        }
         out.extend_from_slice(&self.suite.id().to_be_bytes());
-        out.extend_from_slice(&self.message_id);
+        out.extend_from_slice(self.message_id.as_bytes());
         out.extend_from_slice(
             &u16::try_from(context.len()).map_err(|_| FormatError::FieldTooLong("encryption context"))?.to_be_bytes(),
         );
@@ -97,9 +151,20 @@ impl HeaderBody {
             edk.serialize_into(&mut out)?;
         }
         out.push(CONTENT_TYPE_FRAMED);
+        if format == 1 {
+            out.extend_from_slice(&[0, 0, 0, 0]);
+            out.push(NONCE_LEN as u8);
+        }
         out.extend_from_slice(&self.frame_length.to_be_bytes());
-        out.extend_from_slice(&self.commitment);
+        if let Some(commitment) = &self.commitment {
+            out.extend_from_slice(commitment);
+        }
         Ok(out)
+    }
+
+    /// Whether the body is framed (content type 02) rather than one block (01).
+    pub fn is_framed(&self) -> bool {
+        self.frame_length != 0
     }
 }
 
@@ -117,8 +182,9 @@ impl Header {
     /// empty plaintext and the serialized body as AAD.
     pub fn seal(body: HeaderBody, keys: &MessageKeys) -> Result<Self, FormatError> {
         let body_bytes = body.serialize()?;
-        let auth_tag = keys.content().seal_detached([0u8; 12], &body_bytes, &mut []);
-        Ok(Self { body, body_bytes, auth_tag })
+        let auth_iv = [0u8; NONCE_LEN];
+        let auth_tag = keys.content().seal_detached(auth_iv, &body_bytes, &mut []);
+        Ok(Self { body, body_bytes, auth_iv, auth_tag })
     }
 
     /// The body.
@@ -128,12 +194,19 @@ impl Header {
 
     /// The whole header as it appears on the wire.
     pub fn to_bytes(&self) -> Vec<u8> {
-        [&self.body_bytes[..], &self.auth_tag].concat()
+        [&self.body_bytes[..], self.stored_iv(), &self.auth_tag].concat()
     }
 
     /// Length of the header on the wire.
     pub fn len(&self) -> usize {
-        self.body_bytes.len() + TAG_LEN
+        self.body_bytes.len() + self.stored_iv().len() + TAG_LEN
+    }
+
+    fn stored_iv(&self) -> &[u8] {
+        match self.body.message_id {
+            MessageId::V1(_) => &self.auth_iv,
+            MessageId::V2(_) => &[],
+        }
     }
 
     /// Always false: a header has at least a version byte.
@@ -143,9 +216,11 @@ impl Header {
 
     /// Checks the key commitment, then the header tag. Call before decrypting any frame.
     pub fn verify(&self, keys: &MessageKeys) -> Result<(), FormatError> {
-        keys.verify_commitment(&self.body.commitment)?;
+        if self.body.suite.is_committing() {
+            keys.verify_commitment(self.body.commitment.as_ref().ok_or(FormatError::CommitmentMismatch)?)?;
+        }
         keys.content()
-            .open_detached([0u8; 12], &self.body_bytes, &mut [], &self.auth_tag)
+            .open_detached(self.auth_iv, &self.body_bytes, &mut [], &self.auth_tag)
             .map_err(|_| FormatError::HeaderAuthentication)
     }
 
@@ -157,16 +232,25 @@ impl Header {
     pub fn parse(input: &[u8], limits: &ParseLimits) -> Result<(Self, usize), FormatError> {
         let mut r = Cursor { input, pos: 0 };
         let version = r.u8()?;
-        if version != VERSION {
+        if version != 1 && version != 2 {
             return Err(FormatError::UnsupportedVersion(version));
         }
+        if version == 1 {
+            let kind = r.u8()?;
+            if kind != TYPE_CUSTOMER_AUTHENTICATED {
+                return Err(FormatError::UnsupportedMessageType(kind));
+            }
+        }
         let suite_id = r.u16()?;
-        // A version-2 header carries only the committing suites; any other id is refused here
-        // until the version-1 reader takes the legacy suites.
+        // The version and the suite must agree: format 2 carries only the committing suites,
+        // format 1 only the others.
         let suite = AlgorithmSuite::from_id(suite_id)
-            .filter(|suite| suite.message_format() == VERSION)
+            .filter(|suite| suite.message_format() == version)
             .ok_or(FormatError::UnsupportedSuite(suite_id))?;
-        let message_id = r.array::<MESSAGE_ID_LEN>()?;
+        let message_id = match version {
+            1 => MessageId::V1(r.array()?),
+            _ => MessageId::V2(r.array()?),
+        };
         let context_len = r.u16()?;
         let context = EncryptionContext::deserialize(r.take(usize::from(context_len))?)?;
         let count = r.u16()?;
@@ -184,21 +268,32 @@ impl Header {
             encrypted_data_keys.push(EncryptedDataKey { provider_id, provider_info, ciphertext });
         }
         let content_type = r.u8()?;
-        if content_type != CONTENT_TYPE_FRAMED {
-            return Err(FormatError::UnsupportedContentType(content_type));
+        if version == 1 {
+            if r.u32()? != 0 {
+                return Err(FormatError::ReservedFieldSet);
+            }
+            let iv_len = r.u8()?;
+            if usize::from(iv_len) != NONCE_LEN {
+                return Err(FormatError::InvalidIvLength(iv_len));
+            }
         }
         let frame_length = r.u32()?;
-        if frame_length == 0 {
-            return Err(FormatError::InvalidFrameLength(0));
+        match content_type {
+            CONTENT_TYPE_NON_FRAMED if frame_length != 0 => return Err(FormatError::InvalidFrameLength(frame_length)),
+            CONTENT_TYPE_NON_FRAMED => {}
+            CONTENT_TYPE_FRAMED if frame_length == 0 => return Err(FormatError::InvalidFrameLength(0)),
+            CONTENT_TYPE_FRAMED if frame_length > limits.max_frame_length => {
+                return Err(FormatError::FrameLengthOverLimit { frame_length, limit: limits.max_frame_length })
+            }
+            CONTENT_TYPE_FRAMED => {}
+            other => return Err(FormatError::UnsupportedContentType(other)),
         }
-        if frame_length > limits.max_frame_length {
-            return Err(FormatError::FrameLengthOverLimit { frame_length, limit: limits.max_frame_length });
-        }
-        let commitment = r.array::<COMMITMENT_LEN>()?;
+        let commitment = if suite.is_committing() { Some(r.array::<COMMITMENT_LEN>()?) } else { None };
         let body_len = r.pos;
+        let auth_iv = if version == 1 { r.array::<NONCE_LEN>()? } else { [0u8; NONCE_LEN] };
         let auth_tag = r.array::<TAG_LEN>()?;
         let body = HeaderBody { suite, message_id, context, encrypted_data_keys, frame_length, commitment };
-        Ok((Self { body, body_bytes: input[..body_len].to_vec(), auth_tag }, r.pos))
+        Ok((Self { body, body_bytes: input[..body_len].to_vec(), auth_iv, auth_tag }, r.pos))
     }
 }
 
@@ -243,9 +338,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_version_2_header_naming_a_legacy_suite_is_refused() {
-        for suite in AlgorithmSuite::ALL.into_iter().filter(|s| s.message_format() == 1) {
-            let mut bytes = vec![VERSION];
+    fn a_header_whose_version_and_suite_disagree_is_refused() {
+        for suite in AlgorithmSuite::ALL {
+            let other_version = 3 - suite.message_format();
+            let mut bytes = vec![other_version];
+            if other_version == 1 {
+                bytes.push(TYPE_CUSTOMER_AUTHENTICATED);
+            }
             bytes.extend(suite.id().to_be_bytes());
             bytes.extend([0u8; 64]);
             let parsed = Header::parse(&bytes, &ParseLimits::default());

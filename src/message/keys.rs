@@ -5,9 +5,6 @@
 use super::{AlgorithmSuite, FormatError, KeyDerivation};
 use crate::crypto::{self, ContentCipher, HkdfHash};
 
-/// Length of a v2 message id: the salt the message's keys are derived with.
-pub const MESSAGE_ID_LEN: usize = 32;
-
 /// Length of the key commitment stored in a v2 header.
 pub const COMMITMENT_LEN: usize = 32;
 
@@ -22,7 +19,7 @@ impl MessageKeys {
     /// format 1, 32 in format 2); refuses a data key of the wrong length.
     pub fn derive(suite: AlgorithmSuite, data_key: &[u8], message_id: &[u8]) -> Result<Self, FormatError> {
         if data_key.len() != suite.data_key_len() {
-            return Err(FormatError::DataKeyLength(data_key.len()));
+            return Err(FormatError::DataKeyLength { found: data_key.len(), expected: suite.data_key_len() });
         }
         let mut content = zeroize::Zeroizing::new(vec![0u8; suite.data_key_len()]);
         let suite_id = suite.id().to_be_bytes();

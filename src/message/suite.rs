@@ -2,6 +2,9 @@
 //! key derivation, commitment, signature, message format version), and the commitment policy
 //! that decides which of them may be written and read.
 
+use super::FormatError;
+use crate::crypto::SignatureCurve;
+
 /// An algorithm suite of the AWS Encryption SDK.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -43,15 +46,6 @@ pub enum KeyDerivation {
     HkdfSha384,
     /// HKDF-SHA-512 with the message id as salt, and a commitment key beside the content key.
     HkdfSha512Committing,
-}
-
-/// The curve of a suite's footer signature.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignatureCurve {
-    /// ECDSA over P-256 with SHA-256.
-    P256,
-    /// ECDSA over P-384 with SHA-384.
-    P384,
 }
 
 impl AlgorithmSuite {
@@ -177,6 +171,35 @@ pub enum CommitmentPolicy {
 }
 
 impl CommitmentPolicy {
+    /// Every policy, strictest first.
+    pub const ALL: [Self; 3] =
+        [Self::RequireEncryptRequireDecrypt, Self::RequireEncryptAllowDecrypt, Self::ForbidEncryptAllowDecrypt];
+
+    /// The policy's name as the SDKs' CLIs spell it (`require-encrypt-require-decrypt`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RequireEncryptRequireDecrypt => "require-encrypt-require-decrypt",
+            Self::RequireEncryptAllowDecrypt => "require-encrypt-allow-decrypt",
+            Self::ForbidEncryptAllowDecrypt => "forbid-encrypt-allow-decrypt",
+        }
+    }
+
+    /// Checks that a message may be sealed with `suite`.
+    pub fn check_sealing(self, suite: AlgorithmSuite) -> Result<(), FormatError> {
+        if self.allows_sealing(suite) {
+            return Ok(());
+        }
+        Err(FormatError::CommitmentPolicy { suite: suite.id(), sealing: true, policy: self })
+    }
+
+    /// Checks that a message sealed with `suite` may be opened.
+    pub fn check_opening(self, suite: AlgorithmSuite) -> Result<(), FormatError> {
+        if self.allows_opening(suite) {
+            return Ok(());
+        }
+        Err(FormatError::CommitmentPolicy { suite: suite.id(), sealing: false, policy: self })
+    }
+
     /// Whether a message may be sealed with `suite`.
     pub fn allows_sealing(self, suite: AlgorithmSuite) -> bool {
         match self {
@@ -197,6 +220,23 @@ impl CommitmentPolicy {
             Self::ForbidEncryptAllowDecrypt => AlgorithmSuite::AesGcm256HkdfSha384EcdsaP384,
             _ => AlgorithmSuite::AesGcm256HkdfSha512Committing,
         }
+    }
+}
+
+impl std::fmt::Display for CommitmentPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for CommitmentPolicy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|p| p.name() == s).ok_or_else(|| {
+            let names: Vec<_> = Self::ALL.iter().map(|p| p.name()).collect();
+            format!("unknown commitment policy {s:?}; one of {}", names.join(", "))
+        })
     }
 }
 

@@ -8,8 +8,9 @@ use super::error::{format_to_io, Error};
 use super::options::OpenOptions;
 use crate::crypto::TAG_LEN;
 use crate::keyring::OpenPolicy;
-use crate::message::frame::{self, FrameKind, FINAL_PREFIX_LEN, REGULAR_PREFIX_LEN};
-use crate::message::{signature, FormatError, Header, MessageKeys, ParseLimits, MESSAGE_ID_LEN};
+use crate::message::frame::{self, FramePrefix, FINAL_PREFIX_LEN, NON_FRAMED_PREFIX_LEN, REGULAR_PREFIX_LEN};
+use crate::message::signature::{self, Digest};
+use crate::message::{FormatError, Header, MessageKeys, ParseLimits};
 use crate::secret_buffer::SecretBuffer;
 
 const HEADER_READ_CHUNK: usize = 4096;
@@ -31,6 +32,7 @@ pub(super) fn open_header<R: Read>(
 ) -> Result<OpenedHeader<R>, Error> {
     let (header, rest) = read_header_and_rest(&mut inner, &options.limits)?;
     let body = header.body();
+    options.commitment_policy.check_opening(body.suite)?;
     if options.unsigned_only && body.suite.is_signed() {
         return Err(FormatError::SignedMessageRefused(body.suite.id()).into());
     }
@@ -38,34 +40,36 @@ pub(super) fn open_header<R: Read>(
         return Err(Error::ContextMismatch { key: key.to_owned(), value: value.to_owned() });
     }
     let unwrapped = policy.unwrap_data_key(&body.encrypted_data_keys, &body.context, body.suite)?;
-    let keys = MessageKeys::derive(body.suite, unwrapped.data_key.expose_secret(), &body.message_id)?;
+    let keys = MessageKeys::derive(body.suite, unwrapped.data_key.expose_secret(), body.message_id.as_bytes())?;
     header.verify(&keys)?;
-    let frames = FrameReader::new(Cursor::new(rest).chain(inner), &header)?;
+    let frames = FrameReader::new(Cursor::new(rest).chain(inner), &header, &options.limits)?;
     Ok(OpenedHeader { header, keys, key_arn: unwrapped.key_arn, frames })
 }
 
-/// Reads a message body frame by frame: checks each prefix, feeds the signature digest, and
-/// at the final frame checks the footer and the end of input. Decryption is left to the
-/// caller, so that frames can be opened on other threads.
+/// Reads a message body frame by frame (a non-framed body as one frame): checks each prefix,
+/// feeds the signature digest, and at the last frame checks the footer and the end of input.
+/// Decryption is left to the caller, so that frames can be opened on other threads.
 pub(super) struct FrameReader<R: Read> {
     inner: Chain<Cursor<Vec<u8>>, R>,
+    /// 0 for a non-framed body.
     frame_length: u32,
+    /// The longest non-framed body held in memory.
+    non_framed_limit: u32,
     next_sequence: u32,
     signature: Option<SignatureCheck>,
 }
 
 /// One frame as read: still ciphertext, followed by its tag.
 pub(super) struct SealedFrame {
-    pub(super) kind: FrameKind,
-    pub(super) sequence: u32,
+    pub(super) prefix: FramePrefix,
     /// Ciphertext bytes before the tag.
     pub(super) len: usize,
 }
 
-/// For signed suites: the public key and the running SHA-384 of everything read so far.
+/// For signed suites: the public key and the running digest of everything read so far.
 struct SignatureCheck {
     public_key: Vec<u8>,
-    digest: ring::digest::Context,
+    digest: Digest,
 }
 
 /// Why the next frame could not be produced.
@@ -96,14 +100,20 @@ impl From<FrameError> for Error {
 }
 
 impl<R: Read> FrameReader<R> {
-    fn new(inner: Chain<Cursor<Vec<u8>>, R>, header: &Header) -> Result<Self, Error> {
+    fn new(inner: Chain<Cursor<Vec<u8>>, R>, header: &Header, limits: &ParseLimits) -> Result<Self, Error> {
         let body = header.body();
-        let signature = signature::public_key(body.suite, &body.context)?.map(|public_key| {
-            let mut digest = ring::digest::Context::new(&ring::digest::SHA384);
+        let signature = signature::public_key(body.suite, &body.context)?.map(|(curve, public_key)| {
+            let mut digest = Digest::new(curve);
             digest.update(&header.to_bytes());
             SignatureCheck { public_key, digest }
         });
-        Ok(Self { inner, frame_length: body.frame_length, next_sequence: 1, signature })
+        Ok(Self {
+            inner,
+            frame_length: body.frame_length,
+            non_framed_limit: limits.max_frame_length,
+            next_sequence: 1,
+            signature,
+        })
     }
 
     /// Reads the next frame's ciphertext and tag into `buf`, which grows with the data
@@ -112,16 +122,23 @@ impl<R: Read> FrameReader<R> {
     /// final frame is returned only once the footer (if any) verifies and the input has ended.
     pub(super) fn read_frame(&mut self, buf: &mut SecretBuffer) -> Result<SealedFrame, FrameError> {
         let mut prefix = [0u8; FINAL_PREFIX_LEN];
-        match read_full(&mut self.inner, &mut prefix[..4])? {
-            0 => return Err(FormatError::MissingFinalFrame.into()),
-            4 => {}
-            _ => return Err(FormatError::Truncated("frame header").into()),
-        }
-        let prefix_len = if prefix[..4] == [0xFF; 4] { FINAL_PREFIX_LEN } else { REGULAR_PREFIX_LEN };
-        if read_full(&mut self.inner, &mut prefix[4..prefix_len])? != prefix_len - 4 {
-            return Err(FormatError::Truncated("frame header").into());
-        }
-        let (parsed, _) = frame::parse_prefix(&prefix[..prefix_len], self.next_sequence, self.frame_length)?;
+        let (parsed, prefix_len) = if self.frame_length == 0 {
+            if read_full(&mut self.inner, &mut prefix[..NON_FRAMED_PREFIX_LEN])? != NON_FRAMED_PREFIX_LEN {
+                return Err(FormatError::Truncated("non-framed body").into());
+            }
+            frame::parse_non_framed_prefix(&prefix[..NON_FRAMED_PREFIX_LEN], self.non_framed_limit)?
+        } else {
+            match read_full(&mut self.inner, &mut prefix[..4])? {
+                0 => return Err(FormatError::MissingFinalFrame.into()),
+                4 => {}
+                _ => return Err(FormatError::Truncated("frame header").into()),
+            }
+            let prefix_len = if prefix[..4] == [0xFF; 4] { FINAL_PREFIX_LEN } else { REGULAR_PREFIX_LEN };
+            if read_full(&mut self.inner, &mut prefix[4..prefix_len])? != prefix_len - 4 {
+                return Err(FormatError::Truncated("frame header").into());
+            }
+            frame::parse_prefix(&prefix[..prefix_len], self.next_sequence, self.frame_length)?
+        };
         let len = usize::try_from(parsed.content_len).expect("u32 fits in usize");
         buf.clear();
         let wanted = len + TAG_LEN;
@@ -134,7 +151,7 @@ impl<R: Read> FrameReader<R> {
             check.digest.update(&prefix[..prefix_len]);
             check.digest.update(buf);
         }
-        if parsed.kind == FrameKind::Final {
+        if parsed.kind.is_last() {
             if let Some(check) = self.signature.take() {
                 verify_footer(&mut self.inner, check)?;
             }
@@ -144,21 +161,21 @@ impl<R: Read> FrameReader<R> {
             }
         }
         self.next_sequence = self.next_sequence.wrapping_add(1);
-        Ok(SealedFrame { kind: parsed.kind, sequence: parsed.sequence, len })
+        Ok(SealedFrame { prefix: parsed, len })
     }
 }
 
 impl SealedFrame {
     /// Decrypts `buf` (ciphertext and tag, as read) in place; the plaintext is `buf[..self.len]`.
-    pub(super) fn open(
-        &self,
-        keys: &MessageKeys,
-        message_id: &[u8; MESSAGE_ID_LEN],
-        buf: &mut [u8],
-    ) -> Result<(), FormatError> {
+    pub(super) fn open(&self, keys: &MessageKeys, message_id: &[u8], buf: &mut [u8]) -> Result<(), FormatError> {
         let (ciphertext, tag) = buf.split_at_mut(self.len);
         let tag: &[u8; TAG_LEN] = (&*tag).try_into().map_err(|_| FormatError::Truncated("frame"))?;
-        frame::open_frame(keys, message_id, self.kind, self.sequence, ciphertext, tag)
+        frame::open_frame(keys, message_id, &self.prefix, ciphertext, tag)
+    }
+
+    /// Whether nothing follows this frame.
+    pub(super) fn is_last(&self) -> bool {
+        self.prefix.kind.is_last()
     }
 }
 
@@ -204,9 +221,9 @@ impl<R: Read> Decryptor<R> {
     pub fn with_data_key(mut inner: R, data_key: &[u8], limits: &ParseLimits) -> Result<Self, Error> {
         let (header, rest) = read_header_and_rest(&mut inner, limits)?;
         let body = header.body();
-        let keys = MessageKeys::derive(body.suite, data_key, &body.message_id)?;
+        let keys = MessageKeys::derive(body.suite, data_key, body.message_id.as_bytes())?;
         header.verify(&keys)?;
-        let frames = FrameReader::new(Cursor::new(rest).chain(inner), &header)?;
+        let frames = FrameReader::new(Cursor::new(rest).chain(inner), &header, limits)?;
         Ok(Self::after_header(header, keys, String::new(), frames))
     }
 
@@ -236,10 +253,10 @@ impl<R: Read> Decryptor<R> {
     /// Reads, checks and decrypts the next frame into `self.frame`.
     fn next_frame(&mut self) -> Result<(), FrameError> {
         let frame = self.frames.read_frame(&mut self.frame)?;
-        frame.open(&self.keys, &self.header.body().message_id, &mut self.frame)?;
+        frame.open(&self.keys, self.header.body().message_id.as_bytes(), &mut self.frame)?;
         self.released = 0;
         self.authenticated = frame.len;
-        if frame.kind == FrameKind::Final {
+        if frame.is_last() {
             self.state = State::Done;
         }
         Ok(())
@@ -257,8 +274,7 @@ fn verify_footer(inner: &mut impl Read, check: SignatureCheck) -> Result<(), Fra
     if read_full(inner, &mut der)? != len {
         return Err(FormatError::Truncated("signature footer").into());
     }
-    let digest = check.digest.finish();
-    signature::verify(&check.public_key, digest.as_ref(), &der)?;
+    signature::verify(&check.public_key, check.digest, &der)?;
     Ok(())
 }
 

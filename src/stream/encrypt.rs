@@ -1,5 +1,6 @@
 //! Sealing a message on one thread: a new header with a fresh data key, and [`Encryptor`], which
-//! writes each frame as soon as it is full; the frame buffer the parallel pipeline shares.
+//! writes each frame as soon as it is full; the frame buffer and the signing output the
+//! parallel pipeline shares.
 
 use std::io::{self, Write};
 
@@ -8,39 +9,87 @@ use zeroize::Zeroizing;
 use super::error::{format_to_io, Error};
 use super::options::SealOptions;
 use crate::context::EncryptionContext;
-use crate::crypto::{self, TAG_LEN};
+use crate::crypto::TAG_LEN;
 use crate::keyring::Keyring;
 use crate::message::frame::{self, FrameKind, FINAL_PREFIX_LEN};
-use crate::message::{self, FormatError, Header, HeaderBody, MessageKeys, MESSAGE_ID_LEN};
+use crate::message::signature::Signer;
+use crate::message::{self, FormatError, Header, HeaderBody, MessageId, MessageKeys};
+
+/// A new message's header, its keys, and for signed suites the signer of its footer.
+pub(super) struct NewMessage {
+    pub(super) header: Header,
+    pub(super) keys: MessageKeys,
+    pub(super) signer: Option<Signer>,
+}
 
 /// Generates a data key with `keyring` and builds the authenticated header of a new message.
+/// For a signed suite the context gains the message's public key, before the keyring sees
+/// it, so that every wrapping binds it.
 pub(super) fn new_header(
     keyring: &Keyring,
     context: &EncryptionContext,
     options: &SealOptions,
-) -> Result<(Header, MessageKeys), Error> {
+) -> Result<NewMessage, Error> {
     if let Some(key) = context.reserved_keys().next() {
         return Err(FormatError::ReservedContextKey(key.to_owned()).into());
     }
-    // Sealing writes the unsigned committing suite (message format 2) only, so far.
-    if options.suite.is_signed() || !options.suite.is_committing() {
-        return Err(FormatError::UnsupportedSuite(options.suite.id()).into());
-    }
+    let suite = options.suite;
+    options.commitment_policy.check_sealing(suite)?;
     message::check_frame_length(options.frame_length)?;
+    let (signer, context) = match Signer::for_suite(suite, context)? {
+        Some((signer, signed_context)) => (Some(signer), signed_context),
+        None => (None, context.clone()),
+    };
     context.serialize()?;
-    let (data_key, encrypted_data_keys) = keyring.data_key(context, options.suite, options.plaintext_length)?;
-    let message_id: [u8; MESSAGE_ID_LEN] = crypto::random_array();
-    let keys = MessageKeys::derive(options.suite, data_key.expose_secret(), &message_id)?;
+    let (data_key, encrypted_data_keys) = keyring.data_key(&context, suite, options.plaintext_length)?;
+    let message_id = MessageId::random(suite);
+    let keys = MessageKeys::derive(suite, data_key.expose_secret(), message_id.as_bytes())?;
     let body = HeaderBody {
-        suite: options.suite,
+        suite,
         message_id,
-        context: context.clone(),
+        context,
         encrypted_data_keys,
         frame_length: options.frame_length,
-        commitment: *keys.commitment().ok_or(FormatError::UnsupportedSuite(options.suite.id()))?,
+        commitment: keys.commitment().copied(),
     };
     let header = Header::seal(body, &keys)?;
-    Ok((header, keys))
+    Ok(NewMessage { header, keys, signer })
+}
+
+/// The output of a message: every byte written also feeds the signer, if the suite signs,
+/// and [`SigningOutput::finish`] appends the footer.
+pub(super) struct SigningOutput<W: Write> {
+    inner: W,
+    signer: Option<Signer>,
+}
+
+impl<W: Write> SigningOutput<W> {
+    pub(super) fn new(inner: W, signer: Option<Signer>) -> Self {
+        Self { inner, signer }
+    }
+
+    /// Writes the footer (signed suites) and flushes; returns the inner writer.
+    pub(super) fn finish(mut self) -> io::Result<W> {
+        if let Some(signer) = self.signer.take() {
+            self.inner.write_all(&signer.footer())?;
+        }
+        self.inner.flush()?;
+        Ok(self.inner)
+    }
+}
+
+impl<W: Write> Write for SigningOutput<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(data)?;
+        if let Some(signer) = &mut self.signer {
+            signer.update(&data[..n]);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// A frame buffer laid out as `[prefix space | plaintext | tag space]`, so that a frame is
@@ -65,7 +114,7 @@ impl FrameBuffer {
     pub(super) fn seal(
         &mut self,
         keys: &MessageKeys,
-        message_id: &[u8; MESSAGE_ID_LEN],
+        message_id: &[u8],
         kind: FrameKind,
         sequence: u32,
         len: usize,
@@ -102,9 +151,9 @@ pub(super) fn check_declared_length(declared: Option<u64>, total: u64) -> Result
 /// [`seal`](super::seal) is the faster way to seal a whole `Read`: it reads straight into the
 /// frame buffers and encrypts frames in parallel.
 pub struct Encryptor<W: Write> {
-    inner: W,
+    inner: SigningOutput<W>,
     keys: MessageKeys,
-    message_id: [u8; MESSAGE_ID_LEN],
+    message_id: MessageId,
     frame_length: usize,
     frame: FrameBuffer,
     filled: usize,
@@ -117,18 +166,25 @@ impl<W: Write> Encryptor<W> {
     /// Generates a data key with `keyring`, writes the header to `inner`, and returns a writer
     /// for the plaintext.
     pub fn new(inner: W, keyring: &Keyring, context: &EncryptionContext, options: &SealOptions) -> Result<Self, Error> {
-        let (header, keys) = new_header(keyring, context, options)?;
-        let mut encryptor = Self::with_header(inner, &header, keys)?;
+        let NewMessage { header, keys, signer } = new_header(keyring, context, options)?;
+        let mut encryptor = Self::start(SigningOutput::new(inner, signer), &header, keys)?;
         encryptor.declared_length = options.plaintext_length;
         Ok(encryptor)
     }
 
-    /// Writes a prepared header and returns a writer for the body.
+    /// Writes a prepared header of an unsigned suite and returns a writer for the body.
     ///
     /// The header's message id must be fresh and random: it is the only thing that makes
     /// the frame IVs unique under the data key. [`Encryptor::new`] guarantees that; this
     /// lower-level entry exists for known-answer tests and re-implementations.
-    pub fn with_header(mut inner: W, header: &Header, keys: MessageKeys) -> Result<Self, Error> {
+    pub fn with_header(inner: W, header: &Header, keys: MessageKeys) -> Result<Self, Error> {
+        if header.body().suite.is_signed() {
+            return Err(FormatError::UnsupportedSuite(header.body().suite.id()).into());
+        }
+        Self::start(SigningOutput::new(inner, None), header, keys)
+    }
+
+    fn start(mut inner: SigningOutput<W>, header: &Header, keys: MessageKeys) -> Result<Self, Error> {
         let body = header.body();
         header.verify(&keys)?;
         inner.write_all(&header.to_bytes())?;
@@ -151,21 +207,21 @@ impl<W: Write> Encryptor<W> {
         let sequence = self.next_sequence;
         let next = match kind {
             FrameKind::Regular => next_regular_sequence(sequence).map_err(format_to_io)?,
-            FrameKind::Final => sequence,
+            _ => sequence,
         };
-        let bytes = self.frame.seal(&self.keys, &self.message_id, kind, sequence, self.filled);
+        let bytes = self.frame.seal(&self.keys, self.message_id.as_bytes(), kind, sequence, self.filled);
         self.inner.write_all(bytes)?;
         self.next_sequence = next;
         self.filled = 0;
         Ok(())
     }
 
-    /// Writes the final frame and returns the inner writer, flushed.
+    /// Writes the final frame (and the footer of a signed suite) and returns the inner
+    /// writer, flushed.
     pub fn finish(mut self) -> io::Result<W> {
         self.emit(FrameKind::Final)?;
-        self.inner.flush()?;
         let Self { inner, .. } = self;
-        Ok(inner)
+        inner.finish()
     }
 }
 

@@ -14,13 +14,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use super::decrypt::{self, read_full, FrameReader, OpenedHeader, SealedFrame};
-use super::encrypt::{self, FrameBuffer};
+use super::encrypt::{self, FrameBuffer, NewMessage, SigningOutput};
 use super::error::Error;
 use super::options::{OpenOptions, SealOptions};
 use crate::context::EncryptionContext;
 use crate::keyring::{Keyring, OpenPolicy};
 use crate::message::frame::FrameKind;
-use crate::message::{Header, MessageKeys, MESSAGE_ID_LEN};
+use crate::message::{Header, MessageKeys};
 use crate::secret_buffer::SecretBuffer;
 
 /// What [`seal`] did.
@@ -50,12 +50,13 @@ pub struct Opened {
 /// must not leave one behind write to a temporary file.
 pub fn seal<R: Read + Send, W: Write + Send>(
     input: R,
-    mut output: W,
+    output: W,
     keyring: &Keyring,
     context: &EncryptionContext,
     options: &SealOptions,
 ) -> Result<Sealed, Error> {
-    let (header, keys) = encrypt::new_header(keyring, context, options)?;
+    let NewMessage { header, keys, signer } = encrypt::new_header(keyring, context, options)?;
+    let mut output = SigningOutput::new(output, signer);
     output.write_all(&header.to_bytes()).map_err(Error::Output)?;
     let body = header.body();
     let frame_length = usize::try_from(body.frame_length).expect("u32 fits in usize");
@@ -67,14 +68,15 @@ pub fn seal<R: Read + Send, W: Write + Send>(
         .map_or(frame_length, |n| frame_length.min(usize::try_from(n.saturating_add(1)).unwrap_or(usize::MAX)));
     let new_job = || SealJob {
         keys: &keys,
-        message_id: &body.message_id,
+        message_id: body.message_id.as_bytes(),
         frame: FrameBuffer::new(buffer_len),
         frame_length,
         kind: FrameKind::Regular,
         sequence: 0,
         len: 0,
     };
-    let (source, _) = run(options.threads, source, output, new_job)?;
+    let (source, _) = run(options.threads, source, &mut output, new_job)?;
+    output.finish().map_err(Error::Output)?;
     let plaintext_bytes = source.total;
     Ok(Sealed { header, plaintext_bytes })
 }
@@ -93,7 +95,7 @@ pub fn open<R: Read + Send, W: Write + Send>(
 ) -> Result<Opened, Error> {
     let OpenedHeader { header, keys, key_arn, frames } = decrypt::open_header(input, policy, options)?;
     let message_id = header.body().message_id;
-    let new_job = || OpenJob { keys: &keys, message_id: &message_id, buf: SecretBuffer::new(), frame: None };
+    let new_job = || OpenJob { keys: &keys, message_id: message_id.as_bytes(), buf: SecretBuffer::new(), frame: None };
     let (_, plaintext_bytes) = run(options.threads, frames, output, new_job)?;
     Ok(Opened { header, key_arn, plaintext_bytes })
 }
@@ -116,7 +118,7 @@ struct SealSource<R> {
 
 struct SealJob<'a> {
     keys: &'a MessageKeys,
-    message_id: &'a [u8; MESSAGE_ID_LEN],
+    message_id: &'a [u8],
     frame: FrameBuffer,
     frame_length: usize,
     kind: FrameKind,
@@ -147,7 +149,7 @@ impl<R: Read> FrameJob<SealSource<R>> for SealJob<'_> {
 
 struct OpenJob<'a> {
     keys: &'a MessageKeys,
-    message_id: &'a [u8; MESSAGE_ID_LEN],
+    message_id: &'a [u8],
     buf: SecretBuffer,
     frame: Option<SealedFrame>,
 }
@@ -156,7 +158,7 @@ impl<R: Read> FrameJob<FrameReader<R>> for OpenJob<'_> {
     fn read(&mut self, source: &mut FrameReader<R>) -> Result<(u32, bool), Error> {
         self.frame = None;
         let frame = source.read_frame(&mut self.buf)?;
-        let read = (frame.sequence, frame.kind == FrameKind::Final);
+        let read = (frame.prefix.sequence, frame.is_last());
         self.frame = Some(frame);
         Ok(read)
     }

@@ -57,7 +57,7 @@ pub fn rewrap_header(input: &mut impl Read, request: &RewrapRequest<'_>) -> Resu
         return Err(RewrapError::Signed { suite: body.suite.id() }.into());
     }
     let unwrapped = request.open.unwrap_data_key(&body.encrypted_data_keys, &body.context, body.suite)?;
-    let keys = MessageKeys::derive(body.suite, unwrapped.data_key.expose_secret(), &body.message_id)?;
+    let keys = MessageKeys::derive(body.suite, unwrapped.data_key.expose_secret(), body.message_id.as_bytes())?;
     header.verify(&keys)?;
 
     let source = &body.encrypted_data_keys[unwrapped.index];

@@ -1,11 +1,15 @@
 //! The flags of the command line that are not one command's own: the global flags and those
-//! several commands share (`--key`, `--context`, `-o`/`--force`, `--threads`), each defined
-//! once and flattened where it is used.
+//! several commands share (`--key`, `--raw-aes-key`/`--raw-rsa-key`, `--context`,
+//! `-o`/`--force`, `--threads`, `--commitment-policy`), each defined once and flattened where
+//! it is used.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
+use envcrypt::keyring::raw::{RawKey, RsaPadding};
 use envcrypt::kms::{EncryptionContext, KeyRef};
+use envcrypt::message::CommitmentPolicy;
 
 use crate::error::CliError;
 
@@ -95,6 +99,85 @@ impl KeyArgs {
     }
 }
 
+/// `--raw-aes-key` and `--raw-rsa-key`, repeatable: wrapping keys the caller holds, as the
+/// Encryption SDKs' raw keyrings use them.
+#[derive(Debug, Args)]
+pub struct RawKeyArgs {
+    /// A raw AES wrapping key: namespace=NS,name=NAME,file=PATH, where PATH holds exactly 16, 24
+    /// or 32 raw bytes; repeatable. NS and NAME are what the official SDKs call the key
+    /// namespace and key name, and must match theirs to interoperate.
+    #[arg(long = "raw-aes-key", value_name = "namespace=NS,name=NAME,file=PATH")]
+    pub aes: Vec<String>,
+    /// A raw RSA wrapping key: namespace=NS,name=NAME,file=PEM,padding=PADDING with PADDING one
+    /// of pkcs1, oaep-sha1, oaep-sha256, oaep-sha384, oaep-sha512; repeatable. A public key
+    /// PEM seals; opening needs the private key PEM (PKCS#8 or PKCS#1).
+    #[arg(long = "raw-rsa-key", value_name = "namespace=NS,name=NAME,file=PEM,padding=PADDING")]
+    pub rsa: Vec<String>,
+}
+
+impl RawKeyArgs {
+    /// The raw keys: AES keys first, then RSA keys, each in the order given.
+    pub fn parse(&self) -> Result<Vec<Arc<RawKey>>, CliError> {
+        let aes = self.aes.iter().map(|spec| {
+            let fields = RawKeyFields::parse("--raw-aes-key", spec, &["namespace", "name", "file"])?;
+            let key = zeroize::Zeroizing::new(fields.read_file()?);
+            RawKey::aes(fields.get("namespace"), fields.get("name"), &key)
+                .map_err(|e| CliError::usage(format!("--raw-aes-key {}: {e}", fields.get("file"))))
+        });
+        let rsa = self.rsa.iter().map(|spec| {
+            let fields = RawKeyFields::parse("--raw-rsa-key", spec, &["namespace", "name", "file", "padding"])?;
+            let padding = RsaPadding::ALL.iter().find(|(name, _)| *name == fields.get("padding")).map(|(_, p)| *p);
+            let padding = padding.ok_or_else(|| {
+                let names: Vec<&str> = RsaPadding::ALL.iter().map(|(name, _)| *name).collect();
+                CliError::usage(format!("--raw-rsa-key: padding must be one of {}", names.join(", ")))
+            })?;
+            let pem = zeroize::Zeroizing::new(fields.read_file()?);
+            let pem = std::str::from_utf8(&pem)
+                .map_err(|_| CliError::usage(format!("--raw-rsa-key {}: not a PEM file", fields.get("file"))))?;
+            RawKey::rsa_pem(fields.get("namespace"), fields.get("name"), pem, padding)
+                .map_err(|e| CliError::usage(format!("--raw-rsa-key {}: {e}", fields.get("file"))))
+        });
+        aes.chain(rsa).map(|key| key.map(Arc::new)).collect()
+    }
+}
+
+/// The `name=value,...` fields of one raw key flag.
+struct RawKeyFields {
+    flag: &'static str,
+    fields: Vec<(String, String)>,
+}
+
+impl RawKeyFields {
+    fn parse(flag: &'static str, spec: &str, names: &[&str]) -> Result<Self, CliError> {
+        let mut fields = Vec::new();
+        for part in spec.split(',') {
+            let Some((name, value)) = part.split_once('=') else {
+                return Err(CliError::usage(format!("{flag} {spec:?}: {part:?} is not name=value")));
+            };
+            if !names.contains(&name) || fields.iter().any(|(n, _)| n == name) {
+                return Err(CliError::usage(format!(
+                    "{flag} {spec:?}: unknown or repeated field {name:?}; give each of {} once",
+                    names.join(", ")
+                )));
+            }
+            fields.push((name.to_owned(), value.to_owned()));
+        }
+        if let Some(missing) = names.iter().find(|name| !fields.iter().any(|(n, _)| n == *name)) {
+            return Err(CliError::usage(format!("{flag} {spec:?}: the {missing} field is missing")));
+        }
+        Ok(Self { flag, fields })
+    }
+
+    fn get(&self, name: &str) -> &str {
+        self.fields.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v)
+    }
+
+    fn read_file(&self) -> Result<Vec<u8>, CliError> {
+        let path = self.get("file");
+        std::fs::read(path).map_err(|e| CliError::io(format!("{}: cannot read the key file {path}", self.flag), &e))
+    }
+}
+
 /// `--context`, repeatable.
 #[derive(Debug, Args)]
 pub struct ContextArgs {
@@ -121,6 +204,17 @@ pub struct OutputArgs {
     /// Replace output files that exist.
     #[arg(short, long)]
     pub force: bool,
+}
+
+/// `--commitment-policy`: which algorithm suites may be written and read.
+#[derive(Debug, Args)]
+pub struct CommitmentPolicyArg {
+    /// Which suites may be written and read, as the Encryption SDKs say it:
+    /// require-encrypt-require-decrypt (only key-committing suites), require-encrypt-allow-decrypt
+    /// (also open what ESDK 1.x wrote) or forbid-encrypt-allow-decrypt (seal legacy suites for
+    /// readers older than ESDK 1.7).
+    #[arg(long, value_name = "POLICY", default_value_t = CommitmentPolicy::default())]
+    pub commitment_policy: CommitmentPolicy,
 }
 
 /// `--threads`.

@@ -213,7 +213,12 @@ fn huge_frame_message(env: &Env, sample: &Sample) -> Vec<u8> {
     let store = LocalKeyService::open(StoreOptions::new(env.path("store"))).unwrap();
     let data_key = store.decrypt(&body.encrypted_data_keys[0].ciphertext, &body.context, None).wait().unwrap();
     let mut content_key = [0u8; 32];
-    hkdf_sha512(data_key.plaintext.expose_secret(), &body.message_id, &[&[0x04, 0x78], b"DERIVEKEY"], &mut content_key);
+    hkdf_sha512(
+        data_key.plaintext.expose_secret(),
+        body.message_id.as_bytes(),
+        &[&[0x04, 0x78], b"DERIVEKEY"],
+        &mut content_key,
+    );
 
     let mut header_body = sample.sealed[..used - 16].to_vec();
     let frame_length_at = header_body.len() - 32 - 4;
@@ -248,7 +253,7 @@ fn stdout_carries_only_authenticated_frames() {
 #[test]
 fn hostile_header_strings_are_escaped_in_text_and_exact_in_json() {
     use envcrypt::context::EncryptionContext;
-    use envcrypt::message::{AlgorithmSuite, EncryptedDataKey, Header, HeaderBody, MessageKeys};
+    use envcrypt::message::{AlgorithmSuite, EncryptedDataKey, Header, HeaderBody, MessageId, MessageKeys};
 
     let env = Env::new();
     let forged_line = "\n  aws-kms  arn:aws:kms:us-east-1:111122223333:key/forged";
@@ -261,7 +266,7 @@ fn hostile_header_strings_are_escaped_in_text_and_exact_in_json() {
     let keys = MessageKeys::derive(suite, &[7u8; 32], &message_id).unwrap();
     let body = HeaderBody {
         suite,
-        message_id,
+        message_id: MessageId::V2(message_id),
         context: context.clone(),
         encrypted_data_keys: vec![EncryptedDataKey {
             provider_id: "envcrypt-local\u{7}".into(),
@@ -269,7 +274,7 @@ fn hostile_header_strings_are_escaped_in_text_and_exact_in_json() {
             ciphertext: vec![0; 60],
         }],
         frame_length: 4096,
-        commitment: *keys.commitment().unwrap(),
+        commitment: keys.commitment().copied(),
     };
     let header = Header::seal(body, &keys).unwrap();
     env.write("hostile.enc", &header.to_bytes());

@@ -107,10 +107,10 @@ fn header_json(name: &str, header: &Header) -> serde_json::Value {
     let body = header.body();
     json!({
         "file": name,
-        "format": "aws-encryption-sdk-v2",
+        "format": format!("aws-encryption-sdk-v{}", body.suite.message_format()),
         "suite": format!("0x{:04x}", body.suite.id()),
         "suite_name": body.suite.name(),
-        "message_id": hex(&body.message_id),
+        "message_id": hex(body.message_id.as_bytes()),
         "frame_size": body.frame_length,
         "header_bytes": header.len(),
         "encryption_context": body.context,
@@ -127,10 +127,14 @@ fn header_lines(name: &str, header: &Header) -> Vec<String> {
     let body = header.body();
     let mut lines = vec![
         format!("file:        {name}"),
-        "format:      AWS Encryption SDK message, version 2".to_owned(),
+        format!("format:      AWS Encryption SDK message, version {}", body.suite.message_format()),
         format!("suite:       0x{:04x} {}", body.suite.id(), body.suite.name()),
-        format!("message id:  {}", hex(&body.message_id)),
-        format!("frame size:  {} bytes", body.frame_length),
+        format!("message id:  {}", hex(body.message_id.as_bytes())),
+        if body.is_framed() {
+            format!("frame size:  {} bytes", body.frame_length)
+        } else {
+            "frame size:  non-framed (one block)".to_owned()
+        },
     ];
     lines.extend(context_lines(&body.context));
     lines.push(format!("keys ({}):", body.encrypted_data_keys.len()));

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use envcrypt::keyring::cache::{CacheLimits, DataKeyCache};
-use envcrypt::keyring::OpenPolicy;
+use envcrypt::keyring::{DiscoveryFilter, OpenPolicy};
 use envcrypt::message::ParseLimits;
 use envcrypt::stream::{self, OpenOptions};
 use envcrypt_s3::{open_object, OpenObjectOptions, S3Error, TransferOptions};
@@ -15,7 +15,7 @@ use crate::backends::{s3_client, Backends};
 use crate::batch;
 use crate::error::CliError;
 use crate::files::{is_broken_pipe, Input, Output};
-use crate::flags::{ContextArgs, GlobalArgs, KeyArgs, OutputArgs, ThreadsArg};
+use crate::flags::{CommitmentPolicyArg, ContextArgs, GlobalArgs, KeyArgs, OutputArgs, RawKeyArgs, ThreadsArg};
 use crate::location::{inputs_and_outputs, Location};
 
 /// How long a run may reuse a data key it unwrapped (the cache's age limit).
@@ -33,6 +33,13 @@ Examples:
   envcrypt open --key alias/backup archive.enc -o archive
   envcrypt open s3://backups/db.dump.enc -o db.dump
   envcrypt open s3://backups/db.sql.enc -o - | psql
+  envcrypt open --commitment-policy require-encrypt-allow-decrypt esdk1-archive.enc
+  envcrypt open --raw-aes-key namespace=vault,name=backup-2026,file=backup.key db.dump.enc
+  envcrypt open --discovery-account 111122223333 archive.enc
+
+Without --key, every key a message names may open it (discovery), through the backend its ARN
+belongs to; --discovery-account limits that to keys of the given accounts (and
+--discovery-partition). Raw keys are tried first on the data keys they wrapped.
 
 Output files are written to a temporary file and renamed into place only after the whole
 message has authenticated. On stdout, each frame is released only after it authenticates,
@@ -54,14 +61,26 @@ pub struct Args {
     #[command(flatten)]
     pub keys: KeyArgs,
     #[command(flatten)]
+    pub raw_keys: RawKeyArgs,
+    /// In discovery (no --key), try only keys of this account; repeatable.
+    #[arg(long, value_name = "ACCOUNT_ID", value_parser = parse_account)]
+    pub discovery_account: Vec<String>,
+    /// The partition of the --discovery-account keys.
+    #[arg(long, value_name = "PARTITION", default_value = "aws", requires = "discovery_account")]
+    pub discovery_partition: String,
+    #[command(flatten)]
     pub context: ContextArgs,
-    /// Refuse signed messages (suite 0x0578) right after reading the header.
+    #[command(flatten)]
+    pub commitment: CommitmentPolicyArg,
+    /// Refuse signed messages (suites 0x0214, 0x0346, 0x0378, 0x0578) right after reading the
+    /// header: their last frame can only be released once the whole message is read.
     #[arg(long)]
     pub unsigned_only: bool,
     /// Refuse messages with more encrypted data keys than this.
     #[arg(long, value_name = "N", default_value_t = ParseLimits::default().max_encrypted_data_keys)]
     pub max_encrypted_data_keys: u16,
-    /// Refuse messages whose frames are larger than this many bytes.
+    /// Refuse messages whose frames (or non-framed body, held whole until it verifies) are
+    /// larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = ParseLimits::default().max_frame_length)]
     pub max_frame_size: u32,
     #[command(flatten)]
@@ -82,14 +101,28 @@ pub fn exec(args: &Args, global: &GlobalArgs) -> Result<(), CliError> {
             max_encrypted_data_keys: args.max_encrypted_data_keys,
             max_frame_length: args.max_frame_size,
         },
+        commitment_policy: args.commitment.commitment_policy,
         required_context: args.context.parse()?,
         unsigned_only: args.unsigned_only,
         threads: 1,
     };
     let keys = args.keys.parse()?;
+    let raw_keys = args.raw_keys.parse()?;
+    if !keys.is_empty() && !args.discovery_account.is_empty() {
+        return Err(CliError::usage(
+            "--discovery-account limits discovery, and --key turns discovery off: give one or the other",
+        ));
+    }
     let jobs = jobs(args)?;
     let services = Backends::new(global)?.all();
     let mut policy = if keys.is_empty() { OpenPolicy::discovery(services) } else { OpenPolicy::strict(services, keys) };
+    policy = policy.with_raw_keys(raw_keys);
+    if !args.discovery_account.is_empty() {
+        policy = policy.with_discovery_filter(DiscoveryFilter {
+            partition: args.discovery_partition.clone(),
+            accounts: args.discovery_account.clone(),
+        });
+    }
     if jobs.len() > 1 {
         policy = policy
             .with_cache(Arc::new(DataKeyCache::new(CACHED_DATA_KEYS)), CacheLimits::new(DATA_KEY_REUSE))
@@ -99,6 +132,14 @@ pub fn exec(args: &Args, global: &GlobalArgs) -> Result<(), CliError> {
     batch::run_and_report(&jobs, args.threads.count(), "opened", global.json, |(input, output), threads| {
         opening.open(input, output, threads)
     })
+}
+
+fn parse_account(text: &str) -> Result<String, String> {
+    if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!("{text:?} is not an account id (12 digits)"))
+    }
 }
 
 /// Each input with its output: `-o` for one input, else the input's name without `.enc`.

@@ -8,6 +8,7 @@ use envcrypt::keyring::cache::{CacheLimits, DataKeyCache};
 use envcrypt::keyring::Keyring;
 use envcrypt::kms::local::DEFAULT_KEY_ALIAS;
 use envcrypt::kms::{EncryptionContext, KeyRef};
+use envcrypt::message::AlgorithmSuite;
 use envcrypt::stream::{self, SealOptions};
 use envcrypt_s3::{seal_object, S3ecVersion, SealObjectOptions, TransferOptions, Wrapping};
 use serde_json::{json, Value};
@@ -16,7 +17,9 @@ use crate::backends::{s3_client, Backends};
 use crate::batch;
 use crate::error::CliError;
 use crate::files::{Input, Output};
-use crate::flags::{BackendKind, ContextArgs, GlobalArgs, KeyArgs, OutputArgs, ThreadsArg};
+use crate::flags::{
+    BackendKind, CommitmentPolicyArg, ContextArgs, GlobalArgs, KeyArgs, OutputArgs, RawKeyArgs, ThreadsArg,
+};
 use crate::location::{inputs_and_outputs, Location};
 use crate::signals;
 
@@ -35,9 +38,14 @@ Examples:
   envcrypt seal db.dump -o s3://backups/db.dump.enc --key alias/backup
   pg_dump db | envcrypt seal - -o s3://backups/db.sql.enc --part-size 64MiB
   envcrypt seal report.pdf -o s3://docs/report.pdf --format s3ec --key arn:aws:kms:...
+  envcrypt seal --suite 0x0578 release.tar            # signed: ECDSA P-384 footer
+  envcrypt seal --raw-aes-key namespace=vault,name=backup-2026,file=backup.key db.dump
+  envcrypt seal --key alias/backup --raw-rsa-key namespace=escrow,name=offline,file=escrow.pub.pem,padding=oaep-sha256 db.dump
+  envcrypt seal --commitment-policy forbid-encrypt-allow-decrypt --suite 0x0378 old-reader.dat
 
-Without --key, the local store's default key (alias/envcrypt/default) is used, and created
-if needed. Each --key adds a key that can open the message on its own.
+Without --key or a raw key, the local store's default key (alias/envcrypt/default) is used,
+and created if needed. Each --key, --raw-aes-key and --raw-rsa-key adds a key that can open
+the message on its own; the first --key (else the first raw key) generates the data key.
 
 Several inputs are sealed at once, on every core, each to INPUT.enc; a failure names its
 input, the others still complete, and the exit status is that of the first failure. They
@@ -59,10 +67,19 @@ pub struct Args {
     #[command(flatten)]
     pub keys: KeyArgs,
     #[command(flatten)]
+    pub raw_keys: RawKeyArgs,
+    #[command(flatten)]
     pub context: ContextArgs,
     /// Plaintext bytes per frame: a multiple of 16.
     #[arg(long, value_name = "BYTES", default_value_t = stream::DEFAULT_FRAME_LENGTH)]
     pub frame_size: u32,
+    /// The algorithm suite, by id (0x0478) or name (AES_256_GCM_HKDF_SHA512_COMMIT_KEY);
+    /// it must be one the commitment policy writes [default: 0x0478; 0x0378 under
+    /// forbid-encrypt-allow-decrypt].
+    #[arg(long, value_name = "SUITE", value_parser = parse_suite)]
+    pub suite: Option<AlgorithmSuite>,
+    #[command(flatten)]
+    pub commitment: CommitmentPolicyArg,
     #[command(flatten)]
     pub threads: ThreadsArg,
     /// The format of an s3:// object: sealed (an Encryption SDK message, any number of keys),
@@ -96,6 +113,15 @@ pub struct TransferArgs {
     pub parts_in_flight: u16,
 }
 
+fn parse_suite(text: &str) -> Result<AlgorithmSuite, String> {
+    let hex = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).unwrap_or(text);
+    let by_id = u16::from_str_radix(hex, 16).ok().and_then(AlgorithmSuite::from_id);
+    by_id.or_else(|| AlgorithmSuite::ALL.into_iter().find(|s| s.name().eq_ignore_ascii_case(text))).ok_or_else(|| {
+        let ids: Vec<String> = AlgorithmSuite::ALL.iter().map(|s| format!("0x{:04x}", s.id())).collect();
+        format!("{text:?} is not an algorithm suite; one of {}", ids.join(", "))
+    })
+}
+
 fn parse_size(text: &str) -> Result<usize, String> {
     let units = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)];
     let (number, unit) =
@@ -114,8 +140,11 @@ struct Sealing<'a> {
     global: &'a GlobalArgs,
     backends: Backends,
     keys: Vec<KeyRef>,
+    /// Every key, for reports.
+    key_names: Vec<String>,
     keyring: Keyring,
     context: EncryptionContext,
+    suite: AlgorithmSuite,
     /// Whether inputs declare their length (so that the cache may reuse data keys for them).
     declare_length: bool,
 }
@@ -123,9 +152,13 @@ struct Sealing<'a> {
 pub fn exec(args: &Args, global: &GlobalArgs) -> Result<(), CliError> {
     let context = args.context.parse()?;
     let mut keys = args.keys.parse()?;
+    let raw_keys = args.raw_keys.parse()?;
     envcrypt::message::check_frame_length(args.frame_size).map_err(|_| {
         CliError::usage(format!("--frame-size {} is not a positive multiple of 16 below 2^31", args.frame_size))
     })?;
+    let policy = args.commitment.commitment_policy;
+    let suite = args.suite.unwrap_or_else(|| policy.default_suite());
+    policy.check_sealing(suite).map_err(|e| CliError::usage(format!("--suite 0x{:04x}: {e}", suite.id())))?;
     let jobs = jobs(args)?;
     let to_s3 = jobs.iter().any(|(_, output)| matches!(output, Location::S3(_)));
     if !to_s3 && args.format != ObjectFormat::Sealed {
@@ -136,7 +169,7 @@ pub fn exec(args: &Args, global: &GlobalArgs) -> Result<(), CliError> {
     let backends = Backends::new(global)?;
     // The managed default key is created on first use, whether named or implied.
     let names_default = keys.iter().any(|k| k.alias_name() == Some(DEFAULT_KEY_ALIAS));
-    if keys.is_empty() || (names_default && backends.default_kind() == BackendKind::Local) {
+    if (keys.is_empty() && raw_keys.is_empty()) || (names_default && backends.default_kind() == BackendKind::Local) {
         let default =
             backends.local()?.default_key().map_err(|e| CliError::kms("cannot create the default key", &e))?;
         if keys.is_empty() {
@@ -144,13 +177,18 @@ pub fn exec(args: &Args, global: &GlobalArgs) -> Result<(), CliError> {
         }
     }
     let mut keyring = backends.keyring(&keys);
+    let mut key_names: Vec<String> = keys.iter().map(ToString::to_string).collect();
+    for key in raw_keys {
+        key_names.push(key.to_string());
+        keyring.push_raw(key);
+    }
     let declare_length = jobs.len() > 1;
     if declare_length {
         keyring = keyring
             .with_cache(Arc::new(DataKeyCache::new(1)), CacheLimits::new(DATA_KEY_REUSE))
             .expect("the cache limits are within the SDK bounds");
     }
-    let sealing = Sealing { args, global, backends, keys, keyring, context, declare_length };
+    let sealing = Sealing { args, global, backends, keys, key_names, keyring, context, suite, declare_length };
     batch::run_and_report(&jobs, args.threads.count(), "sealed", global.json, |(input, output), threads| {
         sealing.seal(input, output, threads).map(Some)
     })
@@ -173,11 +211,13 @@ impl Sealing<'_> {
         let mut source = Input::open(input, self.args.inputs.len() == 1)?;
         let options = SealOptions {
             frame_length: self.args.frame_size,
+            suite: self.suite,
+            commitment_policy: self.args.commitment.commitment_policy,
             threads,
             plaintext_length: if self.declare_length { source.len } else { None },
             ..SealOptions::default()
         };
-        let keys: Vec<String> = self.keys.iter().map(ToString::to_string).collect();
+        let keys = &self.key_names;
         let Location::S3(url) = output else {
             let mut sink = Output::create(output, self.args.output.force)?;
             if sink.is_terminal() {
@@ -199,6 +239,7 @@ impl Sealing<'_> {
                 "keys": keys,
                 "encryption_context": self.context,
                 "frame_size": self.args.frame_size,
+                "suite": format!("0x{:04x}", self.suite.id()),
             }));
         };
         let transfer = TransferOptions {
