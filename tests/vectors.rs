@@ -123,3 +123,30 @@ fn local_blob_vectors() {
         assert!(blob::open(&backing, &expected, &other).is_err(), "{name}: context is bound");
     }
 }
+
+/// Format-1 messages with the unsigned legacy suites, framed and non-framed
+/// (`vectors/messages-v1.json`): each opens with its data key to its plaintext, and with one
+/// bit of the data key changed, opens to nothing.
+#[test]
+fn format_1_vectors_open_to_their_plaintext() {
+    let cases = load("messages-v1.json");
+    assert!(cases.iter().any(|case| case["frame_length"] == 0), "a non-framed case is listed");
+    for case in &cases {
+        let name = case["name"].as_str().unwrap();
+        let message = bytes(&case["message"]);
+        let mut data_key = bytes(&case["data_key"]);
+        let mut reader = Decryptor::with_data_key(message.as_slice(), &data_key, &ParseLimits::default()).unwrap();
+        let body = reader.header().body().clone();
+        assert_eq!(format!("0x{:04x}", body.suite.id()), case["suite"].as_str().unwrap(), "{name}");
+        assert_eq!(body.suite.message_format(), 1, "{name}");
+        assert_eq!(body.context, context(&case["encryption_context"]), "{name}: context");
+        assert_eq!(u64::from(body.frame_length), case["frame_length"].as_u64().unwrap(), "{name}");
+        let mut opened = Vec::new();
+        reader.read_to_end(&mut opened).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(opened, bytes(&case["plaintext"]), "{name}: plaintext");
+
+        data_key[0] ^= 1;
+        let refused = Decryptor::with_data_key(message.as_slice(), &data_key, &ParseLimits::default());
+        assert!(refused.is_err(), "{name}: opened under another data key");
+    }
+}

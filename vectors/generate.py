@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generates envcrypt's known-answer vectors from the published formats, independently of
 the Rust code: it uses only Python's `cryptography` package (AES-GCM, HKDF) and the byte
-layouts of the AWS Encryption SDK specification (message format v2, suite 0x0478), of the
+layouts of the AWS Encryption SDK specification (message format v2, suite 0x0478; message
+format v1 with the unsigned legacy suites, framed and non-framed), of the
 Amazon S3 Encryption Client's object formats (V3 and V2), and of envcrypt's local and PKCS#11
 ciphertext blobs.
 
@@ -88,6 +89,72 @@ def message(data_key, message_id, ctx, edks, frame_length, plaintext):
     sealed = aead.encrypt(iv, rest, aad)
     out += u32(0xFFFFFFFF) + u32(seq) + iv + u32(len(rest)) + sealed
     return out, commitment
+
+
+# The unsigned format-1 suites: data key length and HKDF hash (None: the data key is the content key).
+LEGACY_SUITES = {0x0014: (16, None), 0x0046: (24, None), 0x0078: (32, None),
+                 0x0114: (16, hashes.SHA256()), 0x0146: (24, hashes.SHA256()), 0x0178: (32, hashes.SHA256())}
+
+
+def message_v1(suite, data_key, message_id, ctx, edks, frame_length, plaintext):
+    """A format-1 message: framed, or non-framed (one block) when frame_length is 0."""
+    key_len, hash_ = LEGACY_SUITES[suite]
+    content_key = data_key if hash_ is None else HKDF(
+        algorithm=hash_, length=key_len, salt=None, info=u16(suite) + message_id).derive(data_key)
+    body = bytes([0x01, 0x80]) + u16(suite) + message_id
+    ser = serialize_context(ctx)
+    body += u16(len(ser)) + ser + u16(len(edks))
+    for provider_id, info, ct in edks:
+        for field in (provider_id.encode(), info.encode(), ct):
+            body += u16(len(field)) + field
+    body += bytes([0x02 if frame_length else 0x01]) + u32(0) + bytes([12]) + u32(frame_length)
+    aead = AESGCM(content_key)
+    header_iv = bytes(12)
+    out = body + header_iv + aead.encrypt(header_iv, b"", body)
+    if frame_length == 0:
+        iv = bytes(11) + b"\x01"
+        aad = message_id + b"AWSKMSEncryptionClient Single Block" + u32(1) + struct.pack(">Q", len(plaintext))
+        sealed = aead.encrypt(iv, plaintext, aad)
+        return out + iv + struct.pack(">Q", len(plaintext)) + sealed
+    seq = 1
+    rest = plaintext
+    while len(rest) >= frame_length:
+        chunk, rest = rest[:frame_length], rest[frame_length:]
+        iv = bytes(8) + u32(seq)
+        aad = message_id + b"AWSKMSEncryptionClient Frame" + u32(seq) + struct.pack(">Q", len(chunk))
+        out += u32(seq) + iv + aead.encrypt(iv, chunk, aad)
+        seq += 1
+    iv = bytes(8) + u32(seq)
+    aad = message_id + b"AWSKMSEncryptionClient Final Frame" + u32(seq) + struct.pack(">Q", len(rest))
+    return out + u32(0xFFFFFFFF) + u32(seq) + iv + u32(len(rest)) + aead.encrypt(iv, rest, aad)
+
+
+def legacy_message_cases():
+    arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    cases = [
+        ("non-framed, identity key", 0x0078, 0, 1000, {"purpose": "esdk-1.x"}),
+        ("non-framed, empty", 0x0014, 0, 0, {}),
+        ("framed, HKDF-SHA-256", 0x0178, 256, 700, {"b": "2", "a": "1"}),
+        ("framed, AES-192, exact multiple", 0x0146, 128, 256, {"purpose": "esdk-1.x"}),
+        ("framed, AES-128 HKDF", 0x0114, 4096, 5000, {}),
+        ("framed, AES-192 identity", 0x0046, 512, 100, {"unicode-ключ": "värde"}),
+    ]
+    out = []
+    for i, (name, suite, frame_length, size, ctx) in enumerate(cases):
+        data_key = fixed(f"v1/data-key/{i}", LEGACY_SUITES[suite][0])
+        message_id = fixed(f"v1/message-id/{i}", 16)
+        plaintext = fixed(f"v1/plaintext/{i}", size)
+        edks = [("aws-kms", arn, fixed(f"v1/edk/{i}", 184))]
+        out.append({
+            "name": name,
+            "suite": f"0x{suite:04x}",
+            "data_key": data_key.hex(),
+            "frame_length": frame_length,
+            "encryption_context": ctx,
+            "plaintext": plaintext.hex(),
+            "message": message_v1(suite, data_key, message_id, ctx, edks, frame_length, plaintext).hex(),
+        })
+    return out
 
 
 def message_cases():
@@ -237,9 +304,18 @@ def s3ec_seed(metadata, body):
 FUZZ_DATA_KEY = fixed("fuzz/data-key", 32)
 
 
-def fuzz_seeds(messages, blobs, hsm_blobs, s3ec):
+def fuzz_seeds(messages, legacy, blobs, hsm_blobs, s3ec):
     """Seed corpora for the fuzz targets, from the same cases as the vectors."""
     seeds = {}
+    for i, case in enumerate(legacy):
+        seeds[f"header/v1-message-{i}"] = bytes.fromhex(case["message"])
+        # The 32-byte-key legacy suites re-made under the fuzz target's data key.
+        if int(case["suite"], 16) in (0x0078, 0x0178):
+            msg = message_v1(int(case["suite"], 16), FUZZ_DATA_KEY, fixed(f"v1/message-id/{i}", 16),
+                             case["encryption_context"], [("aws-kms", "arn", b"edk")], case["frame_length"],
+                             bytes.fromhex(case["plaintext"])[:300])
+            seeds[f"decrypt/v1-message-{i}"] = msg
+            seeds[f"open_parallel/v1-message-{i}"] = bytes([1 + i % 4]) + msg
     for i, case in enumerate(messages):
         seeds[f"header/message-{i}"] = bytes.fromhex(case["message"])
         seeds[f"context/context-{i}"] = serialize_context(case["encryption_context"])
@@ -290,7 +366,12 @@ def fuzz_seeds(messages, blobs, hsm_blobs, s3ec):
 
 def main():
     messages, blobs, hsm_blobs, s3ec = message_cases(), blob_cases(), hsm_blob_cases(), s3ec_cases()
+    legacy = legacy_message_cases()
     outputs = {
+        HERE / "messages-v1.json": json.dumps(
+            {"description": "AWS Encryption SDK message format v1, the unsigned legacy suites, framed and "
+                            "non-framed; see generate.py", "cases": legacy},
+            indent=2, ensure_ascii=False).encode() + b"\n",
         HERE / "messages.json": json.dumps(
             {"description": "AWS Encryption SDK message format v2, suite 0x0478; see generate.py", "cases": messages},
             indent=2, ensure_ascii=False).encode() + b"\n",
@@ -305,7 +386,7 @@ def main():
              "cases": s3ec},
             indent=2, ensure_ascii=False).encode() + b"\n",
     }
-    for name, data in fuzz_seeds(messages, blobs, hsm_blobs, s3ec).items():
+    for name, data in fuzz_seeds(messages, legacy, blobs, hsm_blobs, s3ec).items():
         outputs[HERE.parent / "fuzz" / "seeds" / name] = data
     check = "--check" in sys.argv
     stale = False

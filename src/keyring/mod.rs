@@ -452,7 +452,8 @@ impl OpenPolicy {
             let info = String::from_utf8_lossy(&edk.provider_info).into_owned();
             let Some(service) = self.services.iter().find(|s| s.can_decrypt(&edk.provider_id, &edk.provider_info))
             else {
-                skipped.push(format!("{} ({})", info, edk.provider_id));
+                let key = raw::aes_key_name(edk).map_or(info, |name| format!("raw AES key {name}"));
+                skipped.push(format!("{key} ({})", edk.provider_id));
                 continue;
             };
             let candidates: Vec<KeyRef> = match &self.strict_keys {

@@ -86,7 +86,7 @@ pub enum RawKey {
     /// An AES key (16, 24 or 32 bytes) used with AES-GCM.
     Aes(RawAesKey),
     /// An RSA key pair, or only its public half (which seals but cannot open).
-    Rsa(RawRsaKey),
+    Rsa(Box<RawRsaKey>),
 }
 
 /// A raw AES wrapping key.
@@ -141,7 +141,13 @@ impl RawKey {
                     |_| invalid("the PEM is not an RSA public key (SubjectPublicKeyInfo or PKCS#1) or private key"),
                 )?,
             };
-        Ok(Self::Rsa(RawRsaKey { namespace: namespace.to_owned(), name: name.to_owned(), padding, public, private }))
+        Ok(Self::Rsa(Box::new(RawRsaKey {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            padding,
+            public,
+            private,
+        })))
     }
 
     /// The namespace: the provider id of the encrypted data keys it writes.

@@ -120,8 +120,9 @@ pub struct Header {
 }
 
 impl HeaderBody {
-    /// Serializes the body as the suite's message format specifies. Only framed bodies are
-    /// written, as the specification requires of new messages.
+    /// Serializes the body as the suite's message format specifies. A frame length of 0 is a
+    /// non-framed body: it serializes (a re-wrapped header keeps its body), but sealing never
+    /// writes one ([`check_frame_length`](super::check_frame_length)).
     pub fn serialize(&self) -> Result<Vec<u8>, FormatError> {
         let context = self.context.serialize()?;
         let edk_count = u16::try_from(self.encrypted_data_keys.len())
@@ -129,7 +130,9 @@ impl HeaderBody {
         if edk_count == 0 {
             return Err(FormatError::NoEncryptedDataKeys);
         }
-        validate_frame_length(self.frame_length)?;
+        if self.frame_length > i32::MAX as u32 {
+            return Err(FormatError::InvalidFrameLength(self.frame_length));
+        }
         let format = self.suite.message_format();
         let id_fits = matches!((format, &self.message_id), (1, MessageId::V1(_)) | (2, MessageId::V2(_)));
         if !id_fits || self.commitment.is_some() != self.suite.is_committing() {
@@ -150,7 +153,7 @@ impl HeaderBody {
         for edk in &self.encrypted_data_keys {
             edk.serialize_into(&mut out)?;
         }
-        out.push(CONTENT_TYPE_FRAMED);
+        out.push(if self.is_framed() { CONTENT_TYPE_FRAMED } else { CONTENT_TYPE_NON_FRAMED });
         if format == 1 {
             out.extend_from_slice(&[0, 0, 0, 0]);
             out.push(NONCE_LEN as u8);
@@ -166,15 +169,6 @@ impl HeaderBody {
     pub fn is_framed(&self) -> bool {
         self.frame_length != 0
     }
-}
-
-/// The frame length must be non-zero; like the official SDKs, envcrypt also requires a
-/// multiple of 16 no larger than 2^31 − 1 when it writes.
-pub(super) fn validate_frame_length(frame_length: u32) -> Result<(), FormatError> {
-    if frame_length == 0 || !frame_length.is_multiple_of(16) || frame_length > i32::MAX as u32 {
-        return Err(FormatError::InvalidFrameLength(frame_length));
-    }
-    Ok(())
 }
 
 impl Header {

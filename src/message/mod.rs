@@ -29,5 +29,8 @@ pub use suite::{AlgorithmSuite, CommitmentPolicy, KeyDerivation};
 /// Checks that a frame length is one envcrypt (and the official SDKs) will write: a
 /// non-zero multiple of 16, at most 2^31 − 1.
 pub fn check_frame_length(frame_length: u32) -> Result<(), FormatError> {
-    header::validate_frame_length(frame_length)
+    if frame_length == 0 || !frame_length.is_multiple_of(16) || frame_length > i32::MAX as u32 {
+        return Err(FormatError::InvalidFrameLength(frame_length));
+    }
+    Ok(())
 }

@@ -186,6 +186,7 @@ impl<W: Write> Encryptor<W> {
 
     fn start(mut inner: SigningOutput<W>, header: &Header, keys: MessageKeys) -> Result<Self, Error> {
         let body = header.body();
+        message::check_frame_length(body.frame_length)?;
         header.verify(&keys)?;
         inner.write_all(&header.to_bytes())?;
         let frame_length = usize::try_from(body.frame_length).expect("u32 fits in usize");

@@ -21,8 +21,12 @@ impl Env {
     }
 
     fn official_cli(&self, args: &[&str]) -> Output {
+        self.official_cli_under("require-encrypt-require-decrypt", args)
+    }
+
+    fn official_cli_under(&self, commitment_policy: &str, args: &[&str]) -> Output {
         let mut cmd = self.command_for(venv_bin("aws-encryption-cli"));
-        cmd.args(args).args(["--commitment-policy", "require-encrypt-require-decrypt", "-S"]);
+        cmd.args(args).args(["--commitment-policy", commitment_policy, "-S"]);
         self.with_aws(cmd)
     }
 
@@ -89,6 +93,80 @@ fn the_official_cli_and_python_sdk_open_what_envcrypt_seals() {
         let sdk_out = format!("{plain}.sdk");
         succeeded(env.python_sdk_decrypt(&key, &format!("{plain}.enc"), &sdk_out, &context), "Python SDK decrypt");
         assert_eq!(std::fs::read(env.path(&sdk_out)).unwrap(), data(*len), "case {i}: Python SDK");
+    }
+}
+
+/// Every suite, both ways through `aws-encryption-cli` and a KMS key: the legacy suites under
+/// the policies that allow them, non-framed bodies (frame length 0) from the official side.
+#[test]
+fn every_suite_crosses_between_envcrypt_and_the_official_cli() {
+    let env = Env::new();
+    let key = env.key();
+    let wrapping = format!("key={key}");
+    let plaintext = data(20_000);
+    std::fs::write(env.path("plain"), &plaintext).unwrap();
+    for suite in envcrypt::message::AlgorithmSuite::ALL {
+        // The official CLI names the identity suites without the specification's _NO_KDF.
+        let (id, name) = (format!("0x{:04x}", suite.id()), suite.name().trim_end_matches("_NO_KDF"));
+        let sealing_policy =
+            if suite.is_committing() { "require-encrypt-require-decrypt" } else { "forbid-encrypt-allow-decrypt" };
+        for frame_length in ["0", "4096"] {
+            let sealed = format!("official-{id}-{frame_length}.enc");
+            let args = [
+                "--encrypt",
+                "-i",
+                "plain",
+                "-o",
+                &sealed,
+                "--wrapping-keys",
+                &wrapping,
+                "--algorithm",
+                name,
+                "--frame-length",
+                frame_length,
+                "-c",
+                "origin=python",
+            ];
+            succeeded(env.official_cli_under(sealing_policy, &args), &format!("aws-encryption-cli --encrypt {id}"));
+            let inspect = String::from_utf8(succeeded(env.envcrypt(&["inspect", &sealed]), "inspect")).unwrap();
+            assert!(inspect.contains(&id), "{id}: {inspect}");
+            assert_eq!(inspect.contains("non-framed"), frame_length == "0", "{id}: {inspect}");
+            let open = ["open", "--commitment-policy", "require-encrypt-allow-decrypt", "-o", "-", &sealed];
+            assert_eq!(succeeded(env.envcrypt(&open), &format!("envcrypt open {id}")), plaintext, "{id}");
+            if !suite.is_committing() {
+                let refused = env.envcrypt(&["open", "-o", "-", &sealed]);
+                assert_eq!(refused.status.code(), Some(4), "{id}: the default policy refuses legacy suites");
+                assert!(refused.stdout.is_empty());
+                let message = String::from_utf8_lossy(&refused.stderr);
+                assert!(message.contains("--commitment-policy require-encrypt-allow-decrypt"), "{id}: {message}");
+            }
+        }
+
+        let sealed = format!("envcrypt-{id}.enc");
+        let seal = [
+            "seal",
+            "--key",
+            &key,
+            "--suite",
+            &id,
+            "--commitment-policy",
+            sealing_policy,
+            "--frame-size",
+            "4096",
+            "--context",
+            "origin=envcrypt",
+            "-o",
+            &sealed,
+            "plain",
+        ];
+        succeeded(env.envcrypt(&seal), &format!("envcrypt seal {id}"));
+        let out = format!("envcrypt-{id}.out");
+        let args = ["--decrypt", "-i", &sealed, "-o", &out, "--wrapping-keys", &wrapping];
+        succeeded(
+            env.official_cli_under("require-encrypt-allow-decrypt", &args),
+            &format!("aws-encryption-cli --decrypt {id}"),
+        );
+        assert_eq!(std::fs::read(env.path(&out)).unwrap(), plaintext, "{id}: aws-encryption-cli");
     }
 }
 

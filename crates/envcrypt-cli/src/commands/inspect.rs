@@ -1,7 +1,8 @@
 //! `envcrypt inspect`: a sealed message's header (suite, keys, context, frame size) from a
 //! file, stdin or an S3 object, without any key.
 
-use envcrypt::message::{Header, ParseLimits};
+use envcrypt::keyring::raw;
+use envcrypt::message::{EncryptedDataKey, Header, ParseLimits};
 use envcrypt::stream;
 use envcrypt_s3::{inspect_object, Inspected, InspectedKind, S3ecVersion, TransferOptions};
 use serde_json::json;
@@ -117,6 +118,7 @@ fn header_json(name: &str, header: &Header) -> serde_json::Value {
         "encrypted_data_keys": body.encrypted_data_keys.iter().map(|edk| json!({
             "provider_id": edk.provider_id,
             "provider_info": String::from_utf8_lossy(&edk.provider_info),
+            "key": key_name(edk),
             "ciphertext_bytes": edk.ciphertext.len(),
         })).collect::<Vec<_>>(),
     })
@@ -138,12 +140,17 @@ fn header_lines(name: &str, header: &Header) -> Vec<String> {
     ];
     lines.extend(context_lines(&body.context));
     lines.push(format!("keys ({}):", body.encrypted_data_keys.len()));
-    lines.extend(
-        body.encrypted_data_keys
-            .iter()
-            .map(|edk| format!("  {}  {}", edk.provider_id, String::from_utf8_lossy(&edk.provider_info))),
-    );
+    lines.extend(body.encrypted_data_keys.iter().map(|edk| format!("  {}  {}", edk.provider_id, key_name(edk))));
     lines
+}
+
+/// The key an encrypted data key names: the ARN of a key service's key, the name of a raw AES
+/// key (its provider info also holds the wrapping IV), or the name of a raw RSA key.
+fn key_name(edk: &EncryptedDataKey) -> String {
+    match raw::aes_key_name(edk) {
+        Some(name) => format!("{name} (raw AES)"),
+        None => String::from_utf8_lossy(&edk.provider_info).into_owned(),
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {

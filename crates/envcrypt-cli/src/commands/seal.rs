@@ -116,7 +116,11 @@ pub struct TransferArgs {
 fn parse_suite(text: &str) -> Result<AlgorithmSuite, String> {
     let hex = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).unwrap_or(text);
     let by_id = u16::from_str_radix(hex, 16).ok().and_then(AlgorithmSuite::from_id);
-    by_id.or_else(|| AlgorithmSuite::ALL.into_iter().find(|s| s.name().eq_ignore_ascii_case(text))).ok_or_else(|| {
+    // By the specification's name, or the official CLI's (which drops _NO_KDF).
+    let named = |s: &AlgorithmSuite| {
+        s.name().eq_ignore_ascii_case(text) || s.name().trim_end_matches("_NO_KDF").eq_ignore_ascii_case(text)
+    };
+    by_id.or_else(|| AlgorithmSuite::ALL.into_iter().find(named)).ok_or_else(|| {
         let ids: Vec<String> = AlgorithmSuite::ALL.iter().map(|s| format!("0x{:04x}", s.id())).collect();
         format!("{text:?} is not an algorithm suite; one of {}", ids.join(", "))
     })
@@ -215,7 +219,6 @@ impl Sealing<'_> {
             commitment_policy: self.args.commitment.commitment_policy,
             threads,
             plaintext_length: if self.declare_length { source.len } else { None },
-            ..SealOptions::default()
         };
         let keys = &self.key_names;
         let Location::S3(url) = output else {
