@@ -359,7 +359,7 @@ impl OpenPolicy {
         suite: AlgorithmSuite,
     ) -> Result<Unwrapped, KeyringError> {
         let Some(binding) = &self.cache else {
-            return self.unwrap_uncached(edks, context);
+            return self.unwrap_uncached(edks, context, suite);
         };
         let strict = self.strict_keys.iter().flatten().map(|key| ("strict", key.to_string()));
         let raw = self.raw_keys.iter().map(|key| (key.namespace(), key.name().to_owned()));
@@ -375,7 +375,7 @@ impl OpenPolicy {
             .chain(raw)
             .chain(filter);
         let Some(id) = binding.open_id(keys, suite, edks, context) else {
-            return self.unwrap_uncached(edks, context);
+            return self.unwrap_uncached(edks, context, suite);
         };
         let _claim = loop {
             if let Some(Materials::Open { data_key, encrypted_data_key, key_arn }) =
@@ -389,7 +389,7 @@ impl OpenPolicy {
                 break claim;
             }
         };
-        let unwrapped = self.unwrap_uncached(edks, context)?;
+        let unwrapped = self.unwrap_uncached(edks, context, suite)?;
         let materials = Materials::Open {
             data_key: unwrapped.data_key.clone(),
             encrypted_data_key: edks[unwrapped.index].clone(),
@@ -427,6 +427,7 @@ impl OpenPolicy {
         &self,
         edks: &[EncryptedDataKey],
         context: &EncryptionContext,
+        suite: AlgorithmSuite,
     ) -> Result<Unwrapped, KeyringError> {
         let mut attempts = Vec::new();
         let mut skipped = Vec::new();
@@ -435,7 +436,7 @@ impl OpenPolicy {
             let owners: Vec<&Arc<RawKey>> = self.raw_keys.iter().filter(|key| key.owns(edk)).collect();
             if !owners.is_empty() {
                 for key in owners {
-                    match key.unwrap(edk, &raw_context) {
+                    match key.unwrap(edk, &raw_context, suite.data_key_len()) {
                         Some(data_key) => return Ok(Unwrapped { data_key, key_arn: key.to_string(), index }),
                         None => attempts.push(Attempt {
                             key: key.to_string(),
@@ -457,7 +458,13 @@ impl OpenPolicy {
                 continue;
             };
             let candidates: Vec<KeyRef> = match &self.strict_keys {
+                // Discovery tries only key ARNs, as the SDKs' discovery keyrings do: an alias in
+                // a header could be re-pointed at another key.
                 None => match KeyRef::parse(&info) {
+                    Ok(key) if !matches!(key, KeyRef::KeyArn(_)) => {
+                        skipped.push(format!("{info} (not a key ARN)"));
+                        continue;
+                    }
                     Ok(key) => match self.discovery_filter.as_ref().and_then(|f| f.refusal(&key)) {
                         Some(reason) => {
                             skipped.push(format!("{info} ({reason})"));

@@ -12,8 +12,13 @@
 //! The raw AES wrapping binds the encryption context; RSA wrapping cannot, so what binds an
 //! RSA-wrapped message's context is its header tag.
 //!
-//! RSA decryption uses RustCrypto's `rsa`, which is not constant-time (RUSTSEC-2023-0071);
-//! SECURITY.md says what that means for a private key used here.
+//! RSA unwrapping never says whether a ciphertext decrypted: a ciphertext that does not (bad
+//! padding, or a data key of the wrong length) yields a pseudo-random key derived from the
+//! private key and the ciphertext ("implicit rejection"), which then fails the message's key
+//! commitment or header tag exactly as a forged key would. Without it, the difference between
+//! "does not decrypt" and "decrypts to a wrong key" is a padding oracle (Bleichenbacher) on
+//! PKCS#1 v1.5. RSA decryption uses RustCrypto's `rsa`, which is not constant-time
+//! (RUSTSEC-2023-0071); SECURITY.md says what that means for a private key used here.
 
 use std::fmt;
 
@@ -22,12 +27,14 @@ use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use rsa::{Oaep, Pkcs1v15Encrypt, RsaPrivateKey, RsaPublicKey};
 use zeroize::Zeroizing;
 
-use crate::crypto::{self, ContentCipher, NONCE_LEN, TAG_LEN};
+use crate::crypto::{self, ContentCipher, HkdfHash, NONCE_LEN, TAG_LEN};
 use crate::kms::SecretBytes;
 use crate::message::{EncryptedDataKey, AWS_KMS_PROVIDER_PREFIX};
 
 /// The tag length the raw AES keyring writes, in bits, as its provider info records it.
 const AES_TAG_BITS: u32 = (TAG_LEN * 8) as u32;
+/// The smallest RSA modulus accepted, in bits.
+pub const MIN_RSA_BITS: usize = 2048;
 
 /// Why a raw key could not be configured, or could not wrap.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,7 +109,13 @@ pub struct RawRsaKey {
     name: String,
     padding: RsaPadding,
     public: RsaPublicKey,
-    private: Option<RsaPrivateKey>,
+    private: Option<RsaPrivate>,
+}
+
+/// The private half of a raw RSA key, and the secret its implicit rejections derive from.
+struct RsaPrivate {
+    key: RsaPrivateKey,
+    rejection_secret: Zeroizing<[u8; 32]>,
 }
 
 fn check_namespace(namespace: &str) -> Result<(), RawKeyError> {
@@ -141,6 +154,19 @@ impl RawKey {
                     |_| invalid("the PEM is not an RSA public key (SubjectPublicKeyInfo or PKCS#1) or private key"),
                 )?,
             };
+        let bits = rsa::traits::PublicKeyParts::size(&public) * 8;
+        if bits < MIN_RSA_BITS {
+            return Err(invalid(&format!(
+                "the key has {bits} bits; envcrypt takes RSA keys of {MIN_RSA_BITS} bits or more"
+            )));
+        }
+        let private = private.map(|key| {
+            let exponent = Zeroizing::new(rsa::traits::PrivateKeyParts::d(&key).to_bytes_be());
+            let mut rejection_secret = Zeroizing::new([0u8; 32]);
+            let label: &[u8] = b"envcrypt raw RSA implicit rejection";
+            crypto::hkdf(HkdfHash::Sha256, &exponent, &[], &[label], &mut *rejection_secret);
+            RsaPrivate { key, rejection_secret }
+        });
         Ok(Self::Rsa(Box::new(RawRsaKey {
             namespace: namespace.to_owned(),
             name: name.to_owned(),
@@ -185,12 +211,14 @@ impl RawKey {
         }
     }
 
-    /// Unwraps a data key this key [`owns`](Self::owns); `None` if it does not open (wrong
-    /// key, altered data key or context, or an RSA key without its private half).
-    pub fn unwrap(&self, edk: &EncryptedDataKey, context: &[u8]) -> Option<SecretBytes> {
+    /// Unwraps a `data_key_len`-byte data key this key [`owns`](Self::owns); `None` if it
+    /// does not open (an AES key: wrong key, altered data key or context; an RSA key without
+    /// its private half). An RSA key always answers a key of the length asked for: the data key,
+    /// or an implicit rejection (see the module docs) that the message's checks then refuse.
+    pub fn unwrap(&self, edk: &EncryptedDataKey, context: &[u8], data_key_len: usize) -> Option<SecretBytes> {
         match self {
             Self::Aes(key) => key.unwrap(edk, context),
-            Self::Rsa(key) => key.unwrap(edk),
+            Self::Rsa(key) => key.unwrap(edk, data_key_len),
         }
     }
 }
@@ -276,17 +304,23 @@ impl RawRsaKey {
         })
     }
 
-    fn unwrap(&self, edk: &EncryptedDataKey) -> Option<SecretBytes> {
+    fn unwrap(&self, edk: &EncryptedDataKey, data_key_len: usize) -> Option<SecretBytes> {
         let private = self.private.as_ref()?;
         let ciphertext = &edk.ciphertext;
         let decrypted = match self.padding {
-            RsaPadding::Pkcs1 => private.decrypt(Pkcs1v15Encrypt, ciphertext),
-            RsaPadding::OaepSha1 => private.decrypt(Oaep::new::<sha1::Sha1>(), ciphertext),
-            RsaPadding::OaepSha256 => private.decrypt(Oaep::new::<sha2::Sha256>(), ciphertext),
-            RsaPadding::OaepSha384 => private.decrypt(Oaep::new::<sha2::Sha384>(), ciphertext),
-            RsaPadding::OaepSha512 => private.decrypt(Oaep::new::<sha2::Sha512>(), ciphertext),
+            RsaPadding::Pkcs1 => private.key.decrypt(Pkcs1v15Encrypt, ciphertext),
+            RsaPadding::OaepSha1 => private.key.decrypt(Oaep::new::<sha1::Sha1>(), ciphertext),
+            RsaPadding::OaepSha256 => private.key.decrypt(Oaep::new::<sha2::Sha256>(), ciphertext),
+            RsaPadding::OaepSha384 => private.key.decrypt(Oaep::new::<sha2::Sha384>(), ciphertext),
+            RsaPadding::OaepSha512 => private.key.decrypt(Oaep::new::<sha2::Sha512>(), ciphertext),
         };
-        decrypted.ok().map(|key| SecretBytes::new(Zeroizing::new(key)))
+        let mut rejection = Zeroizing::new(vec![0u8; data_key_len]);
+        crypto::hkdf(HkdfHash::Sha256, &*private.rejection_secret, &[], &[ciphertext], &mut rejection);
+        let data_key = match decrypted.map(Zeroizing::new) {
+            Ok(key) if key.len() == data_key_len => key,
+            _ => rejection,
+        };
+        Some(SecretBytes::new(data_key))
     }
 }
 
@@ -304,10 +338,10 @@ mod tests {
         assert_eq!(edk.ciphertext.len(), 32 + 16);
         assert_eq!(aes_key_name(&edk), Some("k1"));
         assert!(key.owns(&edk));
-        assert_eq!(key.unwrap(&edk, b"context").unwrap().expose_secret(), &[1u8; 32]);
-        assert!(key.unwrap(&edk, b"other context").is_none());
+        assert_eq!(key.unwrap(&edk, b"context", 32).unwrap().expose_secret(), &[1u8; 32]);
+        assert!(key.unwrap(&edk, b"other context", 32).is_none());
         let other = RawKey::aes("backup", "k1", &[8u8; 32]).unwrap();
-        assert!(other.unwrap(&edk, b"context").is_none());
+        assert!(other.unwrap(&edk, b"context", 32).is_none());
         assert!(!RawKey::aes("backup", "k2", &[7u8; 32]).unwrap().owns(&edk));
         assert!(!RawKey::aes("other", "k1", &[7u8; 32]).unwrap().owns(&edk));
     }

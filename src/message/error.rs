@@ -1,6 +1,5 @@
 //! [`FormatError`]: why bytes are not a valid message or failed to authenticate.
 
-use super::{AlgorithmSuite, CommitmentPolicy};
 use crate::context::ContextError;
 
 /// Why bytes are not a valid message, or failed to authenticate.
@@ -35,14 +34,14 @@ pub enum FormatError {
     #[error("the header does not fit its algorithm suite 0x{0:04x}")]
     SuiteMismatch(u16),
     /// The commitment policy refuses the suite.
-    #[error("{}", describe_policy_refusal(*sealing, *suite, *policy))]
+    #[error("{reason}")]
     CommitmentPolicy {
         /// The message's suite.
         suite: u16,
         /// Whether sealing (rather than opening) was refused.
         sealing: bool,
-        /// The policy in force.
-        policy: CommitmentPolicy,
+        /// Why, and which policy would allow it.
+        reason: String,
     },
     /// An algorithm suite envcrypt does not read.
     #[error("unsupported algorithm suite 0x{0:04x}")]
@@ -161,24 +160,4 @@ pub enum FormatError {
         /// The declared length.
         declared: u64,
     },
-}
-
-fn describe_policy_refusal(sealing: bool, suite: u16, policy: CommitmentPolicy) -> String {
-    let legacy = AlgorithmSuite::from_id(suite).is_some_and(|s| !s.is_committing());
-    match (sealing, legacy) {
-        (false, _) => format!(
-            "the message uses suite 0x{suite:04x}, which has no key commitment (written by Encryption SDK 1.x or a \
-             legacy setting); the commitment policy {policy} opens only committing suites: open it with --commitment-policy \
-             {}",
-            CommitmentPolicy::RequireEncryptAllowDecrypt
-        ),
-        (true, true) => format!(
-            "suite 0x{suite:04x} has no key commitment and the commitment policy {policy} writes only committing \
-             suites: seal it with --commitment-policy {}",
-            CommitmentPolicy::ForbidEncryptAllowDecrypt
-        ),
-        (true, false) => format!(
-            "suite 0x{suite:04x} commits to its key and the commitment policy {policy} writes only the legacy suites"
-        ),
-    }
 }

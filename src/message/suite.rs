@@ -184,12 +184,33 @@ impl CommitmentPolicy {
         }
     }
 
+    /// Why this policy refuses `suite`, and which policy would not.
+    fn refusal(self, suite: AlgorithmSuite, sealing: bool) -> String {
+        let id = suite.id();
+        match (sealing, suite.is_committing()) {
+            (false, _) => format!(
+                "the message uses suite 0x{id:04x}, which has no key commitment (written by Encryption SDK 1.x or a \
+                 legacy setting); the commitment policy {self} opens only committing suites: open it with \
+                 --commitment-policy {}",
+                Self::RequireEncryptAllowDecrypt
+            ),
+            (true, false) => format!(
+                "suite 0x{id:04x} has no key commitment and the commitment policy {self} writes only committing \
+                 suites: seal it with --commitment-policy {}",
+                Self::ForbidEncryptAllowDecrypt
+            ),
+            (true, true) => {
+                format!("suite 0x{id:04x} commits to its key and the commitment policy {self} writes only the legacy suites")
+            }
+        }
+    }
+
     /// Checks that a message may be sealed with `suite`.
     pub fn check_sealing(self, suite: AlgorithmSuite) -> Result<(), FormatError> {
         if self.allows_sealing(suite) {
             return Ok(());
         }
-        Err(FormatError::CommitmentPolicy { suite: suite.id(), sealing: true, policy: self })
+        Err(FormatError::CommitmentPolicy { suite: suite.id(), sealing: true, reason: self.refusal(suite, true) })
     }
 
     /// Checks that a message sealed with `suite` may be opened.
@@ -197,7 +218,7 @@ impl CommitmentPolicy {
         if self.allows_opening(suite) {
             return Ok(());
         }
-        Err(FormatError::CommitmentPolicy { suite: suite.id(), sealing: false, policy: self })
+        Err(FormatError::CommitmentPolicy { suite: suite.id(), sealing: false, reason: self.refusal(suite, false) })
     }
 
     /// Whether a message may be sealed with `suite`.

@@ -14,7 +14,7 @@ use super::decrypt::read_header_and_rest;
 use super::error::{Error, RewrapError};
 use crate::keyring::OpenPolicy;
 use crate::kms::{KeyRef, KeyService, ReEncryptRequest};
-use crate::message::{EncryptedDataKey, Header, HeaderBody, MessageKeys, ParseLimits};
+use crate::message::{CommitmentPolicy, EncryptedDataKey, Header, HeaderBody, MessageKeys, ParseLimits};
 
 /// What to change.
 pub struct RewrapRequest<'a> {
@@ -26,6 +26,8 @@ pub struct RewrapRequest<'a> {
     pub remove: &'a [String],
     /// Bounds on the header.
     pub limits: ParseLimits,
+    /// Which suites may be re-wrapped: those this policy opens.
+    pub commitment_policy: CommitmentPolicy,
 }
 
 impl std::fmt::Debug for RewrapRequest<'_> {
@@ -51,6 +53,7 @@ pub struct Rewrapped {
 pub fn rewrap_header(input: &mut impl Read, request: &RewrapRequest<'_>) -> Result<Rewrapped, Error> {
     let (header, _) = read_header_and_rest(input, &request.limits)?;
     let body = header.body();
+    request.commitment_policy.check_opening(body.suite)?;
     if body.suite.is_signed() {
         // The footer signature covers the header, so a new header would orphan it, and the
         // signing key is gone: only the sealer could sign again.

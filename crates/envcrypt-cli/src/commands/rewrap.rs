@@ -17,7 +17,7 @@ use crate::backends::{s3_client, Backends};
 use crate::batch::{self, Split};
 use crate::error::CliError;
 use crate::files::Output;
-use crate::flags::{key_ref, GlobalArgs};
+use crate::flags::{key_ref, CommitmentPolicyArg, GlobalArgs};
 use crate::location::Location;
 use crate::{print, signals};
 
@@ -49,6 +49,8 @@ pub struct Args {
     /// Only these keys may open the data key (strict); default: any key the header names.
     #[arg(long = "from", value_name = "KEY")]
     pub from: Vec<String>,
+    #[command(flatten)]
+    pub commitment: CommitmentPolicyArg,
 }
 
 pub fn exec(args: &Args, global: &GlobalArgs) -> Result<(), CliError> {
@@ -70,7 +72,13 @@ pub fn exec(args: &Args, global: &GlobalArgs) -> Result<(), CliError> {
     let from = args.from.iter().map(|k| key_ref(k)).collect::<Result<Vec<_>, _>>()?;
     let open =
         if from.is_empty() { OpenPolicy::discovery(backends.all()) } else { OpenPolicy::strict(backends.all(), from) };
-    let request = RewrapRequest { open: &open, add: &add, remove: &remove, limits: ParseLimits::default() };
+    let request = RewrapRequest {
+        open: &open,
+        add: &add,
+        remove: &remove,
+        limits: ParseLimits::default(),
+        commitment_policy: args.commitment.commitment_policy,
+    };
 
     // The first signal aborts the objects' multipart copies, so that no parts stay behind.
     let stop = targets.iter().any(|t| matches!(t, Location::S3(_))).then(signals::cooperative_stop);

@@ -170,6 +170,13 @@ pub fn exec(args: &Args, global: &GlobalArgs) -> Result<(), CliError> {
             "--format s3ec is a format of S3 objects: give -o s3://BUCKET/KEY, or leave --format out",
         ));
     }
+    let raw_flags = !args.raw_keys.aes.is_empty() || !args.raw_keys.rsa.is_empty();
+    if args.format != ObjectFormat::Sealed && (args.suite.is_some() || raw_flags) {
+        return Err(CliError::usage(
+            "--format s3ec objects have their own algorithm and one --key: leave out --suite, --raw-aes-key and \
+             --raw-rsa-key",
+        ));
+    }
     let backends = Backends::new(global)?;
     // The managed default key is created on first use, whether named or implied.
     let names_default = keys.iter().any(|k| k.alias_name() == Some(DEFAULT_KEY_ALIAS));
