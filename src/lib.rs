@@ -2,8 +2,10 @@
 //!
 //! Layers, bottom to top (ARCHITECTURE.md):
 //! - [`kms`]: the [`KeyService`](kms::KeyService) contract and its backends ([`kms::local`]);
-//! - [`message`]: the AWS Encryption SDK message format v2, bytes only, no I/O;
-//! - [`keyring`]: which key services wrap and unwrap a message's data key;
+//! - [`message`]: the AWS Encryption SDK message format (versions 1 and 2, every suite), bytes
+//!   only, no I/O;
+//! - [`keyring`]: which keys (a key service's, or raw AES and RSA keys) wrap and unwrap a
+//!   message's data key;
 //! - [`stream`]: `Write`/`Read` adapters that seal and open messages in bounded memory.
 //!
 //! ARCHITECTURE.md maps the layers and the crates around this one.

@@ -48,6 +48,23 @@ fn open(message: &[u8]) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
+/// A local store whose calls are counted: the store, the counter, and the service to use.
+fn counted_store() -> (TempStore, Arc<CountingKeyService>, Arc<dyn KeyService>) {
+    let store = TempStore::new();
+    let counting = Arc::new(CountingKeyService::new(store.service.clone()));
+    let service: Arc<dyn KeyService> = counting.clone();
+    (store, counting, service)
+}
+
+/// `plaintext` sealed with `suite` under the default key of the service `counted_store` made.
+fn seal_with(service: &Arc<dyn KeyService>, suite: AlgorithmSuite, plaintext: &[u8]) -> Vec<u8> {
+    let key = envcrypt::kms::KeyRef::parse("alias/envcrypt/default").unwrap();
+    let keyring = Keyring::new().with_key(service.clone(), key);
+    let mut sealed = Vec::new();
+    stream::seal(plaintext, &mut sealed, &keyring, &context(), &seal_options(suite, 4096)).unwrap();
+    sealed
+}
+
 #[test]
 fn every_suite_round_trips_through_every_way_of_sealing_and_opening() {
     let keyring = Keyring::new().with_raw_key(raw_key());
@@ -78,13 +95,8 @@ fn every_suite_round_trips_through_every_way_of_sealing_and_opening() {
 /// is asked for the data key, and names the policy that opens it.
 #[test]
 fn the_default_policy_refuses_a_legacy_message_before_any_key_service_call() {
-    let store = TempStore::new();
-    let counting = Arc::new(CountingKeyService::new(store.service.clone()));
-    let service: Arc<dyn KeyService> = counting.clone();
-    let keyring = Keyring::new().with_key(service.clone(), store.key.clone());
-    let options = seal_options(AlgorithmSuite::AesGcm256HkdfSha384EcdsaP384, 4096);
-    let mut sealed = Vec::new();
-    stream::seal(&b"written by ESDK 1.x"[..], &mut sealed, &keyring, &context(), &options).unwrap();
+    let (_store, counting, service) = counted_store();
+    let sealed = seal_with(&service, AlgorithmSuite::AesGcm256HkdfSha384EcdsaP384, b"written by ESDK 1.x");
 
     let before = counting.counts().decrypt;
     let mut out = Vec::new();
@@ -242,12 +254,8 @@ fn a_raw_rsa_key_gives_no_padding_oracle() {
 fn discovery_tries_only_key_arns_of_the_allowed_accounts() {
     use envcrypt::keyring::DiscoveryFilter;
     use envcrypt::message::Header;
-    let store = TempStore::new();
-    let counting = Arc::new(CountingKeyService::new(store.service.clone()));
-    let service: Arc<dyn KeyService> = counting.clone();
-    let keyring = Keyring::new().with_key(service.clone(), store.key.clone());
-    let mut sealed = Vec::new();
-    stream::seal(&b"discovered"[..], &mut sealed, &keyring, &context(), &SealOptions::default()).unwrap();
+    let (_store, counting, service) = counted_store();
+    let sealed = seal_with(&service, AlgorithmSuite::AesGcm256HkdfSha512Committing, b"discovered");
     let (header, header_len) = Header::parse(&sealed, &ParseLimits::default()).unwrap();
     let key_arn = String::from_utf8(header.body().encrypted_data_keys[0].provider_info.clone()).unwrap();
     let open = |message: &[u8], policy: OpenPolicy| {
@@ -286,25 +294,36 @@ fn discovery_tries_only_key_arns_of_the_allowed_accounts() {
 /// a legacy message is refused by default, before any key service call.
 #[test]
 fn rewrap_refuses_a_legacy_message_under_the_default_policy() {
-    let store = TempStore::new();
-    let counting = Arc::new(CountingKeyService::new(store.service.clone()));
-    let service: Arc<dyn KeyService> = counting.clone();
-    let keyring = Keyring::new().with_key(service.clone(), store.key.clone());
-    let options = seal_options(AlgorithmSuite::AesGcm256HkdfSha256, 4096);
-    let mut sealed = Vec::new();
-    stream::seal(&b"legacy"[..], &mut sealed, &keyring, &context(), &options).unwrap();
+    let (store, counting, service) = counted_store();
+    let sealed = seal_with(&service, AlgorithmSuite::AesGcm256HkdfSha256, b"legacy");
     let open = OpenPolicy::discovery(vec![service.clone()]);
     let add = [(service, store.key.clone())];
-    let mut request = stream::RewrapRequest {
-        open: &open,
-        add: &add,
-        remove: &[],
-        limits: ParseLimits::default(),
-        commitment_policy: CommitmentPolicy::default(),
-    };
+    let mut request = stream::RewrapRequest::new(&open, &add, &[]);
     let refused = stream::rewrap_header(&mut &sealed[..], &request);
     assert!(matches!(refused, Err(Error::Format(FormatError::CommitmentPolicy { sealing: false, .. }))), "{refused:?}");
     assert_eq!(counting.counts().decrypt, 0);
     request.commitment_policy = CommitmentPolicy::RequireEncryptAllowDecrypt;
     stream::rewrap_header(&mut &sealed[..], &request).unwrap();
+}
+
+/// The data-key cache works over raw keys as over key services: messages of known length share
+/// one data key (and so the same encrypted data keys), each with its own message id.
+#[test]
+fn the_data_key_cache_works_over_raw_keys() {
+    use envcrypt::keyring::cache::{CacheLimits, DataKeyCache};
+    let keyring = Keyring::new()
+        .with_raw_key(raw_key())
+        .with_cache(Arc::new(DataKeyCache::new(4)), CacheLimits::new(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let headers: Vec<_> = (0..3)
+        .map(|_| {
+            let options = SealOptions { plaintext_length: Some(5), ..SealOptions::default() };
+            let mut sealed = Vec::new();
+            stream::seal(&b"small"[..], &mut sealed, &keyring, &context(), &options).unwrap();
+            assert_eq!(open(&sealed).unwrap(), b"small");
+            stream::read_header(&mut &sealed[..], &ParseLimits::default()).unwrap().body().clone()
+        })
+        .collect();
+    assert!(headers.iter().all(|h| h.encrypted_data_keys == headers[0].encrypted_data_keys), "one data key");
+    assert!(headers[0].message_id != headers[1].message_id && headers[1].message_id != headers[2].message_id);
 }

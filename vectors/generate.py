@@ -74,8 +74,13 @@ def message(data_key, message_id, ctx, edks, frame_length, plaintext):
     header_tag = aead.encrypt(bytes(12), b"", body)  # empty plaintext: the output is the tag
     out = body + header_tag
 
-    # Every full frame is a regular frame; the final frame holds the rest, 0 to
-    # frame_length - 1 bytes (the official SDKs refuse a final frame of frame_length bytes).
+    return out + framed_body(aead, message_id, frame_length, plaintext), commitment
+
+
+def framed_body(aead, message_id, frame_length, plaintext):
+    """Every full frame is a regular frame; the final frame holds the rest, 0 to
+    frame_length - 1 bytes (the official SDKs refuse a final frame of frame_length bytes)."""
+    out = b""
     seq = 1
     rest = plaintext
     while len(rest) >= frame_length:
@@ -86,9 +91,7 @@ def message(data_key, message_id, ctx, edks, frame_length, plaintext):
         seq += 1
     iv = bytes(8) + u32(seq)
     aad = message_id + b"AWSKMSEncryptionClient Final Frame" + u32(seq) + struct.pack(">Q", len(rest))
-    sealed = aead.encrypt(iv, rest, aad)
-    out += u32(0xFFFFFFFF) + u32(seq) + iv + u32(len(rest)) + sealed
-    return out, commitment
+    return out + u32(0xFFFFFFFF) + u32(seq) + iv + u32(len(rest)) + aead.encrypt(iv, rest, aad)
 
 
 # The unsigned format-1 suites: data key length and HKDF hash (None: the data key is the content key).
@@ -116,17 +119,7 @@ def message_v1(suite, data_key, message_id, ctx, edks, frame_length, plaintext):
         aad = message_id + b"AWSKMSEncryptionClient Single Block" + u32(1) + struct.pack(">Q", len(plaintext))
         sealed = aead.encrypt(iv, plaintext, aad)
         return out + iv + struct.pack(">Q", len(plaintext)) + sealed
-    seq = 1
-    rest = plaintext
-    while len(rest) >= frame_length:
-        chunk, rest = rest[:frame_length], rest[frame_length:]
-        iv = bytes(8) + u32(seq)
-        aad = message_id + b"AWSKMSEncryptionClient Frame" + u32(seq) + struct.pack(">Q", len(chunk))
-        out += u32(seq) + iv + aead.encrypt(iv, chunk, aad)
-        seq += 1
-    iv = bytes(8) + u32(seq)
-    aad = message_id + b"AWSKMSEncryptionClient Final Frame" + u32(seq) + struct.pack(">Q", len(rest))
-    return out + u32(0xFFFFFFFF) + u32(seq) + iv + u32(len(rest)) + aead.encrypt(iv, rest, aad)
+    return out + framed_body(aead, message_id, frame_length, plaintext)
 
 
 def legacy_message_cases():

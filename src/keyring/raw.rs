@@ -19,6 +19,27 @@
 //! "does not decrypt" and "decrypts to a wrong key" is a padding oracle (Bleichenbacher) on
 //! PKCS#1 v1.5. RSA decryption uses RustCrypto's `rsa`, which is not constant-time
 //! (RUSTSEC-2023-0071); SECURITY.md says what that means for a private key used here.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use envcrypt::keyring::raw::RawKey;
+//! use envcrypt::keyring::{Keyring, OpenPolicy};
+//! use envcrypt::kms::EncryptionContext;
+//! use envcrypt::stream::{self, OpenOptions, SealOptions};
+//!
+//! // A key from your own secret store: 16, 24 or 32 bytes.
+//! let key = Arc::new(RawKey::aes("vault", "backup-2026", &[7u8; 32])?);
+//! let context: EncryptionContext = [("purpose".to_owned(), "backup".to_owned())].into_iter().collect();
+//! let mut sealed = Vec::new();
+//! let keyring = Keyring::new().with_raw_key(key.clone());
+//! stream::seal(&b"nightly dump"[..], &mut sealed, &keyring, &context, &SealOptions::default())?;
+//!
+//! let mut opened = Vec::new();
+//! let policy = OpenPolicy::discovery(Vec::new()).with_raw_keys(vec![key]);
+//! stream::open(&sealed[..], &mut opened, &policy, &OpenOptions::default())?;
+//! assert_eq!(opened, b"nightly dump");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::fmt;
 

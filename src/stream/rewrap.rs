@@ -30,6 +30,13 @@ pub struct RewrapRequest<'a> {
     pub commitment_policy: CommitmentPolicy,
 }
 
+impl<'a> RewrapRequest<'a> {
+    /// A request with the default header limits and commitment policy.
+    pub fn new(open: &'a OpenPolicy, add: &'a [(Arc<dyn KeyService>, KeyRef)], remove: &'a [String]) -> Self {
+        Self { open, add, remove, limits: ParseLimits::default(), commitment_policy: CommitmentPolicy::default() }
+    }
+}
+
 impl std::fmt::Debug for RewrapRequest<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RewrapRequest").field("remove", &self.remove).finish_non_exhaustive()

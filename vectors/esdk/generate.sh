@@ -40,5 +40,6 @@ PY
 # The handlers decrypt what they wrote, as a check of the set itself.
 (cd "$work" && AWS_EC2_METADATA_DISABLED=true "$work/venv/bin/awses-full-message-decrypt" \
     --input python-raw/manifest.json)
-tar -C "$work" -czf "$here/python-raw.tar.gz" python-raw
+# Same files, same bytes: a re-run that makes the same vectors leaves the archive unchanged.
+tar -C "$work" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - python-raw | gzip -n > "$here/python-raw.tar.gz"
 echo "wrote $here/python-raw.tar.gz ($(du -h "$here/python-raw.tar.gz" | cut -f1))"

@@ -8,7 +8,6 @@
 
 use envcrypt::keyring::{Keyring, OpenPolicy};
 use envcrypt::kms::{KeyAdmin, KeyRef, KeyService};
-use envcrypt::message::ParseLimits;
 use envcrypt::stream::{RewrapRequest, SealOptions};
 use envcrypt_aws::AwsOptions;
 use envcrypt_s3::{
@@ -51,13 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let next = KeyRef::parse(&store.service.create_key("next year").wait()?.arn)?;
     let open = OpenPolicy::discovery(store.services());
     let add = [(store.service.clone() as std::sync::Arc<dyn KeyService>, next.clone())];
-    let request = RewrapRequest {
-        open: &open,
-        add: &add,
-        remove: &[],
-        limits: ParseLimits::default(),
-        commitment_policy: Default::default(),
-    };
+    let request = RewrapRequest::new(&open, &add, &[]);
     let rewrapped = rewrap_object(&s3, &url, &request, None)?;
     println!(
         "re-wrapped under {}: {} bytes down, {} bytes up",

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use envcrypt::keyring::{Keyring, OpenPolicy};
 use envcrypt::kms::{EncryptionContext, KeyAdmin, KeyRef, KeyService};
-use envcrypt::message::ParseLimits;
 use envcrypt::stream::{RewrapRequest, SealOptions};
 use envcrypt_aws::{AwsKmsService, AwsOptions};
 use envcrypt_s3::{
@@ -289,13 +288,7 @@ fn rewrap_moves_a_few_mebibytes_whatever_the_object_size() {
         let open = OpenPolicy::discovery(store.services());
         let add = [(store.service.clone() as Arc<dyn KeyService>, new_key.clone())];
         let remove = [old_arn.clone()];
-        let request = RewrapRequest {
-            open: &open,
-            add: &add,
-            remove: &remove,
-            limits: ParseLimits::default(),
-            commitment_policy: Default::default(),
-        };
+        let request = RewrapRequest::new(&open, &add, &remove);
         let (sent, received) = (proxy.sent(), proxy.received());
         let rewrapped = rewrap_object(&s3, &url, &request, None).unwrap();
         moved.push((proxy.sent() - sent, proxy.received() - received));
@@ -332,13 +325,7 @@ fn s3ec_rewrap_is_a_metadata_only_copy() {
     let body = bucket.get("v3");
     let open = OpenPolicy::discovery(store.services());
     let add = [(store.service.clone() as Arc<dyn KeyService>, new_key.clone())];
-    let request = RewrapRequest {
-        open: &open,
-        add: &add,
-        remove: &[],
-        limits: ParseLimits::default(),
-        commitment_policy: Default::default(),
-    };
+    let request = RewrapRequest::new(&open, &add, &[]);
     let (sent, received) = (proxy.sent(), proxy.received());
     rewrap_object(&s3, &url, &request, None).unwrap();
     assert!(proxy.sent() - sent < 16 * 1024 && proxy.received() - received < 16 * 1024);
@@ -365,25 +352,13 @@ fn s3ec_rewrap_honours_the_source_keys() {
     let add = [(store.service.clone() as Arc<dyn KeyService>, target.clone())];
 
     let wrong = OpenPolicy::strict(store.services(), vec![other.clone()]);
-    let request = RewrapRequest {
-        open: &wrong,
-        add: &add,
-        remove: &[],
-        limits: ParseLimits::default(),
-        commitment_policy: Default::default(),
-    };
+    let request = RewrapRequest::new(&wrong, &add, &[]);
     let err = rewrap_object(&s3, &url, &request, None).unwrap_err();
     assert!(err.to_string().contains("IncorrectKeyException"), "{err}");
     assert_eq!(bucket.metadata("v3-from"), metadata, "the object is unchanged");
 
     let right = OpenPolicy::strict(store.services(), vec![other, store.key.clone()]);
-    let request = RewrapRequest {
-        open: &right,
-        add: &add,
-        remove: &[],
-        limits: ParseLimits::default(),
-        commitment_policy: Default::default(),
-    };
+    let request = RewrapRequest::new(&right, &add, &[]);
     let done = rewrap_object(&s3, &url, &request, None).unwrap();
     assert_eq!(done.added, vec![target.to_string()]);
 
@@ -397,13 +372,7 @@ fn s3ec_rewrap_honours_the_source_keys() {
     let metadata = bucket.metadata("v3-from-aws");
     let add = [(kms.clone(), moved_to)];
     let wrong = OpenPolicy::strict(vec![kms.clone()], vec![wrong]);
-    let request = RewrapRequest {
-        open: &wrong,
-        add: &add,
-        remove: &[],
-        limits: ParseLimits::default(),
-        commitment_policy: Default::default(),
-    };
+    let request = RewrapRequest::new(&wrong, &add, &[]);
     let err = rewrap_object(&s3, &url, &request, None).unwrap_err();
     assert!(err.to_string().contains("IncorrectKeyException"), "{err}");
     assert_eq!(bucket.metadata("v3-from-aws"), metadata, "the object is unchanged");

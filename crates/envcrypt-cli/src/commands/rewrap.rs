@@ -8,7 +8,6 @@ use std::sync::atomic::AtomicBool;
 
 use envcrypt::keyring::OpenPolicy;
 use envcrypt::kms::KeyRef;
-use envcrypt::message::ParseLimits;
 use envcrypt::stream::{self, rewrap_header, RewrapRequest};
 use envcrypt_s3::{rewrap_object, ObjectUrl, TransferOptions};
 use serde_json::{json, Value};
@@ -73,11 +72,8 @@ pub fn exec(args: &Args, global: &GlobalArgs) -> Result<(), CliError> {
     let open =
         if from.is_empty() { OpenPolicy::discovery(backends.all()) } else { OpenPolicy::strict(backends.all(), from) };
     let request = RewrapRequest {
-        open: &open,
-        add: &add,
-        remove: &remove,
-        limits: ParseLimits::default(),
         commitment_policy: args.commitment.commitment_policy,
+        ..RewrapRequest::new(&open, &add, &remove)
     };
 
     // The first signal aborts the objects' multipart copies, so that no parts stay behind.
