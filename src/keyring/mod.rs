@@ -24,7 +24,7 @@ use raw::{RawKey, RawKeyError};
 
 use crate::context::{ContextError, EncryptionContext};
 use crate::crypto;
-use crate::kms::{DataKeySpec, KeyRef, KeyService, KmsError, SecretBytes};
+use crate::kms::{Arn, DataKeySpec, KeyRef, KeyService, KmsError, SecretBytes};
 use crate::message::{AlgorithmSuite, EncryptedDataKey, AWS_KMS_PROVIDER_PREFIX};
 
 /// The keys that wrap a new message's data key.
@@ -284,11 +284,8 @@ pub struct DiscoveryFilter {
 }
 
 impl DiscoveryFilter {
-    /// Why `key` may not be tried, if it may not.
-    fn refusal(&self, key: &KeyRef) -> Option<String> {
-        let Some(arn) = key.arn() else {
-            return Some("not an ARN, so its account is unknown to the discovery filter".to_owned());
-        };
+    /// Why the key `arn` names may not be tried, if it may not.
+    fn refusal(&self, arn: &Arn) -> Option<String> {
         if arn.partition != self.partition {
             return Some(format!("partition {} is not the discovery partition {}", arn.partition, self.partition));
         }
@@ -461,17 +458,17 @@ impl OpenPolicy {
                 // Discovery tries only key ARNs, as the SDKs' discovery keyrings do: an alias in
                 // a header could be re-pointed at another key.
                 None => match KeyRef::parse(&info) {
-                    Ok(key) if !matches!(key, KeyRef::KeyArn(_)) => {
-                        skipped.push(format!("{info} (not a key ARN)"));
-                        continue;
-                    }
-                    Ok(key) => match self.discovery_filter.as_ref().and_then(|f| f.refusal(&key)) {
+                    Ok(KeyRef::KeyArn(arn)) => match self.discovery_filter.as_ref().and_then(|f| f.refusal(&arn)) {
                         Some(reason) => {
                             skipped.push(format!("{info} ({reason})"));
                             continue;
                         }
-                        None => vec![key],
+                        None => vec![KeyRef::KeyArn(arn)],
                     },
+                    Ok(_) => {
+                        skipped.push(format!("{info} (not a key ARN)"));
+                        continue;
+                    }
                     Err(e) => {
                         attempts.push(Attempt { key: info, error: KmsError::InvalidCiphertext(e.to_string()) });
                         continue;
