@@ -306,24 +306,44 @@ fn rewrap_refuses_a_legacy_message_under_the_default_policy() {
     stream::rewrap_header(&mut &sealed[..], &request).unwrap();
 }
 
-/// The data-key cache works over raw keys as over key services: messages of known length share
-/// one data key (and so the same encrypted data keys), each with its own message id.
-#[test]
-fn the_data_key_cache_works_over_raw_keys() {
+/// Three messages of known length sealed with `suite` through a keyring with a data-key cache.
+fn sealed_through_a_cache(suite: AlgorithmSuite) -> Vec<envcrypt::message::HeaderBody> {
     use envcrypt::keyring::cache::{CacheLimits, DataKeyCache};
     let keyring = Keyring::new()
         .with_raw_key(raw_key())
         .with_cache(Arc::new(DataKeyCache::new(4)), CacheLimits::new(std::time::Duration::from_secs(60)))
         .unwrap();
-    let headers: Vec<_> = (0..3)
+    (0..3)
         .map(|_| {
-            let options = SealOptions { plaintext_length: Some(5), ..SealOptions::default() };
+            let options = SealOptions { plaintext_length: Some(5), ..seal_options(suite, 4096) };
             let mut sealed = Vec::new();
             stream::seal(&b"small"[..], &mut sealed, &keyring, &context(), &options).unwrap();
             assert_eq!(open(&sealed).unwrap(), b"small");
             stream::read_header(&mut &sealed[..], &ParseLimits::default()).unwrap().body().clone()
         })
-        .collect();
+        .collect()
+}
+
+/// The data-key cache works over raw keys as over key services: messages of known length share
+/// one data key (and so the same encrypted data keys), each with its own message id.
+#[test]
+fn the_data_key_cache_works_over_raw_keys() {
+    let headers = sealed_through_a_cache(AlgorithmSuite::AesGcm256HkdfSha512Committing);
     assert!(headers.iter().all(|h| h.encrypted_data_keys == headers[0].encrypted_data_keys), "one data key");
     assert!(headers[0].message_id != headers[1].message_id && headers[1].message_id != headers[2].message_id);
+}
+
+/// A suite without key derivation encrypts every message's frames under the data key itself
+/// with the same IVs, so a cached data key would reuse (key, IV) pairs across messages, which
+/// breaks AES-GCM. The cache never serves those suites: each message gets its own data key.
+#[test]
+fn a_cached_data_key_is_never_shared_by_a_suite_without_key_derivation() {
+    for suite in [AlgorithmSuite::AesGcm128, AlgorithmSuite::AesGcm192, AlgorithmSuite::AesGcm256] {
+        let headers = sealed_through_a_cache(suite);
+        for (i, a) in headers.iter().enumerate() {
+            for b in &headers[i + 1..] {
+                assert_ne!(a.encrypted_data_keys, b.encrypted_data_keys, "{suite:?}: a data key was shared");
+            }
+        }
+    }
 }

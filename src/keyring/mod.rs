@@ -25,7 +25,7 @@ use raw::{RawKey, RawKeyError};
 use crate::context::{ContextError, EncryptionContext};
 use crate::crypto;
 use crate::kms::{Arn, DataKeySpec, KeyRef, KeyService, KmsError, SecretBytes};
-use crate::message::{AlgorithmSuite, EncryptedDataKey, AWS_KMS_PROVIDER_PREFIX};
+use crate::message::{AlgorithmSuite, EncryptedDataKey, KeyDerivation, AWS_KMS_PROVIDER_PREFIX};
 
 /// The keys that wrap a new message's data key.
 #[derive(Clone, Default)]
@@ -162,7 +162,12 @@ impl Keyring {
         suite: AlgorithmSuite,
         plaintext_length: Option<u64>,
     ) -> Result<(SecretBytes, Vec<EncryptedDataKey>), KeyringError> {
-        let cacheable = self.cache.as_ref().zip(plaintext_length).filter(|(c, len)| *len <= c.limits.max_bytes);
+        // A suite without key derivation encrypts under the data key itself, with IVs that
+        // repeat in every message: a shared data key would reuse them. The SDKs' caching CMM
+        // refuses those suites too.
+        let derives_keys = suite.key_derivation() != KeyDerivation::Identity;
+        let cacheable =
+            self.cache.as_ref().zip(plaintext_length).filter(|(c, len)| derives_keys && *len <= c.limits.max_bytes);
         let Some((binding, bytes)) = cacheable else {
             return self.wrap_new_data_key(context, suite);
         };
