@@ -25,7 +25,7 @@ use envcrypt_testkit::{succeeded, venv_bin};
 use serde_json::{json, Value};
 
 /// The official vectors, unpacked once per test process.
-fn official_vectors() -> &'static Path {
+fn official_vectors() -> PathBuf {
     static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
@@ -36,9 +36,6 @@ fn official_vectors() -> &'static Path {
     })
     .path()
     .join("python-raw")
-    .as_path()
-    .to_owned()
-    .leak()
 }
 
 fn read_json(path: &Path) -> Value {
@@ -173,7 +170,7 @@ fn run_official(dir: &Path, keys: &Mutex<Keys>, name: &str, test: &Value) -> Out
 
 #[test]
 fn every_official_raw_key_vector_opens_and_every_negative_one_is_refused() {
-    let dir = official_vectors();
+    let dir = &official_vectors();
     let manifest = read_json(&dir.join("manifest.json"));
     assert_eq!(manifest["manifest"]["type"], "awses-decrypt");
     let keys = Mutex::new(Keys::load(&resolve(dir, &manifest["keys"])));
@@ -220,7 +217,7 @@ fn reverse_key_sets() -> Vec<Vec<Value>> {
 
 #[test]
 fn the_official_python_sdk_opens_what_envcrypt_seals_with_every_suite_and_raw_key() {
-    let official = official_vectors();
+    let official = &official_vectors();
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("esdk-envcrypt-manifest");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("ciphertexts")).unwrap();
