@@ -431,7 +431,7 @@ fn keys_from_before_key_policies_stay_usable_by_the_account() {
     fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
     let reopened = LocalKeyService::open(StoreOptions::new(store_dir(&t.dir)).principal("app")).unwrap();
     let meta: Value = serde_json::from_slice(&fs::read(&meta_path).unwrap()).unwrap();
-    assert_eq!(meta["format"], 2, "a version-1 store is upgraded when opened");
+    assert_eq!(meta["format"], 3, "a version-1 store is upgraded when opened");
     let blob = reopened.encrypt(&key, b"shared", &ctx(&[])).wait().unwrap().blob;
     t.rewrapper.decrypt(&blob, &ctx(&[]), None).wait().unwrap();
     assert!(t.user.get_key_policy(&key).wait().unwrap().contains("kms:CallerAccount"));

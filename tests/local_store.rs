@@ -1,8 +1,9 @@
 //! The local CMK store: every operation in every key state, with the errors AWS KMS documents.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
+use envcrypt::clock::ManualClock;
 use envcrypt::kms::local::{LocalKeyService, StoreError, StoreOptions};
 use envcrypt::kms::{
     DataKeySpec, EncryptionContext, KeyAdmin, KeyGovernance, KeyRef, KeyService, KeyState, KmsError, ReEncryptRequest,
@@ -13,14 +14,13 @@ const DAY: u64 = 86_400;
 struct Fixture {
     _dir: tempfile::TempDir,
     store: LocalKeyService,
-    now: Arc<AtomicU64>,
+    now: ManualClock,
 }
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let now = Arc::new(AtomicU64::new(1_700_000_000));
-    let clock = now.clone();
-    let options = StoreOptions::new(dir.path().join("store")).clock(Arc::new(move || clock.load(Ordering::SeqCst)));
+    let now = ManualClock::at(1_700_000_000);
+    let options = StoreOptions::new(dir.path().join("store")).clock(now.clock());
     Fixture { store: LocalKeyService::open(options).unwrap(), _dir: dir, now }
 }
 
@@ -124,7 +124,7 @@ fn deletion_window_state_and_purge() {
     }
     let meta = f.store.schedule_key_deletion(&key, 7).wait().unwrap();
     assert_eq!(meta.state, KeyState::PendingDeletion);
-    assert_eq!(meta.deletion_date, Some(f.now.load(Ordering::SeqCst) + 7 * DAY));
+    assert_eq!(meta.deletion_date, Some(f.now.now_secs() + 7 * DAY));
     assert_eq!(kms_name(f.store.decrypt(&blob, &c, None).wait()), "KMSInvalidStateException");
     assert_eq!(kms_name(f.store.encrypt(&key, b"x", &c).wait()), "KMSInvalidStateException");
     assert_eq!(kms_name(f.store.enable_key(&key).wait()), "KMSInvalidStateException");
@@ -138,9 +138,9 @@ fn deletion_window_state_and_purge() {
 
     f.store.create_alias("alias/doomed", &key).wait().unwrap();
     f.store.schedule_key_deletion(&key, 30).wait().unwrap();
-    f.now.fetch_add(30 * DAY - 1, Ordering::SeqCst);
+    f.now.advance(Duration::from_secs(30 * DAY - 1));
     assert_eq!(f.store.describe_key(&key).wait().unwrap().state, KeyState::PendingDeletion);
-    f.now.fetch_add(1, Ordering::SeqCst);
+    f.now.advance(Duration::from_secs(1));
     assert_eq!(kms_name(f.store.describe_key(&key).wait()), "NotFoundException");
     assert_eq!(kms_name(f.store.decrypt(&blob, &c, None).wait()), "NotFoundException");
     assert!(f.store.list_keys().wait().unwrap().iter().all(|k| k.arn != key.to_string()));
@@ -162,7 +162,7 @@ fn a_deleted_key_stays_deleted_on_every_read_path_even_when_the_clock_goes_back(
     let blob = f.store.encrypt(&key, b"secret", &c).wait().unwrap().blob;
     f.store.create_alias("alias/final", &key).wait().unwrap();
     f.store.schedule_key_deletion(&key, 7).wait().unwrap();
-    let scheduled_at = f.now.load(Ordering::SeqCst);
+    let scheduled_at = f.now.now_secs();
     let by_alias = KeyRef::parse("alias/final").unwrap();
 
     type Read<'a> = Box<dyn Fn() -> Result<(), KmsError> + 'a>;
@@ -191,9 +191,9 @@ fn a_deleted_key_stays_deleted_on_every_read_path_even_when_the_clock_goes_back(
     for (name, read) in &reads {
         let copy = f.store.dir().join("keys").join(format!("{}.json", key.key_id().unwrap()));
         let saved = std::fs::read(&copy).ok();
-        f.now.store(scheduled_at + 7 * DAY, Ordering::SeqCst);
+        f.now.set(scheduled_at + 7 * DAY);
         assert_eq!(kms_name(read()), "NotFoundException", "{name} after the deletion date");
-        f.now.store(scheduled_at + DAY, Ordering::SeqCst);
+        f.now.set(scheduled_at + DAY);
         for (other, read_again) in &reads {
             assert_eq!(
                 kms_name(read_again()),

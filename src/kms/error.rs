@@ -69,6 +69,9 @@ pub enum KmsError {
     /// The backend does not offer this operation.
     #[error("UnsupportedOperationException: {0}")]
     UnsupportedOperation(String),
+    /// A per-key limit is reached (on-demand rotations).
+    #[error("LimitExceededException: {0}")]
+    LimitExceeded(String),
     /// The local store could not be read or written.
     #[error("KMSInternalException: {0}")]
     Store(#[from] StoreError),
@@ -108,6 +111,7 @@ impl KmsError {
             Self::InvalidGrantId(_) => "InvalidGrantIdException",
             Self::InvalidGrantToken(_) => "InvalidGrantTokenException",
             Self::UnsupportedOperation(_) => "UnsupportedOperationException",
+            Self::LimitExceeded(_) => "LimitExceededException",
             Self::Store(_) => "KMSInternalException",
             Self::Service { name, .. } => name,
             Self::Transport { .. } => "TransportError",

@@ -9,8 +9,8 @@
 use std::sync::{Arc, OnceLock};
 
 use super::{
-    Arn, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyGovernance, KeyRef, KeyService,
-    KmsError, KmsFuture, ReEncryptRequest, ReEncrypted,
+    Arn, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyGovernance, KeyRef, KeyRotation,
+    KeyService, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted,
 };
 
 type Connect<T> = Box<dyn Fn() -> Result<T, KmsError> + Send + Sync>;
@@ -115,5 +115,9 @@ impl<T: KeyService> KeyService for LazyService<T> {
 
     fn governance(&self) -> Option<&dyn KeyGovernance> {
         self.get().ok().and_then(|s| s.governance())
+    }
+
+    fn rotation(&self) -> Option<&dyn KeyRotation> {
+        self.get().ok().and_then(|s| s.rotation())
     }
 }

@@ -8,7 +8,7 @@
 
 use super::{KeyState, KmsError, DELETION_WINDOW_DAYS};
 
-const SECONDS_PER_DAY: u64 = 86_400;
+pub(crate) const SECONDS_PER_DAY: u64 = 86_400;
 
 impl KeyState {
     /// Refuses a cryptographic `operation` on the key `key_arn` unless it is enabled.

@@ -1,4 +1,4 @@
-//! What key management answers: key states, key metadata, aliases.
+//! What key management answers: key states, key metadata, aliases, rotation schedules.
 
 use std::fmt;
 
@@ -94,3 +94,57 @@ pub struct AliasEntry {
 
 /// The KMS limits on a deletion waiting period, in days.
 pub const DELETION_WINDOW_DAYS: std::ops::RangeInclusive<u32> = 7..=30;
+
+/// The KMS limits on an automatic rotation period, in days (`RotationPeriodInDays`).
+pub const ROTATION_PERIOD_DAYS: std::ops::RangeInclusive<u32> = 90..=2560;
+/// The rotation period when EnableKeyRotation names none, and the period of managed keys.
+pub const DEFAULT_ROTATION_PERIOD_DAYS: u32 = 365;
+/// How many on-demand rotations KMS allows one key (`LimitExceededException` after that).
+pub const MAX_ON_DEMAND_ROTATIONS: usize = 10;
+
+/// What started a rotation of key material, named as in ListKeyRotations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RotationType {
+    /// The rotation schedule (EnableKeyRotation, or a managed key's yearly rotation).
+    Automatic,
+    /// RotateKeyOnDemand.
+    OnDemand,
+}
+
+impl RotationType {
+    /// The KMS name: `AUTOMATIC` or `ON_DEMAND`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Automatic => "AUTOMATIC",
+            Self::OnDemand => "ON_DEMAND",
+        }
+    }
+}
+
+/// What GetKeyRotationStatus answers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RotationStatus {
+    /// The key ARN.
+    pub key_arn: String,
+    /// Whether automatic rotation is on (always false for a key pending deletion, as in KMS).
+    pub enabled: bool,
+    /// The rotation period, while automatic rotation is on.
+    pub period_days: Option<u32>,
+    /// When the key next rotates, seconds since the Unix epoch, while automatic rotation is on.
+    pub next_rotation_date: Option<u64>,
+    /// When an on-demand rotation still in progress started (never, where rotation is
+    /// immediate).
+    pub on_demand_rotation_start_date: Option<u64>,
+}
+
+/// One completed rotation, as ListKeyRotations lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RotationEntry {
+    /// The key id.
+    pub key_id: String,
+    /// When the new key material came into use, seconds since the Unix epoch.
+    pub rotation_date: u64,
+    /// What started it.
+    pub rotation_type: RotationType,
+}

@@ -40,7 +40,12 @@ pub use key_id::{ArnPrefix, KeyId};
 pub use key_ref::{validate_alias_name, Arn, KeyRef, KeyRefError};
 pub use lazy::LazyService;
 pub use lifecycle::Lifecycle;
-pub use metadata::{AliasEntry, KeyMetadata, KeyState, DELETION_WINDOW_DAYS};
+pub(crate) use lifecycle::SECONDS_PER_DAY;
+pub use metadata::{
+    AliasEntry, KeyMetadata, KeyState, RotationEntry, RotationStatus, RotationType, DEFAULT_ROTATION_PERIOD_DAYS,
+    DELETION_WINDOW_DAYS, MAX_ON_DEMAND_ROTATIONS, ROTATION_PERIOD_DAYS,
+};
 pub use service::{
-    Ciphertext, Decrypted, KeyAdmin, KeyGovernance, KeyService, ReEncryptRequest, ReEncrypted, MAX_ENCRYPT_PLAINTEXT,
+    Ciphertext, Decrypted, KeyAdmin, KeyGovernance, KeyRotation, KeyService, ReEncryptRequest, ReEncrypted,
+    MAX_ENCRYPT_PLAINTEXT,
 };

@@ -1,13 +1,13 @@
 //! The contract every key service keeps: the cryptographic operations ([`KeyService`]), key
-//! management ([`KeyAdmin`]) and, where a backend governs access, key policies and grants
-//! ([`KeyGovernance`]).
+//! management ([`KeyAdmin`]) and, where a backend has them, key policies and grants
+//! ([`KeyGovernance`]) and scheduled rotation ([`KeyRotation`]).
 
-#[cfg(doc)]
-use super::DELETION_WINDOW_DAYS;
 use super::{
     AliasEntry, Arn, CreateGrantRequest, CreatedGrant, DataKey, DataKeySpec, EncryptionContext, GrantEntry,
-    GrantTarget, KeyMetadata, KeyRef, KmsFuture, SecretBytes,
+    GrantTarget, KeyMetadata, KeyRef, KmsFuture, RotationEntry, RotationStatus, SecretBytes,
 };
+#[cfg(doc)]
+use super::{DEFAULT_ROTATION_PERIOD_DAYS, DELETION_WINDOW_DAYS, MAX_ON_DEMAND_ROTATIONS, ROTATION_PERIOD_DAYS};
 
 /// The largest plaintext KMS `Encrypt` accepts.
 pub const MAX_ENCRYPT_PLAINTEXT: usize = 4096;
@@ -116,6 +116,11 @@ pub trait KeyService: Send + Sync + std::fmt::Debug {
     fn governance(&self) -> Option<&dyn KeyGovernance> {
         None
     }
+
+    /// Scheduled rotation, on backends whose keys rotate on a schedule.
+    fn rotation(&self) -> Option<&dyn KeyRotation> {
+        None
+    }
 }
 
 /// Key management: create, describe, list, aliases, enable/disable, rotation, deletion.
@@ -138,7 +143,8 @@ pub trait KeyAdmin: Send + Sync {
     fn enable_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, ()>;
     /// DisableKey.
     fn disable_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, ()>;
-    /// RotateKeyOnDemand: adds a backing key; older ones still decrypt.
+    /// RotateKeyOnDemand: adds a backing key; older ones still decrypt. A key rotates on demand
+    /// at most [`MAX_ON_DEMAND_ROTATIONS`] times, where the backend keeps KMS's limit.
     fn rotate_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata>;
     /// ScheduleKeyDeletion, with a waiting period in [`DELETION_WINDOW_DAYS`].
     fn schedule_key_deletion<'a>(&'a self, key: &'a KeyRef, pending_window_days: u32) -> KmsFuture<'a, KeyMetadata>;
@@ -170,4 +176,19 @@ pub trait KeyGovernance: Send + Sync {
     fn retire_grant<'a>(&'a self, target: GrantTarget<'a>) -> KmsFuture<'a, ()>;
     /// RevokeGrant: by a principal the key policy allows `kms:RevokeGrant`.
     fn revoke_grant<'a>(&'a self, key: &'a KeyRef, grant_id: &'a str) -> KmsFuture<'a, ()>;
+}
+
+/// Scheduled rotation of key material (the local store, AWS KMS). Keys in an HSM cluster have
+/// none, as keys in a KMS custom key store have none.
+pub trait KeyRotation: Send + Sync {
+    /// EnableKeyRotation: the key rotates every `period_days` (in [`ROTATION_PERIOD_DAYS`],
+    /// default [`DEFAULT_ROTATION_PERIOD_DAYS`]) from now; on a key that already rotates, this
+    /// changes the period and keeps the date it counts from.
+    fn enable_key_rotation<'a>(&'a self, key: &'a KeyRef, period_days: Option<u32>) -> KmsFuture<'a, ()>;
+    /// DisableKeyRotation.
+    fn disable_key_rotation<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, ()>;
+    /// GetKeyRotationStatus.
+    fn get_key_rotation_status<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, RotationStatus>;
+    /// ListKeyRotations: every completed rotation, oldest first.
+    fn list_key_rotations<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, Vec<RotationEntry>>;
 }

@@ -21,6 +21,7 @@
 mod admin;
 mod errors;
 mod governance;
+mod rotation;
 mod service;
 
 pub use errors::error_chain;

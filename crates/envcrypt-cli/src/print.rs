@@ -16,6 +16,11 @@ pub fn json(value: &impl serde::Serialize) -> Result<(), CliError> {
     finish(value.serialize(&mut serializer).map_err(io::Error::from).and_then(|()| writeln!(out)))
 }
 
+/// A time (seconds since the Unix epoch) as commands print it: RFC 3339, to the second.
+pub fn timestamp(secs: u64) -> String {
+    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs)).to_string()
+}
+
 /// Prints text lines.
 pub fn lines(lines: &[String]) -> Result<(), CliError> {
     let mut out = io::stdout().lock();

@@ -216,6 +216,30 @@ fn data_sealed_before_a_rotation_still_opens() {
 }
 
 #[test]
+fn a_rotation_schedule_is_set_shown_and_turned_off() {
+    let env = Env::new();
+    env.ok(&["key", "create", "--alias", "alias/scheduled"]);
+    let enabled = env.ok(&["key", "rotation", "enable", "--period-days", "90", "alias/scheduled"]);
+    assert!(enabled.contains("every 90 days") && enabled.contains("next rotation:"), "{enabled}");
+    let status: serde_json::Value =
+        serde_json::from_str(&env.ok(&["--json", "key", "rotation", "status", "alias/scheduled"])).unwrap();
+    assert_eq!((&status["KeyRotationEnabled"], &status["RotationPeriodInDays"]), (&true.into(), &90.into()));
+    let err = env.fails(&["key", "rotation", "enable", "--period-days", "30", "alias/scheduled"], 2);
+    assert!(err.contains("between 90 and 2560") && err.contains("alias/scheduled"), "{err}");
+    assert!(env.ok(&["key", "rotation", "disable", "alias/scheduled"]).contains("rotation:       off"));
+
+    env.ok(&["key", "rotate", "alias/scheduled"]);
+    let listed: serde_json::Value =
+        serde_json::from_str(&env.ok(&["--json", "key", "rotation", "list", "alias/scheduled"])).unwrap();
+    assert_eq!(listed["Rotations"][0]["RotationType"], "ON_DEMAND", "{listed}");
+
+    env.write("data", b"sealed under the default key");
+    env.ok(&["seal", "data"]);
+    let err = env.fails(&["key", "rotation", "disable", "alias/envcrypt/default"], 3);
+    assert!(err.contains("UnsupportedOperationException") && err.contains("managed default key"), "{err}");
+}
+
+#[test]
 fn several_keys_make_one_message_any_opens() {
     let env = Env::new();
     let (a, b) = (env.new_key(), env.new_key());
@@ -362,6 +386,7 @@ fn every_command_has_help_with_an_example() {
         vec!["inspect", "--help"],
         vec!["key", "create", "--help"],
         vec!["key", "rotate", "--help"],
+        vec!["key", "rotation", "enable", "--help"],
         vec!["key", "schedule-deletion", "--help"],
         vec!["key", "alias", "create", "--help"],
         vec!["kms", "generate-data-key", "--help"],

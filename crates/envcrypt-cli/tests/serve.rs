@@ -127,6 +127,17 @@ fn the_aws_cli_uses_the_served_store_unchanged() {
     );
     env.aws_ok(&app, url, &["enable-key", "--key-id", id]);
 
+    env.aws_ok(&app, url, &["enable-key-rotation", "--key-id", id, "--rotation-period-in-days", "90"]);
+    let status = env.aws_ok(&app, url, &["get-key-rotation-status", "--key-id", id]);
+    assert_eq!(
+        (&status["KeyRotationEnabled"], &status["RotationPeriodInDays"]),
+        (&Value::Bool(true), &Value::from(90))
+    );
+    assert!(!status["NextRotationDate"].is_null(), "{status}");
+    env.aws_ok(&app, url, &["rotate-key-on-demand", "--key-id", id]);
+    let rotations = env.aws_ok(&app, url, &["list-key-rotations", "--key-id", id]);
+    assert_eq!(rotations["Rotations"][0]["RotationType"], "ON_DEMAND", "{rotations}");
+
     // The second credentials may use the key while its policy allows them, and not once it
     // denies them; the first still may.
     let policy = |deny_other: bool| {

@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 
-use envcrypt::kms::{EncryptionContext, KeyAdmin, KeyGovernance, KeyRef, KeyService, KmsError};
+use envcrypt::kms::{EncryptionContext, KeyAdmin, KeyGovernance, KeyRef, KeyRotation, KeyService, KmsError};
 
 /// A backend under test: its operations, its key management and, if it governs access to
 /// its keys, its key policies and grants.
@@ -50,6 +50,13 @@ impl<'a> Backend<'a> {
     pub(crate) fn governance(&self) -> Result<&'a dyn KeyGovernance, ScenarioError> {
         self.governance
             .ok_or_else(|| ScenarioError::NotRun(format!("the {} backend has no key policies or grants", self.name)))
+    }
+
+    /// Scheduled rotation; scenarios that need it are not run on a backend without.
+    pub(crate) fn rotation(&self) -> Result<&'a dyn KeyRotation, ScenarioError> {
+        self.service
+            .rotation()
+            .ok_or_else(|| ScenarioError::NotRun(format!("the {} backend has no scheduled rotation", self.name)))
     }
 
     /// Creates a key with a policy for a scenario, like [`Self::new_key`].

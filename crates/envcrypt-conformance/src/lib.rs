@@ -24,6 +24,7 @@ mod backend;
 mod local;
 mod outcome;
 mod report;
+mod rotation;
 mod scenarios;
 mod stand_in;
 

@@ -39,6 +39,21 @@ pub const MOTO_DEVIATIONS: Deviations = &[
     ("policy-context-condition", Expected::Ok("any context")),
     ("grant-allows-until-revoked", Expected::Ok("allowed, allowed, allowed")),
     ("re-encrypt-only-principal", Expected::Ok("re-encrypted; decrypt allowed")),
+    // Rotation is a flag: GetKeyRotationStatus answers neither the period nor the next date,
+    // any period is taken, key states are not checked, and on-demand rotation has no limit.
+    ("rotation-enable-default-period", Expected::Ok("rotation on, period None, next date None")),
+    ("rotation-enable-90-days", Expected::Ok("rotation on, period None, next date None")),
+    ("rotation-enable-2560-days", Expected::Ok("rotation on, period None, next date None")),
+    ("rotation-enable-89-days", Expected::Ok("rotation on, period None, next date None")),
+    ("rotation-enable-2561-days", Expected::Ok("rotation on, period None, next date None")),
+    ("rotation-period-changed", Expected::Ok("rotation on, period None, next date None")),
+    ("rotation-enable-on-disabled-key", Expected::Ok("rotation on, period None, next date None")),
+    ("rotation-enable-on-key-pending-deletion", Expected::Ok("rotation on, period None, next date None")),
+    ("rotation-kept-while-key-disabled", Expected::Ok("rotation on, period None, next date None")),
+    ("rotation-off-while-pending-deletion", Expected::Ok("rotation on, period None, next date None")),
+    ("rotation-back-after-cancelled-deletion", Expected::Ok("rotation on, period None, next date None")),
+    ("rotate-on-demand-keeps-schedule", Expected::Ok("rotation on, period None, next date None")),
+    ("rotate-on-demand-11-times", Expected::Ok("11 on-demand rotations")),
 ];
 
 /// Runs every scenario on `backend`, in order, then cleans up the keys it created.

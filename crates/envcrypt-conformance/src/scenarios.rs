@@ -2,10 +2,10 @@
 
 use envcrypt::kms::{DataKeySpec, EncryptionContext, KeyRef, KmsError, ReEncryptRequest};
 
-use crate::access;
 use crate::backend::{id, purpose, setup, Backend, ScenarioError};
 use crate::outcome::Expected;
 use crate::outcome::Expected::{Error as Fails, Ok as Gives};
+use crate::{access, rotation};
 
 type Result<T> = std::result::Result<T, ScenarioError>;
 
@@ -569,5 +569,79 @@ pub static SCENARIOS: &[Scenario] = &[
         name: "re-encrypt-only-principal",
         documented: Gives("re-encrypted; decrypt denied"),
         run: access::re_encrypt_only,
+    },
+    // Scheduled rotation (EnableKeyRotation and friends) and on-demand rotation's limit.
+    Scenario { name: "rotation-off-for-new-key", documented: Gives("rotation off"), run: rotation::new_key },
+    Scenario {
+        name: "rotation-enable-default-period",
+        documented: Gives("every 365 days, next in 365 days"),
+        run: |b| rotation::enabled_for(b, None),
+    },
+    Scenario {
+        name: "rotation-enable-90-days",
+        documented: Gives("every 90 days, next in 90 days"),
+        run: |b| rotation::enabled_for(b, Some(90)),
+    },
+    Scenario {
+        name: "rotation-enable-2560-days",
+        documented: Gives("every 2560 days, next in 2560 days"),
+        run: |b| rotation::enabled_for(b, Some(2560)),
+    },
+    Scenario {
+        name: "rotation-enable-89-days",
+        documented: Fails("ValidationException"),
+        run: |b| rotation::enabled_for(b, Some(89)),
+    },
+    Scenario {
+        name: "rotation-enable-2561-days",
+        documented: Fails("ValidationException"),
+        run: |b| rotation::enabled_for(b, Some(2561)),
+    },
+    Scenario {
+        name: "rotation-period-changed",
+        documented: Gives("every 90 days, next in 90 days"),
+        run: rotation::period_changed,
+    },
+    Scenario { name: "rotation-disable", documented: Gives("rotation off"), run: rotation::disabled },
+    Scenario {
+        name: "rotation-enable-on-disabled-key",
+        documented: Fails("DisabledException"),
+        run: rotation::enable_on_disabled_key,
+    },
+    Scenario {
+        name: "rotation-enable-on-key-pending-deletion",
+        documented: Fails("KMSInvalidStateException"),
+        run: rotation::enable_on_key_pending_deletion,
+    },
+    Scenario {
+        name: "rotation-kept-while-key-disabled",
+        documented: Gives("every 365 days, next in 365 days"),
+        run: rotation::status_of_disabled_key,
+    },
+    Scenario {
+        name: "rotation-off-while-pending-deletion",
+        documented: Gives("rotation off"),
+        run: rotation::status_of_key_pending_deletion,
+    },
+    Scenario {
+        name: "rotation-back-after-cancelled-deletion",
+        documented: Gives("every 365 days, next in 365 days"),
+        run: rotation::status_after_cancelled_deletion,
+    },
+    Scenario { name: "rotations-of-new-key", documented: Gives("no rotations"), run: rotation::listed_for_new_key },
+    Scenario {
+        name: "rotations-list-on-demand",
+        documented: Gives("ON_DEMAND"),
+        run: rotation::listed_after_on_demand,
+    },
+    Scenario {
+        name: "rotate-on-demand-keeps-schedule",
+        documented: Gives("every 180 days, next in 180 days"),
+        run: rotation::on_demand_keeps_schedule,
+    },
+    Scenario {
+        name: "rotate-on-demand-11-times",
+        documented: Fails("LimitExceededException"),
+        run: rotation::on_demand_past_the_limit,
     },
 ];

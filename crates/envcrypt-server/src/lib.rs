@@ -38,5 +38,5 @@ mod tls;
 
 pub use backend::{Backend, LocalStore, Recorded, SharedService};
 pub use protocol::{PlaintextResponse, CONTENT_TYPE, MAX_BODY_BYTES};
-pub use server::{Clock, ServeError, Server, ServerOptions};
+pub use server::{ServeError, Server, ServerOptions};
 pub use tls::{default_names, Tls, TlsError, TlsSource};

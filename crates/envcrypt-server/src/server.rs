@@ -11,9 +11,10 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
+use envcrypt::clock::Clock;
 use envcrypt::kms::local::RequestOrigin;
 use envcrypt::kms::KeyId;
 use http::{HeaderValue, Request, Response, StatusCode};
@@ -40,9 +41,6 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// options say otherwise: a client that stops half-way holds a connection only this long.
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What the time is, for signature checks (replaced in tests).
-pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
-
 /// How to listen.
 #[derive(Clone)]
 pub struct ServerOptions {
@@ -61,7 +59,7 @@ pub struct ServerOptions {
 impl ServerOptions {
     /// Plain HTTP on `listen` with the system clock.
     pub fn new(listen: SocketAddr) -> Self {
-        Self { listen, tls: None, insecure_http: false, clock: Arc::new(SystemTime::now), body_timeout: BODY_TIMEOUT }
+        Self { listen, tls: None, insecure_http: false, clock: Clock::system(), body_timeout: BODY_TIMEOUT }
     }
 }
 
@@ -219,7 +217,7 @@ impl Handler {
         };
         let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         let received = Received { method: parts.method.as_str(), path_and_query, headers: &headers, body: &body };
-        let now = (self.clock)();
+        let now = self.clock.now();
         let signer = match self.verifier.verify(&received, now, |id| self.backend.signing_secret(id)) {
             Ok(Ok(signer)) => signer,
             Ok(Err(auth)) => {

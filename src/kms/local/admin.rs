@@ -63,11 +63,16 @@ impl LocalKeyService {
         Ok(record.metadata(self.arn(&record.key_id), &self.aliases(&txn)?))
     }
 
-    /// EnableKey / DisableKey.
+    /// EnableKey / DisableKey. A key rotates for the dates that passed while it was enabled
+    /// before it is disabled, and on being enabled for one that passed while it was not.
     fn set_enabled(&self, key: &KeyRef, enabled: bool) -> Result<(), KmsError> {
         let operation = if enabled { "EnableKey" } else { "DisableKey" };
-        self.update_metadata(key, Call::new(operation, false), |record| self.lifecycle(record).set_enabled(enabled))
-            .map(drop)
+        self.update_metadata(key, Call::new(operation, false), |record| {
+            self.rotate_due(record)?;
+            self.lifecycle(record).set_enabled(enabled)?;
+            self.resume_rotation(record)
+        })
+        .map(drop)
     }
 
     fn lifecycle<'r>(&self, record: &'r mut KeyRecord) -> Lifecycle<'r> {
@@ -172,7 +177,10 @@ impl KeyAdmin for LocalKeyService {
             let record = self.load(&txn, &self.resolve(&txn, key)?)?;
             call.resource(&self.arn(&record.key_id));
             self.authorize(&record, "kms:DescribeKey", None)?;
-            Ok(record.metadata(self.arn(&record.key_id), &self.aliases(&txn)?))
+            let aliases = self.aliases(&txn)?;
+            drop(txn);
+            let record = self.rotated_if_due(record)?;
+            Ok(record.metadata(self.arn(&record.key_id), &aliases))
         }))
     }
 
@@ -180,14 +188,20 @@ impl KeyAdmin for LocalKeyService {
         KmsFuture::ready(self.audited(Call::new("ListKeys", true), |_| {
             let txn = self.disk.read()?;
             let aliases = self.aliases(&txn)?;
-            let mut keys = Vec::new();
+            let mut records = Vec::new();
             for name in txn.list(KEYS_DIR)? {
                 let Some(key_id) = name.strip_suffix(".json") else { continue };
                 match self.load(&txn, key_id) {
-                    Ok(record) => keys.push(record.metadata(self.arn(key_id), &aliases)),
+                    Ok(record) => records.push(record),
                     Err(KmsError::NotFound(_)) => {}
                     Err(e) => return Err(e),
                 }
+            }
+            drop(txn);
+            let mut keys = Vec::with_capacity(records.len());
+            for record in records {
+                let record = self.rotated_if_due(record)?;
+                keys.push(record.metadata(self.arn(&record.key_id), &aliases));
             }
             keys.sort_by(|a, b| (a.creation_date, &a.key_id).cmp(&(b.creation_date, &b.key_id)));
             Ok(keys)
@@ -246,16 +260,15 @@ impl KeyAdmin for LocalKeyService {
 
     fn rotate_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
         KmsFuture::ready(self.update_metadata(key, Call::new("RotateKeyOnDemand", false), |record| {
-            self.check_usable(record, "RotateKeyOnDemand")?;
-            let next = record.backing_keys.iter().map(|b| b.number).max().unwrap_or(0) + 1;
-            record.backing_keys.push(self.new_backing_key(&record.key_id, next));
-            Ok(())
+            self.rotate_due(record)?;
+            self.rotate_on_demand(record)
         }))
     }
 
     fn schedule_key_deletion<'a>(&'a self, key: &'a KeyRef, pending_window_days: u32) -> KmsFuture<'a, KeyMetadata> {
         let call = Call::new("ScheduleKeyDeletion", false).param("pendingWindowInDays", pending_window_days);
         KmsFuture::ready(self.update_metadata(key, call, |record| {
+            self.rotate_due(record)?;
             let now = self.now();
             self.lifecycle(record).schedule_deletion(now, pending_window_days)
         }))

@@ -598,7 +598,16 @@ impl Call {
                 access_key_id,
                 user_name: "",
             },
+            Who::Store { account } => Identity {
+                kind: "AWSService",
+                principal_id: "",
+                arn: "",
+                account_id: account,
+                access_key_id: None,
+                user_name: "",
+            },
         };
+        let event_type = if matches!(who, Who::Store { .. }) { "AwsServiceEvent" } else { "AwsApiCall" };
         let user_identity_account = user_identity.account_id;
         Event {
             event_version: "1.08",
@@ -625,7 +634,7 @@ impl Call {
                     arn,
                 })
                 .collect(),
-            event_type: "AwsApiCall",
+            event_type,
             management_event: true,
             recipient_account_id: user_identity_account,
             event_category: "Management",
@@ -651,6 +660,12 @@ pub(super) enum Who<'a> {
     Principal(&'a Principal),
     /// Nobody yet known: the request's signature did not verify.
     Unknown {
+        /// The store's account.
+        account: &'a str,
+    },
+    /// The store itself (a scheduled rotation), recorded as CloudTrail records KMS's own
+    /// events: an `AwsServiceEvent` with no principal.
+    Store {
         /// The store's account.
         account: &'a str,
     },
@@ -730,7 +745,7 @@ fn two_uuids() -> [String; 2] {
     [0, 16].map(|start| KeyId::from_random(bytes[start..start + 16].try_into().expect("16 of 32 bytes")).to_string())
 }
 
-fn rfc3339(secs: u64) -> String {
+pub(super) fn rfc3339(secs: u64) -> String {
     humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs)).to_string()
 }
 

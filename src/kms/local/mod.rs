@@ -33,11 +33,11 @@ mod policy;
 mod principal;
 mod record;
 mod root;
+mod rotation;
 mod signing;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use zeroize::Zeroizing;
 
@@ -54,13 +54,14 @@ use self::audit::{AuditLog, Call, Who};
 use self::blob::{BlobError, BlobHeader};
 use self::disk::{key_file, Disk, ReadTxn, WriteTxn, ALIASES_FILE, KEYS_DIR, STORE_FILE};
 use self::policy::{KeyPolicy, PolicyCache};
-use self::record::{Aliases, BackingKeyRecord, KeyRecord, StoreMeta};
+use self::record::{Aliases, BackingKeyRecord, KeyRecord, RotationSchedule, StoreMeta};
 use self::root::RootKey;
 use super::{
     Arn, ArnPrefix, BoundContext, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin,
-    KeyGovernance, KeyId, KeyRef, KeyService, KeyState, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted,
-    SecretBytes, MAX_ENCRYPT_PLAINTEXT,
+    KeyGovernance, KeyId, KeyRef, KeyRotation, KeyService, KeyState, KmsError, KmsFuture, ReEncryptRequest,
+    ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
 };
+use crate::clock::Clock;
 use crate::crypto::{self, Aes256Gcm};
 
 /// The provider id envcrypt writes into encrypted data keys wrapped by local CMKs.
@@ -68,15 +69,14 @@ pub const PROVIDER_ID: &str = "envcrypt-local";
 /// The alias of the managed default key, created on first use.
 pub const DEFAULT_KEY_ALIAS: &str = "alias/envcrypt/default";
 
-/// 2 added key policies, grants and the audit log. A version-1 store is upgraded when opened,
-/// so that an older envcrypt refuses it by its version instead of misreading its records.
-const FORMAT_VERSION: u32 = 2;
+/// 2 added key policies, grants and the audit log; 3 rotation schedules. An older store is
+/// upgraded when opened, so that an older envcrypt refuses it by its version instead of
+/// misreading its records.
+const FORMAT_VERSION: u32 = 3;
 const FORMAT_BEFORE_POLICIES: u32 = 1;
+const FORMAT_BEFORE_ROTATION: u32 = 2;
 const DEFAULT_REGION: &str = "local";
 const DEFAULT_ACCOUNT: &str = "000000000000";
-
-/// Seconds since the Unix epoch; replaceable so tests can move time forward.
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// How to open (or create) a local store.
 #[derive(Clone)]
@@ -101,7 +101,7 @@ impl StoreOptions {
             passphrase: None,
             new_store_uses_passphrase: false,
             create: true,
-            clock: Arc::new(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())),
+            clock: Clock::system(),
             principal: None,
             via_service: None,
             audit: true,
@@ -169,7 +169,7 @@ impl StoreOptions {
         self
     }
 
-    /// Replaces the clock (for tests of deletion windows).
+    /// Replaces the system clock, for tests of time: deletion, rotation, expiry.
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
@@ -219,11 +219,11 @@ impl LocalKeyService {
         };
         let meta = match meta.format {
             FORMAT_VERSION => meta,
-            FORMAT_BEFORE_POLICIES => Self::upgrade(&disk, meta)?,
+            FORMAT_BEFORE_POLICIES | FORMAT_BEFORE_ROTATION => Self::upgrade(&disk, meta)?,
             other => {
                 return Err(StoreError::corrupt(
                     disk.dir().join(STORE_FILE),
-                    format!("unknown format {other} (this envcrypt reads formats 1 and 2; a newer envcrypt wrote it?)"),
+                    format!("unknown format {other} (this envcrypt reads formats 1 to 3; a newer envcrypt wrote it?)"),
                 )
                 .into())
             }
@@ -341,15 +341,28 @@ impl LocalKeyService {
         log.append(call.event(who, Some(origin), &self.prefix.region, self.now(), error)).map_err(KmsError::Store)
     }
 
-    /// Marks a version-1 store as version 2. Its keys keep no policy record and are read with
-    /// the legacy policy (every principal of the account), which is what version 1 allowed.
+    /// Upgrades an older store to the current format. A version-1 store's keys keep no policy
+    /// record and are read with the legacy policy (every principal of the account), which is
+    /// what version 1 allowed. The managed default key of a store from before rotation
+    /// schedules gets its yearly one, counted from its newest backing key, as AWS counted
+    /// existing managed keys' from their last rotation.
     fn upgrade(disk: &Disk, meta: StoreMeta) -> Result<StoreMeta, KmsError> {
         let txn = disk.write()?;
         let mut current: StoreMeta = txn.read_json(STORE_FILE)?.unwrap_or(meta);
-        if current.format == FORMAT_BEFORE_POLICIES {
-            current.format = FORMAT_VERSION;
-            txn.write_json(STORE_FILE, &current)?;
+        if current.format == FORMAT_VERSION {
+            return Ok(current);
         }
+        let aliases: Aliases = txn.read_json(ALIASES_FILE)?.unwrap_or_default();
+        if let Some(key_id) = aliases.get(DEFAULT_KEY_ALIAS) {
+            let file = key_file(key_id);
+            if let Some(mut record) = txn.read_json::<KeyRecord>(&file)? {
+                let newest = record.backing_keys.iter().map(|b| b.creation_date).max().unwrap_or(record.creation_date);
+                record.rotation.get_or_insert(RotationSchedule::managed(newest));
+                txn.write_json(&file, &record)?;
+            }
+        }
+        current.format = FORMAT_VERSION;
+        txn.write_json(STORE_FILE, &current)?;
         Ok(current)
     }
 
@@ -414,7 +427,8 @@ impl LocalKeyService {
         let description = "Default key for envcrypt (created on first use)";
         let call = Call::new("CreateKey", false).param("description", description);
         let record = self.audited(call, |call| {
-            let record = self.new_key_record(description, KeyPolicy::default_text(&self.principal))?;
+            let mut record = self.new_key_record(description, KeyPolicy::default_text(&self.principal))?;
+            record.rotation = Some(RotationSchedule::managed(record.creation_date));
             txn.write_json(&key_file(&record.key_id), &record)?;
             let mut aliases = self.aliases(&txn)?;
             aliases.insert(DEFAULT_KEY_ALIAS.into(), record.key_id.clone());
@@ -432,7 +446,7 @@ impl LocalKeyService {
     }
 
     fn now(&self) -> u64 {
-        (self.clock)()
+        self.clock.now_secs()
     }
 
     fn arn(&self, key_id: &str) -> String {
@@ -461,7 +475,10 @@ impl LocalKeyService {
             return Ok(id.to_owned());
         }
         let alias = key.alias_name().expect("a key reference without a key id is an alias");
-        self.aliases(txn)?.remove(alias).ok_or_else(|| KmsError::NotFound(format!("alias {alias} does not exist")))
+        self.aliases(txn)?.remove(alias).ok_or_else(|| {
+            let hint = if alias == DEFAULT_KEY_ALIAS { " yet: the first `envcrypt seal` creates it" } else { "" };
+            KmsError::NotFound(format!("alias {alias} does not exist{hint}"))
+        })
     }
 
     /// Reads a key that exists (its deletion date has not passed).
@@ -544,6 +561,8 @@ impl LocalKeyService {
             number,
             creation_date: self.now(),
             wrapped: self.root.wrap_backing_key(key_id, number, &material),
+            rotation: None,
+            due: None,
         }
     }
 
@@ -558,6 +577,7 @@ impl LocalKeyService {
             deletion_date: None,
             policy: Some(KeyPolicy::raw(&policy)?),
             grants: Vec::new(),
+            rotation: None,
         })
     }
 
@@ -592,6 +612,7 @@ impl LocalKeyService {
         let txn = self.disk.read()?;
         let record = self.load_for_use(&txn, &self.resolve(&txn, key)?, use_, call)?;
         drop(txn);
+        let record = self.rotated_if_due(record)?;
         seal_with_record(self, &record, plaintext, &use_.bound)
     }
 
@@ -628,6 +649,7 @@ impl LocalKeyService {
         }
         let record = self.load_for_use(&txn, &key_id, use_, call)?;
         drop(txn);
+        let record = self.rotated_if_due(record)?;
         let backing = self.backing_key(&record, header.backing_key)?;
         let plaintext = blob::open(&backing, blob, &use_.bound).map_err(|e| match e {
             BlobError::Unauthenticated => KmsError::InvalidCiphertext(format!(
@@ -817,6 +839,10 @@ impl KeyService for LocalKeyService {
     }
 
     fn governance(&self) -> Option<&dyn KeyGovernance> {
+        Some(self)
+    }
+
+    fn rotation(&self) -> Option<&dyn KeyRotation> {
         Some(self)
     }
 }

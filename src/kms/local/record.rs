@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::kms::{GrantEntry, KeyMetadata, KeyState};
+use crate::kms::{GrantEntry, KeyMetadata, KeyState, RotationType, SECONDS_PER_DAY};
 
 /// `store.json`: the store's identity and how its root key is kept.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -43,6 +43,33 @@ pub(super) struct KeyRecord {
     pub policy: Option<Box<serde_json::value::RawValue>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grants: Vec<GrantEntry>,
+    /// The automatic rotation schedule, while it is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<RotationSchedule>,
+}
+
+/// When a key rotates automatically.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RotationSchedule {
+    pub period_days: u32,
+    /// The date the next rotation counts from: when rotation was enabled, or the last
+    /// automatic rotation's due date.
+    pub since: u64,
+    /// The managed default key's yearly rotation, which cannot be turned off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub managed: bool,
+}
+
+impl RotationSchedule {
+    /// The managed default key's schedule: every 365 days from `since`.
+    pub fn managed(since: u64) -> Self {
+        Self { period_days: crate::kms::DEFAULT_ROTATION_PERIOD_DAYS, since, managed: true }
+    }
+
+    pub fn next(&self) -> u64 {
+        self.since.saturating_add(u64::from(self.period_days) * SECONDS_PER_DAY)
+    }
 }
 
 /// One backing key, wrapped under the root key.
@@ -52,6 +79,20 @@ pub(super) struct BackingKeyRecord {
     pub number: u32,
     pub creation_date: u64,
     pub wrapped: String,
+    /// What added it; none for a key's first backing key. Keys rotated before scheduled
+    /// rotation existed have none on later ones either: those rotated on demand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<RotationType>,
+    /// For an automatic rotation, the date it was due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<u64>,
+}
+
+impl BackingKeyRecord {
+    /// What added this backing key, if it came from a rotation.
+    pub fn rotation_type(&self) -> Option<RotationType> {
+        (self.number > 1).then(|| self.rotation.unwrap_or(RotationType::OnDemand))
+    }
 }
 
 /// `aliases.json`: alias name → key id.
@@ -61,6 +102,11 @@ impl KeyRecord {
     /// Whether the key's deletion date has passed, so that it no longer exists.
     pub fn is_deleted(&self, now: u64) -> bool {
         self.state == KeyState::PendingDeletion && self.deletion_date.is_some_and(|d| d <= now)
+    }
+
+    /// Whether an automatic rotation is due: the key is enabled and its date has passed.
+    pub fn rotation_due(&self, now: u64) -> bool {
+        self.state == KeyState::Enabled && self.rotation.is_some_and(|r| r.next() <= now)
     }
 
     pub fn metadata(&self, arn: String, aliases: &Aliases) -> KeyMetadata {

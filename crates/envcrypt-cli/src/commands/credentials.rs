@@ -1,8 +1,6 @@
 //! `envcrypt credentials create|list|revoke`: the access keys `envcrypt serve` checks request
 //! signatures against.
 
-use std::time::{Duration, UNIX_EPOCH};
-
 use serde_json::json;
 
 use super::serve::IdentityArgs;
@@ -72,7 +70,7 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
             let mut lines = vec![format!("{:<20}  {:<8}  {:<20}  PRINCIPAL", "ACCESS KEY ID", "STATE", "CREATED")];
             lines.extend(keys.iter().map(|k| {
                 let state = if k.revoked.is_some() { "revoked" } else { "active" };
-                format!("{:<20}  {state:<8}  {:<20}  {}", k.access_key_id, timestamp(k.created), k.principal)
+                format!("{:<20}  {state:<8}  {:<20}  {}", k.access_key_id, print::timestamp(k.created), k.principal)
             }));
             print::lines(&lines)
         }
@@ -84,8 +82,4 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
             Ok(())
         }
     }
-}
-
-fn timestamp(secs: u64) -> String {
-    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
 }

@@ -1,13 +1,13 @@
 //! `envcrypt key ...`: master keys (create, describe, list, states, rotation, deletion) and
-//! their key policies; aliases and grants are in `alias` and `grant`.
+//! their key policies; aliases, grants and rotation schedules are in `alias`, `grant` and
+//! `rotation`.
 
 use std::io;
-use std::time::{Duration, UNIX_EPOCH};
 
 use envcrypt::kms::{KeyMetadata, KeyRef, KmsError};
 use serde_json::json;
 
-use super::{alias, grant};
+use super::{alias, grant, rotation};
 use crate::backends::Backends;
 use crate::error::CliError;
 use crate::flags::{key_ref, GlobalArgs};
@@ -73,12 +73,19 @@ The policy must still let you change it later, unless --bypass-policy-lockout-sa
     /// Create, repoint, delete or list aliases.
     #[command(subcommand)]
     Alias(alias::Command),
-    /// Add a new backing key; data sealed before still opens.
-    #[command(after_help = "Example:\n  envcrypt key rotate alias/backup")]
+    /// Rotate a key now (on demand): a new backing key; data sealed before still opens.
+    #[command(after_help = "\
+Example:
+  envcrypt key rotate alias/backup
+
+A key rotates on demand at most 10 times, as in KMS; for a schedule, see `key rotation`.")]
     Rotate {
         /// The key.
         key: String,
     },
+    /// Rotate a key automatically on a schedule; show the schedule and past rotations.
+    #[command(subcommand)]
+    Rotation(rotation::Command),
     /// Enable a disabled key.
     #[command(after_help = "Example:\n  envcrypt key enable alias/backup")]
     Enable {
@@ -130,6 +137,7 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
         | Command::GetPolicy { key }
         | Command::PutPolicy { key, .. } => backends.kind_of(&key_ref(key)?),
         Command::Grant(grant) => backends.kind_of(&key_ref(grant::key_of(grant))?),
+        Command::Rotation(command) => backends.kind_of(&key_ref(rotation::key_of(command))?),
         Command::Create { .. } | Command::List | Command::Alias(_) => backends.default_kind(),
     };
     let admin = backends.admin(kind)?;
@@ -204,6 +212,7 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
                 .map_err(|e| CliError::kms(format!("cannot set the policy of {key}"), &e));
         }
         Command::Grant(grant) => return grant::exec(grant, backends.governance(kind)?, global),
+        Command::Rotation(command) => return rotation::exec(command, backends.rotation(kind)?, global),
         Command::Rotate { key } => with_key(key, "rotate", &|k| admin.rotate_key(k).wait())?,
         Command::Enable { key } => {
             with_key(key, "enable", &|k| admin.enable_key(k).wait().and_then(|()| admin.describe_key(k).wait()))?
@@ -231,8 +240,8 @@ fn key_json(k: &KeyMetadata) -> serde_json::Value {
         "Arn": k.arn,
         "Description": k.description,
         "KeyState": k.state.as_str(),
-        "CreationDate": timestamp(k.creation_date),
-        "DeletionDate": k.deletion_date.map(timestamp),
+        "CreationDate": print::timestamp(k.creation_date),
+        "DeletionDate": k.deletion_date.map(print::timestamp),
         "BackingKeys": k.backing_keys,
         "Aliases": k.aliases,
     })
@@ -243,11 +252,11 @@ fn describe_lines(k: &KeyMetadata) -> Vec<String> {
         format!("key id:       {}", k.key_id),
         format!("arn:          {}", k.arn),
         format!("state:        {}", k.state),
-        format!("created:      {}", timestamp(k.creation_date)),
+        format!("created:      {}", print::timestamp(k.creation_date)),
         format!("backing keys: {}", backing(k)),
     ];
     if let Some(date) = k.deletion_date {
-        lines.push(format!("deletion:     {}", timestamp(date)));
+        lines.push(format!("deletion:     {}", print::timestamp(date)));
     }
     if !k.aliases.is_empty() {
         lines.push(format!("aliases:      {}", k.aliases.join(", ")));
@@ -260,10 +269,6 @@ fn describe_lines(k: &KeyMetadata) -> Vec<String> {
 
 fn backing(k: &KeyMetadata) -> String {
     k.backing_keys.map_or_else(|| "-".to_owned(), |n| n.to_string())
-}
-
-fn timestamp(secs: u64) -> String {
-    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
 }
 
 /// Reads a text file named on the command line, or stdin for `-`.

@@ -14,5 +14,6 @@ pub mod kms;
 pub mod man;
 pub mod open;
 pub mod rewrap;
+pub mod rotation;
 pub mod seal;
 pub mod serve;

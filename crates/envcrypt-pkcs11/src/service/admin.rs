@@ -4,6 +4,7 @@
 
 use envcrypt::kms::{
     validate_alias_name, AliasEntry, KeyAdmin, KeyId, KeyMetadata, KeyRef, KeyState, KmsError, KmsFuture, Lifecycle,
+    MAX_ON_DEMAND_ROTATIONS,
 };
 
 use super::{now, AliasTable, KeyMeta, Pkcs11KeyService, ALIASES};
@@ -141,6 +142,13 @@ impl KeyAdmin for Pkcs11KeyService {
     fn rotate_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
         KmsFuture::ready(self.update(key, |meta| {
             self.check_usable(meta, "RotateKeyOnDemand")?;
+            let rotations = usize::try_from(meta.versions.saturating_sub(1)).unwrap_or(usize::MAX);
+            if rotations >= MAX_ON_DEMAND_ROTATIONS {
+                return Err(KmsError::LimitExceeded(format!(
+                    "key {} has been rotated on demand {rotations} times, the most KMS allows",
+                    self.arn(&meta.key_id)
+                )));
+            }
             self.cluster.new_key_version(&meta.key_id, meta.versions + 1)?;
             meta.versions += 1;
             Ok(())

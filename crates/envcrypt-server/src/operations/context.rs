@@ -1,7 +1,7 @@
 //! What an operation runs against ([`Context`]): the key service as the caller, and the served
 //! ARNs; and how a key service error becomes a response.
 
-use envcrypt::kms::{ArnPrefix, KeyAdmin, KeyGovernance, KeyService, KmsError};
+use envcrypt::kms::{ArnPrefix, KeyAdmin, KeyGovernance, KeyRotation, KeyService, KmsError};
 
 use crate::protocol::Failure;
 
@@ -20,6 +20,17 @@ impl Context<'_> {
 
     pub(super) fn governance(&self, operation: &str) -> Result<&dyn KeyGovernance, Failure> {
         self.service.governance().ok_or_else(|| unsupported(operation))
+    }
+
+    /// Scheduled rotation; keys in an HSM cluster have none, as keys in a KMS custom key
+    /// store have none.
+    pub(super) fn rotation(&self, operation: &str) -> Result<&dyn KeyRotation, Failure> {
+        self.service.rotation().ok_or_else(|| {
+            Failure::client(
+                "UnsupportedOperationException",
+                format!("{operation} is not supported by this key store: its keys do not rotate on a schedule"),
+            )
+        })
     }
 
     /// The ARN of alias `alias_name` (`alias/NAME`).

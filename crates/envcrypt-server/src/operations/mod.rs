@@ -14,6 +14,7 @@ mod keys;
 mod members;
 mod paging;
 mod policies;
+mod rotation;
 
 pub use context::Context;
 
@@ -30,15 +31,19 @@ pub const NAMES: &[&str] = &[
     "DeleteAlias",
     "DescribeKey",
     "DisableKey",
+    "DisableKeyRotation",
     "EnableKey",
+    "EnableKeyRotation",
     "Encrypt",
     "GenerateDataKey",
     "GenerateDataKeyWithoutPlaintext",
     "GenerateRandom",
     "GetKeyPolicy",
+    "GetKeyRotationStatus",
     "ListAliases",
     "ListGrants",
     "ListKeyPolicies",
+    "ListKeyRotations",
     "ListKeys",
     "PutKeyPolicy",
     "ReEncrypt",
@@ -75,6 +80,10 @@ pub async fn run(operation: &str, input: &Input, cx: &Context<'_>) -> Result<Rep
         "ScheduleKeyDeletion" => keys::schedule_key_deletion(input, cx).await,
         "CancelKeyDeletion" => keys::cancel_key_deletion(input, cx).await,
         "RotateKeyOnDemand" => keys::rotate_key_on_demand(input, cx).await,
+        "EnableKeyRotation" => rotation::enable_key_rotation(input, cx).await,
+        "DisableKeyRotation" => rotation::disable_key_rotation(input, cx).await,
+        "GetKeyRotationStatus" => rotation::get_key_rotation_status(input, cx).await,
+        "ListKeyRotations" => rotation::list_key_rotations(input, cx).await,
         "CreateAlias" => aliases::create_alias(input, cx).await,
         "UpdateAlias" => aliases::update_alias(input, cx).await,
         "DeleteAlias" => aliases::delete_alias(input, cx).await,
