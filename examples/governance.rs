@@ -5,7 +5,8 @@
 
 use envcrypt::kms::local::{read_audit_events, LocalKeyService, StoreOptions};
 use envcrypt::kms::{
-    CreateGrantRequest, DataKeySpec, EncryptionContext, GrantOperation, KeyGovernance, KeyRef, KeyService,
+    CreateGrantRequest, CreateKeyRequest, DataKeySpec, EncryptionContext, GrantOperation, KeyAdmin, KeyGovernance,
+    KeyRef, KeyService,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,7 +28,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
               "Condition": { "StringEquals": { "kms:EncryptionContext:app": "payroll" } } }
         ]
     });
-    let key = KeyRef::parse(&admin.create_key_with_policy("payroll", &policy.to_string(), false).wait()?.arn)?;
+    let key = KeyRef::parse(
+        &admin.create_key_with(CreateKeyRequest::new("payroll").policy(&policy.to_string(), false)).wait()?.arn,
+    )?;
 
     let mut context = EncryptionContext::new();
     context.insert("app", "payroll")?;

@@ -4,8 +4,8 @@ use std::fs;
 
 use envcrypt::kms::local::{read_audit_events, AuditDamage, AuditError, LocalKeyService, StoreError, StoreOptions};
 use envcrypt::kms::{
-    CreateGrantRequest, DataKeySpec, EncryptionContext, GrantConstraints, GrantOperation, GrantTarget, KeyAdmin,
-    KeyGovernance, KeyRef, KeyService, KeyState, KmsError, ReEncryptRequest,
+    CreateGrantRequest, CreateKeyRequest, DataKeySpec, EncryptionContext, GrantConstraints, GrantOperation,
+    GrantTarget, KeyAdmin, KeyGovernance, KeyRef, KeyService, KeyState, KmsError, ReEncryptRequest,
 };
 use serde_json::Value;
 
@@ -74,7 +74,8 @@ fn ctx(pairs: &[(&str, &str)]) -> EncryptionContext {
 }
 
 fn key_with(admin: &LocalKeyService, policy: &str) -> KeyRef {
-    KeyRef::parse(&admin.create_key_with_policy("governed", policy, false).wait().unwrap().arn).unwrap()
+    KeyRef::parse(&admin.create_key_with(CreateKeyRequest::new("governed").policy(policy, false)).wait().unwrap().arn)
+        .unwrap()
 }
 
 fn denied<T: std::fmt::Debug>(result: Result<T, KmsError>) -> String {
@@ -349,7 +350,8 @@ fn a_policy_naming_a_member_twice_is_refused_at_any_depth() {
         let put = t.admin.put_key_policy(&key, &policy, false).wait().unwrap_err();
         assert_eq!(put.kms_name(), "MalformedPolicyDocumentException", "{statement}");
         assert!(put.to_string().contains("appears twice"), "{put}");
-        let created = t.admin.create_key_with_policy("twice", &policy, false).wait().unwrap_err();
+        let created =
+            t.admin.create_key_with(CreateKeyRequest::new("twice").policy(&policy, false)).wait().unwrap_err();
         assert_eq!(created.kms_name(), "MalformedPolicyDocumentException", "{statement}");
     }
     let twice_at_top = format!(r#"{{"Statement":[{admin}],"Statement":[{admin}]}}"#);
@@ -394,7 +396,7 @@ fn a_policy_that_locks_its_setter_out_is_refused_unless_bypassed() {
     assert_eq!(err.kms_name(), "MalformedPolicyDocumentException");
     assert!(err.to_string().contains("update the key policy in the future"), "{err}");
     assert_eq!(
-        t.admin.create_key_with_policy("x", &user_only, false).wait().unwrap_err().kms_name(),
+        t.admin.create_key_with(CreateKeyRequest::new("x").policy(&user_only, false)).wait().unwrap_err().kms_name(),
         "MalformedPolicyDocumentException"
     );
     t.admin.put_key_policy(&key, &user_only, true).wait().unwrap();

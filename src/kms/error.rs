@@ -72,6 +72,15 @@ pub enum KmsError {
     /// A per-key limit is reached (on-demand rotations).
     #[error("LimitExceededException: {0}")]
     LimitExceeded(String),
+    /// An import token is not one of this key's.
+    #[error("InvalidImportTokenException: {0}")]
+    InvalidImportToken(String),
+    /// An import token is past its 24 hours.
+    #[error("ExpiredImportTokenException: {0}")]
+    ExpiredImportToken(String),
+    /// Imported material is not the key's material.
+    #[error("IncorrectKeyMaterialException: {0}")]
+    IncorrectKeyMaterial(String),
     /// The local store could not be read or written.
     #[error("KMSInternalException: {0}")]
     Store(#[from] StoreError),
@@ -112,6 +121,9 @@ impl KmsError {
             Self::InvalidGrantToken(_) => "InvalidGrantTokenException",
             Self::UnsupportedOperation(_) => "UnsupportedOperationException",
             Self::LimitExceeded(_) => "LimitExceededException",
+            Self::InvalidImportToken(_) => "InvalidImportTokenException",
+            Self::ExpiredImportToken(_) => "ExpiredImportTokenException",
+            Self::IncorrectKeyMaterial(_) => "IncorrectKeyMaterialException",
             Self::Store(_) => "KMSInternalException",
             Self::Service { name, .. } => name,
             Self::Transport { .. } => "TransportError",

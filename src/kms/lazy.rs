@@ -9,8 +9,8 @@
 use std::sync::{Arc, OnceLock};
 
 use super::{
-    Arn, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyGovernance, KeyRef, KeyRotation,
-    KeyService, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted,
+    Arn, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyGovernance, KeyImport, KeyRef,
+    KeyRotation, KeyService, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted,
 };
 
 type Connect<T> = Box<dyn Fn() -> Result<T, KmsError> + Send + Sync>;
@@ -119,5 +119,9 @@ impl<T: KeyService> KeyService for LazyService<T> {
 
     fn rotation(&self) -> Option<&dyn KeyRotation> {
         self.get().ok().and_then(|s| s.rotation())
+    }
+
+    fn import(&self) -> Option<&dyn KeyImport> {
+        self.get().ok().and_then(|s| s.import())
     }
 }

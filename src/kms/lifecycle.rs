@@ -37,10 +37,10 @@ impl Lifecycle<'_> {
         KmsError::InvalidState { key: self.key_arn.clone(), state: self.state.to_string(), operation }
     }
 
-    /// EnableKey (`enabled`) or DisableKey: both refuse a key pending deletion.
+    /// EnableKey (`enabled`) or DisableKey: both refuse a key pending deletion or import.
     pub fn set_enabled(&mut self, enabled: bool) -> Result<(), KmsError> {
         let operation = if enabled { "EnableKey" } else { "DisableKey" };
-        if *self.state == KeyState::PendingDeletion {
+        if matches!(*self.state, KeyState::PendingDeletion | KeyState::PendingImport) {
             return Err(self.invalid(operation));
         }
         *self.state = if enabled { KeyState::Enabled } else { KeyState::Disabled };

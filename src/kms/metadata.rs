@@ -62,6 +62,63 @@ impl fmt::Display for KeyState {
     }
 }
 
+kms_names! {
+    /// What kind of key a CMK is (`KeySpec`).
+    KeySpec {
+        /// A 256-bit AES-GCM key.
+        SymmetricDefault => "SYMMETRIC_DEFAULT",
+    }
+}
+
+kms_names! {
+    /// What a CMK is for (`KeyUsage`).
+    KeyUsage {
+        /// Encrypt, Decrypt, ReEncrypt, GenerateDataKey.
+        EncryptDecrypt => "ENCRYPT_DECRYPT",
+    }
+}
+
+kms_names! {
+    /// Where a CMK's key material comes from (`Origin`).
+    Origin {
+        /// Made by the key service.
+        AwsKms => "AWS_KMS",
+        /// Imported by its owner (ImportKeyMaterial).
+        External => "EXTERNAL",
+        /// Made in an HSM cluster (a KMS custom key store).
+        AwsCloudHsm => "AWS_CLOUDHSM",
+    }
+}
+
+kms_names! {
+    /// Who manages a CMK (`KeyManager`).
+    KeyManager {
+        /// The account's owner.
+        Customer => "CUSTOMER",
+        /// AWS, for a service.
+        Aws => "AWS",
+    }
+}
+
+kms_names! {
+    /// Whether imported key material expires (`ExpirationModel`).
+    ExpirationModel {
+        /// It is deleted at its `ValidTo` date.
+        KeyMaterialExpires => "KEY_MATERIAL_EXPIRES",
+        /// It stays until deleted.
+        KeyMaterialDoesNotExpire => "KEY_MATERIAL_DOES_NOT_EXPIRE",
+    }
+}
+
+impl KeySpec {
+    /// The encryption algorithms a key of this spec supports (`EncryptionAlgorithms`).
+    pub fn encryption_algorithms(self) -> &'static [&'static str] {
+        match self {
+            Self::SymmetricDefault => &["SYMMETRIC_DEFAULT"],
+        }
+    }
+}
+
 /// What DescribeKey returns.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct KeyMetadata {
@@ -77,10 +134,31 @@ pub struct KeyMetadata {
     pub creation_date: u64,
     /// When a key pending deletion will be deleted, seconds since the Unix epoch.
     pub deletion_date: Option<u64>,
+    /// The waiting period of a key pending deletion, in days.
+    pub pending_deletion_window_days: Option<u32>,
+    /// The kind of key.
+    pub key_spec: KeySpec,
+    /// What the key is for.
+    pub key_usage: KeyUsage,
+    /// Where its key material comes from.
+    pub origin: Origin,
+    /// Who manages it.
+    pub key_manager: KeyManager,
+    /// For imported key material: whether it expires.
+    pub expiration_model: Option<ExpirationModel>,
+    /// For imported key material that expires: when, seconds since the Unix epoch.
+    pub valid_to: Option<u64>,
     /// How many backing keys the CMK has (1 + the number of rotations), where the backend says.
     pub backing_keys: Option<u32>,
     /// The aliases that point at the key.
     pub aliases: Vec<String>,
+}
+
+impl KeyMetadata {
+    /// Whether the key is enabled (`Enabled` in KMS's metadata).
+    pub fn enabled(&self) -> bool {
+        self.state == KeyState::Enabled
+    }
 }
 
 /// An alias and the key it points at.

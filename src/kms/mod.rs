@@ -17,11 +17,15 @@
 //!
 //! Errors are [`KmsError`], whose variants carry the KMS exception names.
 
+#[macro_use]
+mod names;
+
 mod bound_context;
 mod data_key;
 mod error;
 mod future;
 mod grant;
+mod import;
 mod key_id;
 mod key_ref;
 mod lazy;
@@ -36,16 +40,20 @@ pub use data_key::{DataKey, DataKeySpec, SecretBytes};
 pub use error::KmsError;
 pub use future::KmsFuture;
 pub use grant::{CreateGrantRequest, CreatedGrant, GrantConstraints, GrantEntry, GrantOperation, GrantTarget};
+pub use import::{
+    ImportParameters, ImportRequest, MaterialExpiry, WrappingAlgorithm, WrappingKeySpec, IMPORT_PARAMETERS_VALID_SECS,
+};
 pub use key_id::{ArnPrefix, KeyId};
 pub use key_ref::{validate_alias_name, Arn, KeyRef, KeyRefError};
 pub use lazy::LazyService;
 pub use lifecycle::Lifecycle;
 pub(crate) use lifecycle::SECONDS_PER_DAY;
 pub use metadata::{
-    AliasEntry, KeyMetadata, KeyState, RotationEntry, RotationStatus, RotationType, DEFAULT_ROTATION_PERIOD_DAYS,
-    DELETION_WINDOW_DAYS, MAX_ON_DEMAND_ROTATIONS, ROTATION_PERIOD_DAYS,
+    AliasEntry, ExpirationModel, KeyManager, KeyMetadata, KeySpec, KeyState, KeyUsage, Origin, RotationEntry,
+    RotationStatus, RotationType, DEFAULT_ROTATION_PERIOD_DAYS, DELETION_WINDOW_DAYS, MAX_ON_DEMAND_ROTATIONS,
+    ROTATION_PERIOD_DAYS,
 };
 pub use service::{
-    Ciphertext, Decrypted, KeyAdmin, KeyGovernance, KeyRotation, KeyService, ReEncryptRequest, ReEncrypted,
-    MAX_ENCRYPT_PLAINTEXT,
+    Ciphertext, CreateKeyRequest, Decrypted, KeyAdmin, KeyGovernance, KeyImport, KeyRotation, KeyService,
+    ReEncryptRequest, ReEncrypted, MAX_ENCRYPT_PLAINTEXT,
 };

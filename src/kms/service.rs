@@ -4,7 +4,8 @@
 
 use super::{
     AliasEntry, Arn, CreateGrantRequest, CreatedGrant, DataKey, DataKeySpec, EncryptionContext, GrantEntry,
-    GrantTarget, KeyMetadata, KeyRef, KmsFuture, RotationEntry, RotationStatus, SecretBytes,
+    GrantTarget, ImportParameters, ImportRequest, KeyMetadata, KeyRef, KmsFuture, Origin, RotationEntry,
+    RotationStatus, SecretBytes, WrappingAlgorithm, WrappingKeySpec,
 };
 #[cfg(doc)]
 use super::{DEFAULT_ROTATION_PERIOD_DAYS, DELETION_WINDOW_DAYS, MAX_ON_DEMAND_ROTATIONS, ROTATION_PERIOD_DAYS};
@@ -121,12 +122,57 @@ pub trait KeyService: Send + Sync + std::fmt::Debug {
     fn rotation(&self) -> Option<&dyn KeyRotation> {
         None
     }
+
+    /// Imported key material, on backends that take it.
+    fn import(&self) -> Option<&dyn KeyImport> {
+        None
+    }
+}
+
+/// The arguments of CreateKey.
+#[derive(Debug, Clone, Copy)]
+pub struct CreateKeyRequest<'a> {
+    /// A description kept with the key.
+    pub description: &'a str,
+    /// Where the key material comes from: `None` for the backend's own; [`Origin::External`]
+    /// for a key whose material its owner imports (on backends that implement [`KeyImport`]).
+    pub origin: Option<Origin>,
+    /// The key policy, on backends that govern access; `None` for the backend's default.
+    pub policy: Option<&'a str>,
+    /// Lets a policy lock its caller out (KMS's `BypassPolicyLockoutSafetyCheck`): unless set,
+    /// the policy must let the caller change it later (`MalformedPolicyDocumentException`).
+    pub bypass_policy_lockout_safety_check: bool,
+}
+
+impl<'a> CreateKeyRequest<'a> {
+    /// A key made by the backend, with its default policy.
+    pub fn new(description: &'a str) -> Self {
+        Self { description, origin: None, policy: None, bypass_policy_lockout_safety_check: false }
+    }
+
+    /// With material from `origin`.
+    pub fn origin(mut self, origin: Origin) -> Self {
+        self.origin = Some(origin);
+        self
+    }
+
+    /// With a key policy.
+    pub fn policy(mut self, policy: &'a str, bypass_lockout_check: bool) -> Self {
+        self.policy = Some(policy);
+        self.bypass_policy_lockout_safety_check = bypass_lockout_check;
+        self
+    }
 }
 
 /// Key management: create, describe, list, aliases, enable/disable, rotation, deletion.
 pub trait KeyAdmin: Send + Sync {
-    /// CreateKey: a new symmetric CMK (with the backend's default key policy, if it governs).
-    fn create_key<'a>(&'a self, description: &'a str) -> KmsFuture<'a, KeyMetadata>;
+    /// CreateKey.
+    fn create_key_with<'a>(&'a self, request: CreateKeyRequest<'a>) -> KmsFuture<'a, KeyMetadata>;
+    /// CreateKey with a description only: a symmetric key made by the backend, with its
+    /// default key policy where it governs access.
+    fn create_key<'a>(&'a self, description: &'a str) -> KmsFuture<'a, KeyMetadata> {
+        self.create_key_with(CreateKeyRequest::new(description))
+    }
     /// DescribeKey.
     fn describe_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata>;
     /// ListKeys, with each key's metadata.
@@ -155,17 +201,10 @@ pub trait KeyAdmin: Send + Sync {
 /// Key policies and grants, on backends that govern who may use a key (the local store, AWS
 /// KMS). A backend whose access control is elsewhere (an HSM's users) does not implement it.
 pub trait KeyGovernance: Send + Sync {
-    /// CreateKey with a key policy. Unless `bypass_lockout_check`, the policy must let the
-    /// caller change it later (`MalformedPolicyDocumentException` otherwise), as in KMS.
-    fn create_key_with_policy<'a>(
-        &'a self,
-        description: &'a str,
-        policy: &'a str,
-        bypass_lockout_check: bool,
-    ) -> KmsFuture<'a, KeyMetadata>;
     /// GetKeyPolicy: the key policy's text.
     fn get_key_policy<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, String>;
-    /// PutKeyPolicy, with the same lockout check as [`KeyGovernance::create_key_with_policy`].
+    /// PutKeyPolicy, with the same lockout check as CreateKey
+    /// ([`CreateKeyRequest::bypass_policy_lockout_safety_check`]).
     fn put_key_policy<'a>(&'a self, key: &'a KeyRef, policy: &'a str, bypass_lockout_check: bool) -> KmsFuture<'a, ()>;
     /// CreateGrant.
     fn create_grant<'a>(&'a self, request: CreateGrantRequest<'a>) -> KmsFuture<'a, CreatedGrant>;
@@ -191,4 +230,24 @@ pub trait KeyRotation: Send + Sync {
     fn get_key_rotation_status<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, RotationStatus>;
     /// ListKeyRotations: every completed rotation, oldest first.
     fn list_key_rotations<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, Vec<RotationEntry>>;
+}
+
+/// Imported key material: keys created with [`Origin::External`] get their material from
+/// their owner (the local store, AWS KMS). An HSM cluster takes none, as a KMS custom key
+/// store takes none.
+pub trait KeyImport: Send + Sync {
+    /// GetParametersForImport: a fresh RSA wrapping key of `spec` and an import token, valid
+    /// for 24 hours.
+    fn get_parameters_for_import<'a>(
+        &'a self,
+        key: &'a KeyRef,
+        algorithm: WrappingAlgorithm,
+        spec: WrappingKeySpec,
+    ) -> KmsFuture<'a, ImportParameters>;
+    /// ImportKeyMaterial: a key pending import becomes enabled. Once a key has had material,
+    /// only the same material is taken again (`IncorrectKeyMaterialException`).
+    fn import_key_material<'a>(&'a self, request: ImportRequest<'a>) -> KmsFuture<'a, ()>;
+    /// DeleteImportedKeyMaterial: the key waits for the same material again; what it
+    /// encrypted cannot be decrypted until then.
+    fn delete_imported_key_material<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, ()>;
 }

@@ -2,7 +2,10 @@
 //! as DescribeKey and ListAliases give it.
 
 use aws_sdk_kms::Client;
-use envcrypt::kms::{AliasEntry, KeyAdmin, KeyMetadata, KeyRef, KeyState, KmsError, KmsFuture};
+use envcrypt::kms::{
+    AliasEntry, CreateKeyRequest, ExpirationModel, KeyAdmin, KeyManager, KeyMetadata, KeyRef, KeySpec, KeyState,
+    KeyUsage, KmsError, KmsFuture, Origin,
+};
 
 use crate::errors::{missing, sdk_error};
 use crate::AwsKmsService;
@@ -15,9 +18,21 @@ pub(crate) fn metadata(meta: &aws_sdk_kms::types::KeyMetadata, aliases: Vec<Stri
         state: meta.key_state().map_or(KeyState::Unavailable, |s| KeyState::from_name(s.as_str())),
         creation_date: meta.creation_date().map_or(0, |d| u64::try_from(d.secs()).unwrap_or(0)),
         deletion_date: meta.deletion_date().map(|d| u64::try_from(d.secs()).unwrap_or(0)),
+        pending_deletion_window_days: meta.pending_deletion_window_in_days().and_then(|d| u32::try_from(d).ok()),
+        key_spec: named(meta.key_spec().map(|s| s.as_str()), KeySpec::from_name, KeySpec::SymmetricDefault),
+        key_usage: named(meta.key_usage().map(|u| u.as_str()), KeyUsage::from_name, KeyUsage::EncryptDecrypt),
+        origin: named(meta.origin().map(|o| o.as_str()), Origin::from_name, Origin::AwsKms),
+        key_manager: named(meta.key_manager().map(|m| m.as_str()), KeyManager::from_name, KeyManager::Customer),
+        expiration_model: meta.expiration_model().and_then(|m| ExpirationModel::from_name(m.as_str())),
+        valid_to: meta.valid_to().map(|d| u64::try_from(d.secs()).unwrap_or(0)),
         backing_keys: None,
         aliases,
     }
+}
+
+/// A KMS enumeration's value by name; KMS's defaults where it sends none.
+fn named<T>(name: Option<&str>, from_name: fn(&str) -> Option<T>, default: T) -> T {
+    name.and_then(from_name).unwrap_or(default)
 }
 
 impl AwsKmsService {
@@ -40,12 +55,22 @@ impl AwsKmsService {
 }
 
 impl KeyAdmin for AwsKmsService {
-    fn create_key<'a>(&'a self, description: &'a str) -> KmsFuture<'a, KeyMetadata> {
+    fn create_key_with<'a>(&'a self, request: CreateKeyRequest<'a>) -> KmsFuture<'a, KeyMetadata> {
         let client = self.client.clone();
-        let description = description.to_owned();
+        let description = request.description.to_owned();
+        let origin = request.origin.map(|o| aws_sdk_kms::types::OriginType::from(o.as_str()));
+        let policy = request.policy.map(str::to_owned);
+        let bypass = request.bypass_policy_lockout_safety_check;
         self.spawn(async move {
-            let out =
-                client.create_key().description(description).send().await.map_err(|e| sdk_error("CreateKey", "", e))?;
+            let out = client
+                .create_key()
+                .description(description)
+                .set_origin(origin)
+                .set_policy(policy)
+                .bypass_policy_lockout_safety_check(bypass)
+                .send()
+                .await
+                .map_err(|e| sdk_error("CreateKey", "", e))?;
             let meta = out.key_metadata().ok_or_else(|| missing("CreateKey", "KeyMetadata"))?;
             Ok(metadata(meta, Vec::new()))
         })

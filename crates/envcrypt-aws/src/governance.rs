@@ -1,37 +1,12 @@
 //! Key policies and grants on AWS KMS: the [`KeyGovernance`] calls.
 
 use aws_sdk_kms::types::{GrantConstraints, GrantOperation};
-use envcrypt::kms::{
-    CreateGrantRequest, CreatedGrant, GrantEntry, GrantTarget, KeyGovernance, KeyMetadata, KeyRef, KmsFuture,
-};
+use envcrypt::kms::{CreateGrantRequest, CreatedGrant, GrantEntry, GrantTarget, KeyGovernance, KeyRef, KmsFuture};
 
-use crate::admin::metadata;
 use crate::errors::{missing, sdk_error};
 use crate::AwsKmsService;
 
 impl KeyGovernance for AwsKmsService {
-    fn create_key_with_policy<'a>(
-        &'a self,
-        description: &'a str,
-        policy: &'a str,
-        bypass_lockout_check: bool,
-    ) -> KmsFuture<'a, KeyMetadata> {
-        let client = self.client.clone();
-        let (description, policy) = (description.to_owned(), policy.to_owned());
-        self.spawn(async move {
-            let out = client
-                .create_key()
-                .description(description)
-                .policy(policy)
-                .bypass_policy_lockout_safety_check(bypass_lockout_check)
-                .send()
-                .await
-                .map_err(|e| sdk_error("CreateKey", "", e))?;
-            let meta = out.key_metadata().ok_or_else(|| missing("CreateKey", "KeyMetadata"))?;
-            Ok(metadata(meta, Vec::new()))
-        })
-    }
-
     fn get_key_policy<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, String> {
         self.key_call(key, |client, key| async move {
             let out = client

@@ -21,6 +21,7 @@
 mod admin;
 mod errors;
 mod governance;
+mod import;
 mod rotation;
 mod service;
 

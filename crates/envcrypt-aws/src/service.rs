@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use aws_sdk_kms::primitives::Blob;
 use envcrypt::kms::{
-    Arn, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyGovernance, KeyRef, KeyRotation,
-    KeyService, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes,
+    Arn, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyGovernance, KeyImport, KeyRef,
+    KeyRotation, KeyService, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes,
 };
 use zeroize::Zeroizing;
 
@@ -149,6 +149,10 @@ impl KeyService for AwsKmsService {
     }
 
     fn rotation(&self) -> Option<&dyn KeyRotation> {
+        Some(self)
+    }
+
+    fn import(&self) -> Option<&dyn KeyImport> {
         Some(self)
     }
 }

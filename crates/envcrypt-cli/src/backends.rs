@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use envcrypt::keyring::Keyring;
 use envcrypt::kms::local::{LocalKeyService, StoreOptions};
-use envcrypt::kms::{Arn, KeyAdmin, KeyGovernance, KeyRef, KeyRotation, KeyService, KmsError, LazyService};
+use envcrypt::kms::{Arn, KeyAdmin, KeyGovernance, KeyImport, KeyRef, KeyRotation, KeyService, KmsError, LazyService};
 use envcrypt_aws::{AwsKmsService, AwsOptions};
 use envcrypt_pkcs11::{ClusterConfig, ConfigSources, Pkcs11KeyService, Pkcs11Options};
 use envcrypt_s3::{S3Client, TransferOptions};
@@ -137,6 +137,16 @@ impl Backends {
             CliError::usage(format!(
                 "the {} backend has no key policies or grants: who may use an HSM's keys is decided by its users \
                  (the user PIN), as in CloudHSM",
+                kind.name()
+            ))
+        })
+    }
+
+    /// A backend's imported key material.
+    pub fn import(&self, kind: BackendKind) -> Result<&dyn KeyImport, CliError> {
+        self.connected(kind)?.import().ok_or_else(|| {
+            CliError::usage(format!(
+                "the {} backend takes no imported key material, as keys in a KMS custom key store take none",
                 kind.name()
             ))
         })

@@ -240,6 +240,58 @@ fn a_rotation_schedule_is_set_shown_and_turned_off() {
 }
 
 #[test]
+fn key_material_brought_from_outside_is_imported_used_and_deleted() {
+    let env = Env::new();
+    env.ok(&["key", "create", "--origin", "external", "--alias", "alias/byok"]);
+    let described = env.ok(&["key", "describe", "alias/byok"]);
+    assert!(described.contains("PendingImport") && described.contains("origin EXTERNAL"), "{described}");
+    let params_args = [
+        "key",
+        "import-params",
+        "alias/byok",
+        "--wrapping-spec",
+        "rsa_2048",
+        "--wrapping-algorithm",
+        "RSA_AES_KEY_WRAP_SHA_1",
+    ];
+    let params = env.ok(&params_args);
+    assert!(params.contains("valid until:") && params.contains("envcrypt key import alias/byok"), "{params}");
+
+    env.write("material", &[0x42; 32]);
+    let wrap = envcrypt_testkit::workspace_root().join("tests/import/wrap_material.py");
+    let out = Command::new(envcrypt_testkit::venv_bin("python"))
+        .current_dir(env.dir())
+        .arg(wrap)
+        .args(["RSA_AES_KEY_WRAP_SHA_1", "wrapping-key.der", "material", "material.enc"])
+        .output()
+        .unwrap();
+    envcrypt_testkit::succeeded(out, "wrap_material.py");
+    let imported = env.ok(&[
+        "key",
+        "import",
+        "alias/byok",
+        "--material",
+        "material.enc",
+        "--token",
+        "import-token.bin",
+        "--valid-to",
+        "30d",
+    ]);
+    assert!(imported.contains("Enabled") && imported.contains("imported, expires"), "{imported}");
+
+    env.write("secret", b"sealed under imported material");
+    env.ok(&["seal", "--key", "alias/byok", "secret"]);
+    assert!(env.ok(&["key", "delete-material", "alias/byok"]).contains("PendingImport"));
+    let err = env.fails(&["open", "-o", "-", "secret.enc"], 3);
+    assert!(err.contains("KMSInvalidStateException"), "{err}");
+
+    let err = env.fails(&params_args, 1);
+    assert!(err.contains("wrapping-key.der already exists; use --force"), "{err}");
+    let err = env.fails(&["key", "import-params", "alias/byok", "--wrapping-spec", "RSA_1024"], 2);
+    assert!(err.contains("RSA_2048, RSA_3072, RSA_4096"), "{err}");
+}
+
+#[test]
 fn several_keys_make_one_message_any_opens() {
     let env = Env::new();
     let (a, b) = (env.new_key(), env.new_key());
@@ -387,6 +439,8 @@ fn every_command_has_help_with_an_example() {
         vec!["key", "create", "--help"],
         vec!["key", "rotate", "--help"],
         vec!["key", "rotation", "enable", "--help"],
+        vec!["key", "import-params", "--help"],
+        vec!["key", "import", "--help"],
         vec!["key", "schedule-deletion", "--help"],
         vec!["key", "alias", "create", "--help"],
         vec!["kms", "generate-data-key", "--help"],

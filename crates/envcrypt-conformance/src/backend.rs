@@ -4,7 +4,9 @@
 
 use std::cell::RefCell;
 
-use envcrypt::kms::{EncryptionContext, KeyAdmin, KeyGovernance, KeyRef, KeyRotation, KeyService, KmsError};
+use envcrypt::kms::{
+    CreateKeyRequest, EncryptionContext, KeyAdmin, KeyGovernance, KeyRef, KeyRotation, KeyService, KmsError,
+};
 
 /// A backend under test: its operations, its key management and, if it governs access to
 /// its keys, its key policies and grants.
@@ -61,11 +63,9 @@ impl<'a> Backend<'a> {
 
     /// Creates a key with a policy for a scenario, like [`Self::new_key`].
     pub(crate) fn new_key_with_policy(&self, policy: &str) -> Result<KeyRef, ScenarioError> {
-        let meta = self
-            .governance()?
-            .create_key_with_policy("envcrypt conformance scenario", policy, false)
-            .wait()
-            .map_err(setup)?;
+        self.governance()?;
+        let request = CreateKeyRequest::new("envcrypt conformance scenario").policy(policy, false);
+        let meta = self.admin.create_key_with(request).wait().map_err(setup)?;
         self.created_key(&meta.arn)
     }
 

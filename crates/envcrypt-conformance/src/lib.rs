@@ -21,6 +21,7 @@
 
 mod access;
 mod backend;
+mod import;
 mod local;
 mod outcome;
 mod report;

@@ -47,6 +47,9 @@ pub enum Expected {
     Ok(&'static str),
     /// This KMS exception.
     Error(&'static str),
+    /// Preparing the scenario fails with this error: only a stand-in's deviation (an
+    /// operation it does not implement), never a documented outcome.
+    SetupFails(&'static str),
 }
 
 impl Expected {
@@ -55,6 +58,7 @@ impl Expected {
         match self {
             Self::Ok(shape) => Outcome::Ok(shape.to_owned()),
             Self::Error(name) => Outcome::Error(name.to_owned()),
+            Self::SetupFails(name) => Outcome::SetupFailed(name.to_owned()),
         }
     }
 }

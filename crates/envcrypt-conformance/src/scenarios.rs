@@ -1,11 +1,11 @@
 //! The scenarios, each a behaviour AWS KMS documents, named and checked on any backend.
 
-use envcrypt::kms::{DataKeySpec, EncryptionContext, KeyRef, KmsError, ReEncryptRequest};
+use envcrypt::kms::{DataKeySpec, EncryptionContext, KeyRef, KmsError, ReEncryptRequest, WrappingAlgorithm};
 
 use crate::backend::{id, purpose, setup, Backend, ScenarioError};
 use crate::outcome::Expected;
 use crate::outcome::Expected::{Error as Fails, Ok as Gives};
-use crate::{access, rotation};
+use crate::{access, import, rotation};
 
 type Result<T> = std::result::Result<T, ScenarioError>;
 
@@ -643,5 +643,48 @@ pub static SCENARIOS: &[Scenario] = &[
         name: "rotate-on-demand-11-times",
         documented: Fails("LimitExceededException"),
         run: rotation::on_demand_past_the_limit,
+    },
+    // Imported key material (origin EXTERNAL).
+    Scenario { name: "import-new-external-key", documented: Gives("PendingImport"), run: import::pending },
+    Scenario {
+        name: "import-encrypt-before-import",
+        documented: Fails("KMSInvalidStateException"),
+        run: import::encrypt_before_import,
+    },
+    Scenario {
+        name: "import-rsaes-oaep-sha-256",
+        documented: Gives("round trip"),
+        run: |b| import::imported_with(b, WrappingAlgorithm::RsaesOaepSha256),
+    },
+    Scenario {
+        name: "import-rsa-aes-key-wrap-sha-256",
+        documented: Gives("round trip"),
+        run: |b| import::imported_with(b, WrappingAlgorithm::RsaAesKeyWrapSha256),
+    },
+    Scenario {
+        name: "import-decrypt-after-material-deleted",
+        documented: Fails("KMSInvalidStateException"),
+        run: import::decrypt_after_delete,
+    },
+    Scenario {
+        name: "import-other-material",
+        documented: Fails("IncorrectKeyMaterialException"),
+        run: import::other_material,
+    },
+    Scenario { name: "import-same-material-again", documented: Gives("round trip"), run: import::same_material_again },
+    Scenario {
+        name: "import-token-of-other-key",
+        documented: Fails("InvalidImportTokenException"),
+        run: import::token_of_other_key,
+    },
+    Scenario {
+        name: "import-params-for-service-made-key",
+        documented: Fails("UnsupportedOperationException"),
+        run: import::params_for_service_key,
+    },
+    Scenario {
+        name: "import-rotate-on-demand",
+        documented: Fails("UnsupportedOperationException"),
+        run: import::rotate_imported,
     },
 ];

@@ -94,6 +94,11 @@ impl Input {
         }
     }
 
+    /// A required string member that must be one of `allowed`.
+    pub fn required_enumerated(&self, member: &'static str, allowed: &[&str]) -> Result<&str, Failure> {
+        self.enumerated(member, allowed)?.ok_or_else(|| null_error(member))
+    }
+
     /// A blob member (standard base64), of `min..=max` bytes once decoded; `secret` keeps its
     /// value out of validation messages, as AWS does for plaintexts.
     pub fn blob(&self, member: &'static str, min: usize, max: usize) -> Result<Option<Zeroizing<Vec<u8>>>, Failure> {
@@ -136,6 +141,17 @@ impl Input {
             )));
         }
         Ok(Some(number))
+    }
+
+    /// An optional timestamp member (epoch seconds, as the JSON protocol sends them; a
+    /// fraction is dropped).
+    pub fn timestamp(&self, member: &'static str) -> Result<Option<u64>, Failure> {
+        let Some(value) = self.get(member) else { return Ok(None) };
+        let seconds =
+            value.as_f64().filter(|s| s.is_finite() && *s >= 0.0).ok_or_else(|| type_error(member, "a timestamp"))?;
+        // Saturating: a date past u64 seconds is far beyond any limit it is checked against.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Ok(Some(seconds as u64))
     }
 
     /// An optional boolean member.

@@ -8,7 +8,8 @@ use super::disk::{key_file, ALIASES_FILE, KEYS_DIR};
 use super::policy::KeyPolicy;
 use super::{key_param, KeyRecord, LocalKeyService};
 use crate::kms::{
-    validate_alias_name, AliasEntry, KeyAdmin, KeyMetadata, KeyRef, KeyState, KmsError, KmsFuture, Lifecycle,
+    validate_alias_name, AliasEntry, CreateKeyRequest, KeyAdmin, KeyMetadata, KeyRef, KeyState, KmsError, KmsFuture,
+    Lifecycle, Origin,
 };
 
 const RESERVED_ALIAS_PREFIX: &str = "alias/aws/";
@@ -40,6 +41,7 @@ impl LocalKeyService {
             self.purge_deleted(&txn)?;
             let mut record = self.load(&txn, &self.resolve(&txn, key)?)?;
             call.resource(&self.arn(&record.key_id));
+            self.catch_up(&mut record)?;
             self.authorize(&record, &format!("kms:{operation}"), None)?;
             let out = change(&mut record, call)?;
             txn.write_json(&key_file(&record.key_id), &record)?;
@@ -63,12 +65,12 @@ impl LocalKeyService {
         Ok(record.metadata(self.arn(&record.key_id), &self.aliases(&txn)?))
     }
 
-    /// EnableKey / DisableKey. A key rotates for the dates that passed while it was enabled
-    /// before it is disabled, and on being enabled for one that passed while it was not.
+    /// EnableKey / DisableKey. A key has rotated for the dates that passed while it was
+    /// enabled before it is disabled ([`Self::update_key`] catches up), and rotates on being
+    /// enabled for one that passed while it was not.
     fn set_enabled(&self, key: &KeyRef, enabled: bool) -> Result<(), KmsError> {
         let operation = if enabled { "EnableKey" } else { "DisableKey" };
         self.update_metadata(key, Call::new(operation, false), |record| {
-            self.rotate_due(record)?;
             self.lifecycle(record).set_enabled(enabled)?;
             self.resume_rotation(record)
         })
@@ -83,22 +85,30 @@ impl LocalKeyService {
         }
     }
 
-    pub(super) fn create_key_now(
-        &self,
-        description: &str,
-        policy: Option<&str>,
-        bypass: bool,
-    ) -> Result<KeyMetadata, KmsError> {
+    fn create_key_now(&self, request: CreateKeyRequest<'_>) -> Result<KeyMetadata, KmsError> {
+        let CreateKeyRequest { description, origin, policy, bypass_policy_lockout_safety_check: bypass } = request;
         let mut call = Call::new("CreateKey", false).param("description", description);
+        if let Some(origin) = origin {
+            call = call.param("origin", origin.as_str());
+        }
         if let Some(policy) = policy {
             call = call.param("policy", policy).param("bypassPolicyLockoutSafetyCheck", bypass);
         }
         self.audited(call, |call| {
             check_description(description)?;
-            let record = self.new_key_record(
+            let mut record = self.new_key_record(
                 description,
                 policy.map_or_else(|| KeyPolicy::default_text(&self.principal), str::to_owned),
             )?;
+            match origin {
+                None | Some(Origin::AwsKms) => {}
+                Some(Origin::External) => self.await_import(&mut record),
+                Some(other) => {
+                    return Err(KmsError::UnsupportedOperation(format!(
+                        "the local store has no custom key store: it cannot create a key with origin {other}"
+                    )))
+                }
+            }
             let arn = self.arn(&record.key_id);
             if let Some(policy) = policy {
                 self.check_new_policy(policy, &arn, bypass)?;
@@ -166,8 +176,8 @@ impl LocalKeyService {
 }
 
 impl KeyAdmin for LocalKeyService {
-    fn create_key<'a>(&'a self, description: &'a str) -> KmsFuture<'a, KeyMetadata> {
-        KmsFuture::ready(self.create_key_now(description, None, false))
+    fn create_key_with<'a>(&'a self, request: CreateKeyRequest<'a>) -> KmsFuture<'a, KeyMetadata> {
+        KmsFuture::ready(self.create_key_now(request))
     }
 
     fn describe_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
@@ -179,7 +189,7 @@ impl KeyAdmin for LocalKeyService {
             self.authorize(&record, "kms:DescribeKey", None)?;
             let aliases = self.aliases(&txn)?;
             drop(txn);
-            let record = self.rotated_if_due(record)?;
+            let record = self.caught_up(record)?;
             Ok(record.metadata(self.arn(&record.key_id), &aliases))
         }))
     }
@@ -200,7 +210,7 @@ impl KeyAdmin for LocalKeyService {
             drop(txn);
             let mut keys = Vec::with_capacity(records.len());
             for record in records {
-                let record = self.rotated_if_due(record)?;
+                let record = self.caught_up(record)?;
                 keys.push(record.metadata(self.arn(&record.key_id), &aliases));
             }
             keys.sort_by(|a, b| (a.creation_date, &a.key_id).cmp(&(b.creation_date, &b.key_id)));
@@ -259,24 +269,29 @@ impl KeyAdmin for LocalKeyService {
     }
 
     fn rotate_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
-        KmsFuture::ready(self.update_metadata(key, Call::new("RotateKeyOnDemand", false), |record| {
-            self.rotate_due(record)?;
-            self.rotate_on_demand(record)
-        }))
+        KmsFuture::ready(
+            self.update_metadata(key, Call::new("RotateKeyOnDemand", false), |record| self.rotate_on_demand(record)),
+        )
     }
 
     fn schedule_key_deletion<'a>(&'a self, key: &'a KeyRef, pending_window_days: u32) -> KmsFuture<'a, KeyMetadata> {
         let call = Call::new("ScheduleKeyDeletion", false).param("pendingWindowInDays", pending_window_days);
         KmsFuture::ready(self.update_metadata(key, call, |record| {
-            self.rotate_due(record)?;
             let now = self.now();
-            self.lifecycle(record).schedule_deletion(now, pending_window_days)
+            self.lifecycle(record).schedule_deletion(now, pending_window_days)?;
+            record.deletion_window_days = Some(pending_window_days);
+            Ok(())
         }))
     }
 
     fn cancel_key_deletion<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
         KmsFuture::ready(self.update_metadata(key, Call::new("CancelKeyDeletion", false), |record| {
-            self.lifecycle(record).cancel_deletion()
+            self.lifecycle(record).cancel_deletion()?;
+            record.deletion_window_days = None;
+            if record.import.is_some() && record.backing_keys.is_empty() {
+                record.state = KeyState::PendingImport;
+            }
+            Ok(())
         }))
     }
 }

@@ -4,20 +4,9 @@
 use super::audit::Call;
 use super::policy::KeyPolicy;
 use super::{key_param, LocalKeyService};
-use crate::kms::{
-    CreateGrantRequest, CreatedGrant, GrantEntry, GrantTarget, KeyGovernance, KeyMetadata, KeyRef, KmsFuture,
-};
+use crate::kms::{CreateGrantRequest, CreatedGrant, GrantEntry, GrantTarget, KeyGovernance, KeyRef, KmsFuture};
 
 impl KeyGovernance for LocalKeyService {
-    fn create_key_with_policy<'a>(
-        &'a self,
-        description: &'a str,
-        policy: &'a str,
-        bypass_lockout_check: bool,
-    ) -> KmsFuture<'a, KeyMetadata> {
-        KmsFuture::ready(self.create_key_now(description, Some(policy), bypass_lockout_check))
-    }
-
     fn get_key_policy<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, String> {
         let call = Call::new("GetKeyPolicy", true).param("keyId", key_param(key)).param("policyName", "default");
         KmsFuture::ready(self.audited(call, |call| {

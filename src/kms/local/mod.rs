@@ -29,6 +29,7 @@ mod error;
 pub mod fuzzing;
 mod governance;
 mod grants;
+mod import;
 mod policy;
 mod principal;
 mod record;
@@ -58,7 +59,7 @@ use self::record::{Aliases, BackingKeyRecord, KeyRecord, RotationSchedule, Store
 use self::root::RootKey;
 use super::{
     Arn, ArnPrefix, BoundContext, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin,
-    KeyGovernance, KeyId, KeyRef, KeyRotation, KeyService, KeyState, KmsError, KmsFuture, ReEncryptRequest,
+    KeyGovernance, KeyId, KeyImport, KeyRef, KeyRotation, KeyService, KeyState, KmsError, KmsFuture, ReEncryptRequest,
     ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
 };
 use crate::clock::Clock;
@@ -527,19 +528,59 @@ impl LocalKeyService {
     }
 
     /// Reads a key for a cryptographic operation: records it in the call, authorizes the
-    /// action, and refuses a key that is not enabled.
+    /// action, catches it up with the clock (the shared lock `txn` is released first), and
+    /// refuses a key that is not enabled.
     fn load_for_use(
         &self,
-        txn: &ReadTxn<'_>,
+        txn: ReadTxn<'_>,
         key_id: &str,
         use_: &Use<'_>,
         call: &mut Call,
     ) -> Result<KeyRecord, KmsError> {
-        let record = self.load(txn, key_id)?;
+        let record = self.load(&txn, key_id)?;
+        drop(txn);
         call.resource(&self.arn(key_id));
         self.authorize(&record, use_.action, Some(use_.context))?;
+        let record = self.caught_up(record)?;
         self.check_usable(&record, use_.operation)?;
         Ok(record)
+    }
+
+    /// Brings a key up to date with the clock: expired imported material deleted, due
+    /// rotations made. Answers whether it changed (the caller writes it, under the exclusive
+    /// lock it holds).
+    fn catch_up(&self, record: &mut KeyRecord) -> Result<bool, KmsError> {
+        let expired = self.expire_material(record)?;
+        let rotated = self.rotate_due(record)?;
+        Ok(expired || rotated)
+    }
+
+    /// The key `record` once caught up with the clock: `record` itself if nothing is due,
+    /// else the key read again and caught up under the exclusive lock, so that however many
+    /// processes find it due, each change happens once.
+    fn caught_up(&self, record: KeyRecord) -> Result<KeyRecord, KmsError> {
+        let now = self.now();
+        if !record.rotation_due(now) && !record.material_expired(now) {
+            return Ok(record);
+        }
+        let txn = self.disk.write()?;
+        let mut record = self.load(&txn, &record.key_id)?;
+        if self.catch_up(&mut record)? {
+            txn.write_json(&key_file(&record.key_id), &record)?;
+        }
+        Ok(record)
+    }
+
+    /// Records what the store did on its own to key `key_id` (a scheduled rotation, expired
+    /// material deleted), as CloudTrail records KMS's own events.
+    fn record_store_event(&self, mut call: Call, key_id: &str) -> Result<(), KmsError> {
+        let Some(log) = &self.audit else { return Ok(()) };
+        let arn = self.arn(key_id);
+        call = call.param("keyId", arn.as_str());
+        call.resource(&arn);
+        let event =
+            call.event(Who::Store { account: &self.prefix.account }, None, &self.prefix.region, self.now(), None);
+        log.append(event).map_err(KmsError::Store)
     }
 
     fn check_usable(&self, record: &KeyRecord, operation: &'static str) -> Result<(), KmsError> {
@@ -578,6 +619,8 @@ impl LocalKeyService {
             policy: Some(KeyPolicy::raw(&policy)?),
             grants: Vec::new(),
             rotation: None,
+            deletion_window_days: None,
+            import: None,
         })
     }
 
@@ -610,9 +653,8 @@ impl LocalKeyService {
         call: &mut Call,
     ) -> Result<Ciphertext, KmsError> {
         let txn = self.disk.read()?;
-        let record = self.load_for_use(&txn, &self.resolve(&txn, key)?, use_, call)?;
-        drop(txn);
-        let record = self.rotated_if_due(record)?;
+        let key_id = self.resolve(&txn, key)?;
+        let record = self.load_for_use(txn, &key_id, use_, call)?;
         seal_with_record(self, &record, plaintext, &use_.bound)
     }
 
@@ -647,9 +689,7 @@ impl LocalKeyService {
                 return Err(KmsError::IncorrectKey { expected: expected.to_string(), actual: self.arn(&key_id) });
             }
         }
-        let record = self.load_for_use(&txn, &key_id, use_, call)?;
-        drop(txn);
-        let record = self.rotated_if_due(record)?;
+        let record = self.load_for_use(txn, &key_id, use_, call)?;
         let backing = self.backing_key(&record, header.backing_key)?;
         let plaintext = blob::open(&backing, blob, &use_.bound).map_err(|e| match e {
             BlobError::Unauthenticated => KmsError::InvalidCiphertext(format!(
@@ -730,7 +770,9 @@ fn seal_with_record(
             plaintext.len()
         )));
     }
-    let newest = record.backing_keys.iter().map(|b| b.number).max().expect("a key has a backing key");
+    let newest = record.backing_keys.iter().map(|b| b.number).max().ok_or_else(|| {
+        StoreError::corrupt(service.dir().join(key_file(&record.key_id)), "an enabled key has no key material")
+    })?;
     let backing = service.backing_key(record, newest)?;
     let header = BlobHeader {
         key_id: *KeyId::parse(&record.key_id).expect("stored key ids are UUIDs").as_bytes(),
@@ -843,6 +885,10 @@ impl KeyService for LocalKeyService {
     }
 
     fn rotation(&self) -> Option<&dyn KeyRotation> {
+        Some(self)
+    }
+
+    fn import(&self) -> Option<&dyn KeyImport> {
         Some(self)
     }
 }

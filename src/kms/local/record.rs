@@ -2,7 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::kms::{GrantEntry, KeyMetadata, KeyState, RotationType, SECONDS_PER_DAY};
+use crate::kms::{
+    ExpirationModel, GrantEntry, KeyManager, KeyMetadata, KeySpec, KeyState, KeyUsage, Origin, RotationType,
+    SECONDS_PER_DAY,
+};
 
 /// `store.json`: the store's identity and how its root key is kept.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -46,6 +49,42 @@ pub(super) struct KeyRecord {
     /// The automatic rotation schedule, while it is on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotation: Option<RotationSchedule>,
+    /// The waiting period of a key pending deletion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_window_days: Option<u32>,
+    /// For a key whose material is imported (origin EXTERNAL): its material's record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<ImportRecord>,
+}
+
+/// What the store keeps of a key's imported material, and of the parameters to import it.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ImportRecord {
+    /// A known text sealed under the first material imported, so that a later import is known
+    /// to be the same material without the store keeping it once deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_model: Option<ExpirationModel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<u64>,
+    /// The last GetParametersForImport answer's wrapping key and token, until it expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<ImportParameters>,
+}
+
+/// One GetParametersForImport answer.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ImportParameters {
+    /// The import token's random part (hex).
+    pub token: String,
+    pub wrapping_key_spec: String,
+    pub wrapping_algorithm: String,
+    /// The wrapping key's private half (PKCS#8 DER), wrapped under the root key.
+    pub private_key: String,
+    pub valid_to: u64,
 }
 
 /// When a key rotates automatically.
@@ -104,6 +143,11 @@ impl KeyRecord {
         self.state == KeyState::PendingDeletion && self.deletion_date.is_some_and(|d| d <= now)
     }
 
+    /// Whether the key's imported material is past its `ValidTo` and not yet deleted.
+    pub fn material_expired(&self, now: u64) -> bool {
+        !self.backing_keys.is_empty() && self.import.as_ref().and_then(|i| i.valid_to).is_some_and(|t| t <= now)
+    }
+
     /// Whether an automatic rotation is due: the key is enabled and its date has passed.
     pub fn rotation_due(&self, now: u64) -> bool {
         self.state == KeyState::Enabled && self.rotation.is_some_and(|r| r.next() <= now)
@@ -117,6 +161,13 @@ impl KeyRecord {
             state: self.state,
             creation_date: self.creation_date,
             deletion_date: self.deletion_date,
+            pending_deletion_window_days: self.deletion_window_days.filter(|_| self.state == KeyState::PendingDeletion),
+            key_spec: KeySpec::SymmetricDefault,
+            key_usage: KeyUsage::EncryptDecrypt,
+            origin: if self.import.is_some() { Origin::External } else { Origin::AwsKms },
+            key_manager: KeyManager::Customer,
+            expiration_model: self.import.as_ref().and_then(|i| i.expiration_model),
+            valid_to: self.import.as_ref().and_then(|i| i.valid_to),
             backing_keys: Some(u32::try_from(self.backing_keys.len()).unwrap_or(u32::MAX)),
             aliases: aliases.iter().filter(|(_, id)| **id == self.key_id).map(|(a, _)| a.clone()).collect(),
         }

@@ -18,6 +18,7 @@ const CHECK_AAD: &[u8] = b"envcrypt store root check v1";
 const BACKING_KEY_AAD: &[u8] = b"envcrypt backing key v1";
 const AUDIT_KEY_INFO: &[u8] = b"envcrypt audit chain v1";
 const ACCESS_KEY_AAD: &[u8] = b"envcrypt access key secret v1";
+const IMPORT_KEY_AAD: &[u8] = b"envcrypt import wrapping key v1";
 
 /// How a passphrase is obtained when a passphrase store is opened.
 pub type PassphraseFn = dyn Fn() -> Result<Zeroizing<String>, StoreError> + Send + Sync;
@@ -159,6 +160,30 @@ impl RootKey {
             .open_random_nonce(&[ACCESS_KEY_AAD, access_key_id.as_bytes()].concat(), &sealed)
             .map_err(|_| format!("the secret of access key {access_key_id} does not authenticate under the root key"))
     }
+}
+
+impl RootKey {
+    /// Wraps the private half of an import wrapping key, bound to its key id and token.
+    pub(super) fn wrap_import_key(&self, key_id: &str, token: &str, der: &[u8]) -> String {
+        B64.encode(self.aead.seal_random_nonce(&import_aad(key_id, token), der))
+    }
+
+    /// Unwraps the private half of an import wrapping key.
+    pub(super) fn unwrap_import_key(
+        &self,
+        key_id: &str,
+        token: &str,
+        wrapped: &str,
+    ) -> Result<Zeroizing<Vec<u8>>, String> {
+        let sealed = B64.decode(wrapped).map_err(|e| e.to_string())?;
+        self.aead
+            .open_random_nonce(&import_aad(key_id, token), &sealed)
+            .map_err(|_| "the import wrapping key does not authenticate under the root key".to_owned())
+    }
+}
+
+fn import_aad(key_id: &str, token: &str) -> Vec<u8> {
+    [IMPORT_KEY_AAD, key_id.as_bytes(), b"/", token.as_bytes()].concat()
 }
 
 fn backing_aad(key_id: &str, number: u32) -> Vec<u8> {

@@ -14,8 +14,7 @@
 
 use serde_json::json;
 
-use super::audit::{rfc3339, Call, Who};
-use super::disk::key_file;
+use super::audit::{rfc3339, Call};
 use super::record::{BackingKeyRecord, KeyRecord, RotationSchedule};
 use super::{key_param, LocalKeyService};
 use crate::kms::{
@@ -49,7 +48,10 @@ impl LocalKeyService {
             dues.push(schedule.since);
         }
         for due in dues {
-            self.record_scheduled_rotation(&record.key_id, due)?;
+            let event = Call::new("RotateKey", false)
+                .param("rotationType", RotationType::Automatic.as_str())
+                .param("dueDate", rfc3339(due));
+            self.record_store_event(event, &record.key_id)?;
             let number = record.backing_keys.iter().map(|b| b.number).max().unwrap_or(0) + 1;
             record.backing_keys.push(BackingKeyRecord {
                 rotation: Some(RotationType::Automatic),
@@ -60,35 +62,21 @@ impl LocalKeyService {
         Ok(true)
     }
 
-    /// The key `record` as it is once every rotation due has happened: `record` itself unless
-    /// one is due, else the key read again and rotated under the exclusive lock.
-    pub(super) fn rotated_if_due(&self, record: KeyRecord) -> Result<KeyRecord, KmsError> {
-        if !record.rotation_due(self.now()) {
-            return Ok(record);
+    /// Refuses rotation of a key with imported material, as KMS does.
+    fn check_rotates(&self, record: &KeyRecord, operation: &'static str) -> Result<(), KmsError> {
+        if record.import.is_some() {
+            return Err(KmsError::UnsupportedOperation(format!(
+                "key {} has imported key material (origin EXTERNAL), which does not rotate: {operation} is not \
+                 valid for it",
+                self.arn(&record.key_id)
+            )));
         }
-        let txn = self.disk.write()?;
-        let mut record = self.load(&txn, &record.key_id)?;
-        if self.rotate_due(&mut record)? {
-            txn.write_json(&key_file(&record.key_id), &record)?;
-        }
-        Ok(record)
-    }
-
-    fn record_scheduled_rotation(&self, key_id: &str, due: u64) -> Result<(), KmsError> {
-        let Some(log) = &self.audit else { return Ok(()) };
-        let arn = self.arn(key_id);
-        let mut call = Call::new("RotateKey", false)
-            .param("keyId", arn.as_str())
-            .param("rotationType", RotationType::Automatic.as_str())
-            .param("dueDate", rfc3339(due));
-        call.resource(&arn);
-        let event =
-            call.event(Who::Store { account: &self.prefix.account }, None, &self.prefix.region, self.now(), None);
-        log.append(event).map_err(KmsError::Store)
+        Ok(())
     }
 
     /// RotateKeyOnDemand's change to the record: a new backing key, within KMS's limit.
     pub(super) fn rotate_on_demand(&self, record: &mut KeyRecord) -> Result<(), KmsError> {
+        self.check_rotates(record, "RotateKeyOnDemand")?;
         self.check_usable(record, "RotateKeyOnDemand")?;
         let on_demand =
             record.backing_keys.iter().filter(|b| b.rotation_type() == Some(RotationType::OnDemand)).count();
@@ -118,6 +106,7 @@ impl LocalKeyService {
 
     /// Refuses to change the schedule of a key that is not enabled, or of the managed key.
     fn check_schedulable(&self, record: &KeyRecord, operation: &'static str) -> Result<(), KmsError> {
+        self.check_rotates(record, operation)?;
         self.check_usable(record, operation)?;
         if record.rotation.is_some_and(|r| r.managed) {
             return Err(KmsError::UnsupportedOperation(format!(
@@ -136,7 +125,7 @@ impl LocalKeyService {
         call.resource(&self.arn(&record.key_id));
         self.authorize(&record, action, None)?;
         drop(txn);
-        self.rotated_if_due(record)
+        self.caught_up(record)
     }
 }
 
@@ -169,7 +158,6 @@ impl KeyRotation for LocalKeyService {
         }
         KmsFuture::ready(self.update_key(key, call, |record, _| {
             self.check_schedulable(record, "EnableKeyRotation")?;
-            self.rotate_due(record)?;
             let since = record.rotation.map_or_else(|| self.now(), |r| r.since);
             record.rotation = Some(RotationSchedule { period_days: period, since, managed: false });
             Ok(())
@@ -179,7 +167,6 @@ impl KeyRotation for LocalKeyService {
     fn disable_key_rotation<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, ()> {
         KmsFuture::ready(self.update_key(key, Call::new("DisableKeyRotation", false), |record, _| {
             self.check_schedulable(record, "DisableKeyRotation")?;
-            self.rotate_due(record)?;
             record.rotation = None;
             Ok(())
         }))
@@ -189,6 +176,7 @@ impl KeyRotation for LocalKeyService {
         let call = Call::new("GetKeyRotationStatus", true).param("keyId", key_param(key));
         KmsFuture::ready(self.audited(call, |call| {
             let record = self.read_for(key, "kms:GetKeyRotationStatus", call)?;
+            self.check_rotates(&record, "GetKeyRotationStatus")?;
             let schedule = record.rotation.filter(|_| record.state != KeyState::PendingDeletion);
             let status = RotationStatus {
                 key_arn: self.arn(&record.key_id),
@@ -206,6 +194,7 @@ impl KeyRotation for LocalKeyService {
         let call = Call::new("ListKeyRotations", true).param("keyId", key_param(key));
         KmsFuture::ready(self.audited(call, |call| {
             let record = self.read_for(key, "kms:ListKeyRotations", call)?;
+            self.check_rotates(&record, "ListKeyRotations")?;
             Ok(rotation_entries(&record))
         }))
     }

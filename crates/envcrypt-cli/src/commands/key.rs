@@ -4,10 +4,10 @@
 
 use std::io;
 
-use envcrypt::kms::{KeyMetadata, KeyRef, KmsError};
+use envcrypt::kms::{CreateKeyRequest, KeyMetadata, KeyRef, KmsError, Origin};
 use serde_json::json;
 
-use super::{alias, grant, rotation};
+use super::{alias, grant, import, rotation};
 use crate::backends::Backends;
 use crate::error::CliError;
 use crate::flags::{key_ref, GlobalArgs};
@@ -36,7 +36,33 @@ the creator (--principal, else the OS user) is both key administrator and key us
         policy: Option<String>,
         #[command(flatten)]
         lockout: LockoutArg,
+        /// Where the key material comes from: aws-kms (the key service makes it) or external
+        /// (you import it: `key import-params`, then `key import`).
+        #[arg(long, value_enum, default_value = "aws-kms")]
+        origin: OriginArg,
     },
+    /// Get a wrapping key and import token to import key material into an external key.
+    #[command(after_help = "\
+Example:
+  envcrypt key create --origin external --alias alias/byok
+  envcrypt key import-params alias/byok --wrapping-spec RSA_4096 --wrapping-algorithm RSAES_OAEP_SHA_256
+  openssl pkeyutl -encrypt -pubin -keyform DER -inkey wrapping-key.der -in material.bin -out material.enc \\
+    -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256
+  envcrypt key import alias/byok --material material.enc --token import-token.bin --valid-to 90d
+
+The wrapping key and token are valid for 24 hours; asking again makes new ones.")]
+    ImportParams(import::ParamsArgs),
+    /// Import key material into an external key (it becomes enabled).
+    #[command(after_help = "\
+Example:
+  envcrypt key import alias/byok --material material.enc --token import-token.bin --valid-to 2027-06-30T00:00:00Z
+
+Once a key has had material, only the same material is taken again (IncorrectKeyMaterialException).
+When material expires, data under the key cannot be opened until it is imported again.")]
+    Import(import::ImportArgs),
+    /// Delete a key's imported material: its data cannot be opened until it is imported again.
+    #[command(after_help = "Example:\n  envcrypt key delete-material alias/byok")]
+    DeleteMaterial(import::DeleteMaterialArgs),
     /// Print a key's policy.
     #[command(after_help = "Example:\n  envcrypt key get-policy alias/payroll > policy.json")]
     GetPolicy {
@@ -117,6 +143,15 @@ A key rotates on demand at most 10 times, as in KMS; for a schedule, see `key ro
     },
 }
 
+/// `--origin`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum OriginArg {
+    /// The key service makes the material.
+    AwsKms,
+    /// You import the material.
+    External,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct LockoutArg {
     /// Set a policy that does not let the caller change it later (KMS's
@@ -138,6 +173,9 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
         | Command::PutPolicy { key, .. } => backends.kind_of(&key_ref(key)?),
         Command::Grant(grant) => backends.kind_of(&key_ref(grant::key_of(grant))?),
         Command::Rotation(command) => backends.kind_of(&key_ref(rotation::key_of(command))?),
+        Command::ImportParams(import::ParamsArgs { key, .. })
+        | Command::Import(import::ImportArgs { key, .. })
+        | Command::DeleteMaterial(import::DeleteMaterialArgs { key }) => backends.kind_of(&key_ref(key)?),
         Command::Create { .. } | Command::List | Command::Alias(_) => backends.default_kind(),
     };
     let admin = backends.admin(kind)?;
@@ -146,18 +184,17 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
         f(&key_ref).map_err(|e| CliError::kms(format!("cannot {op} {key}"), &e))
     };
     let metadata = match command {
-        Command::Create { description, alias, policy, lockout } => {
-            let created = match policy {
-                Some(file) => {
-                    let text = read_text(file, "the key policy")?;
-                    backends
-                        .governance(kind)?
-                        .create_key_with_policy(description, &text, lockout.bypass_policy_lockout_safety_check)
-                        .wait()
-                }
-                None => admin.create_key(description).wait(),
+        Command::Create { description, alias, policy, lockout, origin } => {
+            let text = policy.as_deref().map(|file| read_text(file, "the key policy")).transpose()?;
+            let mut request = CreateKeyRequest::new(description);
+            if let Some(text) = &text {
+                request = request.policy(text, lockout.bypass_policy_lockout_safety_check);
             }
-            .map_err(|e| CliError::kms("cannot create a key", &e))?;
+            if let OriginArg::External = origin {
+                request = request.origin(Origin::External);
+            }
+            let created =
+                admin.create_key_with(request).wait().map_err(|e| CliError::kms("cannot create a key", &e))?;
             if let Some(alias) = alias {
                 let target = key_ref(&created.key_id)?;
                 admin.create_alias(alias, &target).wait().map_err(|e| {
@@ -213,6 +250,15 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
         }
         Command::Grant(grant) => return grant::exec(grant, backends.governance(kind)?, global),
         Command::Rotation(command) => return rotation::exec(command, backends.rotation(kind)?, global),
+        Command::ImportParams(args) => return import::params(args, backends.import(kind)?, global),
+        Command::Import(args) => {
+            import::import(args, backends.import(kind)?)?;
+            with_key(&args.key, "describe", &|k| admin.describe_key(k).wait())?
+        }
+        Command::DeleteMaterial(args) => {
+            import::delete_material(args, backends.import(kind)?)?;
+            with_key(&args.key, "describe", &|k| admin.describe_key(k).wait())?
+        }
         Command::Rotate { key } => with_key(key, "rotate", &|k| admin.rotate_key(k).wait())?,
         Command::Enable { key } => {
             with_key(key, "enable", &|k| admin.enable_key(k).wait().and_then(|()| admin.describe_key(k).wait()))?
@@ -240,8 +286,17 @@ fn key_json(k: &KeyMetadata) -> serde_json::Value {
         "Arn": k.arn,
         "Description": k.description,
         "KeyState": k.state.as_str(),
+        "Enabled": k.enabled(),
+        "KeySpec": k.key_spec.as_str(),
+        "KeyUsage": k.key_usage.as_str(),
+        "Origin": k.origin.as_str(),
+        "KeyManager": k.key_manager.as_str(),
+        "EncryptionAlgorithms": k.key_spec.encryption_algorithms(),
         "CreationDate": print::timestamp(k.creation_date),
         "DeletionDate": k.deletion_date.map(print::timestamp),
+        "PendingDeletionWindowInDays": k.pending_deletion_window_days,
+        "ExpirationModel": k.expiration_model.map(|m| m.as_str()),
+        "ValidTo": k.valid_to.map(print::timestamp),
         "BackingKeys": k.backing_keys,
         "Aliases": k.aliases,
     })
@@ -252,11 +307,18 @@ fn describe_lines(k: &KeyMetadata) -> Vec<String> {
         format!("key id:       {}", k.key_id),
         format!("arn:          {}", k.arn),
         format!("state:        {}", k.state),
+        format!("spec:         {} ({}), origin {}", k.key_spec, k.key_usage, k.origin),
         format!("created:      {}", print::timestamp(k.creation_date)),
         format!("backing keys: {}", backing(k)),
     ];
     if let Some(date) = k.deletion_date {
-        lines.push(format!("deletion:     {}", print::timestamp(date)));
+        let window = k.pending_deletion_window_days.map(|d| format!(" ({d}-day window)")).unwrap_or_default();
+        lines.push(format!("deletion:     {}{window}", print::timestamp(date)));
+    }
+    match (k.expiration_model, k.valid_to) {
+        (_, Some(date)) => lines.push(format!("material:     imported, expires {}", print::timestamp(date))),
+        (Some(_), None) => lines.push("material:     imported, does not expire".to_owned()),
+        (None, None) => {}
     }
     if !k.aliases.is_empty() {
         lines.push(format!("aliases:      {}", k.aliases.join(", ")));

@@ -8,6 +8,7 @@ pub mod conformance;
 pub mod credentials;
 pub mod grant;
 pub mod hsm;
+pub mod import;
 pub mod inspect;
 pub mod key;
 pub mod kms;

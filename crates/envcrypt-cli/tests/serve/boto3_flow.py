@@ -7,11 +7,16 @@ The first credentials come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_A
 AWS_REGION); the second set is the one a key policy denies.
 """
 
+import datetime
 import json
+import os
 import sys
 
 import boto3
 from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
 
 ACCOUNT = "111122223333"
 
@@ -22,6 +27,59 @@ def error_code(call, **kwargs):
     except ClientError as e:
         return e.response["Error"]["Code"]
     raise AssertionError(f"{call.__name__} succeeded but should have failed")
+
+
+def import_material(kms, key_id, material, valid_to=None):
+    """GetParametersForImport, the material wrapped with RSA_AES_KEY_WRAP_SHA_256, ImportKeyMaterial."""
+    params = kms.get_parameters_for_import(
+        KeyId=key_id, WrappingAlgorithm="RSA_AES_KEY_WRAP_SHA_256", WrappingKeySpec="RSA_2048"
+    )
+    public_key = serialization.load_der_public_key(params["PublicKey"])
+    sha256 = hashes.SHA256()
+    aes_key = os.urandom(32)
+    wrapped = public_key.encrypt(
+        aes_key, padding.OAEP(mgf=padding.MGF1(algorithm=sha256), algorithm=sha256, label=None)
+    ) + aes_key_wrap_with_padding(aes_key, material)
+    expiry = {"ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"}
+    if valid_to is not None:
+        expiry = {"ExpirationModel": "KEY_MATERIAL_EXPIRES", "ValidTo": valid_to}
+    kms.import_key_material(KeyId=key_id, ImportToken=params["ImportToken"], EncryptedKeyMaterial=wrapped, **expiry)
+
+
+def bring_your_own_key(kms):
+    """A key with imported material, as the AWS documentation walks through it with boto3."""
+    key = kms.create_key(Origin="EXTERNAL", Description="imported")["KeyMetadata"]
+    assert key["KeyState"] == "PendingImport" and key["Origin"] == "EXTERNAL", key
+    material = os.urandom(32)
+    valid_to = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=30)
+    import_material(kms, key["KeyId"], material, valid_to)
+    described = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+    assert described["KeyState"] == "Enabled" and described["ExpirationModel"] == "KEY_MATERIAL_EXPIRES", described
+    assert abs((described["ValidTo"] - valid_to).total_seconds()) < 2, described
+    sealed = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"byok")["CiphertextBlob"]
+    kms.delete_imported_key_material(KeyId=key["KeyId"])
+    assert error_code(kms.decrypt, CiphertextBlob=sealed) == "KMSInvalidStateException"
+    try:
+        import_material(kms, key["KeyId"], os.urandom(32))
+        raise AssertionError("other key material was imported")
+    except ClientError as e:
+        assert e.response["Error"]["Code"] == "IncorrectKeyMaterialException", e.response
+    import_material(kms, key["KeyId"], material)
+    assert kms.decrypt(CiphertextBlob=sealed)["Plaintext"] == b"byok"
+    assert error_code(kms.enable_key_rotation, KeyId=key["KeyId"]) == "UnsupportedOperationException"
+
+
+def rotation_schedule(kms, key_id):
+    kms.enable_key_rotation(KeyId=key_id, RotationPeriodInDays=180)
+    status = kms.get_key_rotation_status(KeyId=key_id)
+    assert status["KeyRotationEnabled"] and status["RotationPeriodInDays"] == 180, status
+    days = (status["NextRotationDate"] - datetime.datetime.now(datetime.timezone.utc)).days
+    assert 178 <= days <= 180, status
+    kms.rotate_key_on_demand(KeyId=key_id)
+    rotations = kms.list_key_rotations(KeyId=key_id)["Rotations"]
+    assert [r["RotationType"] for r in rotations] == ["ON_DEMAND"], rotations
+    kms.disable_key_rotation(KeyId=key_id)
+    assert not kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"]
 
 
 def main(endpoint, other_id, other_secret):
@@ -54,6 +112,9 @@ def main(endpoint, other_id, other_secret):
     )
     assert moved["SourceKeyId"] == key["Arn"] and moved["KeyId"] == second["Arn"], moved
     assert kms.decrypt(CiphertextBlob=moved["CiphertextBlob"], EncryptionContext=context)["Plaintext"] == b"secret"
+
+    bring_your_own_key(kms)
+    rotation_schedule(kms, key["KeyId"])
 
     # The other credentials may use the key while its policy allows them, not once it denies them.
     def policy(deny_other):

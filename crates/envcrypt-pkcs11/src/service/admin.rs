@@ -3,8 +3,8 @@
 //! users' (the user PIN), so the service does not implement `KeyGovernance`.
 
 use envcrypt::kms::{
-    validate_alias_name, AliasEntry, KeyAdmin, KeyId, KeyMetadata, KeyRef, KeyState, KmsError, KmsFuture, Lifecycle,
-    MAX_ON_DEMAND_ROTATIONS,
+    validate_alias_name, AliasEntry, CreateKeyRequest, KeyAdmin, KeyId, KeyMetadata, KeyRef, KeyState, KmsError,
+    KmsFuture, Lifecycle, Origin, MAX_ON_DEMAND_ROTATIONS,
 };
 
 use super::{now, AliasTable, KeyMeta, Pkcs11KeyService, ALIASES};
@@ -58,14 +58,25 @@ impl Pkcs11KeyService {
 }
 
 impl KeyAdmin for Pkcs11KeyService {
-    fn create_key<'a>(&'a self, description: &'a str) -> KmsFuture<'a, KeyMetadata> {
+    fn create_key_with<'a>(&'a self, request: CreateKeyRequest<'a>) -> KmsFuture<'a, KeyMetadata> {
         KmsFuture::ready((|| {
+            if request.policy.is_some() {
+                return Err(KmsError::UnsupportedOperation(
+                    "an HSM cluster's keys have no key policy: who may use them is decided by the HSM's users".into(),
+                ));
+            }
+            if let Some(origin @ (Origin::External | Origin::AwsKms)) = request.origin {
+                return Err(KmsError::UnsupportedOperation(format!(
+                    "an HSM cluster makes its keys in the HSMs (origin AWS_CLOUDHSM), not with origin {origin}, as a \
+                     KMS custom key store does"
+                )));
+            }
             let random = self.cluster.dispatch(|token| token.random(16))?;
             let key_id = KeyId::from_random(random[..16].try_into().expect("16 random bytes")).to_string();
             self.cluster.new_key_version(&key_id, 1)?;
             let meta = KeyMeta {
                 key_id,
-                description: description.to_owned(),
+                description: request.description.to_owned(),
                 creation_date: now(),
                 state: KeyState::Enabled,
                 deletion_date: None,

@@ -6,8 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use envcrypt::kms::{
     Arn, ArnPrefix, BoundContext, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyId,
-    KeyMetadata, KeyRef, KeyService, KeyState, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes,
-    MAX_ENCRYPT_PLAINTEXT,
+    KeyManager, KeyMetadata, KeyRef, KeyService, KeySpec, KeyState, KeyUsage, KmsError, KmsFuture, Origin,
+    ReEncryptRequest, ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
 };
 use zeroize::Zeroizing;
 
@@ -118,6 +118,13 @@ impl Pkcs11KeyService {
             state: meta.state,
             creation_date: meta.creation_date,
             deletion_date: meta.deletion_date,
+            pending_deletion_window_days: None,
+            key_spec: KeySpec::SymmetricDefault,
+            key_usage: KeyUsage::EncryptDecrypt,
+            origin: Origin::AwsCloudHsm,
+            key_manager: KeyManager::Customer,
+            expiration_model: None,
+            valid_to: None,
             backing_keys: Some(meta.versions),
             aliases: aliases.aliases.iter().filter(|(_, id)| **id == meta.key_id).map(|(a, _)| a.clone()).collect(),
         })

@@ -1,7 +1,7 @@
 //! What an operation runs against ([`Context`]): the key service as the caller, and the served
 //! ARNs; and how a key service error becomes a response.
 
-use envcrypt::kms::{ArnPrefix, KeyAdmin, KeyGovernance, KeyRotation, KeyService, KmsError};
+use envcrypt::kms::{ArnPrefix, KeyAdmin, KeyGovernance, KeyImport, KeyRotation, KeyService, KmsError};
 
 use crate::protocol::Failure;
 
@@ -29,6 +29,17 @@ impl Context<'_> {
             Failure::client(
                 "UnsupportedOperationException",
                 format!("{operation} is not supported by this key store: its keys do not rotate on a schedule"),
+            )
+        })
+    }
+
+    /// Imported key material; keys in an HSM cluster take none, as keys in a KMS custom key
+    /// store take none.
+    pub(super) fn import(&self, operation: &str) -> Result<&dyn KeyImport, Failure> {
+        self.service.import().ok_or_else(|| {
+            Failure::client(
+                "UnsupportedOperationException",
+                format!("{operation} is not supported by this key store: its keys take no imported key material"),
             )
         })
     }

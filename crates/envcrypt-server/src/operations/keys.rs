@@ -1,7 +1,7 @@
 //! CreateKey, DescribeKey, ListKeys, EnableKey, DisableKey, ScheduleKeyDeletion,
 //! CancelKeyDeletion, RotateKeyOnDemand.
 
-use envcrypt::kms::{KeyMetadata, KeyState};
+use envcrypt::kms::{CreateKeyRequest, KeyMetadata, Origin};
 use serde_json::{json, Value};
 
 use super::context::{kms, Context};
@@ -39,19 +39,28 @@ pub(super) fn metadata_json(meta: &KeyMetadata, cx: &Context<'_>) -> Value {
         "KeyId": meta.key_id,
         "Arn": meta.arn,
         "CreationDate": timestamp(meta.creation_date),
-        "Enabled": meta.state == KeyState::Enabled,
+        "Enabled": meta.enabled(),
         "Description": meta.description,
-        "KeyUsage": "ENCRYPT_DECRYPT",
+        "KeyUsage": meta.key_usage.as_str(),
         "KeyState": meta.state.as_str(),
-        "Origin": "AWS_KMS",
-        "KeyManager": "CUSTOMER",
-        "CustomerMasterKeySpec": "SYMMETRIC_DEFAULT",
-        "KeySpec": "SYMMETRIC_DEFAULT",
-        "EncryptionAlgorithms": ["SYMMETRIC_DEFAULT"],
+        "Origin": meta.origin.as_str(),
+        "KeyManager": meta.key_manager.as_str(),
+        "CustomerMasterKeySpec": meta.key_spec.as_str(),
+        "KeySpec": meta.key_spec.as_str(),
+        "EncryptionAlgorithms": meta.key_spec.encryption_algorithms(),
         "MultiRegion": false,
     });
     if let Some(date) = meta.deletion_date {
         value["DeletionDate"] = timestamp(date);
+    }
+    if let Some(days) = meta.pending_deletion_window_days {
+        value["PendingDeletionWindowInDays"] = json!(days);
+    }
+    if let Some(model) = meta.expiration_model {
+        value["ExpirationModel"] = json!(model.as_str());
+    }
+    if let Some(date) = meta.valid_to {
+        value["ValidTo"] = timestamp(date);
     }
     value
 }
@@ -73,9 +82,6 @@ pub(super) async fn create_key(input: &Input, cx: &Context<'_>) -> Result<Reply,
     if spec.is_some_and(|s| s != "SYMMETRIC_DEFAULT") {
         return Err(unsupported(&format!("KeySpec {}", spec.unwrap_or_default())));
     }
-    if origin.is_some_and(|o| o != "AWS_KMS") {
-        return Err(unsupported(&format!("Origin {}", origin.unwrap_or_default())));
-    }
     if input.boolean("MultiRegion")? == Some(true) {
         return Err(unsupported("a multi-Region key"));
     }
@@ -85,13 +91,14 @@ pub(super) async fn create_key(input: &Input, cx: &Context<'_>) -> Result<Reply,
     if input.list_len("Tags")? > 0 {
         return Err(unsupported("tagging a key"));
     }
-    let created = match policy {
-        Some(policy) => {
-            cx.governance("CreateKey with a Policy")?.create_key_with_policy(description, policy, bypass).await
-        }
-        None => cx.admin("CreateKey")?.create_key(description).await,
+    let mut request = CreateKeyRequest::new(description);
+    if let Some(origin) = origin {
+        request = request.origin(Origin::from_name(origin).ok_or_else(|| unsupported(&format!("Origin {origin}")))?);
     }
-    .map_err(kms)?;
+    if let Some(policy) = policy {
+        request = request.policy(policy, bypass);
+    }
+    let created = cx.admin("CreateKey")?.create_key_with(request).await.map_err(kms)?;
     Ok(Reply::Json(json!({ "KeyMetadata": metadata_json(&created, cx) })))
 }
 

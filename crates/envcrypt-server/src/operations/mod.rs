@@ -10,6 +10,7 @@ mod aliases;
 mod context;
 mod crypto;
 mod grants;
+mod import;
 mod keys;
 mod members;
 mod paging;
@@ -29,6 +30,7 @@ pub const NAMES: &[&str] = &[
     "CreateKey",
     "Decrypt",
     "DeleteAlias",
+    "DeleteImportedKeyMaterial",
     "DescribeKey",
     "DisableKey",
     "DisableKeyRotation",
@@ -40,6 +42,8 @@ pub const NAMES: &[&str] = &[
     "GenerateRandom",
     "GetKeyPolicy",
     "GetKeyRotationStatus",
+    "GetParametersForImport",
+    "ImportKeyMaterial",
     "ListAliases",
     "ListGrants",
     "ListKeyPolicies",
@@ -84,6 +88,9 @@ pub async fn run(operation: &str, input: &Input, cx: &Context<'_>) -> Result<Rep
         "DisableKeyRotation" => rotation::disable_key_rotation(input, cx).await,
         "GetKeyRotationStatus" => rotation::get_key_rotation_status(input, cx).await,
         "ListKeyRotations" => rotation::list_key_rotations(input, cx).await,
+        "GetParametersForImport" => import::get_parameters_for_import(input, cx).await,
+        "ImportKeyMaterial" => import::import_key_material(input, cx).await,
+        "DeleteImportedKeyMaterial" => import::delete_imported_key_material(input, cx).await,
         "CreateAlias" => aliases::create_alias(input, cx).await,
         "UpdateAlias" => aliases::update_alias(input, cx).await,
         "DeleteAlias" => aliases::delete_alias(input, cx).await,
