@@ -72,6 +72,10 @@ impl KeyService for FixedDataKey {
     fn re_encrypt<'a>(&'a self, _: ReEncryptRequest<'a>) -> KmsFuture<'a, ReEncrypted> {
         KmsFuture::ready(Err(KmsError::UnsupportedOperation("opening only".into())))
     }
+
+    fn generate_random(&self, _: usize) -> KmsFuture<'_, SecretBytes> {
+        KmsFuture::ready(Err(KmsError::UnsupportedOperation("opening only".into())))
+    }
 }
 
 /// What one thread releases, and whether it reached the end cleanly.

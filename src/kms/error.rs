@@ -78,6 +78,9 @@ pub enum KmsError {
     /// An import token is past its 24 hours.
     #[error("ExpiredImportTokenException: {0}")]
     ExpiredImportToken(String),
+    /// A tag breaks KMS's rules (length, count, reserved prefix).
+    #[error("TagException: {0}")]
+    Tag(String),
     /// Imported material is not the key's material.
     #[error("IncorrectKeyMaterialException: {0}")]
     IncorrectKeyMaterial(String),
@@ -124,6 +127,7 @@ impl KmsError {
             Self::InvalidImportToken(_) => "InvalidImportTokenException",
             Self::ExpiredImportToken(_) => "ExpiredImportTokenException",
             Self::IncorrectKeyMaterial(_) => "IncorrectKeyMaterialException",
+            Self::Tag(_) => "TagException",
             Self::Store(_) => "KMSInternalException",
             Self::Service { name, .. } => name,
             Self::Transport { .. } => "TransportError",

@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 
 use super::{
     Arn, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyGovernance, KeyImport, KeyRef,
-    KeyRotation, KeyService, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted,
+    KeyRotation, KeyService, KeyTagging, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes,
 };
 
 type Connect<T> = Box<dyn Fn() -> Result<T, KmsError> + Send + Sync>;
@@ -105,6 +105,13 @@ impl<T: KeyService> KeyService for LazyService<T> {
         }
     }
 
+    fn generate_random(&self, number_of_bytes: usize) -> KmsFuture<'_, SecretBytes> {
+        match self.get() {
+            Ok(s) => s.generate_random(number_of_bytes),
+            Err(e) => KmsFuture::ready(Err(e)),
+        }
+    }
+
     fn owns(&self, arn: &Arn) -> bool {
         (self.owns)(arn)
     }
@@ -123,5 +130,9 @@ impl<T: KeyService> KeyService for LazyService<T> {
 
     fn import(&self) -> Option<&dyn KeyImport> {
         self.get().ok().and_then(|s| s.import())
+    }
+
+    fn tagging(&self) -> Option<&dyn KeyTagging> {
+        self.get().ok().and_then(|s| s.tagging())
     }
 }

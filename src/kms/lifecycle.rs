@@ -4,7 +4,7 @@
 //! to them, so that every backend refuses and answers the same way: disabled keys and keys
 //! pending deletion refuse cryptographic operations, a key pending deletion can be neither
 //! enabled nor disabled nor scheduled again, the waiting period is 7–30 days, and a cancelled
-//! deletion leaves the key disabled.
+//! deletion leaves the key disabled; a key pending deletion keeps its description and tags.
 
 use super::{KeyState, KmsError, DELETION_WINDOW_DAYS};
 
@@ -64,6 +64,14 @@ impl Lifecycle<'_> {
         Ok(())
     }
 
+    /// UpdateKeyDescription, TagResource, UntagResource: a key pending deletion refuses them.
+    pub fn check_metadata_change(&self, operation: &'static str) -> Result<(), KmsError> {
+        if *self.state == KeyState::PendingDeletion {
+            return Err(self.invalid(operation));
+        }
+        Ok(())
+    }
+
     /// CancelKeyDeletion: the key returns disabled, as in KMS.
     pub fn cancel_deletion(&mut self) -> Result<(), KmsError> {
         if *self.state != KeyState::PendingDeletion {
@@ -73,4 +81,18 @@ impl Lifecycle<'_> {
         *self.deletion_date = None;
         Ok(())
     }
+}
+
+/// The longest key description KMS accepts, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 8192;
+
+/// Refuses a key description longer than KMS accepts.
+pub fn validate_description(description: &str) -> Result<(), KmsError> {
+    let chars = description.chars().count();
+    if chars > MAX_DESCRIPTION_CHARS {
+        return Err(KmsError::Validation(format!(
+            "the description has {chars} characters; the limit is {MAX_DESCRIPTION_CHARS}"
+        )));
+    }
+    Ok(())
 }

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::KmsError;
+
 /// The state of a CMK, named as in KMS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
@@ -225,4 +227,68 @@ pub struct RotationEntry {
     pub rotation_date: u64,
     /// What started it.
     pub rotation_type: RotationType,
+}
+
+/// A tag on a key: a key and a value, as TagResource sets it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Tag {
+    /// 1 to 128 characters, not starting with `aws:`.
+    pub key: String,
+    /// 0 to 256 characters.
+    pub value: String,
+}
+
+impl Tag {
+    /// A tag.
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Self { key: key.into(), value: value.into() }
+    }
+}
+
+/// The most tags one key may have.
+pub const MAX_TAGS_PER_KEY: usize = 50;
+const MAX_TAG_KEY_CHARS: usize = 128;
+const MAX_TAG_VALUE_CHARS: usize = 256;
+const RESERVED_TAG_PREFIX: &str = "aws:";
+
+/// Refuses a tag key KMS refuses (`TagException`): empty, over 128 characters, or reserved.
+pub fn validate_tag_key(key: &str) -> Result<(), KmsError> {
+    let chars = key.chars().count();
+    if chars == 0 || chars > MAX_TAG_KEY_CHARS {
+        return Err(KmsError::Tag(format!("the tag key {key:?} has {chars} characters; it must have 1 to 128")));
+    }
+    if key.len() >= RESERVED_TAG_PREFIX.len()
+        && key[..RESERVED_TAG_PREFIX.len()].eq_ignore_ascii_case(RESERVED_TAG_PREFIX)
+    {
+        return Err(KmsError::Tag(format!(
+            "the tag key {key:?} starts with {RESERVED_TAG_PREFIX}, which AWS reserves"
+        )));
+    }
+    Ok(())
+}
+
+/// Adds `tags` to a key's `existing` ones (a tag with an existing key replaces its value),
+/// with KMS's rules: keys and values within their lengths, no reserved key, at most
+/// [`MAX_TAGS_PER_KEY`] in all (`TagException`).
+pub fn merge_tags(existing: &mut std::collections::BTreeMap<String, String>, tags: &[Tag]) -> Result<(), KmsError> {
+    let mut merged = existing.clone();
+    for tag in tags {
+        validate_tag_key(&tag.key)?;
+        let chars = tag.value.chars().count();
+        if chars > MAX_TAG_VALUE_CHARS {
+            return Err(KmsError::Tag(format!(
+                "the value of tag {:?} has {chars} characters; the limit is {MAX_TAG_VALUE_CHARS}",
+                tag.key
+            )));
+        }
+        merged.insert(tag.key.clone(), tag.value.clone());
+    }
+    if merged.len() > MAX_TAGS_PER_KEY {
+        return Err(KmsError::Tag(format!(
+            "a key may have at most {MAX_TAGS_PER_KEY} tags; these would make {}",
+            merged.len()
+        )));
+    }
+    *existing = merged;
+    Ok(())
 }

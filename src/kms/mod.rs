@@ -46,14 +46,14 @@ pub use import::{
 pub use key_id::{ArnPrefix, KeyId};
 pub use key_ref::{validate_alias_name, Arn, KeyRef, KeyRefError};
 pub use lazy::LazyService;
-pub use lifecycle::Lifecycle;
 pub(crate) use lifecycle::SECONDS_PER_DAY;
+pub use lifecycle::{validate_description, Lifecycle, MAX_DESCRIPTION_CHARS};
 pub use metadata::{
-    AliasEntry, ExpirationModel, KeyManager, KeyMetadata, KeySpec, KeyState, KeyUsage, Origin, RotationEntry,
-    RotationStatus, RotationType, DEFAULT_ROTATION_PERIOD_DAYS, DELETION_WINDOW_DAYS, MAX_ON_DEMAND_ROTATIONS,
-    ROTATION_PERIOD_DAYS,
+    merge_tags, validate_tag_key, AliasEntry, ExpirationModel, KeyManager, KeyMetadata, KeySpec, KeyState, KeyUsage,
+    Origin, RotationEntry, RotationStatus, RotationType, Tag, DEFAULT_ROTATION_PERIOD_DAYS, DELETION_WINDOW_DAYS,
+    MAX_ON_DEMAND_ROTATIONS, MAX_TAGS_PER_KEY, ROTATION_PERIOD_DAYS,
 };
 pub use service::{
-    Ciphertext, CreateKeyRequest, Decrypted, KeyAdmin, KeyGovernance, KeyImport, KeyRotation, KeyService,
-    ReEncryptRequest, ReEncrypted, MAX_ENCRYPT_PLAINTEXT,
+    validate_random_len, Ciphertext, CreateKeyRequest, Decrypted, KeyAdmin, KeyGovernance, KeyImport, KeyRotation,
+    KeyService, KeyTagging, ReEncryptRequest, ReEncrypted, MAX_ENCRYPT_PLAINTEXT, MAX_RANDOM_BYTES,
 };

@@ -4,8 +4,8 @@
 
 use super::{
     AliasEntry, Arn, CreateGrantRequest, CreatedGrant, DataKey, DataKeySpec, EncryptionContext, GrantEntry,
-    GrantTarget, ImportParameters, ImportRequest, KeyMetadata, KeyRef, KmsFuture, Origin, RotationEntry,
-    RotationStatus, SecretBytes, WrappingAlgorithm, WrappingKeySpec,
+    GrantTarget, ImportParameters, ImportRequest, KeyMetadata, KeyRef, KmsError, KmsFuture, Origin, RotationEntry,
+    RotationStatus, SecretBytes, Tag, WrappingAlgorithm, WrappingKeySpec,
 };
 #[cfg(doc)]
 use super::{DEFAULT_ROTATION_PERIOD_DAYS, DELETION_WINDOW_DAYS, MAX_ON_DEMAND_ROTATIONS, ROTATION_PERIOD_DAYS};
@@ -104,6 +104,10 @@ pub trait KeyService: Send + Sync + std::fmt::Debug {
     /// ReEncrypt: moves a ciphertext to another key or context without releasing the plaintext.
     fn re_encrypt<'a>(&'a self, request: ReEncryptRequest<'a>) -> KmsFuture<'a, ReEncrypted>;
 
+    /// GenerateRandom: `number_of_bytes` (1 to 1024, `ValidationException` otherwise) from the
+    /// key service's random source.
+    fn generate_random(&self, number_of_bytes: usize) -> KmsFuture<'_, SecretBytes>;
+
     /// Whether the key ARN `arn` names one of this service's keys (so a caller with several
     /// services knows where to send it).
     fn owns(&self, arn: &Arn) -> bool;
@@ -127,6 +131,11 @@ pub trait KeyService: Send + Sync + std::fmt::Debug {
     fn import(&self) -> Option<&dyn KeyImport> {
         None
     }
+
+    /// Tags, on backends that keep them.
+    fn tagging(&self) -> Option<&dyn KeyTagging> {
+        None
+    }
 }
 
 /// The arguments of CreateKey.
@@ -142,12 +151,20 @@ pub struct CreateKeyRequest<'a> {
     /// Lets a policy lock its caller out (KMS's `BypassPolicyLockoutSafetyCheck`): unless set,
     /// the policy must let the caller change it later (`MalformedPolicyDocumentException`).
     pub bypass_policy_lockout_safety_check: bool,
+    /// Tags, on backends that implement [`KeyTagging`].
+    pub tags: &'a [Tag],
 }
 
 impl<'a> CreateKeyRequest<'a> {
     /// A key made by the backend, with its default policy.
     pub fn new(description: &'a str) -> Self {
-        Self { description, origin: None, policy: None, bypass_policy_lockout_safety_check: false }
+        Self { description, origin: None, policy: None, bypass_policy_lockout_safety_check: false, tags: &[] }
+    }
+
+    /// With tags.
+    pub fn tags(mut self, tags: &'a [Tag]) -> Self {
+        self.tags = tags;
+        self
     }
 
     /// With material from `origin`.
@@ -192,6 +209,8 @@ pub trait KeyAdmin: Send + Sync {
     /// RotateKeyOnDemand: adds a backing key; older ones still decrypt. A key rotates on demand
     /// at most [`MAX_ON_DEMAND_ROTATIONS`] times, where the backend keeps KMS's limit.
     fn rotate_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata>;
+    /// UpdateKeyDescription.
+    fn update_key_description<'a>(&'a self, key: &'a KeyRef, description: &'a str) -> KmsFuture<'a, ()>;
     /// ScheduleKeyDeletion, with a waiting period in [`DELETION_WINDOW_DAYS`].
     fn schedule_key_deletion<'a>(&'a self, key: &'a KeyRef, pending_window_days: u32) -> KmsFuture<'a, KeyMetadata>;
     /// CancelKeyDeletion: the key returns in the `Disabled` state, as in KMS.
@@ -250,4 +269,29 @@ pub trait KeyImport: Send + Sync {
     /// DeleteImportedKeyMaterial: the key waits for the same material again; what it
     /// encrypted cannot be decrypted until then.
     fn delete_imported_key_material<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, ()>;
+}
+
+/// Tags on keys (the local store, AWS KMS), with KMS's rules: keys of 1 to 128 characters not
+/// starting with `aws:`, values of up to 256, at most 50 per key (`TagException`); a key pending
+/// deletion keeps its tags and takes no changes.
+pub trait KeyTagging: Send + Sync {
+    /// TagResource: adds tags, replacing the value of a key already there.
+    fn tag_resource<'a>(&'a self, key: &'a KeyRef, tags: &'a [Tag]) -> KmsFuture<'a, ()>;
+    /// UntagResource: removes the tags with these keys (absent ones are ignored).
+    fn untag_resource<'a>(&'a self, key: &'a KeyRef, tag_keys: &'a [String]) -> KmsFuture<'a, ()>;
+    /// ListResourceTags, sorted by key.
+    fn list_resource_tags<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, Vec<Tag>>;
+}
+
+/// The most bytes GenerateRandom returns.
+pub const MAX_RANDOM_BYTES: usize = 1024;
+
+/// Refuses a GenerateRandom length outside 1 to 1024 (`ValidationException`).
+pub fn validate_random_len(number_of_bytes: usize) -> Result<(), KmsError> {
+    if (1..=MAX_RANDOM_BYTES).contains(&number_of_bytes) {
+        return Ok(());
+    }
+    Err(KmsError::Validation(format!(
+        "NumberOfBytes is {number_of_bytes}; it must be between 1 and {MAX_RANDOM_BYTES}"
+    )))
 }

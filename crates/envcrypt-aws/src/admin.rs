@@ -8,6 +8,7 @@ use envcrypt::kms::{
 };
 
 use crate::errors::{missing, sdk_error};
+use crate::tags::aws_tags;
 use crate::AwsKmsService;
 
 pub(crate) fn metadata(meta: &aws_sdk_kms::types::KeyMetadata, aliases: Vec<String>) -> KeyMetadata {
@@ -61,6 +62,7 @@ impl KeyAdmin for AwsKmsService {
         let origin = request.origin.map(|o| aws_sdk_kms::types::OriginType::from(o.as_str()));
         let policy = request.policy.map(str::to_owned);
         let bypass = request.bypass_policy_lockout_safety_check;
+        let tags = (!request.tags.is_empty()).then(|| aws_tags(request.tags)).transpose();
         self.spawn(async move {
             let out = client
                 .create_key()
@@ -68,6 +70,7 @@ impl KeyAdmin for AwsKmsService {
                 .set_origin(origin)
                 .set_policy(policy)
                 .bypass_policy_lockout_safety_check(bypass)
+                .set_tags(tags?)
                 .send()
                 .await
                 .map_err(|e| sdk_error("CreateKey", "", e))?;
@@ -182,6 +185,20 @@ impl KeyAdmin for AwsKmsService {
                 .await
                 .map_err(|e| sdk_error("RotateKeyOnDemand", &key, e))?;
             Self::describe(&client, &key).await
+        })
+    }
+
+    fn update_key_description<'a>(&'a self, key: &'a KeyRef, description: &'a str) -> KmsFuture<'a, ()> {
+        let description = description.to_owned();
+        self.key_call(key, |client, key| async move {
+            client
+                .update_key_description()
+                .key_id(&key)
+                .description(description)
+                .send()
+                .await
+                .map_err(|e| sdk_error("UpdateKeyDescription", &key, e))?;
+            Ok(())
         })
     }
 

@@ -24,6 +24,7 @@ mod governance;
 mod import;
 mod rotation;
 mod service;
+mod tags;
 
 pub use errors::error_chain;
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_kms::primitives::Blob;
 use envcrypt::kms::{
     Arn, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyGovernance, KeyImport, KeyRef,
-    KeyRotation, KeyService, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes,
+    KeyRotation, KeyService, KeyTagging, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes,
 };
 use zeroize::Zeroizing;
 
@@ -136,6 +136,16 @@ impl KeyService for AwsKmsService {
         })
     }
 
+    fn generate_random(&self, number_of_bytes: usize) -> KmsFuture<'_, SecretBytes> {
+        let count = i32::try_from(number_of_bytes).unwrap_or(i32::MAX);
+        let call = self.client.generate_random().number_of_bytes(count);
+        self.spawn(async move {
+            let out = call.send().await.map_err(|e| sdk_error("GenerateRandom", "", e))?;
+            let plaintext = out.plaintext().ok_or_else(|| missing("GenerateRandom", "Plaintext"))?;
+            Ok(SecretBytes::from_slice(plaintext.as_ref()))
+        })
+    }
+
     fn owns(&self, arn: &Arn) -> bool {
         Self::is_aws_arn(arn)
     }
@@ -153,6 +163,10 @@ impl KeyService for AwsKmsService {
     }
 
     fn import(&self) -> Option<&dyn KeyImport> {
+        Some(self)
+    }
+
+    fn tagging(&self) -> Option<&dyn KeyTagging> {
         Some(self)
     }
 }

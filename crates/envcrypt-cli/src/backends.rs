@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use envcrypt::keyring::Keyring;
 use envcrypt::kms::local::{LocalKeyService, StoreOptions};
-use envcrypt::kms::{Arn, KeyAdmin, KeyGovernance, KeyImport, KeyRef, KeyRotation, KeyService, KmsError, LazyService};
+use envcrypt::kms::{
+    Arn, KeyAdmin, KeyGovernance, KeyImport, KeyRef, KeyRotation, KeyService, KeyTagging, KmsError, LazyService,
+};
 use envcrypt_aws::{AwsKmsService, AwsOptions};
 use envcrypt_pkcs11::{ClusterConfig, ConfigSources, Pkcs11KeyService, Pkcs11Options};
 use envcrypt_s3::{S3Client, TransferOptions};
@@ -150,6 +152,13 @@ impl Backends {
                 kind.name()
             ))
         })
+    }
+
+    /// A backend's tags.
+    pub fn tagging(&self, kind: BackendKind) -> Result<&dyn KeyTagging, CliError> {
+        self.connected(kind)?
+            .tagging()
+            .ok_or_else(|| CliError::usage(format!("the {} backend keeps no tags on its keys", kind.name())))
     }
 
     /// A backend's rotation schedules.

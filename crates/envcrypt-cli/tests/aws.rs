@@ -88,11 +88,11 @@ fn conformance_command_compares_local_and_moto() {
     let env = Env::new();
     let table = env.ok(&["conformance", "--backend", "local", "--backend", "aws"]);
     assert!(
-        table.contains("local: 90 scenarios, 90 as documented, 0 known deviations, 0 differences, 0 not run"),
+        table.contains("local: 105 scenarios, 105 as documented, 0 known deviations, 0 differences, 0 not run"),
         "{table}"
     );
     assert!(
-        table.contains("aws: 90 scenarios, 46 as documented, 44 known deviations, 0 differences, 0 not run"),
+        table.contains("aws: 105 scenarios, 53 as documented, 52 known deviations, 0 differences, 0 not run"),
         "{table}"
     );
     assert!(

@@ -22,6 +22,7 @@
 mod access;
 mod backend;
 mod import;
+mod keys;
 mod local;
 mod outcome;
 mod report;

@@ -1,11 +1,11 @@
 //! The scenarios, each a behaviour AWS KMS documents, named and checked on any backend.
 
-use envcrypt::kms::{DataKeySpec, EncryptionContext, KeyRef, KmsError, ReEncryptRequest, WrappingAlgorithm};
+use envcrypt::kms::{DataKeySpec, EncryptionContext, KeyRef, KmsError, ReEncryptRequest, Tag, WrappingAlgorithm};
 
 use crate::backend::{id, purpose, setup, Backend, ScenarioError};
 use crate::outcome::Expected;
 use crate::outcome::Expected::{Error as Fails, Ok as Gives};
-use crate::{access, import, rotation};
+use crate::{access, import, keys, rotation};
 
 type Result<T> = std::result::Result<T, ScenarioError>;
 
@@ -686,5 +686,61 @@ pub static SCENARIOS: &[Scenario] = &[
         name: "import-rotate-on-demand",
         documented: Fails("UnsupportedOperationException"),
         run: import::rotate_imported,
+    },
+    // Key metadata, descriptions, tags, GenerateRandom, CreateGrant by key state.
+    Scenario {
+        name: "describe-key-full-metadata",
+        documented: Gives("ENCRYPT_DECRYPT SYMMETRIC_DEFAULT CUSTOMER SYMMETRIC_DEFAULT enabled=true"),
+        run: keys::full_metadata,
+    },
+    Scenario { name: "describe-key-deletion-window", documented: Gives("9 days"), run: keys::deletion_window },
+    Scenario {
+        name: "update-key-description",
+        documented: Gives("changed by a scenario"),
+        run: |b| keys::update_description(b, false),
+    },
+    Scenario {
+        name: "update-key-description-pending-deletion",
+        documented: Fails("KMSInvalidStateException"),
+        run: |b| keys::update_description(b, true),
+    },
+    Scenario {
+        name: "tag-and-list",
+        documented: Gives("stage=dev,team=a"),
+        run: |b| keys::tagged(b, &[Tag::new("team", "a"), Tag::new("stage", "dev")]),
+    },
+    Scenario { name: "tag-replaced-and-removed", documented: Gives("stage=prod"), run: keys::retagged_and_untagged },
+    Scenario {
+        name: "tag-aws-prefix",
+        documented: Fails("TagException"),
+        run: |b| keys::tagged(b, &[Tag::new("aws:owner", "me")]),
+    },
+    Scenario {
+        name: "tag-key-129-characters",
+        documented: Fails("TagException"),
+        run: |b| keys::tagged(b, &[Tag::new("k".repeat(129), "v")]).map(|_| "tagged".into()),
+    },
+    Scenario { name: "tag-51-tags", documented: Fails("TagException"), run: keys::too_many_tags },
+    Scenario {
+        name: "tag-key-pending-deletion",
+        documented: Fails("KMSInvalidStateException"),
+        run: keys::tag_pending_deletion,
+    },
+    Scenario { name: "generate-random-1-byte", documented: Gives("1 bytes"), run: |b| keys::random(b, 1) },
+    Scenario { name: "generate-random-1024-bytes", documented: Gives("1024 bytes"), run: |b| keys::random(b, 1024) },
+    Scenario {
+        name: "generate-random-1025-bytes",
+        documented: Fails("ValidationException"),
+        run: |b| keys::random(b, 1025),
+    },
+    Scenario {
+        name: "create-grant-on-disabled-key",
+        documented: Fails("DisabledException"),
+        run: |b| keys::grant_on(b, |b, k| b.admin.disable_key(k).wait()),
+    },
+    Scenario {
+        name: "create-grant-on-key-pending-deletion",
+        documented: Fails("KMSInvalidStateException"),
+        run: |b| keys::grant_on(b, |b, k| b.admin.schedule_key_deletion(k, 7).wait().map(drop)),
     },
 ];

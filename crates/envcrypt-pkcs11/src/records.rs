@@ -20,6 +20,9 @@ pub(crate) struct KeyMeta {
     pub(crate) creation_date: u64,
     pub(crate) state: KeyState,
     pub(crate) deletion_date: Option<u64>,
+    /// The waiting period of a key pending deletion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) deletion_window_days: Option<u32>,
     /// Key versions 1 to `versions` exist (rotation adds one).
     pub(crate) versions: u32,
     pub(crate) revision: u64,

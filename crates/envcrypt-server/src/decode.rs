@@ -190,13 +190,23 @@ impl Input {
             .collect()
     }
 
-    /// How many items a list member has (0 when absent).
-    pub fn list_len(&self, member: &'static str) -> Result<usize, Failure> {
-        match self.get(member) {
-            None => Ok(0),
-            Some(Value::Array(items)) => Ok(items.len()),
-            Some(_) => Err(type_error(member, "a list")),
+    /// An optional list of structures, of at most `max_items` items.
+    pub fn structure_list(&self, member: &'static str, max_items: usize) -> Result<Vec<Input>, Failure> {
+        let Some(value) = self.get(member) else { return Ok(Vec::new()) };
+        let items = value.as_array().ok_or_else(|| type_error(member, "a list of structures"))?;
+        if items.len() > max_items {
+            return Err(one_error(format!(
+                "Value at '{}' failed to satisfy constraint: Member must have length less than or equal to {max_items}",
+                path(member)
+            )));
         }
+        items
+            .iter()
+            .map(|v| match v {
+                Value::Object(members) => Ok(Input { members: members.clone() }),
+                _ => Err(type_error(member, "a list of structures")),
+            })
+            .collect()
     }
 
     /// An optional structure member.

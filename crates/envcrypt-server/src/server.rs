@@ -245,7 +245,6 @@ impl Handler {
         let cx = Context { service: service.as_ref(), identity: self.backend.identity() };
         let result = operations::run(operation, &input, &cx).await;
         let recorded_by_service = self.backend.audits_calls()
-            && operations::calls_key_service(operation)
             && match &result {
                 Ok(_) => true,
                 Err(failure) => failure.from_key_service,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use envcrypt::kms::{
     Arn, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyRef, KeyService, KmsFuture,
-    ReEncryptRequest, ReEncrypted,
+    ReEncryptRequest, ReEncrypted, SecretBytes,
 };
 
 /// A [`KeyService`] that forwards every call to `inner` and counts the calls per operation.
@@ -111,6 +111,10 @@ impl KeyService for CountingKeyService {
     fn re_encrypt<'a>(&'a self, request: ReEncryptRequest<'a>) -> KmsFuture<'a, ReEncrypted> {
         count(&self.re_encrypt);
         self.inner.re_encrypt(request)
+    }
+
+    fn generate_random(&self, number_of_bytes: usize) -> KmsFuture<'_, SecretBytes> {
+        self.inner.generate_random(number_of_bytes)
     }
 
     fn owns(&self, arn: &Arn) -> bool {

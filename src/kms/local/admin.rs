@@ -6,25 +6,14 @@ use serde_json::json;
 use super::audit::Call;
 use super::disk::{key_file, ALIASES_FILE, KEYS_DIR};
 use super::policy::KeyPolicy;
+use super::tags::tags_param;
 use super::{key_param, KeyRecord, LocalKeyService};
 use crate::kms::{
-    validate_alias_name, AliasEntry, CreateKeyRequest, KeyAdmin, KeyMetadata, KeyRef, KeyState, KmsError, KmsFuture,
-    Lifecycle, Origin,
+    merge_tags, validate_alias_name, validate_description, AliasEntry, CreateKeyRequest, KeyAdmin, KeyMetadata, KeyRef,
+    KeyState, KmsError, KmsFuture, Lifecycle, Origin,
 };
 
 const RESERVED_ALIAS_PREFIX: &str = "alias/aws/";
-/// The longest key description KMS accepts, in characters.
-const MAX_DESCRIPTION_CHARS: usize = 8192;
-
-fn check_description(description: &str) -> Result<(), KmsError> {
-    let chars = description.chars().count();
-    if chars > MAX_DESCRIPTION_CHARS {
-        return Err(KmsError::Validation(format!(
-            "the description has {chars} characters; the limit is {MAX_DESCRIPTION_CHARS}"
-        )));
-    }
-    Ok(())
-}
 
 impl LocalKeyService {
     /// Runs an audited read-modify-write of one key under the exclusive lock, if the key
@@ -77,7 +66,7 @@ impl LocalKeyService {
         .map(drop)
     }
 
-    fn lifecycle<'r>(&self, record: &'r mut KeyRecord) -> Lifecycle<'r> {
+    pub(super) fn lifecycle<'r>(&self, record: &'r mut KeyRecord) -> Lifecycle<'r> {
         Lifecycle {
             key_arn: self.arn(&record.key_id),
             state: &mut record.state,
@@ -86,7 +75,8 @@ impl LocalKeyService {
     }
 
     fn create_key_now(&self, request: CreateKeyRequest<'_>) -> Result<KeyMetadata, KmsError> {
-        let CreateKeyRequest { description, origin, policy, bypass_policy_lockout_safety_check: bypass } = request;
+        let CreateKeyRequest { description, origin, policy, bypass_policy_lockout_safety_check: bypass, tags } =
+            request;
         let mut call = Call::new("CreateKey", false).param("description", description);
         if let Some(origin) = origin {
             call = call.param("origin", origin.as_str());
@@ -94,12 +84,16 @@ impl LocalKeyService {
         if let Some(policy) = policy {
             call = call.param("policy", policy).param("bypassPolicyLockoutSafetyCheck", bypass);
         }
+        if !tags.is_empty() {
+            call = call.param("tags", tags_param(tags));
+        }
         self.audited(call, |call| {
-            check_description(description)?;
+            validate_description(description)?;
             let mut record = self.new_key_record(
                 description,
                 policy.map_or_else(|| KeyPolicy::default_text(&self.principal), str::to_owned),
             )?;
+            merge_tags(&mut record.tags, tags)?;
             match origin {
                 None | Some(Origin::AwsKms) => {}
                 Some(Origin::External) => self.await_import(&mut record),
@@ -271,6 +265,19 @@ impl KeyAdmin for LocalKeyService {
     fn rotate_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
         KmsFuture::ready(
             self.update_metadata(key, Call::new("RotateKeyOnDemand", false), |record| self.rotate_on_demand(record)),
+        )
+    }
+
+    fn update_key_description<'a>(&'a self, key: &'a KeyRef, description: &'a str) -> KmsFuture<'a, ()> {
+        let call = Call::new("UpdateKeyDescription", false).param("description", description);
+        KmsFuture::ready(
+            self.update_metadata(key, call, |record| {
+                validate_description(description)?;
+                self.lifecycle(record).check_metadata_change("UpdateKeyDescription")?;
+                description.clone_into(&mut record.description);
+                Ok(())
+            })
+            .map(drop),
         )
     }
 

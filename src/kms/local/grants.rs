@@ -37,6 +37,9 @@ impl LocalKeyService {
             call = call.param("name", name);
         }
         self.update_grants(request.key, call, |service, record, call| {
+            // As KMS's key-state table: a disabled key is DisabledException; one pending
+            // deletion or import is KMSInvalidStateException.
+            service.check_usable(record, "CreateGrant")?;
             let grantee =
                 Principal::parse(request.grantee_principal, &service.prefix.partition, &service.prefix.account)?;
             let retiring = request

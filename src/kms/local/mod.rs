@@ -36,7 +36,9 @@ mod record;
 mod root;
 mod rotation;
 mod signing;
+mod tags;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -58,9 +60,9 @@ use self::policy::{KeyPolicy, PolicyCache};
 use self::record::{Aliases, BackingKeyRecord, KeyRecord, RotationSchedule, StoreMeta};
 use self::root::RootKey;
 use super::{
-    Arn, ArnPrefix, BoundContext, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin,
-    KeyGovernance, KeyId, KeyImport, KeyRef, KeyRotation, KeyService, KeyState, KmsError, KmsFuture, ReEncryptRequest,
-    ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
+    validate_random_len, Arn, ArnPrefix, BoundContext, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext,
+    KeyAdmin, KeyGovernance, KeyId, KeyImport, KeyRef, KeyRotation, KeyService, KeyState, KeyTagging, KmsError,
+    KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
 };
 use crate::clock::Clock;
 use crate::crypto::{self, Aes256Gcm};
@@ -621,6 +623,7 @@ impl LocalKeyService {
             rotation: None,
             deletion_window_days: None,
             import: None,
+            tags: BTreeMap::new(),
         })
     }
 
@@ -872,6 +875,16 @@ impl KeyService for LocalKeyService {
         }))
     }
 
+    fn generate_random(&self, number_of_bytes: usize) -> KmsFuture<'_, SecretBytes> {
+        let call = Call::new("GenerateRandom", true).param("numberOfBytes", number_of_bytes);
+        KmsFuture::ready(self.audited(call, |_| {
+            validate_random_len(number_of_bytes)?;
+            let mut bytes = Zeroizing::new(vec![0u8; number_of_bytes]);
+            crypto::fill_random(&mut bytes);
+            Ok(SecretBytes::new(bytes))
+        }))
+    }
+
     fn owns(&self, arn: &Arn) -> bool {
         self.prefix.contains(arn)
     }
@@ -889,6 +902,10 @@ impl KeyService for LocalKeyService {
     }
 
     fn import(&self) -> Option<&dyn KeyImport> {
+        Some(self)
+    }
+
+    fn tagging(&self) -> Option<&dyn KeyTagging> {
         Some(self)
     }
 }

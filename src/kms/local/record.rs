@@ -55,6 +55,8 @@ pub(super) struct KeyRecord {
     /// For a key whose material is imported (origin EXTERNAL): its material's record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import: Option<ImportRecord>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// What the store keeps of a key's imported material, and of the parameters to import it.

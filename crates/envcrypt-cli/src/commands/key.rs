@@ -4,10 +4,10 @@
 
 use std::io;
 
-use envcrypt::kms::{CreateKeyRequest, KeyMetadata, KeyRef, KmsError, Origin};
+use envcrypt::kms::{CreateKeyRequest, KeyMetadata, KeyRef, KmsError, Origin, Tag};
 use serde_json::json;
 
-use super::{alias, grant, import, rotation};
+use super::{alias, grant, import, rotation, tags};
 use crate::backends::Backends;
 use crate::error::CliError;
 use crate::flags::{key_ref, GlobalArgs};
@@ -40,7 +40,23 @@ the creator (--principal, else the OS user) is both key administrator and key us
         /// (you import it: `key import-params`, then `key import`).
         #[arg(long, value_enum, default_value = "aws-kms")]
         origin: OriginArg,
+        /// A tag, KEY=VALUE (repeatable).
+        #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = tags::tag)]
+        tags: Vec<Tag>,
     },
+    /// Change a key's description.
+    #[command(
+        after_help = "Example:\n  envcrypt key update-description alias/backup \"nightly backups, kept 90 days\""
+    )]
+    UpdateDescription {
+        /// The key (key id or key ARN).
+        key: String,
+        /// The new description (up to 8192 characters).
+        description: String,
+    },
+    /// Add, remove or list a key's tags.
+    #[command(subcommand)]
+    Tags(tags::Command),
     /// Get a wrapping key and import token to import key material into an external key.
     #[command(after_help = "\
 Example:
@@ -173,6 +189,8 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
         | Command::PutPolicy { key, .. } => backends.kind_of(&key_ref(key)?),
         Command::Grant(grant) => backends.kind_of(&key_ref(grant::key_of(grant))?),
         Command::Rotation(command) => backends.kind_of(&key_ref(rotation::key_of(command))?),
+        Command::Tags(command) => backends.kind_of(&key_ref(tags::key_of(command))?),
+        Command::UpdateDescription { key, .. } => backends.kind_of(&key_ref(key)?),
         Command::ImportParams(import::ParamsArgs { key, .. })
         | Command::Import(import::ImportArgs { key, .. })
         | Command::DeleteMaterial(import::DeleteMaterialArgs { key }) => backends.kind_of(&key_ref(key)?),
@@ -184,9 +202,9 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
         f(&key_ref).map_err(|e| CliError::kms(format!("cannot {op} {key}"), &e))
     };
     let metadata = match command {
-        Command::Create { description, alias, policy, lockout, origin } => {
+        Command::Create { description, alias, policy, lockout, origin, tags } => {
             let text = policy.as_deref().map(|file| read_text(file, "the key policy")).transpose()?;
-            let mut request = CreateKeyRequest::new(description);
+            let mut request = CreateKeyRequest::new(description).tags(tags);
             if let Some(text) = &text {
                 request = request.policy(text, lockout.bypass_policy_lockout_safety_check);
             }
@@ -250,6 +268,10 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
         }
         Command::Grant(grant) => return grant::exec(grant, backends.governance(kind)?, global),
         Command::Rotation(command) => return rotation::exec(command, backends.rotation(kind)?, global),
+        Command::Tags(command) => return tags::exec(command, backends.tagging(kind)?, global),
+        Command::UpdateDescription { key, description } => with_key(key, "update the description of", &|k| {
+            admin.update_key_description(k, description).wait().and_then(|()| admin.describe_key(k).wait())
+        })?,
         Command::ImportParams(args) => return import::params(args, backends.import(kind)?, global),
         Command::Import(args) => {
             import::import(args, backends.import(kind)?)?;

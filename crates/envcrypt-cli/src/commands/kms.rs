@@ -71,6 +71,15 @@ pub enum Command {
         #[arg(long = "destination-context", value_name = "KEY=VALUE")]
         destination_context: Vec<String>,
     },
+    /// GenerateRandom: 1 to 1024 random bytes from the --backend key service, in base64.
+    #[command(
+        after_help = "Example:\n  envcrypt kms generate-random --number-of-bytes 32 | jq -r .Plaintext | base64 -d > key.bin"
+    )]
+    GenerateRandom {
+        /// How many bytes (1 to 1024).
+        #[arg(long, value_name = "N")]
+        number_of_bytes: usize,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -90,12 +99,13 @@ pub struct GenerateDataKeyArgs {
 
 pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
     let backends = Backends::new(global)?;
-    // The key named, if any, picks the backend; a bare Decrypt uses --backend.
+    // The key named, if any, picks the backend; a bare Decrypt and GenerateRandom use --backend.
     let key_arg = match command {
         Command::GenerateDataKey(args) | Command::GenerateDataKeyWithoutPlaintext(args) => Some(&args.key),
         Command::Encrypt { key, .. } => Some(key),
         Command::Decrypt { key, .. } => key.as_ref(),
         Command::ReEncrypt { destination_key, .. } => Some(destination_key),
+        Command::GenerateRandom { .. } => None,
     };
     let kind = match key_arg {
         Some(key) => backends.kind_of(&key_ref(key)?),
@@ -166,6 +176,17 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
                 .wait()
                 .map_err(|e| CliError::kms(format!("ReEncrypt to {destination_key}"), &e))?;
             json!({ "CiphertextBlob": B64.encode(&out.blob), "KeyId": out.key_arn, "SourceKeyId": out.source_key_arn })
+        }
+        Command::GenerateRandom { number_of_bytes } => {
+            let out =
+                service.generate_random(*number_of_bytes).wait().map_err(|e| CliError::kms("GenerateRandom", &e))?;
+            let plaintext = Zeroizing::new(B64.encode(out.expose_secret()));
+            return print::json(&PlaintextResponse {
+                ciphertext_blob: None,
+                plaintext: &plaintext,
+                key_id: None,
+                encryption_algorithm: None,
+            });
         }
     };
     print::json(&output)

@@ -18,3 +18,4 @@ pub mod rewrap;
 pub mod rotation;
 pub mod seal;
 pub mod serve;
+pub mod tags;

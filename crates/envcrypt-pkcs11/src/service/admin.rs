@@ -3,8 +3,8 @@
 //! users' (the user PIN), so the service does not implement `KeyGovernance`.
 
 use envcrypt::kms::{
-    validate_alias_name, AliasEntry, CreateKeyRequest, KeyAdmin, KeyId, KeyMetadata, KeyRef, KeyState, KmsError,
-    KmsFuture, Lifecycle, Origin, MAX_ON_DEMAND_ROTATIONS,
+    validate_alias_name, validate_description, AliasEntry, CreateKeyRequest, KeyAdmin, KeyId, KeyMetadata, KeyRef,
+    KeyState, KmsError, KmsFuture, Lifecycle, Origin, MAX_ON_DEMAND_ROTATIONS,
 };
 
 use super::{now, AliasTable, KeyMeta, Pkcs11KeyService, ALIASES};
@@ -60,6 +60,12 @@ impl Pkcs11KeyService {
 impl KeyAdmin for Pkcs11KeyService {
     fn create_key_with<'a>(&'a self, request: CreateKeyRequest<'a>) -> KmsFuture<'a, KeyMetadata> {
         KmsFuture::ready((|| {
+            validate_description(request.description)?;
+            if !request.tags.is_empty() {
+                return Err(KmsError::UnsupportedOperation(
+                    "an HSM cluster keeps no tags on its keys: create the key without tags".into(),
+                ));
+            }
             if request.policy.is_some() {
                 return Err(KmsError::UnsupportedOperation(
                     "an HSM cluster's keys have no key policy: who may use them is decided by the HSM's users".into(),
@@ -80,6 +86,7 @@ impl KeyAdmin for Pkcs11KeyService {
                 creation_date: now(),
                 state: KeyState::Enabled,
                 deletion_date: None,
+                deletion_window_days: None,
                 versions: 1,
                 revision: 0,
             };
@@ -166,8 +173,24 @@ impl KeyAdmin for Pkcs11KeyService {
         }))
     }
 
+    fn update_key_description<'a>(&'a self, key: &'a KeyRef, description: &'a str) -> KmsFuture<'a, ()> {
+        KmsFuture::ready(
+            self.update(key, |meta| {
+                validate_description(description)?;
+                self.lifecycle(meta).check_metadata_change("UpdateKeyDescription")?;
+                description.clone_into(&mut meta.description);
+                Ok(())
+            })
+            .map(drop),
+        )
+    }
+
     fn schedule_key_deletion<'a>(&'a self, key: &'a KeyRef, pending_window_days: u32) -> KmsFuture<'a, KeyMetadata> {
-        KmsFuture::ready(self.update(key, |meta| self.lifecycle(meta).schedule_deletion(now(), pending_window_days)))
+        KmsFuture::ready(self.update(key, |meta| {
+            self.lifecycle(meta).schedule_deletion(now(), pending_window_days)?;
+            meta.deletion_window_days = Some(pending_window_days);
+            Ok(())
+        }))
     }
 
     fn cancel_key_deletion<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {

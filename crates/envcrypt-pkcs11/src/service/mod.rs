@@ -5,9 +5,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use envcrypt::kms::{
-    Arn, ArnPrefix, BoundContext, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyId,
-    KeyManager, KeyMetadata, KeyRef, KeyService, KeySpec, KeyState, KeyUsage, KmsError, KmsFuture, Origin,
-    ReEncryptRequest, ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
+    validate_random_len, Arn, ArnPrefix, BoundContext, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext,
+    KeyAdmin, KeyId, KeyManager, KeyMetadata, KeyRef, KeyService, KeySpec, KeyState, KeyUsage, KmsError, KmsFuture,
+    Origin, ReEncryptRequest, ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
 };
 use zeroize::Zeroizing;
 
@@ -118,7 +118,7 @@ impl Pkcs11KeyService {
             state: meta.state,
             creation_date: meta.creation_date,
             deletion_date: meta.deletion_date,
-            pending_deletion_window_days: None,
+            pending_deletion_window_days: meta.deletion_window_days.filter(|_| meta.state == KeyState::PendingDeletion),
             key_spec: KeySpec::SymmetricDefault,
             key_usage: KeyUsage::EncryptDecrypt,
             origin: Origin::AwsCloudHsm,
@@ -262,6 +262,13 @@ impl KeyService for Pkcs11KeyService {
         )
     }
 
+    fn generate_random(&self, number_of_bytes: usize) -> KmsFuture<'_, SecretBytes> {
+        KmsFuture::ready(validate_random_len(number_of_bytes).and_then(|()| {
+            let bytes = self.cluster.dispatch(|token| token.random(number_of_bytes))?;
+            Ok(SecretBytes::new(bytes))
+        }))
+    }
+
     fn re_encrypt<'a>(&'a self, request: ReEncryptRequest<'a>) -> KmsFuture<'a, ReEncrypted> {
         KmsFuture::ready((|| {
             let source_context = BoundContext::new(request.source_context)?;
@@ -324,6 +331,7 @@ mod tests {
                 creation_date: 0,
                 state: KeyState::Enabled,
                 deletion_date: None,
+                deletion_window_days: None,
                 versions: version,
                 revision: 0,
             };

@@ -1,7 +1,7 @@
 //! What an operation runs against ([`Context`]): the key service as the caller, and the served
 //! ARNs; and how a key service error becomes a response.
 
-use envcrypt::kms::{ArnPrefix, KeyAdmin, KeyGovernance, KeyImport, KeyRotation, KeyService, KmsError};
+use envcrypt::kms::{ArnPrefix, KeyAdmin, KeyGovernance, KeyImport, KeyRotation, KeyService, KeyTagging, KmsError};
 
 use crate::protocol::Failure;
 
@@ -40,6 +40,16 @@ impl Context<'_> {
             Failure::client(
                 "UnsupportedOperationException",
                 format!("{operation} is not supported by this key store: its keys take no imported key material"),
+            )
+        })
+    }
+
+    /// Tags; keys in an HSM cluster keep none.
+    pub(super) fn tagging(&self, operation: &str) -> Result<&dyn KeyTagging, Failure> {
+        self.service.tagging().ok_or_else(|| {
+            Failure::client(
+                "UnsupportedOperationException",
+                format!("{operation} is not supported by this key store: its keys keep no tags"),
             )
         })
     }

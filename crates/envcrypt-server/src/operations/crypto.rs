@@ -141,16 +141,15 @@ pub(super) async fn re_encrypt(input: &Input, cx: &Context<'_>) -> Result<Reply,
 }
 
 /// GenerateRandom: bytes from the system RNG; no key is involved.
-pub(super) fn generate_random(input: &Input) -> Result<Reply, Failure> {
+pub(super) async fn generate_random(input: &Input, cx: &Context<'_>) -> Result<Reply, Failure> {
     let count =
         input.integer("NumberOfBytes", 1, 1024)?.ok_or_else(|| Failure::validation("NumberOfBytes is required."))?;
     if input.string("CustomKeyStoreId")?.is_some() {
         return Err(Failure::client("UnsupportedOperationException", "custom key stores are not supported"));
     }
     no_recipient(input)?;
-    let mut bytes = Zeroizing::new(vec![0u8; usize::try_from(count).unwrap_or(1024)]);
-    envcrypt::crypto::fill_random(&mut bytes);
-    let plaintext = Zeroizing::new(B64.encode(&*bytes));
+    let bytes = cx.service.generate_random(usize::try_from(count).unwrap_or(1024)).await.map_err(kms)?;
+    let plaintext = Zeroizing::new(B64.encode(bytes.expose_secret()));
     Ok(Reply::secret(&PlaintextResponse {
         ciphertext_blob: None,
         plaintext: &plaintext,

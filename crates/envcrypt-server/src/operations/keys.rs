@@ -1,5 +1,5 @@
 //! CreateKey, DescribeKey, ListKeys, EnableKey, DisableKey, ScheduleKeyDeletion,
-//! CancelKeyDeletion, RotateKeyOnDemand.
+//! CancelKeyDeletion, RotateKeyOnDemand, UpdateKeyDescription.
 
 use envcrypt::kms::{CreateKeyRequest, KeyMetadata, Origin};
 use serde_json::{json, Value};
@@ -88,10 +88,8 @@ pub(super) async fn create_key(input: &Input, cx: &Context<'_>) -> Result<Reply,
     if input.string("CustomKeyStoreId")?.is_some() || input.string("XksKeyId")?.is_some() {
         return Err(unsupported("a custom key store"));
     }
-    if input.list_len("Tags")? > 0 {
-        return Err(unsupported("tagging a key"));
-    }
-    let mut request = CreateKeyRequest::new(description);
+    let tags = super::tags::tags(input)?;
+    let mut request = CreateKeyRequest::new(description).tags(&tags);
     if let Some(origin) = origin {
         request = request.origin(Origin::from_name(origin).ok_or_else(|| unsupported(&format!("Origin {origin}")))?);
     }
@@ -150,4 +148,11 @@ pub(super) async fn rotate_key_on_demand(input: &Input, cx: &Context<'_>) -> Res
     let key = key_id_or_arn(input, "KeyId")?;
     let meta = cx.admin("RotateKeyOnDemand")?.rotate_key(&key).await.map_err(kms)?;
     Ok(Reply::Json(json!({ "KeyId": meta.arn })))
+}
+
+pub(super) async fn update_key_description(input: &Input, cx: &Context<'_>) -> Result<Reply, Failure> {
+    let key = key_id_or_arn(input, "KeyId")?;
+    let description = input.required_string("Description", 0, 8192)?;
+    cx.admin("UpdateKeyDescription")?.update_key_description(&key, description).await.map_err(kms)?;
+    Ok(protocol::empty())
 }

@@ -16,6 +16,7 @@ mod members;
 mod paging;
 mod policies;
 mod rotation;
+mod tags;
 
 pub use context::Context;
 
@@ -49,23 +50,21 @@ pub const NAMES: &[&str] = &[
     "ListKeyPolicies",
     "ListKeyRotations",
     "ListKeys",
+    "ListResourceTags",
     "PutKeyPolicy",
     "ReEncrypt",
     "RetireGrant",
     "RevokeGrant",
     "RotateKeyOnDemand",
     "ScheduleKeyDeletion",
+    "TagResource",
+    "UntagResource",
     "UpdateAlias",
+    "UpdateKeyDescription",
 ];
 
 /// The prefix of `X-Amz-Target`.
 const TARGET_PREFIX: &str = "TrentService.";
-
-/// Whether running `operation` calls the key service (which then records it in the audit log
-/// where it keeps one); GenerateRandom involves no key.
-pub fn calls_key_service(operation: &str) -> bool {
-    operation != "GenerateRandom"
-}
 
 /// The operation an `X-Amz-Target` names, or `UnknownOperationException`.
 pub fn from_target(target: Option<&str>) -> Result<&'static str, Failure> {
@@ -91,6 +90,10 @@ pub async fn run(operation: &str, input: &Input, cx: &Context<'_>) -> Result<Rep
         "GetParametersForImport" => import::get_parameters_for_import(input, cx).await,
         "ImportKeyMaterial" => import::import_key_material(input, cx).await,
         "DeleteImportedKeyMaterial" => import::delete_imported_key_material(input, cx).await,
+        "TagResource" => tags::tag_resource(input, cx).await,
+        "UntagResource" => tags::untag_resource(input, cx).await,
+        "ListResourceTags" => tags::list_resource_tags(input, cx).await,
+        "UpdateKeyDescription" => keys::update_key_description(input, cx).await,
         "CreateAlias" => aliases::create_alias(input, cx).await,
         "UpdateAlias" => aliases::update_alias(input, cx).await,
         "DeleteAlias" => aliases::delete_alias(input, cx).await,
@@ -100,7 +103,7 @@ pub async fn run(operation: &str, input: &Input, cx: &Context<'_>) -> Result<Rep
         "Encrypt" => crypto::encrypt(input, cx).await,
         "Decrypt" => crypto::decrypt(input, cx).await,
         "ReEncrypt" => crypto::re_encrypt(input, cx).await,
-        "GenerateRandom" => crypto::generate_random(input),
+        "GenerateRandom" => crypto::generate_random(input, cx).await,
         "GetKeyPolicy" => policies::get_key_policy(input, cx).await,
         "PutKeyPolicy" => policies::put_key_policy(input, cx).await,
         "ListKeyPolicies" => policies::list_key_policies(input, cx).await,
