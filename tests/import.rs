@@ -208,8 +208,11 @@ fn import_tokens_work_only_for_their_key_within_24_hours_and_until_replaced() {
 fn imported_keys_follow_kms_rules_for_rotation_expiry_dates_and_other_keys() {
     let f = Fixture::new();
     let key = f.external_key();
-    let too_far = MaterialExpiry::At(START + 366 * DAY);
-    assert_eq!(kms_name(f.import(&key, WrappingAlgorithm::RsaesOaepSha256, &[4; 32], too_far)), "ValidationException");
+    for too_far in [START + 366 * DAY, 253_402_300_800, u64::MAX] {
+        let expiry = MaterialExpiry::At(too_far);
+        let refused = f.import(&key, WrappingAlgorithm::RsaesOaepSha256, &[4; 32], expiry);
+        assert_eq!(kms_name(refused), "ValidationException", "ValidTo {too_far}");
+    }
     let short = kms_name(f.import(&key, WrappingAlgorithm::RsaesOaepSha256, &[4; 16], MaterialExpiry::Never));
     assert_eq!(short, "IncorrectKeyMaterialException", "a symmetric key's material is 32 bytes");
     f.import(&key, WrappingAlgorithm::RsaesOaepSha256, &[4; 32], MaterialExpiry::Never).unwrap();

@@ -260,3 +260,19 @@ fn a_store_from_before_rotation_gives_its_default_key_the_yearly_schedule() {
     let status = reopened.get_key_rotation_status(&key).wait().unwrap();
     assert_eq!(status.next_rotation_date, Some(START + 365 * DAY), "counted from its newest backing key");
 }
+
+#[test]
+fn calls_that_fail_after_finding_a_key_due_record_its_rotation_once() {
+    let f = Fixture::new();
+    let key = f.new_key();
+    f.store.enable_key_rotation(&key, Some(90)).wait().unwrap();
+    f.days_later(90);
+    let stranger = f.store.as_principal("user/stranger").unwrap();
+    for _ in 0..3 {
+        assert_eq!(kms_name(stranger.update_key_description(&key, "not mine").wait()), "AccessDeniedException");
+        let too_long = "d".repeat(8193);
+        assert_eq!(kms_name(f.store.update_key_description(&key, &too_long).wait()), "ValidationException");
+    }
+    assert_eq!(f.events("RotateKey").len(), 1, "one event for one due date");
+    assert_eq!(kinds(&f.rotations(&key)), [RotationType::Automatic], "and the rotation it records happened");
+}

@@ -251,14 +251,17 @@ const MAX_TAG_KEY_CHARS: usize = 128;
 const MAX_TAG_VALUE_CHARS: usize = 256;
 const RESERVED_TAG_PREFIX: &str = "aws:";
 
-/// Refuses a tag key KMS refuses (`TagException`): empty, over 128 characters, or reserved.
+/// Refuses a tag key KMS refuses: empty or over 128 characters (`ValidationException`, as its
+/// API model's constraints), or reserved (`TagException`).
 pub fn validate_tag_key(key: &str) -> Result<(), KmsError> {
     let chars = key.chars().count();
     if chars == 0 || chars > MAX_TAG_KEY_CHARS {
-        return Err(KmsError::Tag(format!("the tag key {key:?} has {chars} characters; it must have 1 to 128")));
+        return Err(KmsError::Validation(format!("the tag key {key:?} has {chars} characters; it must have 1 to 128")));
     }
-    if key.len() >= RESERVED_TAG_PREFIX.len()
-        && key[..RESERVED_TAG_PREFIX.len()].eq_ignore_ascii_case(RESERVED_TAG_PREFIX)
+    if key
+        .as_bytes()
+        .get(..RESERVED_TAG_PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(RESERVED_TAG_PREFIX.as_bytes()))
     {
         return Err(KmsError::Tag(format!(
             "the tag key {key:?} starts with {RESERVED_TAG_PREFIX}, which AWS reserves"
@@ -268,15 +271,15 @@ pub fn validate_tag_key(key: &str) -> Result<(), KmsError> {
 }
 
 /// Adds `tags` to a key's `existing` ones (a tag with an existing key replaces its value),
-/// with KMS's rules: keys and values within their lengths, no reserved key, at most
-/// [`MAX_TAGS_PER_KEY`] in all (`TagException`).
+/// with KMS's rules: keys and values within their lengths (`ValidationException`), no reserved
+/// key and at most [`MAX_TAGS_PER_KEY`] in all (`TagException`).
 pub fn merge_tags(existing: &mut std::collections::BTreeMap<String, String>, tags: &[Tag]) -> Result<(), KmsError> {
     let mut merged = existing.clone();
     for tag in tags {
         validate_tag_key(&tag.key)?;
         let chars = tag.value.chars().count();
         if chars > MAX_TAG_VALUE_CHARS {
-            return Err(KmsError::Tag(format!(
+            return Err(KmsError::Validation(format!(
                 "the value of tag {:?} has {chars} characters; the limit is {MAX_TAG_VALUE_CHARS}",
                 tag.key
             )));
@@ -291,4 +294,21 @@ pub fn merge_tags(existing: &mut std::collections::BTreeMap<String, String>, tag
     }
     *existing = merged;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found in review: a key starting with three ASCII bytes and a multi-byte character was
+    /// sliced inside the character and panicked.
+    #[test]
+    fn tag_keys_are_checked_without_slicing_inside_a_character() {
+        assert!(validate_tag_key("awsé").is_ok());
+        assert!(validate_tag_key("é").is_ok());
+        assert_eq!(validate_tag_key("AWS:owner").unwrap_err().kms_name(), "TagException");
+        assert_eq!(validate_tag_key("").unwrap_err().kms_name(), "ValidationException");
+        assert_eq!(validate_tag_key(&"é".repeat(129)).unwrap_err().kms_name(), "ValidationException");
+        assert!(validate_tag_key(&"é".repeat(128)).is_ok());
+    }
 }

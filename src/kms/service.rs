@@ -271,9 +271,9 @@ pub trait KeyImport: Send + Sync {
     fn delete_imported_key_material<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, ()>;
 }
 
-/// Tags on keys (the local store, AWS KMS), with KMS's rules: keys of 1 to 128 characters not
-/// starting with `aws:`, values of up to 256, at most 50 per key (`TagException`); a key pending
-/// deletion keeps its tags and takes no changes.
+/// Tags on keys (the local store, AWS KMS), with KMS's rules: keys of 1 to 128 characters and
+/// values of up to 256 (`ValidationException`), keys not starting with `aws:` and at most 50 per
+/// key (`TagException`); a key pending deletion keeps its tags and takes no changes.
 pub trait KeyTagging: Send + Sync {
     /// TagResource: adds tags, replacing the value of a key already there.
     fn tag_resource<'a>(&'a self, key: &'a KeyRef, tags: &'a [Tag]) -> KmsFuture<'a, ()>;

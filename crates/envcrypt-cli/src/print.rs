@@ -16,8 +16,13 @@ pub fn json(value: &impl serde::Serialize) -> Result<(), CliError> {
     finish(value.serialize(&mut serializer).map_err(io::Error::from).and_then(|()| writeln!(out)))
 }
 
-/// A time (seconds since the Unix epoch) as commands print it: RFC 3339, to the second.
+/// A time (seconds since the Unix epoch) as commands print it: RFC 3339, to the second (or
+/// the seconds, past the year 9999, which RFC 3339 cannot write).
 pub fn timestamp(secs: u64) -> String {
+    const LAST_RFC3339_SECOND: u64 = 253_402_300_799;
+    if secs > LAST_RFC3339_SECOND {
+        return format!("{secs} seconds since the Unix epoch");
+    }
     humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs)).to_string()
 }
 

@@ -287,6 +287,10 @@ fn key_material_brought_from_outside_is_imported_used_and_deleted() {
 
     let err = env.fails(&params_args, 1);
     assert!(err.contains("wrapping-key.der already exists; use --force"), "{err}");
+    std::fs::remove_file(env.path("wrapping-key.der")).unwrap();
+    let err = env.fails(&params_args, 1);
+    assert!(err.contains("import-token.bin already exists; use --force"), "{err}");
+    assert!(!env.path("wrapping-key.der").exists(), "no wrapping key is written without its token");
     let err = env.fails(&["key", "import-params", "alias/byok", "--wrapping-spec", "RSA_1024"], 2);
     assert!(err.contains("RSA_2048, RSA_3072, RSA_4096"), "{err}");
 }

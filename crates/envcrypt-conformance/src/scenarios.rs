@@ -717,7 +717,7 @@ pub static SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "tag-key-129-characters",
-        documented: Fails("TagException"),
+        documented: Fails("ValidationException"),
         run: |b| keys::tagged(b, &[Tag::new("k".repeat(129), "v")]).map(|_| "tagged".into()),
     },
     Scenario { name: "tag-51-tags", documented: Fails("TagException"), run: keys::too_many_tags },

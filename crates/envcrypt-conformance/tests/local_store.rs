@@ -43,7 +43,9 @@ fn without_other_principals_the_access_scenarios_are_not_run_rather_than_passed(
             "policy-explicit-deny-wins",
             "policy-context-condition",
             "grant-allows-until-revoked",
-            "re-encrypt-only-principal"
+            "re-encrypt-only-principal",
+            "create-grant-on-disabled-key",
+            "create-grant-on-key-pending-deletion"
         ]
     );
     assert_eq!(report.differences().count(), 0);

@@ -25,17 +25,25 @@ impl LocalKeyService {
         change: impl FnOnce(&mut KeyRecord, &mut Call) -> Result<T, KmsError>,
     ) -> Result<T, KmsError> {
         let operation = call.name();
-        self.audited(call.param("keyId", key_param(key)), |call| {
-            let txn = self.disk.write()?;
-            self.purge_deleted(&txn)?;
-            let mut record = self.load(&txn, &self.resolve(&txn, key)?)?;
-            call.resource(&self.arn(&record.key_id));
-            self.catch_up(&mut record)?;
-            self.authorize(&record, &format!("kms:{operation}"), None)?;
-            let out = change(&mut record, call)?;
-            txn.write_json(&key_file(&record.key_id), &record)?;
-            Ok(out)
-        })
+        self.audited(call.param("keyId", key_param(key)), |call| self.change_key(key, operation, call, change))
+    }
+
+    /// [`Self::update_key`]'s read-modify-write, inside a call already being audited.
+    pub(super) fn change_key<T>(
+        &self,
+        key: &KeyRef,
+        operation: &str,
+        call: &mut Call,
+        change: impl FnOnce(&mut KeyRecord, &mut Call) -> Result<T, KmsError>,
+    ) -> Result<T, KmsError> {
+        let txn = self.disk.write()?;
+        self.purge_deleted(&txn)?;
+        let mut record = self.load_caught_up(&txn, &self.resolve(&txn, key)?)?;
+        call.resource(&self.arn(&record.key_id));
+        self.authorize(&record, &format!("kms:{operation}"), None)?;
+        let out = change(&mut record, call)?;
+        txn.write_json(&key_file(&record.key_id), &record)?;
+        Ok(out)
     }
 
     /// [`Self::update_key`], answering with the key's metadata.

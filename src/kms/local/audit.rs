@@ -745,7 +745,13 @@ fn two_uuids() -> [String; 2] {
     [0, 16].map(|start| KeyId::from_random(bytes[start..start + 16].try_into().expect("16 of 32 bytes")).to_string())
 }
 
+/// A time as events record it: RFC 3339 to the second, or, for a time RFC 3339 cannot write
+/// (past the year 9999, from a request), the seconds since the Unix epoch.
 pub(super) fn rfc3339(secs: u64) -> String {
+    const LAST_RFC3339_SECOND: u64 = 253_402_300_799;
+    if secs > LAST_RFC3339_SECOND {
+        return format!("{secs} seconds since the Unix epoch");
+    }
     humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs)).to_string()
 }
 

@@ -180,7 +180,7 @@ impl LocalKeyService {
         self.audited(call.param("keyId", key_param(key)), |call| {
             let txn = self.disk.write()?;
             self.purge_deleted(&txn)?;
-            let mut record = self.load(&txn, &self.resolve(&txn, key)?)?;
+            let mut record = self.load_caught_up(&txn, &self.resolve(&txn, key)?)?;
             call.resource(&self.arn(&record.key_id));
             let out = change(self, &mut record, call)?;
             txn.write_json(&super::key_file(&record.key_id), &record)?;

@@ -40,11 +40,18 @@ impl LocalKeyService {
         record.import = Some(ImportRecord::default());
     }
 
-    /// Deletes a key's imported material once its `ValidTo` has passed, and records it.
+    /// Deletes a key's imported material once its `ValidTo` has passed, and records it; drops
+    /// import parameters past their 24 hours (the wrapping private key with them).
     pub(super) fn expire_material(&self, record: &mut KeyRecord) -> Result<bool, KmsError> {
         let now = self.now();
+        let stale_parameters = record.import_parameters_expired(now);
+        if let Some(parameters) =
+            record.import.as_mut().and_then(|i| i.parameters.as_mut()).filter(|_| stale_parameters)
+        {
+            parameters.private_key = None;
+        }
         if !record.material_expired(now) {
-            return Ok(false);
+            return Ok(stale_parameters);
         }
         let valid_to = record.import.as_ref().and_then(|i| i.valid_to).unwrap_or(now);
         self.record_store_event(
@@ -53,6 +60,16 @@ impl LocalKeyService {
         )?;
         delete_material(record);
         Ok(true)
+    }
+
+    /// Refuses `operation` early, under the shared lock, unless the caller may perform it on
+    /// `key` and the key takes imported material.
+    fn check_import_allowed(&self, key: &KeyRef, operation: &'static str) -> Result<(), KmsError> {
+        let txn = self.disk.read()?;
+        let mut record = self.load(&txn, &self.resolve(&txn, key)?)?;
+        drop(txn);
+        self.authorize(&record, &format!("kms:{operation}"), None)?;
+        self.imported(&mut record, operation).map(drop)
     }
 
     /// The import record of a key with origin EXTERNAL; any other key refuses `operation`.
@@ -81,8 +98,11 @@ impl LocalKeyService {
         let corrupt = |reason: String| {
             KmsError::Store(super::StoreError::corrupt(self.dir().join(super::disk::key_file(&record.key_id)), reason))
         };
-        let der =
-            self.root.unwrap_import_key(&record.key_id, &parameters.token, &parameters.private_key).map_err(corrupt)?;
+        let wrapped = parameters
+            .private_key
+            .as_deref()
+            .ok_or_else(|| corrupt("the import parameters have no wrapping key".into()))?;
+        let der = self.root.unwrap_import_key(&record.key_id, &parameters.token, wrapped).map_err(corrupt)?;
         let private =
             RsaPrivateKey::from_pkcs8_der(&der).map_err(|e| corrupt(format!("the import wrapping key: {e}")))?;
         let algorithm = WrappingAlgorithm::from_name(&parameters.wrapping_algorithm)
@@ -98,7 +118,12 @@ impl LocalKeyService {
                 WrappingAlgorithm::RsaesOaepSha1 | WrappingAlgorithm::RsaAesKeyWrapSha1 => Oaep::new::<sha1::Sha1>(),
                 _ => Oaep::new::<sha2::Sha256>(),
             };
-            private.decrypt(padding, bytes).map(Zeroizing::new).map_err(|_| undecryptable())
+            // Blinded, so that its timing says nothing about the private key to whoever sends
+            // the ciphertexts (RUSTSEC-2023-0071).
+            private
+                .decrypt_blinded(&mut rsa::rand_core::OsRng, padding, bytes)
+                .map(Zeroizing::new)
+                .map_err(|_| undecryptable())
         };
         let material = match algorithm {
             WrappingAlgorithm::RsaAesKeyWrapSha1 | WrappingAlgorithm::RsaAesKeyWrapSha256 => {
@@ -159,6 +184,22 @@ fn token_for(key_id: &str, token: &[u8]) -> Option<String> {
     (named == id.as_bytes() && random.len() == TOKEN_RANDOM_LEN).then(|| hex::encode(random))
 }
 
+/// Makes an RSA wrapping key pair: its private half (PKCS#8 DER) and its public half (DER
+/// SubjectPublicKeyInfo). One at a time per process, so that requests for parameters take at
+/// most one core however many arrive.
+fn wrapping_key_pair(spec: WrappingKeySpec) -> Result<(rsa::pkcs8::SecretDocument, Vec<u8>), KmsError> {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let failed = |e: &dyn std::fmt::Display| KmsError::Service {
+        name: "KMSInternalException".into(),
+        message: format!("making the {spec} wrapping key failed: {e}"),
+    };
+    let private = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, spec.bits()).map_err(|e| failed(&e))?;
+    let der = private.to_pkcs8_der().map_err(|e| failed(&e))?;
+    let public = private.to_public_key().to_public_key_der().map_err(|e| failed(&e))?;
+    Ok((der, public.into_vec()))
+}
+
 impl KeyImport for LocalKeyService {
     fn get_parameters_for_import<'a>(
         &'a self,
@@ -170,44 +211,38 @@ impl KeyImport for LocalKeyService {
             .param("keyId", key_param(key))
             .param("wrappingAlgorithm", algorithm.as_str())
             .param("wrappingKeySpec", spec.as_str());
-        // The key pair is made before the lock is taken: a 4096-bit one takes seconds.
-        let pair = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, spec.bits()).and_then(|private| {
-            let der = private.to_pkcs8_der().map_err(rsa::Error::from)?;
-            let public = private
-                .to_public_key()
-                .to_public_key_der()
-                .map_err(|e| rsa::Error::from(rsa::pkcs8::Error::from(e)))?;
-            Ok((der, public.into_vec()))
-        });
-        KmsFuture::ready(self.update_key(key, call, |record, call| {
-            let (private, public) = pair.map_err(|e| KmsError::Service {
-                name: "KMSInternalException".into(),
-                message: format!("making the {spec} wrapping key failed: {e}"),
-            })?;
-            let random = crypto::random_array::<TOKEN_RANDOM_LEN>();
-            let token = hex::encode(random);
-            let valid_to = self.now() + IMPORT_PARAMETERS_VALID_SECS;
-            let wrapped = self.root.wrap_import_key(&record.key_id, &token, private.as_bytes());
-            let key_id = KeyId::parse(&record.key_id).ok_or_else(|| {
-                KmsError::Store(super::StoreError::corrupt(
-                    self.dir().join(super::disk::key_file(&record.key_id)),
-                    "the record's key id is not a UUID",
-                ))
-            })?;
-            let import = self.imported(record, "GetParametersForImport")?;
-            import.parameters = Some(StoredParameters {
-                token,
-                wrapping_key_spec: spec.as_str().to_owned(),
-                wrapping_algorithm: algorithm.as_str().to_owned(),
-                private_key: wrapped,
-                valid_to,
-            });
-            call.respond(json!({ "parametersValidTo": rfc3339(valid_to) }));
-            Ok(ImportParameters {
-                key_arn: self.arn(&record.key_id),
-                public_key: public,
-                import_token: [key_id.as_bytes().as_slice(), &random].concat(),
-                parameters_valid_to: valid_to,
+        KmsFuture::ready(self.audited(call, |call| {
+            // The caller's right and the key's origin are checked before the key pair is made
+            // (a 4096-bit one takes seconds), and again under the lock, which the making does
+            // not hold.
+            self.check_import_allowed(key, "GetParametersForImport")?;
+            let (private, public) = wrapping_key_pair(spec)?;
+            self.change_key(key, "GetParametersForImport", call, |record, call| {
+                let random = crypto::random_array::<TOKEN_RANDOM_LEN>();
+                let token = hex::encode(random);
+                let valid_to = self.now() + IMPORT_PARAMETERS_VALID_SECS;
+                let wrapped = self.root.wrap_import_key(&record.key_id, &token, private.as_bytes());
+                let key_id = KeyId::parse(&record.key_id).ok_or_else(|| {
+                    KmsError::Store(super::StoreError::corrupt(
+                        self.dir().join(super::disk::key_file(&record.key_id)),
+                        "the record's key id is not a UUID",
+                    ))
+                })?;
+                let import = self.imported(record, "GetParametersForImport")?;
+                import.parameters = Some(StoredParameters {
+                    token,
+                    wrapping_key_spec: spec.as_str().to_owned(),
+                    wrapping_algorithm: algorithm.as_str().to_owned(),
+                    private_key: Some(wrapped),
+                    valid_to,
+                });
+                call.respond(json!({ "parametersValidTo": rfc3339(valid_to) }));
+                Ok(ImportParameters {
+                    key_arn: self.arn(&record.key_id),
+                    public_key: public,
+                    import_token: [key_id.as_bytes().as_slice(), &random].concat(),
+                    parameters_valid_to: valid_to,
+                })
             })
         }))
     }

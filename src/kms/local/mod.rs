@@ -557,20 +557,27 @@ impl LocalKeyService {
         Ok(expired || rotated)
     }
 
+    /// Reads a key for a change under the exclusive lock `txn`, caught up with the clock and
+    /// written back at once if that changed it, so that whatever the call does next (refuse,
+    /// fail), each scheduled rotation and expiry is recorded and made exactly once.
+    fn load_caught_up(&self, txn: &WriteTxn<'_>, key_id: &str) -> Result<KeyRecord, KmsError> {
+        let mut record = self.load(txn, key_id)?;
+        if self.catch_up(&mut record)? {
+            txn.write_json(&key_file(&record.key_id), &record)?;
+        }
+        Ok(record)
+    }
+
     /// The key `record` once caught up with the clock: `record` itself if nothing is due,
     /// else the key read again and caught up under the exclusive lock, so that however many
     /// processes find it due, each change happens once.
     fn caught_up(&self, record: KeyRecord) -> Result<KeyRecord, KmsError> {
         let now = self.now();
-        if !record.rotation_due(now) && !record.material_expired(now) {
+        if !record.rotation_due(now) && !record.material_expired(now) && !record.import_parameters_expired(now) {
             return Ok(record);
         }
         let txn = self.disk.write()?;
-        let mut record = self.load(&txn, &record.key_id)?;
-        if self.catch_up(&mut record)? {
-            txn.write_json(&key_file(&record.key_id), &record)?;
-        }
-        Ok(record)
+        self.load_caught_up(&txn, &record.key_id)
     }
 
     /// Records what the store did on its own to key `key_id` (a scheduled rotation, expired

@@ -84,8 +84,10 @@ pub(super) struct ImportParameters {
     pub token: String,
     pub wrapping_key_spec: String,
     pub wrapping_algorithm: String,
-    /// The wrapping key's private half (PKCS#8 DER), wrapped under the root key.
-    pub private_key: String,
+    /// The wrapping key's private half (PKCS#8 DER), wrapped under the root key; dropped once
+    /// the parameters expire (the token is kept, so that it is refused as expired).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<String>,
     pub valid_to: u64,
 }
 
@@ -148,6 +150,14 @@ impl KeyRecord {
     /// Whether the key's imported material is past its `ValidTo` and not yet deleted.
     pub fn material_expired(&self, now: u64) -> bool {
         !self.backing_keys.is_empty() && self.import.as_ref().and_then(|i| i.valid_to).is_some_and(|t| t <= now)
+    }
+
+    /// Whether the key keeps the private key of import parameters past their 24 hours.
+    pub fn import_parameters_expired(&self, now: u64) -> bool {
+        self.import
+            .as_ref()
+            .and_then(|i| i.parameters.as_ref())
+            .is_some_and(|p| p.valid_to <= now && p.private_key.is_some())
     }
 
     /// Whether an automatic rotation is due: the key is enabled and its date has passed.

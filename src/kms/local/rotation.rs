@@ -23,8 +23,8 @@ use crate::kms::{
 };
 
 /// The most missed due dates one call catches up on. A key untouched for longer (more than
-/// eight years at the shortest period) rotates for the last of them only, so that a clock far
-/// off cannot make one call write thousands of backing keys.
+/// eight years at the shortest period) rotates for the last 32 of them only, so that a clock
+/// far off cannot make one call write thousands of backing keys.
 const MAX_CATCH_UP: u64 = 32;
 
 impl LocalKeyService {

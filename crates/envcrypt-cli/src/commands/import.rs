@@ -80,17 +80,15 @@ fn wrapping_algorithm(text: &str) -> Result<WrappingAlgorithm, String> {
 
 fn valid_to(text: &str) -> Result<u64, String> {
     let when = match humantime::parse_duration(text) {
-        Ok(duration) => SystemTime::now() + duration,
+        Ok(duration) => SystemTime::now().checked_add(duration).ok_or_else(|| format!("{text} is too far away"))?,
         Err(_) => humantime::parse_rfc3339_weak(text)
             .map_err(|_| "not an RFC 3339 time (2027-01-31T00:00:00Z) or a duration (30d)".to_owned())?,
     };
     Ok(when.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()))
 }
 
-fn write_file(path: &Path, bytes: &[u8], force: bool) -> Result<(), CliError> {
-    let mut output = Output::create(&Location::File(path.to_owned()), force)?;
-    output.writer().write_all(bytes).map_err(|e| CliError::io(format!("cannot write {}", path.display()), &e))?;
-    output.commit(&path.display())
+fn write_all(output: &mut Output, path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    output.writer().write_all(bytes).map_err(|e| CliError::io(format!("cannot write {}", path.display()), &e))
 }
 
 fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, CliError> {
@@ -99,12 +97,18 @@ fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, CliError> {
 
 pub fn params(args: &ParamsArgs, import: &dyn KeyImport, global: &GlobalArgs) -> Result<(), CliError> {
     let key = key_ref(&args.key)?;
+    // Both outputs are staged before the call: new parameters replace the key's old ones, so
+    // a wrapping key written without its token (or the reverse) would be of no use.
+    let mut public_key = Output::create(&Location::File(args.public_key.clone()), args.force)?;
+    let mut token = Output::create(&Location::File(args.token.clone()), args.force)?;
     let parameters = import
         .get_parameters_for_import(&key, args.wrapping_algorithm, args.wrapping_spec)
         .wait()
         .map_err(|e| CliError::kms(format!("cannot get import parameters for {}", args.key), &e))?;
-    write_file(&args.public_key, &parameters.public_key, args.force)?;
-    write_file(&args.token, &parameters.import_token, args.force)?;
+    write_all(&mut public_key, &args.public_key, &parameters.public_key)?;
+    write_all(&mut token, &args.token, &parameters.import_token)?;
+    public_key.commit(&args.public_key.display())?;
+    token.commit(&args.token.display())?;
     if global.json {
         return print::json(&json!({
             "KeyId": parameters.key_arn,

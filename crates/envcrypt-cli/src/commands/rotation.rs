@@ -91,7 +91,15 @@ pub fn exec(command: &Command, rotation: &dyn KeyRotation, global: &GlobalArgs) 
             };
         }
     }
-    let status = rotation.get_key_rotation_status(&target).wait().map_err(failed("get the rotation status of"))?;
+    // After a change, the schedule is shown if the caller may read it; the change stands either way.
+    let status = match (rotation.get_key_rotation_status(&target).wait(), command) {
+        (Ok(status), _) => status,
+        (Err(_), Command::Enable { period_days, .. }) => {
+            return print::line(&format!("rotation of {key} enabled, every {period_days} days"))
+        }
+        (Err(_), Command::Disable { .. }) => return print::line(&format!("rotation of {key} disabled")),
+        (Err(e), _) => return Err(failed("get the rotation status of")(e)),
+    };
     if global.json {
         print::json(&status_json(&status))
     } else {

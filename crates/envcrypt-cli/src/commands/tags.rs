@@ -61,7 +61,15 @@ pub fn exec(command: &Command, tagging: &dyn KeyTagging, global: &GlobalArgs) ->
         }
         Command::List { .. } => {}
     }
-    let tags = tagging.list_resource_tags(&target).wait().map_err(failed("list the tags of"))?;
+    // After a change, the tags are shown if the caller may list them; the change stands either way.
+    let tags = match (tagging.list_resource_tags(&target).wait(), command) {
+        (Ok(tags), _) => tags,
+        (Err(_), Command::Add { tags, .. }) => return print::line(&format!("{key}: {} tags set", tags.len())),
+        (Err(_), Command::Remove { tag_keys, .. }) => {
+            return print::line(&format!("{key}: {} tags removed", tag_keys.len()))
+        }
+        (Err(e), Command::List { .. }) => return Err(failed("list the tags of")(e)),
+    };
     if global.json {
         let entries: Vec<_> = tags.iter().map(|t| json!({ "TagKey": t.key, "TagValue": t.value })).collect();
         print::json(&json!({ "Tags": entries }))
