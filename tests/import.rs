@@ -3,33 +3,37 @@
 //! key's own material is ever taken back" and "expired or deleted material leaves its data
 //! unopenable until the same material returns" attacked where they could break.
 
+mod support {
+    pub mod clocked;
+}
+
+use std::ops::Deref;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use envcrypt::clock::ManualClock;
-use envcrypt::kms::local::{read_audit_events, LocalKeyService, StoreOptions};
 use envcrypt::kms::{
     CreateKeyRequest, EncryptionContext, ExpirationModel, ImportParameters, ImportRequest, KeyAdmin, KeyImport, KeyRef,
     KeyRotation, KeyService, KeyState, KmsError, MaterialExpiry, Origin, WrappingAlgorithm, WrappingKeySpec,
 };
 use envcrypt_testkit::{succeeded, venv_bin};
+use support::clocked::{ClockedStore, DAY};
 
-const DAY: u64 = 86_400;
 const START: u64 = 1_800_000_000;
 
-struct Fixture {
-    dir: tempfile::TempDir,
-    hand: ManualClock,
-    store: LocalKeyService,
+struct Fixture(ClockedStore);
+
+impl Deref for Fixture {
+    type Target = ClockedStore;
+
+    fn deref(&self) -> &ClockedStore {
+        &self.0
+    }
 }
 
 impl Fixture {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let hand = ManualClock::at(START);
-        let store = LocalKeyService::open(StoreOptions::new(dir.path().join("store")).clock(hand.clock())).unwrap();
-        Self { dir, hand, store }
+        Self(ClockedStore::at(START))
     }
 
     fn external_key(&self) -> KeyRef {
@@ -46,7 +50,7 @@ impl Fixture {
         let dir = self.dir.path();
         std::fs::write(dir.join("public.der"), &parameters.public_key).unwrap();
         std::fs::write(dir.join("material"), material).unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/import/wrap_material.py");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/material/wrap_material.py");
         let out = Command::new(venv_bin("python"))
             .arg(script)
             .arg(algorithm.as_str())
@@ -135,8 +139,9 @@ fn expired_material_leaves_data_unopenable_until_the_same_material_returns() {
     f.hand.advance(Duration::from_secs(1));
     assert_eq!(kms_name(f.open(&blob)), "KMSInvalidStateException");
     assert_eq!(f.state(&key), KeyState::PendingImport);
-    let events = read_audit_events(&f.dir.path().join("store")).unwrap();
-    let expired: Vec<_> = events.iter().filter(|e| e["eventName"] == "DeleteExpiredKeyMaterial").collect();
+    let other_process = f.another_process().decrypt(&blob, &EncryptionContext::new(), None).wait();
+    assert_eq!(kms_name(other_process), "KMSInvalidStateException", "another process sees it expired too");
+    let expired = f.events("DeleteExpiredKeyMaterial");
     assert_eq!(expired.len(), 1, "the deletion is recorded once");
     assert_eq!(expired[0]["eventType"], "AwsServiceEvent");
 
@@ -188,7 +193,7 @@ fn import_tokens_work_only_for_their_key_within_24_hours_and_until_replaced() {
     let second = f.params(&key, algorithm);
     assert_eq!(kms_name(try_import(&key, &first)), "InvalidImportTokenException", "replaced by the second");
 
-    f.hand.advance(Duration::from_secs(DAY));
+    f.days_later(1);
     assert_eq!(kms_name(try_import(&key, &second)), "ExpiredImportTokenException");
 
     let fresh = f.params(&key, algorithm);

@@ -2,44 +2,35 @@
 //! README ("keys rotate on schedule without a daemon, once per due date however many
 //! processes use them, each rotation in the audit log") attacked where they could break.
 
-use std::time::Duration;
+mod support {
+    pub mod clocked;
+}
 
-use envcrypt::clock::ManualClock;
+use std::ops::Deref;
+
 use envcrypt::kms::local::blob::BlobHeader;
-use envcrypt::kms::local::{read_audit_events, LocalKeyService, StoreOptions};
+use envcrypt::kms::local::LocalKeyService;
 use envcrypt::kms::{
     EncryptionContext, KeyAdmin, KeyRef, KeyRotation, KeyService, KmsError, RotationEntry, RotationType,
 };
 use serde_json::Value;
+use support::clocked::{ClockedStore, DAY};
 
-const DAY: u64 = 86_400;
 const START: u64 = 1_700_000_000;
 
-struct Fixture {
-    dir: tempfile::TempDir,
-    hand: ManualClock,
-    store: LocalKeyService,
+struct Fixture(ClockedStore);
+
+impl Deref for Fixture {
+    type Target = ClockedStore;
+
+    fn deref(&self) -> &ClockedStore {
+        &self.0
+    }
 }
 
 impl Fixture {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let hand = ManualClock::at(START);
-        let store = LocalKeyService::open(Self::options(&dir, &hand)).unwrap();
-        Self { dir, hand, store }
-    }
-
-    fn options(dir: &tempfile::TempDir, hand: &ManualClock) -> StoreOptions {
-        StoreOptions::new(dir.path().join("store")).clock(hand.clock())
-    }
-
-    /// Another handle on the same store, with its own locks, as another process has.
-    fn another_process(&self) -> LocalKeyService {
-        LocalKeyService::open(Self::options(&self.dir, &self.hand)).unwrap()
-    }
-
-    fn days_later(&self, days: u64) {
-        self.hand.advance(Duration::from_secs(days * DAY));
+        Self(ClockedStore::at(START))
     }
 
     fn new_key(&self) -> KeyRef {
@@ -48,14 +39,6 @@ impl Fixture {
 
     fn rotations(&self, key: &KeyRef) -> Vec<RotationEntry> {
         self.store.list_key_rotations(key).wait().unwrap()
-    }
-
-    fn events(&self, name: &str) -> Vec<Value> {
-        read_audit_events(&self.dir.path().join("store"))
-            .unwrap()
-            .into_iter()
-            .filter(|e| e["eventName"] == name)
-            .collect()
     }
 
     /// Encrypts under `key`: a use of the key.

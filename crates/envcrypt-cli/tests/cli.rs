@@ -258,7 +258,7 @@ fn key_material_brought_from_outside_is_imported_used_and_deleted() {
     assert!(params.contains("valid until:") && params.contains("envcrypt key import alias/byok"), "{params}");
 
     env.write("material", &[0x42; 32]);
-    let wrap = envcrypt_testkit::workspace_root().join("tests/import/wrap_material.py");
+    let wrap = envcrypt_testkit::workspace_root().join("tests/material/wrap_material.py");
     let out = Command::new(envcrypt_testkit::venv_bin("python"))
         .current_dir(env.dir())
         .arg(wrap)

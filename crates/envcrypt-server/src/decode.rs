@@ -174,39 +174,36 @@ impl Input {
             .collect()
     }
 
-    /// An optional list of strings, of at most `max_items` items.
-    pub fn string_list(&self, member: &'static str, max_items: usize) -> Result<Vec<String>, Failure> {
+    /// An optional list member of at most `max_items` items, each read by `item` (`what` names
+    /// the list's type in errors).
+    fn list<T>(
+        &self,
+        member: &'static str,
+        max_items: usize,
+        what: &str,
+        item: impl Fn(&Value) -> Option<T>,
+    ) -> Result<Vec<T>, Failure> {
         let Some(value) = self.get(member) else { return Ok(Vec::new()) };
-        let items = value.as_array().ok_or_else(|| type_error(member, "a list of strings"))?;
+        let items = value.as_array().ok_or_else(|| type_error(member, what))?;
         if items.len() > max_items {
             return Err(one_error(format!(
                 "Value at '{}' failed to satisfy constraint: Member must have length less than or equal to {max_items}",
                 path(member)
             )));
         }
-        items
-            .iter()
-            .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| type_error(member, "a list of strings")))
-            .collect()
+        items.iter().map(|v| item(v).ok_or_else(|| type_error(member, what))).collect()
+    }
+
+    /// An optional list of strings, of at most `max_items` items.
+    pub fn string_list(&self, member: &'static str, max_items: usize) -> Result<Vec<String>, Failure> {
+        self.list(member, max_items, "a list of strings", |v| v.as_str().map(str::to_owned))
     }
 
     /// An optional list of structures, of at most `max_items` items.
     pub fn structure_list(&self, member: &'static str, max_items: usize) -> Result<Vec<Input>, Failure> {
-        let Some(value) = self.get(member) else { return Ok(Vec::new()) };
-        let items = value.as_array().ok_or_else(|| type_error(member, "a list of structures"))?;
-        if items.len() > max_items {
-            return Err(one_error(format!(
-                "Value at '{}' failed to satisfy constraint: Member must have length less than or equal to {max_items}",
-                path(member)
-            )));
-        }
-        items
-            .iter()
-            .map(|v| match v {
-                Value::Object(members) => Ok(Input { members: members.clone() }),
-                _ => Err(type_error(member, "a list of structures")),
-            })
-            .collect()
+        self.list(member, max_items, "a list of structures", |v| {
+            v.as_object().map(|members| Input { members: members.clone() })
+        })
     }
 
     /// An optional structure member.
