@@ -9,7 +9,7 @@ use std::sync::Arc;
 use envcrypt::context::EncryptionContext;
 use envcrypt::keyring::OpenPolicy;
 use envcrypt::kms::{
-    Arn, Ciphertext, DataKey, DataKeySpec, Decrypted, KeyRef, KeyService, KmsError, KmsFuture, ReEncryptRequest,
+    Arn, Ciphertext, DataKey, DataKeySpec, Decrypted, DryRun, KeyRef, KeyService, KmsError, KmsFuture, ReEncryptRequest,
     ReEncrypted, SecretBytes,
 };
 use envcrypt::message::ParseLimits;
@@ -74,6 +74,10 @@ impl KeyService for FixedDataKey {
     }
 
     fn generate_random(&self, _: usize) -> KmsFuture<'_, SecretBytes> {
+        KmsFuture::ready(Err(KmsError::UnsupportedOperation("opening only".into())))
+    }
+
+    fn dry_run<'a>(&'a self, _: DryRun<'a>) -> KmsFuture<'a, ()> {
         KmsFuture::ready(Err(KmsError::UnsupportedOperation("opening only".into())))
     }
 }

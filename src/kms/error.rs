@@ -78,6 +78,12 @@ pub enum KmsError {
     /// An import token is past its 24 hours.
     #[error("ExpiredImportTokenException: {0}")]
     ExpiredImportToken(String),
+    /// A DryRun request would have succeeded (recorded as such; [`KeyService::dry_run`]
+    /// answers `Ok`).
+    ///
+    /// [`KeyService::dry_run`]: crate::kms::KeyService::dry_run
+    #[error("DryRunOperationException: {0}")]
+    DryRunOperation(String),
     /// A tag breaks KMS's rules (length, count, reserved prefix).
     #[error("TagException: {0}")]
     Tag(String),
@@ -128,6 +134,7 @@ impl KmsError {
             Self::ExpiredImportToken(_) => "ExpiredImportTokenException",
             Self::IncorrectKeyMaterial(_) => "IncorrectKeyMaterialException",
             Self::Tag(_) => "TagException",
+            Self::DryRunOperation(_) => "DryRunOperationException",
             Self::Store(_) => "KMSInternalException",
             Self::Service { name, .. } => name,
             Self::Transport { .. } => "TransportError",

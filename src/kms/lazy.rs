@@ -9,8 +9,8 @@
 use std::sync::{Arc, OnceLock};
 
 use super::{
-    Arn, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyGovernance, KeyImport, KeyRef,
-    KeyRotation, KeyService, KeyTagging, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes,
+    Arn, Ciphertext, DataKey, DataKeySpec, Decrypted, DryRun, EncryptionContext, KeyAdmin, KeyGovernance, KeyImport,
+    KeyRef, KeyRotation, KeyService, KeyTagging, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes,
 };
 
 type Connect<T> = Box<dyn Fn() -> Result<T, KmsError> + Send + Sync>;
@@ -108,6 +108,13 @@ impl<T: KeyService> KeyService for LazyService<T> {
     fn generate_random(&self, number_of_bytes: usize) -> KmsFuture<'_, SecretBytes> {
         match self.get() {
             Ok(s) => s.generate_random(number_of_bytes),
+            Err(e) => KmsFuture::ready(Err(e)),
+        }
+    }
+
+    fn dry_run<'a>(&'a self, request: DryRun<'a>) -> KmsFuture<'a, ()> {
+        match self.get() {
+            Ok(s) => s.dry_run(request),
             Err(e) => KmsFuture::ready(Err(e)),
         }
     }

@@ -54,6 +54,7 @@ pub use metadata::{
     MAX_ON_DEMAND_ROTATIONS, MAX_TAGS_PER_KEY, ROTATION_PERIOD_DAYS,
 };
 pub use service::{
-    validate_random_len, Ciphertext, CreateKeyRequest, Decrypted, KeyAdmin, KeyGovernance, KeyImport, KeyRotation,
-    KeyService, KeyTagging, ReEncryptRequest, ReEncrypted, MAX_ENCRYPT_PLAINTEXT, MAX_RANDOM_BYTES,
+    validate_random_len, Ciphertext, CreateKeyRequest, Decrypted, DryRun, KeyAdmin, KeyGovernance, KeyImport,
+    KeyRotation, KeyService, KeyTagging, ReEncryptRequest, ReEncrypted, Sealing, MAX_ENCRYPT_PLAINTEXT,
+    MAX_RANDOM_BYTES,
 };

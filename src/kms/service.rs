@@ -57,6 +57,64 @@ pub struct ReEncryptRequest<'a> {
     pub destination_context: &'a EncryptionContext,
 }
 
+/// An operation that makes ciphertext under a named key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sealing {
+    /// Encrypt.
+    Encrypt,
+    /// GenerateDataKey.
+    GenerateDataKey,
+    /// GenerateDataKeyWithoutPlaintext.
+    GenerateDataKeyWithoutPlaintext,
+}
+
+impl Sealing {
+    /// The KMS operation name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Encrypt => "Encrypt",
+            Self::GenerateDataKey => "GenerateDataKey",
+            Self::GenerateDataKeyWithoutPlaintext => "GenerateDataKeyWithoutPlaintext",
+        }
+    }
+}
+
+/// A request to check but not carry out (KMS's `DryRun`).
+#[derive(Debug, Clone, Copy)]
+pub enum DryRun<'a> {
+    /// Encrypt, GenerateDataKey or GenerateDataKeyWithoutPlaintext under `key`.
+    Seal {
+        /// Which operation.
+        operation: Sealing,
+        /// The key.
+        key: &'a KeyRef,
+        /// The encryption context.
+        context: &'a EncryptionContext,
+    },
+    /// Decrypt of `blob`, under `expected_key` if given.
+    Decrypt {
+        /// The ciphertext blob (only the key it names is looked at).
+        blob: &'a [u8],
+        /// The encryption context.
+        context: &'a EncryptionContext,
+        /// The key the blob must be under.
+        expected_key: Option<&'a KeyRef>,
+    },
+    /// ReEncrypt.
+    ReEncrypt(ReEncryptRequest<'a>),
+}
+
+impl DryRun<'_> {
+    /// The KMS operation name.
+    pub fn operation(&self) -> &'static str {
+        match self {
+            Self::Seal { operation, .. } => operation.as_str(),
+            Self::Decrypt { .. } => "Decrypt",
+            Self::ReEncrypt(_) => "ReEncrypt",
+        }
+    }
+}
+
 /// The cryptographic operations of a key service (GenerateDataKey, Encrypt, Decrypt, ReEncrypt).
 pub trait KeyService: Send + Sync + std::fmt::Debug {
     /// The provider id this service writes into encrypted data keys of sealed messages.
@@ -107,6 +165,10 @@ pub trait KeyService: Send + Sync + std::fmt::Debug {
     /// GenerateRandom: `number_of_bytes` (1 to 1024, `ValidationException` otherwise) from the
     /// key service's random source.
     fn generate_random(&self, number_of_bytes: usize) -> KmsFuture<'_, SecretBytes>;
+
+    /// DryRun: whether `request` would be allowed now (the caller's rights, the key's state),
+    /// without carrying it out: `Ok` if it would, else the error it would fail with.
+    fn dry_run<'a>(&'a self, request: DryRun<'a>) -> KmsFuture<'a, ()>;
 
     /// Whether the key ARN `arn` names one of this service's keys (so a caller with several
     /// services knows where to send it).

@@ -19,6 +19,7 @@
 #![deny(missing_docs)]
 
 mod admin;
+mod dry_run;
 mod errors;
 mod governance;
 mod import;
@@ -181,4 +182,11 @@ impl AwsKmsService {
         let key = key.to_string();
         self.spawn(async move { call(client, key).await })
     }
+}
+
+/// An encryption context as the SDK sends it: none when empty.
+pub(crate) fn context_map(
+    context: &envcrypt::kms::EncryptionContext,
+) -> Option<std::collections::HashMap<String, String>> {
+    (!context.is_empty()).then(|| context.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
 }

@@ -1,20 +1,16 @@
 //! The cryptographic operations on AWS KMS: GenerateDataKey, Encrypt, Decrypt, ReEncrypt.
 
-use std::collections::HashMap;
-
 use aws_sdk_kms::primitives::Blob;
 use envcrypt::kms::{
-    Arn, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyAdmin, KeyGovernance, KeyImport, KeyRef,
-    KeyRotation, KeyService, KeyTagging, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes,
+    Arn, Ciphertext, DataKey, DataKeySpec, Decrypted, DryRun, EncryptionContext, KeyAdmin, KeyGovernance, KeyImport,
+    KeyRef, KeyRotation, KeyService, KeyTagging, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes,
 };
 use zeroize::Zeroizing;
 
+use crate::context_map;
+use crate::dry_run::DryRunOwned;
 use crate::errors::{missing, sdk_error};
 use crate::{AwsKmsService, PROVIDER_ID};
-
-fn context_map(context: &EncryptionContext) -> Option<HashMap<String, String>> {
-    (!context.is_empty()).then(|| context.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
-}
 
 fn blob(bytes: Option<&Blob>, operation: &'static str, field: &'static str) -> Result<Vec<u8>, KmsError> {
     bytes.map(|b| b.as_ref().to_vec()).ok_or_else(|| missing(operation, field))
@@ -144,6 +140,12 @@ impl KeyService for AwsKmsService {
             let plaintext = out.plaintext().ok_or_else(|| missing("GenerateRandom", "Plaintext"))?;
             Ok(SecretBytes::from_slice(plaintext.as_ref()))
         })
+    }
+
+    fn dry_run<'a>(&'a self, request: DryRun<'a>) -> KmsFuture<'a, ()> {
+        let client = self.client.clone();
+        let request = DryRunOwned::from(request);
+        self.spawn(Self::dry_run_call(client, request))
     }
 
     fn owns(&self, arn: &Arn) -> bool {

@@ -296,6 +296,23 @@ fn key_material_brought_from_outside_is_imported_used_and_deleted() {
 }
 
 #[test]
+fn a_dry_run_checks_rights_and_key_state_and_makes_nothing() {
+    let env = Env::new();
+    env.ok(&["key", "create", "--alias", "alias/dry"]);
+    let plaintext = ["--plaintext", "c2VjcmV0"];
+    let dry = env.ok(&[&["kms", "encrypt", "--key", "alias/dry", "--dry-run"][..], &plaintext].concat());
+    assert!(dry.contains("Encrypt would have succeeded") && !dry.contains("CiphertextBlob"), "{dry}");
+    let sealed: serde_json::Value =
+        serde_json::from_str(&env.ok(&[&["kms", "encrypt", "--key", "alias/dry"][..], &plaintext].concat())).unwrap();
+    let blob = sealed["CiphertextBlob"].as_str().unwrap();
+    let dry = env.ok(&["kms", "decrypt", "--ciphertext-blob", blob, "--dry-run"]);
+    assert!(dry.contains("Decrypt would have succeeded") && !dry.contains("Plaintext"), "{dry}");
+    env.ok(&["key", "disable", "alias/dry"]);
+    let err = env.fails(&["kms", "generate-data-key", "--key", "alias/dry", "--dry-run"], 3);
+    assert!(err.contains("GenerateDataKey (dry run)") && err.contains("DisabledException"), "{err}");
+}
+
+#[test]
 fn several_keys_make_one_message_any_opens() {
     let env = Env::new();
     let (a, b) = (env.new_key(), env.new_key());

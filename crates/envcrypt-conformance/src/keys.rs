@@ -1,7 +1,7 @@
 //! The key-metadata scenarios: DescribeKey's full metadata, UpdateKeyDescription, tags,
-//! GenerateRandom, and CreateGrant in each key state.
+//! GenerateRandom, CreateGrant in each key state, and DryRun.
 
-use envcrypt::kms::{CreateGrantRequest, GrantOperation, KeyRef, KeyTagging, Tag};
+use envcrypt::kms::{CreateGrantRequest, DryRun, GrantOperation, KeyRef, KeyTagging, Sealing, Tag};
 
 use crate::backend::{id, setup, Backend, ScenarioError};
 
@@ -117,4 +117,25 @@ pub(crate) fn grant_on(
     };
     governance.create_grant(request).wait()?;
     Ok("granted".into())
+}
+
+/// DryRun of Encrypt under a new key put in another state by `change` (none: `|_, _| Ok(())`).
+pub(crate) fn dry_run_encrypt(
+    b: &Backend<'_>,
+    change: fn(&Backend<'_>, &KeyRef) -> std::result::Result<(), envcrypt::kms::KmsError>,
+) -> Result<String> {
+    let key = b.new_key()?;
+    change(b, &id(&key)).map_err(setup)?;
+    let context = crate::backend::purpose();
+    b.service.dry_run(DryRun::Seal { operation: Sealing::Encrypt, key: &key, context: &context }).wait()?;
+    Ok("would succeed".into())
+}
+
+/// DryRun of Decrypt of a blob the key encrypted.
+pub(crate) fn dry_run_decrypt(b: &Backend<'_>) -> Result<String> {
+    let key = b.new_key()?;
+    let context = crate::backend::purpose();
+    let blob = b.service.encrypt(&key, b"dry", &context).wait().map_err(setup)?.blob;
+    b.service.dry_run(DryRun::Decrypt { blob: &blob, context: &context, expected_key: None }).wait()?;
+    Ok("would succeed".into())
 }

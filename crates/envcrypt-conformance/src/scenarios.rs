@@ -743,4 +743,16 @@ pub static SCENARIOS: &[Scenario] = &[
         documented: Fails("KMSInvalidStateException"),
         run: |b| keys::grant_on(b, |b, k| b.admin.schedule_key_deletion(k, 7).wait().map(drop)),
     },
+    // DryRun: checked, not carried out.
+    Scenario {
+        name: "dry-run-encrypt",
+        documented: Gives("would succeed"),
+        run: |b| keys::dry_run_encrypt(b, |_, _| Ok(())),
+    },
+    Scenario {
+        name: "dry-run-encrypt-disabled-key",
+        documented: Fails("DisabledException"),
+        run: |b| keys::dry_run_encrypt(b, |b, k| b.admin.disable_key(k).wait()),
+    },
+    Scenario { name: "dry-run-decrypt", documented: Gives("would succeed"), run: keys::dry_run_decrypt },
 ];

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use envcrypt::kms::{
-    Arn, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext, KeyRef, KeyService, KmsFuture,
+    Arn, Ciphertext, DataKey, DataKeySpec, Decrypted, DryRun, EncryptionContext, KeyRef, KeyService, KmsFuture,
     ReEncryptRequest, ReEncrypted, SecretBytes,
 };
 
@@ -115,6 +115,10 @@ impl KeyService for CountingKeyService {
 
     fn generate_random(&self, number_of_bytes: usize) -> KmsFuture<'_, SecretBytes> {
         self.inner.generate_random(number_of_bytes)
+    }
+
+    fn dry_run<'a>(&'a self, request: DryRun<'a>) -> KmsFuture<'a, ()> {
+        self.inner.dry_run(request)
     }
 
     fn owns(&self, arn: &Arn) -> bool {

@@ -60,9 +60,9 @@ use self::policy::{KeyPolicy, PolicyCache};
 use self::record::{Aliases, BackingKeyRecord, KeyRecord, RotationSchedule, StoreMeta};
 use self::root::RootKey;
 use super::{
-    validate_random_len, Arn, ArnPrefix, BoundContext, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext,
-    KeyAdmin, KeyGovernance, KeyId, KeyImport, KeyRef, KeyRotation, KeyService, KeyState, KeyTagging, KmsError,
-    KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
+    validate_random_len, Arn, ArnPrefix, BoundContext, Ciphertext, DataKey, DataKeySpec, Decrypted, DryRun,
+    EncryptionContext, KeyAdmin, KeyGovernance, KeyId, KeyImport, KeyRef, KeyRotation, KeyService, KeyState,
+    KeyTagging, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
 };
 use crate::clock::Clock;
 use crate::crypto::{self, Aes256Gcm};
@@ -683,6 +683,53 @@ impl LocalKeyService {
         Ok((plaintext, sealed))
     }
 
+    /// The header of `blob` and the key it names, which must be `expected_key` if given.
+    fn key_of_blob(
+        &self,
+        txn: &ReadTxn<'_>,
+        blob: &[u8],
+        expected_key: Option<&KeyRef>,
+    ) -> Result<(BlobHeader, String), KmsError> {
+        let (header, _, _) = BlobHeader::parse(blob).map_err(|e| KmsError::InvalidCiphertext(e.to_string()))?;
+        let key_id = KeyId::from_bytes(header.key_id).to_string();
+        if let Some(expected) = expected_key {
+            let expected_id = self.resolve(txn, expected)?;
+            if expected_id != key_id {
+                return Err(KmsError::IncorrectKey { expected: expected.to_string(), actual: self.arn(&key_id) });
+            }
+        }
+        Ok((header, key_id))
+    }
+
+    /// What a DryRun checks: the caller's rights and the key's state, as the operation would.
+    fn dry_run_now(&self, request: &DryRun<'_>, call: &mut Call) -> Result<(), KmsError> {
+        let seal = |operation: &'static str, action: &'static str, key: &KeyRef, context, call: &mut Call| {
+            let use_ = Use::with_action(operation, action, context)?;
+            let txn = self.disk.read()?;
+            let key_id = self.resolve(&txn, key)?;
+            self.load_for_use(txn, &key_id, &use_, call).map(drop)
+        };
+        let open = |operation: &'static str, action: &'static str, blob, context, expected, call: &mut Call| {
+            let use_ = Use::with_action(operation, action, context)?;
+            let txn = self.disk.read()?;
+            let (_, key_id) = self.key_of_blob(&txn, blob, expected)?;
+            self.load_for_use(txn, &key_id, &use_, call).map(drop)
+        };
+        match *request {
+            DryRun::Seal { operation, key, context } => {
+                let name = operation.as_str();
+                seal(name, action_of(name), key, context, call)
+            }
+            DryRun::Decrypt { blob, context, expected_key } => {
+                open("Decrypt", "kms:Decrypt", blob, context, expected_key, call)
+            }
+            DryRun::ReEncrypt(r) => {
+                open("ReEncrypt", "kms:ReEncryptFrom", r.blob, r.source_context, r.source_key, call)?;
+                seal("ReEncrypt", "kms:ReEncryptTo", r.destination_key, r.destination_context, call)
+            }
+        }
+    }
+
     fn decrypt_now(
         &self,
         blob: &[u8],
@@ -690,15 +737,8 @@ impl LocalKeyService {
         use_: &Use<'_>,
         call: &mut Call,
     ) -> Result<Decrypted, KmsError> {
-        let (header, _, _) = BlobHeader::parse(blob).map_err(|e| KmsError::InvalidCiphertext(e.to_string()))?;
-        let key_id = KeyId::from_bytes(header.key_id).to_string();
         let txn = self.disk.read()?;
-        if let Some(expected) = expected_key {
-            let expected_id = self.resolve(&txn, expected)?;
-            if expected_id != key_id {
-                return Err(KmsError::IncorrectKey { expected: expected.to_string(), actual: self.arn(&key_id) });
-            }
-        }
+        let (header, key_id) = self.key_of_blob(&txn, blob, expected_key)?;
         let record = self.load_for_use(txn, &key_id, use_, call)?;
         let backing = self.backing_key(&record, header.backing_key)?;
         let plaintext = blob::open(&backing, blob, &use_.bound).map_err(|e| match e {
@@ -890,6 +930,19 @@ impl KeyService for LocalKeyService {
             crypto::fill_random(&mut bytes);
             Ok(SecretBytes::new(bytes))
         }))
+    }
+
+    fn dry_run<'a>(&'a self, request: DryRun<'a>) -> KmsFuture<'a, ()> {
+        let call = Call::new(request.operation(), false).param("dryRun", true);
+        // Recorded as CloudTrail records a DryRun: with the DryRunOperationException it answers.
+        let result = self.audited(call, |call| {
+            self.dry_run_now(&request, call)?;
+            Err(KmsError::DryRunOperation("the request would have succeeded, but DryRun was set".into()))
+        });
+        KmsFuture::ready(match result {
+            Err(KmsError::DryRunOperation(_)) => Ok(()),
+            other => other,
+        })
     }
 
     fn owns(&self, arn: &Arn) -> bool {

@@ -3,7 +3,7 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use envcrypt::kms::{DataKeySpec, ReEncryptRequest};
+use envcrypt::kms::{DataKeySpec, DryRun, ReEncryptRequest, Sealing};
 use envcrypt_server::PlaintextResponse;
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -35,6 +35,8 @@ pub enum Command {
         plaintext: String,
         #[command(flatten)]
         context: ContextArgs,
+        #[command(flatten)]
+        dry_run: DryRunArg,
     },
     /// Decrypt a ciphertext blob.
     #[command(
@@ -49,6 +51,8 @@ pub enum Command {
         key: Option<String>,
         #[command(flatten)]
         context: ContextArgs,
+        #[command(flatten)]
+        dry_run: DryRunArg,
     },
     /// ReEncrypt a blob under another key or context; the plaintext is never printed.
     #[command(
@@ -70,6 +74,8 @@ pub enum Command {
         /// A pair of the destination context; repeatable.
         #[arg(long = "destination-context", value_name = "KEY=VALUE")]
         destination_context: Vec<String>,
+        #[command(flatten)]
+        dry_run: DryRunArg,
     },
     /// GenerateRandom: 1 to 1024 random bytes from the --backend key service, in base64.
     #[command(
@@ -80,6 +86,14 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         number_of_bytes: usize,
     },
+}
+
+/// `--dry-run`, on the operations KMS takes `DryRun` for.
+#[derive(Debug, clap::Args)]
+pub struct DryRunArg {
+    /// Check that the call would succeed (your rights, the key's state) without making it.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -95,6 +109,8 @@ pub struct GenerateDataKeyArgs {
     pub number_of_bytes: Option<u16>,
     #[command(flatten)]
     pub context: ContextArgs,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
 }
 
 pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
@@ -112,6 +128,13 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
         None => backends.default_kind(),
     };
     let service = backends.service(kind);
+    if let Some(request) = dry_run_of(command)? {
+        let operation = request.request().operation();
+        return match service.dry_run(request.request()).wait() {
+            Ok(()) => print::json(&json!({ "DryRun": format!("{operation} would have succeeded") })),
+            Err(e) => Err(CliError::kms(format!("{operation} (dry run)"), &e)),
+        };
+    }
     let output = match command {
         Command::GenerateDataKey(args) => {
             let (key, spec, context) = data_key_args(args)?;
@@ -135,7 +158,7 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
                 .map_err(|e| CliError::kms(format!("GenerateDataKeyWithoutPlaintext with {key}"), &e))?;
             json!({ "CiphertextBlob": B64.encode(&out.blob), "KeyId": out.key_arn })
         }
-        Command::Encrypt { key, plaintext, context } => {
+        Command::Encrypt { key, plaintext, context, .. } => {
             let key = key_ref(key)?;
             let plaintext = Zeroizing::new(decode("--plaintext", plaintext)?);
             let context = context.parse()?;
@@ -145,7 +168,7 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
                 .map_err(|e| CliError::kms(format!("Encrypt with {key}"), &e))?;
             json!({ "CiphertextBlob": B64.encode(&out.blob), "KeyId": out.key_arn, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT" })
         }
-        Command::Decrypt { ciphertext_blob, key, context } => {
+        Command::Decrypt { ciphertext_blob, key, context, .. } => {
             let blob = decode("--ciphertext-blob", ciphertext_blob)?;
             let key = key.as_deref().map(key_ref).transpose()?;
             let context = context.parse()?;
@@ -159,7 +182,14 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
                 encryption_algorithm: Some("SYMMETRIC_DEFAULT"),
             });
         }
-        Command::ReEncrypt { ciphertext_blob, destination_key, source_key, source_context, destination_context } => {
+        Command::ReEncrypt {
+            ciphertext_blob,
+            destination_key,
+            source_key,
+            source_context,
+            destination_context,
+            ..
+        } => {
             let blob = decode("--ciphertext-blob", ciphertext_blob)?;
             let destination_key = key_ref(destination_key)?;
             let source_key = source_key.as_deref().map(key_ref).transpose()?;
@@ -206,4 +236,93 @@ fn data_key_args(
 
 fn decode(flag: &str, value: &str) -> Result<Vec<u8>, CliError> {
     B64.decode(value.trim()).map_err(|e| CliError::usage(format!("{flag} is not valid base64: {e}")))
+}
+
+/// A dry run's arguments, decoded and owned, so that the request can borrow them.
+struct DryRunArgs {
+    operation: Sealing,
+    key: Option<envcrypt::kms::KeyRef>,
+    blob: Vec<u8>,
+    context: envcrypt::kms::EncryptionContext,
+    destination: Option<(envcrypt::kms::KeyRef, envcrypt::kms::EncryptionContext)>,
+    kind: DryRunKind,
+}
+
+enum DryRunKind {
+    Seal,
+    Decrypt,
+    ReEncrypt,
+}
+
+impl DryRunArgs {
+    fn request(&self) -> DryRun<'_> {
+        match self.kind {
+            DryRunKind::Seal => DryRun::Seal {
+                operation: self.operation,
+                key: self.key.as_ref().expect("a seal names its key"),
+                context: &self.context,
+            },
+            DryRunKind::Decrypt => {
+                DryRun::Decrypt { blob: &self.blob, context: &self.context, expected_key: self.key.as_ref() }
+            }
+            DryRunKind::ReEncrypt => {
+                let (destination_key, destination_context) =
+                    self.destination.as_ref().expect("a re-encrypt names its destination");
+                DryRun::ReEncrypt(ReEncryptRequest {
+                    blob: &self.blob,
+                    source_context: &self.context,
+                    source_key: self.key.as_ref(),
+                    destination_key,
+                    destination_context,
+                })
+            }
+        }
+    }
+}
+
+/// The dry run a command asks for with `--dry-run`, if it does.
+fn dry_run_of(command: &Command) -> Result<Option<DryRunArgs>, CliError> {
+    let seal = |operation, key: &str, context: &ContextArgs| -> Result<DryRunArgs, CliError> {
+        Ok(DryRunArgs {
+            operation,
+            key: Some(key_ref(key)?),
+            blob: Vec::new(),
+            context: context.parse()?,
+            destination: None,
+            kind: DryRunKind::Seal,
+        })
+    };
+    Ok(Some(match command {
+        Command::GenerateDataKey(args) if args.dry_run.dry_run => {
+            seal(Sealing::GenerateDataKey, &args.key, &args.context)?
+        }
+        Command::GenerateDataKeyWithoutPlaintext(args) if args.dry_run.dry_run => {
+            seal(Sealing::GenerateDataKeyWithoutPlaintext, &args.key, &args.context)?
+        }
+        Command::Encrypt { key, context, dry_run, .. } if dry_run.dry_run => seal(Sealing::Encrypt, key, context)?,
+        Command::Decrypt { ciphertext_blob, key, context, dry_run } if dry_run.dry_run => DryRunArgs {
+            operation: Sealing::Encrypt,
+            key: key.as_deref().map(key_ref).transpose()?,
+            blob: decode("--ciphertext-blob", ciphertext_blob)?,
+            context: context.parse()?,
+            destination: None,
+            kind: DryRunKind::Decrypt,
+        },
+        Command::ReEncrypt {
+            ciphertext_blob,
+            destination_key,
+            source_key,
+            source_context,
+            destination_context,
+            dry_run,
+        } if dry_run.dry_run => DryRunArgs {
+            operation: Sealing::Encrypt,
+            key: source_key.as_deref().map(key_ref).transpose()?,
+            blob: decode("--ciphertext-blob", ciphertext_blob)?,
+            context: context(source_context)?,
+            destination: Some((key_ref(destination_key)?, context(destination_context)?)),
+            kind: DryRunKind::ReEncrypt,
+        },
+        _ => return Ok(None),
+    }))
 }

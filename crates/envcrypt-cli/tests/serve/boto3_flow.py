@@ -133,8 +133,13 @@ def main(endpoint, other_id, other_secret):
 
     kms.disable_key(KeyId=key["KeyId"])
     assert error_code(kms.encrypt, KeyId=key["Arn"], Plaintext=b"x") == "DisabledException"
+    assert error_code(kms.encrypt, KeyId=key["Arn"], Plaintext=b"x", DryRun=True) == "DisabledException"
     assert error_code(kms.disable_key, KeyId="alias/boto3-flow") == "NotFoundException"
     kms.enable_key(KeyId=key["KeyId"])
+    assert error_code(kms.encrypt, KeyId=key["Arn"], Plaintext=b"x", DryRun=True) == "DryRunOperationException"
+    assert error_code(kms.decrypt, CiphertextBlob=sealed, EncryptionContext=context, DryRun=True) == (
+        "DryRunOperationException"
+    )
 
     for n in range(3):
         kms.create_key(Description=f"page {n}")

@@ -5,9 +5,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use envcrypt::kms::{
-    validate_random_len, Arn, ArnPrefix, BoundContext, Ciphertext, DataKey, DataKeySpec, Decrypted, EncryptionContext,
-    KeyAdmin, KeyId, KeyManager, KeyMetadata, KeyRef, KeyService, KeySpec, KeyState, KeyUsage, KmsError, KmsFuture,
-    Origin, ReEncryptRequest, ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
+    validate_random_len, Arn, ArnPrefix, BoundContext, Ciphertext, DataKey, DataKeySpec, Decrypted, DryRun,
+    EncryptionContext, KeyAdmin, KeyId, KeyManager, KeyMetadata, KeyRef, KeyService, KeySpec, KeyState, KeyUsage,
+    KmsError, KmsFuture, Origin, ReEncryptRequest, ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
 };
 use zeroize::Zeroizing;
 
@@ -151,13 +151,13 @@ impl Pkcs11KeyService {
         Ok(Ciphertext { blob: blob::encode(&id, meta.versions, &iv, &sealed), key_arn: self.arn(&meta.key_id) })
     }
 
-    fn decrypt_now(
+    /// The blob's parts and its key, which must be `expected` if given and usable.
+    fn usable_for_blob<'b>(
         &self,
-        ciphertext: &[u8],
-        context: &BoundContext,
+        ciphertext: &'b [u8],
         expected: Option<&KeyRef>,
         operation: &'static str,
-    ) -> Result<Decrypted, KmsError> {
+    ) -> Result<(blob::Blob<'b>, KeyMeta), KmsError> {
         let parsed = blob::decode(ciphertext).map_err(|why| KmsError::InvalidCiphertext(why.into()))?;
         let key_id = KeyId::from_bytes(parsed.key_id).to_string();
         if let Some(expected) = expected {
@@ -167,6 +167,18 @@ impl Pkcs11KeyService {
         }
         let meta = self.meta(&key_id)?;
         self.check_usable(&meta, operation)?;
+        Ok((parsed, meta))
+    }
+
+    fn decrypt_now(
+        &self,
+        ciphertext: &[u8],
+        context: &BoundContext,
+        expected: Option<&KeyRef>,
+        operation: &'static str,
+    ) -> Result<Decrypted, KmsError> {
+        let (parsed, meta) = self.usable_for_blob(ciphertext, expected, operation)?;
+        let key_id = meta.key_id.clone();
         if parsed.version > meta.versions {
             return Err(KmsError::InvalidCiphertext(format!(
                 "key {} has no version {}",
@@ -260,6 +272,22 @@ impl KeyService for Pkcs11KeyService {
         KmsFuture::ready(
             BoundContext::new(context).and_then(|context| self.decrypt_now(blob, &context, expected_key, "Decrypt")),
         )
+    }
+
+    fn dry_run<'a>(&'a self, request: DryRun<'a>) -> KmsFuture<'a, ()> {
+        KmsFuture::ready(match request {
+            DryRun::Seal { operation, key, context } => {
+                BoundContext::new(context).and_then(|_| self.usable(key, operation.as_str())).map(drop)
+            }
+            DryRun::Decrypt { blob, context, expected_key } => {
+                BoundContext::new(context).and_then(|_| self.usable_for_blob(blob, expected_key, "Decrypt")).map(drop)
+            }
+            DryRun::ReEncrypt(r) => BoundContext::new(r.source_context)
+                .and_then(|_| BoundContext::new(r.destination_context))
+                .and_then(|_| self.usable_for_blob(r.blob, r.source_key, "ReEncrypt"))
+                .and_then(|_| self.usable(r.destination_key, "ReEncrypt"))
+                .map(drop),
+        })
     }
 
     fn generate_random(&self, number_of_bytes: usize) -> KmsFuture<'_, SecretBytes> {

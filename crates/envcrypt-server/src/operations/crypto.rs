@@ -3,12 +3,12 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use envcrypt::kms::{DataKeySpec, ReEncryptRequest};
+use envcrypt::kms::{DataKeySpec, DryRun, ReEncryptRequest, Sealing};
 use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::context::{kms, Context};
-use super::members::{any_key, check_common};
+use super::members::{any_key, check_grant_tokens, dry_run_succeeded, is_dry_run};
 use crate::decode::Input;
 use crate::protocol::{Failure, PlaintextResponse, Reply};
 
@@ -26,6 +26,12 @@ fn check_algorithm(input: &Input, member: &'static str) -> Result<(), Failure> {
             format!("{other} is not a valid encryption algorithm for a symmetric encryption key"),
         )),
     }
+}
+
+/// Answers a request sent with `DryRun`: the key service checks it without carrying it out.
+async fn dry_run(cx: &Context<'_>, request: DryRun<'_>) -> Result<Reply, Failure> {
+    cx.service.dry_run(request).await.map_err(kms)?;
+    Err(dry_run_succeeded())
 }
 
 fn no_recipient(input: &Input) -> Result<(), Failure> {
@@ -53,8 +59,11 @@ pub(super) async fn generate_data_key(input: &Input, cx: &Context<'_>) -> Result
     let key = any_key(input, "KeyId")?;
     let context = input.context("EncryptionContext")?;
     let spec = data_key_spec(input)?;
-    check_common(input)?;
+    check_grant_tokens(input)?;
     no_recipient(input)?;
+    if is_dry_run(input)? {
+        return dry_run(cx, DryRun::Seal { operation: Sealing::GenerateDataKey, key: &key, context: &context }).await;
+    }
     let data_key = cx.service.generate_data_key(&key, spec, &context).await.map_err(kms)?;
     let plaintext = Zeroizing::new(B64.encode(data_key.plaintext.expose_secret()));
     Ok(Reply::secret(&PlaintextResponse {
@@ -69,7 +78,11 @@ pub(super) async fn generate_data_key_without_plaintext(input: &Input, cx: &Cont
     let key = any_key(input, "KeyId")?;
     let context = input.context("EncryptionContext")?;
     let spec = data_key_spec(input)?;
-    check_common(input)?;
+    check_grant_tokens(input)?;
+    if is_dry_run(input)? {
+        let operation = Sealing::GenerateDataKeyWithoutPlaintext;
+        return dry_run(cx, DryRun::Seal { operation, key: &key, context: &context }).await;
+    }
     let sealed = cx.service.generate_data_key_without_plaintext(&key, spec, &context).await.map_err(kms)?;
     Ok(Reply::Json(json!({ "CiphertextBlob": B64.encode(&sealed.blob), "KeyId": sealed.key_arn })))
 }
@@ -79,7 +92,10 @@ pub(super) async fn encrypt(input: &Input, cx: &Context<'_>) -> Result<Reply, Fa
     let plaintext = input.required_blob("Plaintext", 1, 4096)?;
     let context = input.context("EncryptionContext")?;
     check_algorithm(input, "EncryptionAlgorithm")?;
-    check_common(input)?;
+    check_grant_tokens(input)?;
+    if is_dry_run(input)? {
+        return dry_run(cx, DryRun::Seal { operation: Sealing::Encrypt, key: &key, context: &context }).await;
+    }
     let sealed = cx.service.encrypt(&key, &plaintext, &context).await.map_err(kms)?;
     Ok(Reply::Json(json!({
         "CiphertextBlob": B64.encode(&sealed.blob),
@@ -96,8 +112,11 @@ pub(super) async fn decrypt(input: &Input, cx: &Context<'_>) -> Result<Reply, Fa
         None => None,
     };
     check_algorithm(input, "EncryptionAlgorithm")?;
-    check_common(input)?;
+    check_grant_tokens(input)?;
     no_recipient(input)?;
+    if is_dry_run(input)? {
+        return dry_run(cx, DryRun::Decrypt { blob: &blob, context: &context, expected_key: key.as_ref() }).await;
+    }
     let opened = cx.service.decrypt(&blob, &context, key.as_ref()).await.map_err(kms)?;
     let plaintext = Zeroizing::new(B64.encode(opened.plaintext.expose_secret()));
     Ok(Reply::secret(&PlaintextResponse {
@@ -119,18 +138,18 @@ pub(super) async fn re_encrypt(input: &Input, cx: &Context<'_>) -> Result<Reply,
     let destination_context = input.context("DestinationEncryptionContext")?;
     check_algorithm(input, "SourceEncryptionAlgorithm")?;
     check_algorithm(input, "DestinationEncryptionAlgorithm")?;
-    check_common(input)?;
-    let moved = cx
-        .service
-        .re_encrypt(ReEncryptRequest {
-            blob: &blob,
-            source_context: &source_context,
-            source_key: source_key.as_ref(),
-            destination_key: &destination_key,
-            destination_context: &destination_context,
-        })
-        .await
-        .map_err(kms)?;
+    check_grant_tokens(input)?;
+    let request = ReEncryptRequest {
+        blob: &blob,
+        source_context: &source_context,
+        source_key: source_key.as_ref(),
+        destination_key: &destination_key,
+        destination_context: &destination_context,
+    };
+    if is_dry_run(input)? {
+        return dry_run(cx, DryRun::ReEncrypt(request)).await;
+    }
+    let moved = cx.service.re_encrypt(request).await.map_err(kms)?;
     Ok(Reply::Json(json!({
         "CiphertextBlob": B64.encode(&moved.blob),
         "SourceKeyId": moved.source_key_arn,

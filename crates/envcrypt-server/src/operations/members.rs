@@ -1,5 +1,5 @@
 //! Members many operations share: key references (all four forms, or ids and ARNs only),
-//! the members envcrypt accepts and does not act on, timestamps.
+//! grant tokens, `DryRun`, timestamps.
 
 use envcrypt::kms::KeyRef;
 use serde_json::{json, Value};
@@ -7,9 +7,9 @@ use serde_json::{json, Value};
 use crate::decode::Input;
 use crate::protocol::Failure;
 
-/// Checks the members every operation may send and envcrypt does not act on: `GrantTokens`
-/// (grants take effect at once here, so a token adds nothing) and `DryRun`.
-pub(super) fn check_common(input: &Input) -> Result<(), Failure> {
+/// Checks `GrantTokens`, which envcrypt takes and does not act on: grants take effect at once
+/// here, so a token adds nothing.
+pub(super) fn check_grant_tokens(input: &Input) -> Result<(), Failure> {
     for token in input.string_list("GrantTokens", 10)? {
         if token.is_empty() || token.len() > 8192 {
             return Err(Failure::validation(
@@ -17,13 +17,35 @@ pub(super) fn check_common(input: &Input) -> Result<(), Failure> {
             ));
         }
     }
-    if input.boolean("DryRun")? == Some(true) {
+    Ok(())
+}
+
+/// [`check_grant_tokens`], and refuses `DryRun` on an operation whose dry run envcrypt does
+/// not do yet (the grant operations), rather than carrying the operation out.
+pub(super) fn check_common(input: &Input) -> Result<(), Failure> {
+    check_grant_tokens(input)?;
+    if is_dry_run(input)? {
         return Err(Failure::client(
             "UnsupportedOperationException",
-            "DryRun is not supported: send the request without it",
+            "DryRun is not supported on this operation: send the request without it",
         ));
     }
     Ok(())
+}
+
+/// Whether the request sets `DryRun`.
+pub(super) fn is_dry_run(input: &Input) -> Result<bool, Failure> {
+    Ok(input.boolean("DryRun")? == Some(true))
+}
+
+/// What a dry run that would have succeeded answers, as KMS answers it (HTTP 412).
+pub(super) fn dry_run_succeeded() -> Failure {
+    Failure {
+        status: 412,
+        name: "DryRunOperationException".into(),
+        message: Some("The request would have succeeded, but the DryRun option is set.".into()),
+        from_key_service: true,
+    }
 }
 
 fn invalid_key_id(value: &str) -> Failure {
