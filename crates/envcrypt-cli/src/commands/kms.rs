@@ -240,42 +240,36 @@ fn decode(flag: &str, value: &str) -> Result<Vec<u8>, CliError> {
 
 /// A dry run's arguments, decoded and owned, so that the request can borrow them.
 struct DryRunArgs {
-    operation: Sealing,
+    kind: DryRunKind,
     key: Option<envcrypt::kms::KeyRef>,
     blob: Vec<u8>,
     context: envcrypt::kms::EncryptionContext,
-    destination: Option<(envcrypt::kms::KeyRef, envcrypt::kms::EncryptionContext)>,
-    kind: DryRunKind,
 }
 
 enum DryRunKind {
-    Seal,
+    Seal(Sealing),
     Decrypt,
-    ReEncrypt,
+    ReEncrypt { destination_key: envcrypt::kms::KeyRef, destination_context: envcrypt::kms::EncryptionContext },
 }
 
 impl DryRunArgs {
     fn request(&self) -> DryRun<'_> {
-        match self.kind {
-            DryRunKind::Seal => DryRun::Seal {
-                operation: self.operation,
-                key: self.key.as_ref().expect("a seal names its key"),
+        match &self.kind {
+            DryRunKind::Seal(operation) => DryRun::Seal {
+                operation: *operation,
+                key: self.key.as_ref().expect("a seal is made with its key"),
                 context: &self.context,
             },
             DryRunKind::Decrypt => {
                 DryRun::Decrypt { blob: &self.blob, context: &self.context, expected_key: self.key.as_ref() }
             }
-            DryRunKind::ReEncrypt => {
-                let (destination_key, destination_context) =
-                    self.destination.as_ref().expect("a re-encrypt names its destination");
-                DryRun::ReEncrypt(ReEncryptRequest {
-                    blob: &self.blob,
-                    source_context: &self.context,
-                    source_key: self.key.as_ref(),
-                    destination_key,
-                    destination_context,
-                })
-            }
+            DryRunKind::ReEncrypt { destination_key, destination_context } => DryRun::ReEncrypt(ReEncryptRequest {
+                blob: &self.blob,
+                source_context: &self.context,
+                source_key: self.key.as_ref(),
+                destination_key,
+                destination_context,
+            }),
         }
     }
 }
@@ -284,12 +278,10 @@ impl DryRunArgs {
 fn dry_run_of(command: &Command) -> Result<Option<DryRunArgs>, CliError> {
     let seal = |operation, key: &str, context: &ContextArgs| -> Result<DryRunArgs, CliError> {
         Ok(DryRunArgs {
-            operation,
+            kind: DryRunKind::Seal(operation),
             key: Some(key_ref(key)?),
             blob: Vec::new(),
             context: context.parse()?,
-            destination: None,
-            kind: DryRunKind::Seal,
         })
     };
     Ok(Some(match command {
@@ -301,12 +293,10 @@ fn dry_run_of(command: &Command) -> Result<Option<DryRunArgs>, CliError> {
         }
         Command::Encrypt { key, context, dry_run, .. } if dry_run.dry_run => seal(Sealing::Encrypt, key, context)?,
         Command::Decrypt { ciphertext_blob, key, context, dry_run } if dry_run.dry_run => DryRunArgs {
-            operation: Sealing::Encrypt,
+            kind: DryRunKind::Decrypt,
             key: key.as_deref().map(key_ref).transpose()?,
             blob: decode("--ciphertext-blob", ciphertext_blob)?,
             context: context.parse()?,
-            destination: None,
-            kind: DryRunKind::Decrypt,
         },
         Command::ReEncrypt {
             ciphertext_blob,
@@ -316,12 +306,13 @@ fn dry_run_of(command: &Command) -> Result<Option<DryRunArgs>, CliError> {
             destination_context,
             dry_run,
         } if dry_run.dry_run => DryRunArgs {
-            operation: Sealing::Encrypt,
+            kind: DryRunKind::ReEncrypt {
+                destination_key: key_ref(destination_key)?,
+                destination_context: context(destination_context)?,
+            },
             key: source_key.as_deref().map(key_ref).transpose()?,
             blob: decode("--ciphertext-blob", ciphertext_blob)?,
             context: context(source_context)?,
-            destination: Some((key_ref(destination_key)?, context(destination_context)?)),
-            kind: DryRunKind::ReEncrypt,
         },
         _ => return Ok(None),
     }))
