@@ -164,6 +164,34 @@ pub struct GrantEntry {
     pub constraints: Option<GrantConstraints>,
 }
 
+/// A grant operation to check but not carry out (KMS's `DryRun` on CreateGrant, RetireGrant
+/// and RevokeGrant).
+#[derive(Debug, Clone)]
+pub enum GrantDryRun<'a> {
+    /// CreateGrant.
+    Create(CreateGrantRequest<'a>),
+    /// RetireGrant.
+    Retire(GrantTarget<'a>),
+    /// RevokeGrant of `grant_id` on `key`.
+    Revoke {
+        /// The key.
+        key: &'a crate::kms::KeyRef,
+        /// The grant id.
+        grant_id: &'a str,
+    },
+}
+
+impl GrantDryRun<'_> {
+    /// The KMS operation name.
+    pub fn operation(&self) -> &'static str {
+        match self {
+            Self::Create(_) => "CreateGrant",
+            Self::Retire(_) => "RetireGrant",
+            Self::Revoke { .. } => "RevokeGrant",
+        }
+    }
+}
+
 /// Which grant RetireGrant retires.
 #[derive(Debug, Clone, Copy)]
 pub enum GrantTarget<'a> {

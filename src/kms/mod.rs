@@ -39,7 +39,9 @@ pub use bound_context::{BoundContext, MAX_CONTEXT_BYTES};
 pub use data_key::{DataKey, DataKeySpec, SecretBytes};
 pub use error::KmsError;
 pub use future::KmsFuture;
-pub use grant::{CreateGrantRequest, CreatedGrant, GrantConstraints, GrantEntry, GrantOperation, GrantTarget};
+pub use grant::{
+    CreateGrantRequest, CreatedGrant, GrantConstraints, GrantDryRun, GrantEntry, GrantOperation, GrantTarget,
+};
 pub use import::{
     ImportParameters, ImportRequest, MaterialExpiry, WrappingAlgorithm, WrappingKeySpec, IMPORT_PARAMETERS_VALID_SECS,
 };

@@ -3,9 +3,9 @@
 //! ([`KeyGovernance`]) and scheduled rotation ([`KeyRotation`]).
 
 use super::{
-    AliasEntry, Arn, CreateGrantRequest, CreatedGrant, DataKey, DataKeySpec, EncryptionContext, GrantEntry,
-    GrantTarget, ImportParameters, ImportRequest, KeyMetadata, KeyRef, KmsError, KmsFuture, Origin, RotationEntry,
-    RotationStatus, SecretBytes, Tag, WrappingAlgorithm, WrappingKeySpec,
+    AliasEntry, Arn, CreateGrantRequest, CreatedGrant, DataKey, DataKeySpec, EncryptionContext, GrantDryRun,
+    GrantEntry, GrantTarget, ImportParameters, ImportRequest, KeyMetadata, KeyRef, KmsError, KmsFuture, Origin,
+    RotationEntry, RotationStatus, SecretBytes, Tag, WrappingAlgorithm, WrappingKeySpec,
 };
 #[cfg(doc)]
 use super::{DEFAULT_ROTATION_PERIOD_DAYS, DELETION_WINDOW_DAYS, MAX_ON_DEMAND_ROTATIONS, ROTATION_PERIOD_DAYS};
@@ -296,6 +296,10 @@ pub trait KeyGovernance: Send + Sync {
     fn retire_grant<'a>(&'a self, target: GrantTarget<'a>) -> KmsFuture<'a, ()>;
     /// RevokeGrant: by a principal the key policy allows `kms:RevokeGrant`.
     fn revoke_grant<'a>(&'a self, key: &'a KeyRef, grant_id: &'a str) -> KmsFuture<'a, ()>;
+    /// DryRun of a grant operation: whether it would be allowed now (the caller's rights, the
+    /// key's state, the grant's existence), without carrying it out: `Ok` if it would, else
+    /// the error it would fail with.
+    fn dry_run_grant<'a>(&'a self, request: GrantDryRun<'a>) -> KmsFuture<'a, ()>;
 }
 
 /// Scheduled rotation of key material (the local store, AWS KMS). Keys in an HSM cluster have

@@ -9,7 +9,7 @@ use crate::errors::sdk_error;
 use crate::{context_map, AwsKmsService};
 
 /// `Ok` for the DryRunOperationException a DryRun answers when the call would succeed.
-fn would_succeed(result: Result<(), KmsError>) -> Result<(), KmsError> {
+pub(crate) fn would_succeed(result: Result<(), KmsError>) -> Result<(), KmsError> {
     match result {
         Err(e) if e.kms_name() == "DryRunOperationException" => Ok(()),
         Ok(()) => Err(KmsError::Service {

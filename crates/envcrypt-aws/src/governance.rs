@@ -1,8 +1,12 @@
 //! Key policies and grants on AWS KMS: the [`KeyGovernance`] calls.
 
 use aws_sdk_kms::types::{GrantConstraints, GrantOperation};
-use envcrypt::kms::{CreateGrantRequest, CreatedGrant, GrantEntry, GrantTarget, KeyGovernance, KeyRef, KmsFuture};
+use aws_sdk_kms::Client;
+use envcrypt::kms::{
+    CreateGrantRequest, CreatedGrant, GrantDryRun, GrantEntry, GrantTarget, KeyGovernance, KeyRef, KmsError, KmsFuture,
+};
 
+use crate::dry_run::would_succeed;
 use crate::errors::{missing, sdk_error};
 use crate::AwsKmsService;
 
@@ -37,34 +41,8 @@ impl KeyGovernance for AwsKmsService {
     }
 
     fn create_grant<'a>(&'a self, request: CreateGrantRequest<'a>) -> KmsFuture<'a, CreatedGrant> {
-        let grantee = request.grantee_principal.to_owned();
-        let retiring = request.retiring_principal.map(str::to_owned);
-        let name = request.name.map(str::to_owned);
-        let operations: Vec<GrantOperation> =
-            request.operations.iter().map(|op| GrantOperation::from(op.as_str())).collect();
-        let constraints = request.constraints.map(|c| {
-            GrantConstraints::builder()
-                .set_encryption_context_equals(c.encryption_context_equals.clone().map(|m| m.into_iter().collect()))
-                .set_encryption_context_subset(c.encryption_context_subset.clone().map(|m| m.into_iter().collect()))
-                .build()
-        });
-        self.key_call(request.key, move |client, key| async move {
-            let out = client
-                .create_grant()
-                .key_id(&key)
-                .grantee_principal(grantee)
-                .set_retiring_principal(retiring)
-                .set_operations(Some(operations))
-                .set_constraints(constraints)
-                .set_name(name)
-                .send()
-                .await
-                .map_err(|e| sdk_error("CreateGrant", &key, e))?;
-            Ok(CreatedGrant {
-                grant_id: out.grant_id().ok_or_else(|| missing("CreateGrant", "GrantId"))?.to_owned(),
-                grant_token: out.grant_token().ok_or_else(|| missing("CreateGrant", "GrantToken"))?.to_owned(),
-            })
-        })
+        let call = GrantCall::create(&request).send(self.client.clone(), false);
+        self.spawn(async move { call.await?.ok_or_else(|| missing("CreateGrant", "GrantId")) })
     }
 
     fn list_grants<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, Vec<GrantEntry>> {
@@ -83,37 +61,133 @@ impl KeyGovernance for AwsKmsService {
     }
 
     fn retire_grant<'a>(&'a self, target: GrantTarget<'a>) -> KmsFuture<'a, ()> {
-        let client = self.client.clone();
-        let (token, key, grant_id) = match target {
-            GrantTarget::Token(token) => (Some(token.to_owned()), None, None),
-            GrantTarget::Id { key, grant_id } => (None, Some(key.to_string()), Some(grant_id.to_owned())),
-        };
-        self.spawn(async move {
-            let label = key.clone().unwrap_or_default();
-            client
-                .retire_grant()
-                .set_grant_token(token)
-                .set_key_id(key)
-                .set_grant_id(grant_id)
-                .send()
-                .await
-                .map_err(|e| sdk_error("RetireGrant", &label, e))?;
-            Ok(())
-        })
+        self.spawn(async_unit(GrantCall::retire(target).send(self.client.clone(), false)))
     }
 
     fn revoke_grant<'a>(&'a self, key: &'a KeyRef, grant_id: &'a str) -> KmsFuture<'a, ()> {
-        let grant_id = grant_id.to_owned();
-        self.key_call(key, move |client, key| async move {
-            client
-                .revoke_grant()
-                .key_id(&key)
-                .grant_id(grant_id)
-                .send()
-                .await
-                .map_err(|e| sdk_error("RevokeGrant", &key, e))?;
-            Ok(())
-        })
+        self.spawn(async_unit(GrantCall::revoke(key, grant_id).send(self.client.clone(), false)))
+    }
+
+    fn dry_run_grant<'a>(&'a self, request: GrantDryRun<'a>) -> KmsFuture<'a, ()> {
+        let call = GrantCall::from(request);
+        let client = self.client.clone();
+        self.spawn(async move { would_succeed(call.send(client, true).await.map(drop)) })
+    }
+}
+
+/// A future's result without its value.
+async fn async_unit<T>(call: impl std::future::Future<Output = Result<T, KmsError>>) -> Result<(), KmsError> {
+    call.await.map(drop)
+}
+
+/// A grant call with its parts owned, to send from the client's runtime.
+enum GrantCall {
+    Create {
+        key: String,
+        grantee: String,
+        retiring: Option<String>,
+        name: Option<String>,
+        operations: Vec<GrantOperation>,
+        constraints: Option<GrantConstraints>,
+    },
+    Retire {
+        token: Option<String>,
+        key: Option<String>,
+        grant_id: Option<String>,
+    },
+    Revoke {
+        key: String,
+        grant_id: String,
+    },
+}
+
+impl From<GrantDryRun<'_>> for GrantCall {
+    fn from(request: GrantDryRun<'_>) -> Self {
+        match request {
+            GrantDryRun::Create(request) => Self::create(&request),
+            GrantDryRun::Retire(target) => Self::retire(target),
+            GrantDryRun::Revoke { key, grant_id } => Self::revoke(key, grant_id),
+        }
+    }
+}
+
+impl GrantCall {
+    fn create(request: &CreateGrantRequest<'_>) -> Self {
+        Self::Create {
+            key: request.key.to_string(),
+            grantee: request.grantee_principal.to_owned(),
+            retiring: request.retiring_principal.map(str::to_owned),
+            name: request.name.map(str::to_owned),
+            operations: request.operations.iter().map(|op| GrantOperation::from(op.as_str())).collect(),
+            constraints: request.constraints.map(|c| {
+                GrantConstraints::builder()
+                    .set_encryption_context_equals(c.encryption_context_equals.clone().map(|m| m.into_iter().collect()))
+                    .set_encryption_context_subset(c.encryption_context_subset.clone().map(|m| m.into_iter().collect()))
+                    .build()
+            }),
+        }
+    }
+
+    fn retire(target: GrantTarget<'_>) -> Self {
+        match target {
+            GrantTarget::Token(token) => Self::Retire { token: Some(token.to_owned()), key: None, grant_id: None },
+            GrantTarget::Id { key, grant_id } => {
+                Self::Retire { token: None, key: Some(key.to_string()), grant_id: Some(grant_id.to_owned()) }
+            }
+        }
+    }
+
+    fn revoke(key: &KeyRef, grant_id: &str) -> Self {
+        Self::Revoke { key: key.to_string(), grant_id: grant_id.to_owned() }
+    }
+
+    /// Sends the call (with `DryRun` if `dry_run`); CreateGrant's answer is the new grant.
+    async fn send(self, client: Client, dry_run: bool) -> Result<Option<CreatedGrant>, KmsError> {
+        let dry_run = dry_run.then_some(true);
+        match self {
+            Self::Create { key, grantee, retiring, name, operations, constraints } => {
+                let out = client
+                    .create_grant()
+                    .key_id(&key)
+                    .grantee_principal(grantee)
+                    .set_retiring_principal(retiring)
+                    .set_operations(Some(operations))
+                    .set_constraints(constraints)
+                    .set_name(name)
+                    .set_dry_run(dry_run)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("CreateGrant", &key, e))?;
+                Ok(Some(CreatedGrant {
+                    grant_id: out.grant_id().ok_or_else(|| missing("CreateGrant", "GrantId"))?.to_owned(),
+                    grant_token: out.grant_token().ok_or_else(|| missing("CreateGrant", "GrantToken"))?.to_owned(),
+                }))
+            }
+            Self::Retire { token, key, grant_id } => {
+                let label = key.clone().unwrap_or_default();
+                client
+                    .retire_grant()
+                    .set_grant_token(token)
+                    .set_key_id(key)
+                    .set_grant_id(grant_id)
+                    .set_dry_run(dry_run)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("RetireGrant", &label, e))?;
+                Ok(None)
+            }
+            Self::Revoke { key, grant_id } => {
+                client
+                    .revoke_grant()
+                    .key_id(&key)
+                    .grant_id(grant_id)
+                    .set_dry_run(dry_run)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("RevokeGrant", &key, e))?;
+                Ok(None)
+            }
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! The flags of the command line that are not one command's own: the global flags and those
 //! several commands share (`--key`, `--raw-aes-key`/`--raw-rsa-key`, `--context`,
-//! `-o`/`--force`, `--threads`, `--commitment-policy`), each defined once and flattened where
+//! `-o`/`--force`, `--threads`, `--commitment-policy`, `--dry-run`), each defined once and flattened where
 //! it is used.
 
 use std::path::PathBuf;
@@ -229,6 +229,14 @@ impl ThreadsArg {
     pub fn count(&self) -> usize {
         self.threads.map_or_else(|| envcrypt::stream::SealOptions::default().threads, usize::from)
     }
+}
+
+/// `--dry-run`, on the operations KMS takes `DryRun` for.
+#[derive(Debug, Args)]
+pub struct DryRunArg {
+    /// Check that the call would succeed (your rights, the key's state) without making it.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Parses a key reference given on the command line.

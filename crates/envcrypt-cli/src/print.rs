@@ -8,6 +8,14 @@ use crate::error::CliError;
 use crate::files::is_broken_pipe;
 use crate::terminal;
 
+/// Prints what a dry run found: that `operation` would have succeeded, or why it would not.
+pub fn dry_run(operation: &str, result: Result<(), envcrypt::kms::KmsError>) -> Result<(), CliError> {
+    match result {
+        Ok(()) => json(&serde_json::json!({ "DryRun": format!("{operation} would have succeeded") })),
+        Err(e) => Err(CliError::kms(format!("{operation} (dry run)"), &e)),
+    }
+}
+
 /// Prints a JSON value, with terminal-steering characters in its strings escaped.
 pub fn json(value: &impl serde::Serialize) -> Result<(), CliError> {
     let mut out = io::stdout().lock();

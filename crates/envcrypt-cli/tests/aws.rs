@@ -88,11 +88,11 @@ fn conformance_command_compares_local_and_moto() {
     let env = Env::new();
     let table = env.ok(&["conformance", "--backend", "local", "--backend", "aws"]);
     assert!(
-        table.contains("local: 108 scenarios, 108 as documented, 0 known deviations, 0 differences, 0 not run"),
+        table.contains("local: 113 scenarios, 113 as documented, 0 known deviations, 0 differences, 0 not run"),
         "{table}"
     );
     assert!(
-        table.contains("aws: 108 scenarios, 53 as documented, 55 known deviations, 0 differences, 0 not run"),
+        table.contains("aws: 113 scenarios, 54 as documented, 59 known deviations, 0 differences, 0 not run"),
         "{table}"
     );
     assert!(

@@ -344,6 +344,14 @@ fn eight_processes_creating_keys_at_once_lose_none() {
     assert_eq!(listed.as_array().unwrap().len(), 40);
     let aliases: serde_json::Value = serde_json::from_str(&env.ok(&["--json", "key", "alias", "list"])).unwrap();
     assert_eq!(aliases.as_array().unwrap().len(), 40);
+    // One key's aliases, named by another of its aliases.
+    env.ok(&["key", "alias", "create", "alias/second-name", listed[0]["KeyId"].as_str().unwrap()]);
+    let first = listed[0]["Aliases"][0].as_str().unwrap();
+    let own: serde_json::Value =
+        serde_json::from_str(&env.ok(&["--json", "key", "alias", "list", "--key", first])).unwrap();
+    let mut names: Vec<&str> = own.as_array().unwrap().iter().map(|a| a["alias_name"].as_str().unwrap()).collect();
+    names.sort_unstable();
+    assert_eq!(names, [first, "alias/second-name"]);
 }
 
 trait SpawnShell {

@@ -117,6 +117,15 @@ fn a_grant_lets_a_batch_role_open_until_revoked() {
     assert_eq!(listed["Grants"][0]["GranteePrincipal"], "arn:envcrypt:iam::000000000000:role/batch");
     assert_eq!(listed["Grants"][0]["Constraints"]["EncryptionContextSubset"]["job"], "nightly");
     let id = grant["GrantId"].as_str().unwrap();
+    // A dry run checks the caller's rights and changes nothing.
+    env.as_denied("app", &["key", "grant", "revoke", "alias/payroll", id, "--dry-run"]);
+    let dry = env.as_ok("admin", &["key", "grant", "revoke", "alias/payroll", id, "--dry-run"]);
+    assert!(dry.contains("RevokeGrant would have succeeded"), "{dry}");
+    let create = ["key", "grant", "create", "alias/payroll", "--grantee", "role/other", "--operation", "Decrypt"];
+    let dry = env.as_ok("admin", &[&create[..], &["--dry-run"]].concat());
+    assert!(dry.contains("CreateGrant would have succeeded") && !dry.contains("GrantToken"), "{dry}");
+    assert_eq!(env.json("admin", &["key", "grant", "list", "alias/payroll"])["Grants"].as_array().unwrap().len(), 1);
+    assert_eq!(env.as_ok("role/batch", &["open", "run.log.enc", "-o", "-"]), "nightly\n");
     env.as_denied("app", &["key", "grant", "revoke", "alias/payroll", id]);
     env.as_ok("admin", &["key", "grant", "revoke", "alias/payroll", id]);
     env.as_denied("role/batch", &["open", "run.log.enc", "-o", "-"]);

@@ -1,7 +1,11 @@
 //! The key-metadata scenarios: DescribeKey's full metadata, UpdateKeyDescription, tags,
-//! GenerateRandom, CreateGrant in each key state, and DryRun.
+//! GenerateRandom, CreateGrant in each key state, and DryRun (of the cryptographic and the grant
+//! operations).
 
-use envcrypt::kms::{CreateGrantRequest, DryRun, GrantOperation, KeyRef, KeyTagging, Sealing, Tag};
+use envcrypt::kms::{
+    CreateGrantRequest, DryRun, GrantDryRun, GrantOperation, GrantTarget, KeyGovernance, KeyRef, KeyTagging, Sealing,
+    Tag,
+};
 
 use crate::backend::{id, setup, Backend, ScenarioError};
 
@@ -98,25 +102,66 @@ pub(crate) fn random(b: &Backend<'_>, n: usize) -> Result<String> {
     Ok(format!("{} bytes", b.service.generate_random(n).wait()?.len()))
 }
 
-/// CreateGrant on a key put in another state by `change`.
-pub(crate) fn grant_on(
-    b: &Backend<'_>,
-    change: fn(&Backend<'_>, &KeyRef) -> std::result::Result<(), envcrypt::kms::KmsError>,
-) -> Result<String> {
-    let governance = b.governance()?;
-    let grantee = b.principals()?.arn("user/envcrypt-conformance-app");
-    let key = b.new_key()?;
-    change(b, &id(&key)).map_err(setup)?;
-    let request = CreateGrantRequest {
-        key: &id(&key),
-        grantee_principal: &grantee,
+/// A grant of Decrypt on `key` to the conformance app principal.
+fn decrypt_grant<'a>(key: &'a KeyRef, grantee: &'a str) -> CreateGrantRequest<'a> {
+    CreateGrantRequest {
+        key,
+        grantee_principal: grantee,
         operations: &[GrantOperation::Decrypt],
         retiring_principal: None,
         constraints: None,
         name: None,
-    };
+    }
+}
+
+/// How many grants a key has after a dry run that would have succeeded.
+fn grants_left(governance: &dyn KeyGovernance, key: &KeyRef) -> Result<String> {
+    Ok(format!("would succeed; {} grants", governance.list_grants(key).wait()?.len()))
+}
+
+/// CreateGrant, or its DryRun if `dry_run`, on a new key put in another state by `change`.
+pub(crate) fn grant_on(
+    b: &Backend<'_>,
+    change: fn(&Backend<'_>, &KeyRef) -> std::result::Result<(), envcrypt::kms::KmsError>,
+    dry_run: bool,
+) -> Result<String> {
+    let governance = b.governance()?;
+    let grantee = b.principals()?.arn("user/envcrypt-conformance-app");
+    let key = id(&b.new_key()?);
+    change(b, &key).map_err(setup)?;
+    let request = decrypt_grant(&key, &grantee);
+    if dry_run {
+        governance.dry_run_grant(GrantDryRun::Create(request)).wait()?;
+        return grants_left(governance, &key);
+    }
     governance.create_grant(request).wait()?;
     Ok("granted".into())
+}
+
+/// Which grant a dry run of RetireGrant or RevokeGrant names.
+#[derive(Clone, Copy)]
+pub(crate) enum GrantRemoval {
+    Retire,
+    Revoke,
+    RevokeUnknown,
+}
+
+/// DryRun of RetireGrant or RevokeGrant on a key with one grant, which the caller may retire.
+pub(crate) fn dry_run_remove_grant(b: &Backend<'_>, removal: GrantRemoval) -> Result<String> {
+    let governance = b.governance()?;
+    let principals = b.principals()?;
+    let (grantee, caller) = (principals.arn("user/envcrypt-conformance-app"), principals.caller_arn());
+    let key = id(&b.new_key()?);
+    let request = CreateGrantRequest { retiring_principal: Some(&caller), ..decrypt_grant(&key, &grantee) };
+    let grant = governance.create_grant(request).wait().map_err(setup)?;
+    let unknown = "0".repeat(64);
+    let request = match removal {
+        GrantRemoval::Retire => GrantDryRun::Retire(GrantTarget::Id { key: &key, grant_id: &grant.grant_id }),
+        GrantRemoval::Revoke => GrantDryRun::Revoke { key: &key, grant_id: &grant.grant_id },
+        GrantRemoval::RevokeUnknown => GrantDryRun::Revoke { key: &key, grant_id: &unknown },
+    };
+    governance.dry_run_grant(request).wait()?;
+    grants_left(governance, &key)
 }
 
 /// DryRun of Encrypt under a new key put in another state by `change` (none: `|_, _| Ok(())`).

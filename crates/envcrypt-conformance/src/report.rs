@@ -81,6 +81,10 @@ pub const MOTO_DEVIATIONS: Deviations = &[
     ("dry-run-encrypt", Expected::Error("KMSInternalException")),
     ("dry-run-encrypt-disabled-key", Expected::Error("KMSInternalException")),
     ("dry-run-decrypt", Expected::Error("KMSInternalException")),
+    ("dry-run-create-grant", Expected::Error("KMSInternalException")),
+    ("dry-run-create-grant-disabled-key", Expected::Error("KMSInternalException")),
+    ("dry-run-retire-grant", Expected::Error("KMSInternalException")),
+    ("dry-run-revoke-grant", Expected::Error("KMSInternalException")),
 ];
 
 /// Runs every scenario on `backend`, in order, then cleans up the keys it created.

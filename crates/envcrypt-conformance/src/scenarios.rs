@@ -736,12 +736,12 @@ pub static SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "create-grant-on-disabled-key",
         documented: Fails("DisabledException"),
-        run: |b| keys::grant_on(b, |b, k| b.admin.disable_key(k).wait()),
+        run: |b| keys::grant_on(b, |b, k| b.admin.disable_key(k).wait(), false),
     },
     Scenario {
         name: "create-grant-on-key-pending-deletion",
         documented: Fails("KMSInvalidStateException"),
-        run: |b| keys::grant_on(b, |b, k| b.admin.schedule_key_deletion(k, 7).wait().map(drop)),
+        run: |b| keys::grant_on(b, |b, k| b.admin.schedule_key_deletion(k, 7).wait().map(drop), false),
     },
     // DryRun: checked, not carried out.
     Scenario {
@@ -755,4 +755,29 @@ pub static SCENARIOS: &[Scenario] = &[
         run: |b| keys::dry_run_encrypt(b, |b, k| b.admin.disable_key(k).wait()),
     },
     Scenario { name: "dry-run-decrypt", documented: Gives("would succeed"), run: keys::dry_run_decrypt },
+    Scenario {
+        name: "dry-run-create-grant",
+        documented: Gives("would succeed; 0 grants"),
+        run: |b| keys::grant_on(b, |_, _| Ok(()), true),
+    },
+    Scenario {
+        name: "dry-run-create-grant-disabled-key",
+        documented: Fails("DisabledException"),
+        run: |b| keys::grant_on(b, |b, k| b.admin.disable_key(k).wait(), true),
+    },
+    Scenario {
+        name: "dry-run-retire-grant",
+        documented: Gives("would succeed; 1 grants"),
+        run: |b| keys::dry_run_remove_grant(b, keys::GrantRemoval::Retire),
+    },
+    Scenario {
+        name: "dry-run-revoke-grant",
+        documented: Gives("would succeed; 1 grants"),
+        run: |b| keys::dry_run_remove_grant(b, keys::GrantRemoval::Revoke),
+    },
+    Scenario {
+        name: "dry-run-revoke-unknown-grant",
+        documented: Fails("NotFoundException"),
+        run: |b| keys::dry_run_remove_grant(b, keys::GrantRemoval::RevokeUnknown),
+    },
 ];

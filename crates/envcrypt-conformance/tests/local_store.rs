@@ -45,7 +45,12 @@ fn without_other_principals_the_access_scenarios_are_not_run_rather_than_passed(
             "grant-allows-until-revoked",
             "re-encrypt-only-principal",
             "create-grant-on-disabled-key",
-            "create-grant-on-key-pending-deletion"
+            "create-grant-on-key-pending-deletion",
+            "dry-run-create-grant",
+            "dry-run-create-grant-disabled-key",
+            "dry-run-retire-grant",
+            "dry-run-revoke-grant",
+            "dry-run-revoke-unknown-grant",
         ]
     );
     assert_eq!(report.differences().count(), 0);

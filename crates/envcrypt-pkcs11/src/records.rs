@@ -25,6 +25,9 @@ pub(crate) struct KeyMeta {
     pub(crate) deletion_window_days: Option<u32>,
     /// Key versions 1 to `versions` exist (rotation adds one).
     pub(crate) versions: u32,
+    /// The key's tags, by tag key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) tags: BTreeMap<String, String>,
     pub(crate) revision: u64,
 }
 

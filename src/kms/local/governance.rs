@@ -2,9 +2,12 @@
 //! by the key policy (and, for grants, by the grant rules in `grants`) and audited.
 
 use super::audit::Call;
+use super::grants::Effect;
 use super::policy::KeyPolicy;
 use super::{key_param, LocalKeyService};
-use crate::kms::{CreateGrantRequest, CreatedGrant, GrantEntry, GrantTarget, KeyGovernance, KeyRef, KmsFuture};
+use crate::kms::{
+    CreateGrantRequest, CreatedGrant, GrantDryRun, GrantEntry, GrantTarget, KeyGovernance, KeyRef, KmsFuture,
+};
 
 impl KeyGovernance for LocalKeyService {
     fn get_key_policy<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, String> {
@@ -31,7 +34,7 @@ impl KeyGovernance for LocalKeyService {
     }
 
     fn create_grant<'a>(&'a self, request: CreateGrantRequest<'a>) -> KmsFuture<'a, CreatedGrant> {
-        KmsFuture::ready(self.create_grant_now(&request))
+        KmsFuture::ready(self.create_grant_now(&request, Effect::CarriedOut))
     }
 
     fn list_grants<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, Vec<GrantEntry>> {
@@ -39,10 +42,19 @@ impl KeyGovernance for LocalKeyService {
     }
 
     fn retire_grant<'a>(&'a self, target: GrantTarget<'a>) -> KmsFuture<'a, ()> {
-        KmsFuture::ready(self.retire_grant_now(target))
+        KmsFuture::ready(self.retire_grant_now(target, Effect::CarriedOut))
     }
 
     fn revoke_grant<'a>(&'a self, key: &'a KeyRef, grant_id: &'a str) -> KmsFuture<'a, ()> {
-        KmsFuture::ready(self.revoke_grant_now(key, grant_id))
+        KmsFuture::ready(self.revoke_grant_now(key, grant_id, Effect::CarriedOut))
+    }
+
+    fn dry_run_grant<'a>(&'a self, request: GrantDryRun<'a>) -> KmsFuture<'a, ()> {
+        let result = match request {
+            GrantDryRun::Create(request) => self.create_grant_now(&request, Effect::DryRun).map(drop),
+            GrantDryRun::Retire(target) => self.retire_grant_now(target, Effect::DryRun),
+            GrantDryRun::Revoke { key, grant_id } => self.revoke_grant_now(key, grant_id, Effect::DryRun),
+        };
+        KmsFuture::ready(super::dry_run_answer(result))
     }
 }

@@ -17,12 +17,23 @@ use crate::kms::{
     CreateGrantRequest, CreatedGrant, GrantEntry, GrantOperation, GrantTarget, KeyId, KeyRef, KeyState, KmsError,
 };
 
+/// Whether a grant call is carried out or only checked (DryRun).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Effect {
+    CarriedOut,
+    DryRun,
+}
+
 const TOKEN_PREFIX: &str = "envcrypt-grant-v1.";
 const GRANT_ID_HEX: usize = 64;
 const MAX_GRANT_NAME: usize = 256;
 
 impl LocalKeyService {
-    pub(super) fn create_grant_now(&self, request: &CreateGrantRequest<'_>) -> Result<CreatedGrant, KmsError> {
+    pub(super) fn create_grant_now(
+        &self,
+        request: &CreateGrantRequest<'_>,
+        effect: Effect,
+    ) -> Result<CreatedGrant, KmsError> {
         let operations: Vec<&str> = request.operations.iter().map(|op| op.as_str()).collect();
         let mut call = Call::new("CreateGrant", false)
             .param("granteePrincipal", request.grantee_principal)
@@ -36,7 +47,7 @@ impl LocalKeyService {
         if let Some(name) = request.name {
             call = call.param("name", name);
         }
-        self.update_grants(request.key, call, |service, record, call| {
+        self.update_grants(request.key, call, effect, |service, record, call| {
             // As KMS's key-state table: a disabled key is DisabledException; one pending
             // deletion or import is KMSInvalidStateException.
             service.check_usable(record, "CreateGrant")?;
@@ -126,7 +137,7 @@ impl LocalKeyService {
         })
     }
 
-    pub(super) fn retire_grant_now(&self, target: GrantTarget<'_>) -> Result<(), KmsError> {
+    pub(super) fn retire_grant_now(&self, target: GrantTarget<'_>, effect: Effect) -> Result<(), KmsError> {
         let (key, grant_id) = match target {
             GrantTarget::Token(token) => {
                 let (key_id, grant_id) = parse_grant_token(token)?;
@@ -138,7 +149,7 @@ impl LocalKeyService {
         if matches!(target, GrantTarget::Token(_)) {
             call = call.param("grantToken", "HIDDEN_DUE_TO_SECURITY_REASONS");
         }
-        self.update_grants(&key, call, |service, record, _| {
+        self.update_grants(&key, call, effect, |service, record, _| {
             let index = service.find_grant(record, &grant_id)?;
             let grant = &record.grants[index];
             let me = service.principal.arn();
@@ -159,9 +170,9 @@ impl LocalKeyService {
         })
     }
 
-    pub(super) fn revoke_grant_now(&self, key: &KeyRef, grant_id: &str) -> Result<(), KmsError> {
+    pub(super) fn revoke_grant_now(&self, key: &KeyRef, grant_id: &str, effect: Effect) -> Result<(), KmsError> {
         let call = Call::new("RevokeGrant", false).param("grantId", grant_id);
-        self.update_grants(key, call, |service, record, _| {
+        self.update_grants(key, call, effect, |service, record, _| {
             service.authorize(record, "kms:RevokeGrant", None)?;
             let index = service.find_grant(record, grant_id)?;
             record.grants.remove(index);
@@ -170,19 +181,28 @@ impl LocalKeyService {
     }
 
     /// An audited change to a key's grants; authorization is the change's own, since grant
-    /// calls are not simply `kms:<operation>` on the key policy.
+    /// calls are not simply `kms:<operation>` on the key policy. A DryRun makes every check of
+    /// the change and keeps none of it.
     fn update_grants<T>(
         &self,
         key: &KeyRef,
         call: Call,
+        effect: Effect,
         change: impl FnOnce(&Self, &mut super::KeyRecord, &mut Call) -> Result<T, KmsError>,
     ) -> Result<T, KmsError> {
-        self.audited(call.param("keyId", key_param(key)), |call| {
+        let mut call = call.param("keyId", key_param(key));
+        if effect == Effect::DryRun {
+            call = call.param("dryRun", true);
+        }
+        self.audited(call, |call| {
             let txn = self.disk.write()?;
             self.purge_deleted(&txn)?;
             let mut record = self.load_caught_up(&txn, &self.resolve(&txn, key)?)?;
             call.resource(&self.arn(&record.key_id));
             let out = change(self, &mut record, call)?;
+            if effect == Effect::DryRun {
+                return Err(super::would_succeed());
+            }
             txn.write_json(&super::key_file(&record.key_id), &record)?;
             Ok(out)
         })

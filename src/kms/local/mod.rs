@@ -752,6 +752,20 @@ impl LocalKeyService {
     }
 }
 
+/// What a DryRun that passed every check ends with. It is recorded as CloudTrail records a
+/// DryRun: with the DryRunOperationException KMS answers.
+fn would_succeed() -> KmsError {
+    KmsError::DryRunOperation("the request would have succeeded, but DryRun was set".into())
+}
+
+/// A DryRun's audited result as the caller sees it: `Ok` if it would have succeeded.
+fn dry_run_answer(result: Result<(), KmsError>) -> Result<(), KmsError> {
+    match result {
+        Err(KmsError::DryRunOperation(_)) => Ok(()),
+        other => other,
+    }
+}
+
 /// What a cryptographic call does with a key: its KMS operation (for state errors), the policy
 /// action it needs, and the encryption context that conditions and grant constraints see, checked
 /// against the limits before anything else so that the context bound is the context authorized.
@@ -934,15 +948,10 @@ impl KeyService for LocalKeyService {
 
     fn dry_run<'a>(&'a self, request: DryRun<'a>) -> KmsFuture<'a, ()> {
         let call = Call::new(request.operation(), false).param("dryRun", true);
-        // Recorded as CloudTrail records a DryRun: with the DryRunOperationException it answers.
-        let result = self.audited(call, |call| {
+        KmsFuture::ready(dry_run_answer(self.audited(call, |call| {
             self.dry_run_now(&request, call)?;
-            Err(KmsError::DryRunOperation("the request would have succeeded, but DryRun was set".into()))
-        });
-        KmsFuture::ready(match result {
-            Err(KmsError::DryRunOperation(_)) => Ok(()),
-            other => other,
-        })
+            Err(would_succeed())
+        })))
     }
 
     fn owns(&self, arn: &Arn) -> bool {

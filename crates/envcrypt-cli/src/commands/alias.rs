@@ -32,9 +32,16 @@ pub enum Command {
         /// alias/NAME.
         alias: String,
     },
-    /// List aliases.
-    #[command(after_help = "Example:\n  envcrypt key alias list")]
-    List,
+    /// List aliases, all of them or one key's.
+    #[command(after_help = "\
+Examples:
+  envcrypt key alias list
+  envcrypt key alias list --key 1234abcd-12ab-34cd-56ef-1234567890ab")]
+    List {
+        /// Only the aliases of this key (key id, key ARN or one of its aliases).
+        #[arg(long)]
+        key: Option<String>,
+    },
 }
 
 pub fn exec(command: &Command, admin: &dyn KeyAdmin, global: &GlobalArgs) -> Result<(), CliError> {
@@ -46,8 +53,16 @@ pub fn exec(command: &Command, admin: &dyn KeyAdmin, global: &GlobalArgs) -> Res
             admin.update_alias(alias, &key_ref(key)?).wait().map_err(|e| alias_error(alias, &e))
         }
         Command::Delete { alias } => admin.delete_alias(alias).wait().map_err(|e| alias_error(alias, &e)),
-        Command::List => {
-            let aliases = admin.list_aliases().wait().map_err(|e| CliError::kms("cannot list aliases", &e))?;
+        Command::List { key } => {
+            let mut aliases = admin.list_aliases().wait().map_err(|e| CliError::kms("cannot list aliases", &e))?;
+            if let Some(key) = key {
+                let target = admin
+                    .describe_key(&key_ref(key)?)
+                    .wait()
+                    .map_err(|e| CliError::kms(format!("cannot list the aliases of {key}"), &e))?
+                    .key_id;
+                aliases.retain(|a| a.target_key_id == target);
+            }
             if global.json {
                 print::json(&json!(aliases))
             } else {

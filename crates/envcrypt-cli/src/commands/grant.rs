@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use envcrypt::kms::{CreateGrantRequest, GrantConstraints, GrantOperation, GrantTarget, KeyGovernance};
+use envcrypt::kms::{CreateGrantRequest, GrantConstraints, GrantDryRun, GrantOperation, GrantTarget, KeyGovernance};
 use serde_json::json;
 
 use crate::error::CliError;
-use crate::flags::{context, key_ref, GlobalArgs};
+use crate::flags::{context, key_ref, DryRunArg, GlobalArgs};
 use crate::print;
 
 /// Create, list, retire or revoke grants.
@@ -18,6 +18,7 @@ Examples:
   envcrypt key grant create alias/payroll --grantee role/batch --operation Decrypt
   envcrypt key grant create alias/payroll --grantee role/batch --operation Decrypt \\
       --operation RetireGrant --context-subset job=nightly --name nightly-restore
+  envcrypt key grant create alias/payroll --grantee role/batch --operation Decrypt --dry-run
 
 Operations: Decrypt, Encrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext, ReEncryptFrom,
 ReEncryptTo, CreateGrant, RetireGrant, DescribeKey. The grant is in force at once.")]
@@ -42,6 +43,8 @@ ReEncryptTo, CreateGrant, RetireGrant, DescribeKey. The grant is in force at onc
         /// A name: creating the same named grant again returns the first one.
         #[arg(long)]
         name: Option<String>,
+        #[command(flatten)]
+        dry_run: DryRunArg,
     },
     /// List a key's grants.
     #[command(after_help = "Example:\n  envcrypt key grant list alias/payroll --json")]
@@ -53,7 +56,8 @@ ReEncryptTo, CreateGrant, RetireGrant, DescribeKey. The grant is in force at onc
     #[command(after_help = "\
 Examples:
   envcrypt --principal role/batch key grant retire --token \"$TOKEN\"
-  envcrypt key grant retire alias/payroll 0c4f...e1")]
+  envcrypt key grant retire alias/payroll 0c4f...e1
+  envcrypt key grant retire alias/payroll 0c4f...e1 --dry-run")]
     Retire {
         /// The key (with GRANT_ID).
         #[arg(required_unless_present = "token", requires = "grant_id")]
@@ -63,14 +67,21 @@ Examples:
         /// The grant token `grant create` printed, in place of KEY and GRANT_ID.
         #[arg(long, conflicts_with = "key")]
         token: Option<String>,
+        #[command(flatten)]
+        dry_run: DryRunArg,
     },
     /// Revoke a grant (needs kms:RevokeGrant in the key policy).
-    #[command(after_help = "Example:\n  envcrypt key grant revoke alias/payroll 0c4f...e1")]
+    #[command(after_help = "\
+Examples:
+  envcrypt key grant revoke alias/payroll 0c4f...e1
+  envcrypt key grant revoke alias/payroll 0c4f...e1 --dry-run")]
     Revoke {
         /// The key.
         key: String,
         /// The grant id.
         grant_id: String,
+        #[command(flatten)]
+        dry_run: DryRunArg,
     },
 }
 
@@ -84,21 +95,35 @@ pub fn key_of(command: &Command) -> &str {
 
 pub fn exec(command: &Command, governance: &dyn KeyGovernance, global: &GlobalArgs) -> Result<(), CliError> {
     match command {
-        Command::Create { key, grantee, operations, retiring_principal, context_subset, context_equals, name } => {
+        Command::Create {
+            key,
+            grantee,
+            operations,
+            retiring_principal,
+            context_subset,
+            context_equals,
+            name,
+            dry_run,
+        } => {
             let operations = operations.iter().map(|op| parse_operation(op)).collect::<Result<Vec<_>, _>>()?;
             let constraints = GrantConstraints {
                 encryption_context_subset: pairs(context_subset)?,
                 encryption_context_equals: pairs(context_equals)?,
             };
+            let key_ref = key_ref(key)?;
+            let request = CreateGrantRequest {
+                key: &key_ref,
+                grantee_principal: grantee,
+                operations: &operations,
+                retiring_principal: retiring_principal.as_deref(),
+                constraints: (!constraints.is_empty()).then_some(&constraints),
+                name: name.as_deref(),
+            };
+            if dry_run.dry_run {
+                return check(governance, GrantDryRun::Create(request));
+            }
             let created = governance
-                .create_grant(CreateGrantRequest {
-                    key: &key_ref(key)?,
-                    grantee_principal: grantee,
-                    operations: &operations,
-                    retiring_principal: retiring_principal.as_deref(),
-                    constraints: (!constraints.is_empty()).then_some(&constraints),
-                    name: name.as_deref(),
-                })
+                .create_grant(request)
                 .wait()
                 .map_err(|e| CliError::kms(format!("cannot create a grant on {key} for {grantee}"), &e))?;
             if global.json {
@@ -129,25 +154,37 @@ pub fn exec(command: &Command, governance: &dyn KeyGovernance, global: &GlobalAr
             }));
             print::lines(&lines)
         }
-        Command::Retire { key, grant_id, token } => {
-            let (target, what) = match (token, key, grant_id) {
+        Command::Retire { key, grant_id, token, dry_run } => {
+            let key_ref = key.as_deref().map(key_ref).transpose()?;
+            let (target, what) = match (token, &key_ref, grant_id) {
                 (Some(token), _, _) => (GrantTarget::Token(token), "the grant of that token".to_owned()),
-                (None, Some(key), Some(grant_id)) => {
-                    let key_ref = key_ref(key)?;
-                    return governance
-                        .retire_grant(GrantTarget::Id { key: &key_ref, grant_id })
-                        .wait()
-                        .map_err(|e| CliError::kms(format!("cannot retire grant {grant_id} of {key}"), &e));
+                (None, Some(key_ref), Some(grant_id)) => {
+                    let key = key.as_deref().unwrap_or_default();
+                    (GrantTarget::Id { key: key_ref, grant_id }, format!("grant {grant_id} of {key}"))
                 }
                 _ => return Err(CliError::usage("give --token TOKEN, or KEY and GRANT_ID")),
             };
+            if dry_run.dry_run {
+                return check(governance, GrantDryRun::Retire(target));
+            }
             governance.retire_grant(target).wait().map_err(|e| CliError::kms(format!("cannot retire {what}"), &e))
         }
-        Command::Revoke { key, grant_id } => governance
-            .revoke_grant(&key_ref(key)?, grant_id)
-            .wait()
-            .map_err(|e| CliError::kms(format!("cannot revoke grant {grant_id} of {key}"), &e)),
+        Command::Revoke { key, grant_id, dry_run } => {
+            let key_ref = key_ref(key)?;
+            if dry_run.dry_run {
+                return check(governance, GrantDryRun::Revoke { key: &key_ref, grant_id });
+            }
+            governance
+                .revoke_grant(&key_ref, grant_id)
+                .wait()
+                .map_err(|e| CliError::kms(format!("cannot revoke grant {grant_id} of {key}"), &e))
+        }
     }
+}
+
+/// `--dry-run`: checks the grant call without making it.
+fn check(governance: &dyn KeyGovernance, request: GrantDryRun<'_>) -> Result<(), CliError> {
+    print::dry_run(request.operation(), governance.dry_run_grant(request).wait())
 }
 
 fn parse_operation(name: &str) -> Result<GrantOperation, CliError> {

@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use crate::backends::Backends;
 use crate::error::CliError;
-use crate::flags::{context, key_ref, ContextArgs, GlobalArgs};
+use crate::flags::{context, key_ref, ContextArgs, DryRunArg, GlobalArgs};
 use crate::print;
 
 /// Call key service operations directly, with base64 in and out as `aws kms` does.
@@ -88,14 +88,6 @@ pub enum Command {
     },
 }
 
-/// `--dry-run`, on the operations KMS takes `DryRun` for.
-#[derive(Debug, clap::Args)]
-pub struct DryRunArg {
-    /// Check that the call would succeed (your rights, the key's state) without making it.
-    #[arg(long)]
-    pub dry_run: bool,
-}
-
 #[derive(Debug, clap::Args)]
 pub struct GenerateDataKeyArgs {
     /// The key.
@@ -129,11 +121,7 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
     };
     let service = backends.service(kind);
     if let Some(request) = dry_run_of(command)? {
-        let operation = request.request().operation();
-        return match service.dry_run(request.request()).wait() {
-            Ok(()) => print::json(&json!({ "DryRun": format!("{operation} would have succeeded") })),
-            Err(e) => Err(CliError::kms(format!("{operation} (dry run)"), &e)),
-        };
+        return print::dry_run(request.request().operation(), service.dry_run(request.request()).wait());
     }
     let output = match command {
         Command::GenerateDataKey(args) => {

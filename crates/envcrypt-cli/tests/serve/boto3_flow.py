@@ -141,6 +141,25 @@ def main(endpoint, other_id, other_secret):
         "DryRunOperationException"
     )
 
+    # DryRun on grants: each is checked, and nothing is created or removed.
+    app = f"arn:aws:iam::{ACCOUNT}:user/app"
+    grants = lambda: [g["GrantId"] for g in kms.list_grants(KeyId=key["KeyId"])["Grants"]]  # noqa: E731
+    before = grants()
+    dry_grant = dict(KeyId=key["KeyId"], GranteePrincipal=app, Operations=["Decrypt"], DryRun=True)
+    assert error_code(kms.create_grant, **dry_grant) == "DryRunOperationException"
+    assert grants() == before
+    grant_id = kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=app, Operations=["Decrypt"])["GrantId"]
+    assert error_code(kms.revoke_grant, KeyId=key["KeyId"], GrantId=grant_id, DryRun=True) == (
+        "DryRunOperationException"
+    )
+    assert error_code(kms.retire_grant, KeyId=key["KeyId"], GrantId=grant_id, DryRun=True) == (
+        "DryRunOperationException"
+    )
+    assert grant_id in grants()
+    assert error_code(kms.revoke_grant, KeyId=key["KeyId"], GrantId="0" * 64, DryRun=True) == "NotFoundException"
+    kms.revoke_grant(KeyId=key["KeyId"], GrantId=grant_id)
+    assert grants() == before
+
     for n in range(3):
         kms.create_key(Description=f"page {n}")
     pages = kms.get_paginator("list_keys").paginate(PaginationConfig={"PageSize": 2})

@@ -2,20 +2,22 @@
 //! state rules of AWS KMS. There are no key policies or grants: access to an HSM's keys is its
 //! users' (the user PIN), so the service does not implement `KeyGovernance`.
 
+use std::collections::BTreeMap;
+
 use envcrypt::kms::{
-    validate_alias_name, validate_description, AliasEntry, CreateKeyRequest, KeyAdmin, KeyId, KeyMetadata, KeyRef,
-    KeyState, KmsError, KmsFuture, Lifecycle, Origin, MAX_ON_DEMAND_ROTATIONS,
+    merge_tags, validate_alias_name, validate_description, AliasEntry, CreateKeyRequest, KeyAdmin, KeyId, KeyMetadata,
+    KeyRef, KeyState, KmsError, KmsFuture, Lifecycle, Origin, MAX_ON_DEMAND_ROTATIONS,
 };
 
 use super::{now, AliasTable, KeyMeta, Pkcs11KeyService, ALIASES};
 
 impl Pkcs11KeyService {
-    fn lifecycle<'m>(&self, meta: &'m mut KeyMeta) -> Lifecycle<'m> {
+    pub(super) fn lifecycle<'m>(&self, meta: &'m mut KeyMeta) -> Lifecycle<'m> {
         Lifecycle { key_arn: self.arn(&meta.key_id), state: &mut meta.state, deletion_date: &mut meta.deletion_date }
     }
 
     /// Reads, changes and saves a key's metadata: a new revision on every healthy token.
-    fn update(
+    pub(super) fn update(
         &self,
         key: &KeyRef,
         change: impl FnOnce(&mut KeyMeta) -> Result<(), KmsError>,
@@ -61,11 +63,8 @@ impl KeyAdmin for Pkcs11KeyService {
     fn create_key_with<'a>(&'a self, request: CreateKeyRequest<'a>) -> KmsFuture<'a, KeyMetadata> {
         KmsFuture::ready((|| {
             validate_description(request.description)?;
-            if !request.tags.is_empty() {
-                return Err(KmsError::UnsupportedOperation(
-                    "an HSM cluster keeps no tags on its keys: create the key without tags".into(),
-                ));
-            }
+            let mut tags = BTreeMap::new();
+            merge_tags(&mut tags, request.tags)?;
             if request.policy.is_some() {
                 return Err(KmsError::UnsupportedOperation(
                     "an HSM cluster's keys have no key policy: who may use them is decided by the HSM's users".into(),
@@ -88,6 +87,7 @@ impl KeyAdmin for Pkcs11KeyService {
                 deletion_date: None,
                 deletion_window_days: None,
                 versions: 1,
+                tags,
                 revision: 0,
             };
             let meta = self.save(meta)?;

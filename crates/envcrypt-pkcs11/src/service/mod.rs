@@ -1,17 +1,18 @@
 //! The cluster as a key service: the KMS operations (GenerateDataKey, Encrypt, Decrypt,
 //! ReEncrypt) run inside the tokens, on keys whose metadata and aliases the tokens keep
-//! ([`records`](crate::records)); key management is in `admin`.
+//! ([`records`](crate::records)); key management is in `admin`, tags in `tags`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use envcrypt::kms::{
     validate_random_len, Arn, ArnPrefix, BoundContext, Ciphertext, DataKey, DataKeySpec, Decrypted, DryRun,
-    EncryptionContext, KeyAdmin, KeyId, KeyManager, KeyMetadata, KeyRef, KeyService, KeySpec, KeyState, KeyUsage,
-    KmsError, KmsFuture, Origin, ReEncryptRequest, ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
+    EncryptionContext, KeyAdmin, KeyId, KeyManager, KeyMetadata, KeyRef, KeyService, KeySpec, KeyState, KeyTagging,
+    KeyUsage, KmsError, KmsFuture, Origin, ReEncryptRequest, ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
 };
 use zeroize::Zeroizing;
 
 mod admin;
+mod tags;
 
 use crate::cluster::{Cluster, TokenStatus};
 use crate::records::{self, AliasTable, KeyMeta, ALIASES};
@@ -319,6 +320,10 @@ impl KeyService for Pkcs11KeyService {
     fn admin(&self) -> Option<&dyn KeyAdmin> {
         Some(self)
     }
+
+    fn tagging(&self) -> Option<&dyn KeyTagging> {
+        Some(self)
+    }
 }
 
 #[cfg(test)]
@@ -361,6 +366,7 @@ mod tests {
                 deletion_date: None,
                 deletion_window_days: None,
                 versions: version,
+                tags: Default::default(),
                 revision: 0,
             };
             service.save(meta).unwrap();

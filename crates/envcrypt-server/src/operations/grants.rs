@@ -2,14 +2,20 @@
 
 use std::collections::BTreeMap;
 
-use envcrypt::kms::{CreateGrantRequest, GrantConstraints, GrantEntry, GrantOperation, GrantTarget};
+use envcrypt::kms::{CreateGrantRequest, GrantConstraints, GrantDryRun, GrantEntry, GrantOperation, GrantTarget};
 use serde_json::{json, Value};
 
 use super::context::{kms, Context};
-use super::members::{check_common, key_id_or_arn, timestamp};
+use super::members::{check_grant_tokens, dry_run_succeeded, is_dry_run, key_id_or_arn, timestamp};
 use super::paging::{page, paged};
 use crate::decode::Input;
 use crate::protocol::{self, Failure, Reply};
+
+/// Answers a request sent with `DryRun`: the key service checks it without carrying it out.
+async fn dry_run(cx: &Context<'_>, request: GrantDryRun<'_>) -> Result<Reply, Failure> {
+    cx.governance(request.operation())?.dry_run_grant(request).await.map_err(kms)?;
+    Err(dry_run_succeeded())
+}
 
 fn operations(input: &Input) -> Result<Vec<GrantOperation>, Failure> {
     let names = input.string_list("Operations", usize::MAX)?;
@@ -53,19 +59,19 @@ pub(super) async fn create_grant(input: &Input, cx: &Context<'_>) -> Result<Repl
     let operations = operations(input)?;
     let constraints = constraints(input)?;
     let name = input.optional_string("Name", 1, 256)?;
-    check_common(input)?;
-    let created = cx
-        .governance("CreateGrant")?
-        .create_grant(CreateGrantRequest {
-            key: &key,
-            grantee_principal: grantee,
-            operations: &operations,
-            retiring_principal: retiring,
-            constraints: constraints.as_ref(),
-            name,
-        })
-        .await
-        .map_err(kms)?;
+    check_grant_tokens(input)?;
+    let request = CreateGrantRequest {
+        key: &key,
+        grantee_principal: grantee,
+        operations: &operations,
+        retiring_principal: retiring,
+        constraints: constraints.as_ref(),
+        name,
+    };
+    if is_dry_run(input)? {
+        return dry_run(cx, GrantDryRun::Create(request)).await;
+    }
+    let created = cx.governance("CreateGrant")?.create_grant(request).await.map_err(kms)?;
     Ok(Reply::Json(json!({ "GrantToken": created.grant_token, "GrantId": created.grant_id })))
 }
 
@@ -107,12 +113,14 @@ pub(super) async fn retire_grant(input: &Input, cx: &Context<'_>) -> Result<Repl
         Some(_) => Some(key_id_or_arn(input, "KeyId")?),
         None => None,
     };
-    check_common(input)?;
     let target = match (token, &key, grant_id) {
         (Some(token), _, _) => GrantTarget::Token(token),
         (None, Some(key), Some(grant_id)) => GrantTarget::Id { key, grant_id },
         _ => return Err(Failure::validation("Either GrantToken, or both KeyId and GrantId, must be provided")),
     };
+    if is_dry_run(input)? {
+        return dry_run(cx, GrantDryRun::Retire(target)).await;
+    }
     cx.governance("RetireGrant")?.retire_grant(target).await.map_err(kms)?;
     Ok(protocol::empty())
 }
@@ -120,7 +128,9 @@ pub(super) async fn retire_grant(input: &Input, cx: &Context<'_>) -> Result<Repl
 pub(super) async fn revoke_grant(input: &Input, cx: &Context<'_>) -> Result<Reply, Failure> {
     let key = key_id_or_arn(input, "KeyId")?;
     let grant_id = input.required_string("GrantId", 1, 128)?;
-    check_common(input)?;
+    if is_dry_run(input)? {
+        return dry_run(cx, GrantDryRun::Revoke { key: &key, grant_id }).await;
+    }
     cx.governance("RevokeGrant")?.revoke_grant(&key, grant_id).await.map_err(kms)?;
     Ok(protocol::empty())
 }

@@ -5,7 +5,7 @@ use envcrypt::kms::{CreateKeyRequest, KeyMetadata, Origin};
 use serde_json::{json, Value};
 
 use super::context::{kms, Context};
-use super::members::{any_key, check_common, key_id_or_arn, timestamp};
+use super::members::{any_key, check_grant_tokens, key_id_or_arn, timestamp};
 use super::paging::{page, paged};
 use crate::decode::Input;
 use crate::protocol::{self, Failure, Reply};
@@ -102,7 +102,7 @@ pub(super) async fn create_key(input: &Input, cx: &Context<'_>) -> Result<Reply,
 
 pub(super) async fn describe_key(input: &Input, cx: &Context<'_>) -> Result<Reply, Failure> {
     let key = any_key(input, "KeyId")?;
-    check_common(input)?;
+    check_grant_tokens(input)?;
     let meta = cx.admin("DescribeKey")?.describe_key(&key).await.map_err(kms)?;
     Ok(Reply::Json(json!({ "KeyMetadata": metadata_json(&meta, cx) })))
 }

@@ -20,19 +20,6 @@ pub(super) fn check_grant_tokens(input: &Input) -> Result<(), Failure> {
     Ok(())
 }
 
-/// [`check_grant_tokens`], and refuses `DryRun` on an operation whose dry run envcrypt does
-/// not do yet (the grant operations), rather than carrying the operation out.
-pub(super) fn check_common(input: &Input) -> Result<(), Failure> {
-    check_grant_tokens(input)?;
-    if is_dry_run(input)? {
-        return Err(Failure::client(
-            "UnsupportedOperationException",
-            "DryRun is not supported on this operation: send the request without it",
-        ));
-    }
-    Ok(())
-}
-
 /// Whether the request sets `DryRun`.
 pub(super) fn is_dry_run(input: &Input) -> Result<bool, Failure> {
     Ok(input.boolean("DryRun")? == Some(true))

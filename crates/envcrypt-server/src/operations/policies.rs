@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::context::{kms, Context};
-use super::members::{check_common, key_id_or_arn};
+use super::members::key_id_or_arn;
 use super::paging::{page, paged};
 use crate::decode::Input;
 use crate::protocol::{self, Failure, Reply};
@@ -37,7 +37,6 @@ pub(super) async fn put_key_policy(input: &Input, cx: &Context<'_>) -> Result<Re
     policy_name(input, false)?;
     let policy = input.required_string("Policy", 1, 131_072)?;
     let bypass = input.boolean("BypassPolicyLockoutSafetyCheck")?.unwrap_or(false);
-    check_common(input)?;
     cx.governance("PutKeyPolicy")?.put_key_policy(&key, policy, bypass).await.map_err(kms)?;
     Ok(protocol::empty())
 }
