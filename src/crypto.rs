@@ -1,7 +1,9 @@
 //! Thin adapters over ring: AES-GCM, HKDF, the system RNG and constant-time comparison
 //! (AES-192-GCM, which ring does not offer, from RustCrypto's `aes-gcm`). Nothing here
 //! implements a primitive; it fixes the parameters envcrypt uses and gives every caller the
-//! same error type.
+//! same error type. The primitives of asymmetric and HMAC keys are in [`key_pair`].
+
+pub mod key_pair;
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM, AES_256_GCM};
 use ring::rand::{SecureRandom, SystemRandom};

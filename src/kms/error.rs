@@ -90,6 +90,15 @@ pub enum KmsError {
     /// Imported material is not the key's material.
     #[error("IncorrectKeyMaterialException: {0}")]
     IncorrectKeyMaterial(String),
+    /// The key's usage or spec does not allow the operation or algorithm.
+    #[error("InvalidKeyUsageException: {0}")]
+    InvalidKeyUsage(String),
+    /// Verify: the signature is not valid for the message and key.
+    #[error("KMSInvalidSignatureException: {0}")]
+    InvalidSignature(String),
+    /// VerifyMac: the MAC is not valid for the message and key.
+    #[error("KMSInvalidMacException: {0}")]
+    InvalidMac(String),
     /// The local store could not be read or written.
     #[error("KMSInternalException: {0}")]
     Store(#[from] StoreError),
@@ -135,6 +144,9 @@ impl KmsError {
             Self::IncorrectKeyMaterial(_) => "IncorrectKeyMaterialException",
             Self::Tag(_) => "TagException",
             Self::DryRunOperation(_) => "DryRunOperationException",
+            Self::InvalidKeyUsage(_) => "InvalidKeyUsageException",
+            Self::InvalidSignature(_) => "KMSInvalidSignatureException",
+            Self::InvalidMac(_) => "KMSInvalidMacException",
             Self::Store(_) => "KMSInternalException",
             Self::Service { name, .. } => name,
             Self::Transport { .. } => "TransportError",

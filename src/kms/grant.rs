@@ -30,11 +30,21 @@ pub enum GrantOperation {
     RetireGrant,
     /// DescribeKey.
     DescribeKey,
+    /// Sign.
+    Sign,
+    /// Verify.
+    Verify,
+    /// GetPublicKey.
+    GetPublicKey,
+    /// GenerateMac.
+    GenerateMac,
+    /// VerifyMac.
+    VerifyMac,
 }
 
 impl GrantOperation {
-    /// Every operation a grant on a symmetric encryption key may name.
-    pub const ALL: [GrantOperation; 9] = [
+    /// Every operation a grant may name.
+    pub const ALL: [GrantOperation; 14] = [
         Self::Decrypt,
         Self::Encrypt,
         Self::GenerateDataKey,
@@ -44,6 +54,11 @@ impl GrantOperation {
         Self::CreateGrant,
         Self::RetireGrant,
         Self::DescribeKey,
+        Self::Sign,
+        Self::Verify,
+        Self::GetPublicKey,
+        Self::GenerateMac,
+        Self::VerifyMac,
     ];
 
     /// The KMS name (`GenerateDataKey`).
@@ -58,6 +73,11 @@ impl GrantOperation {
             Self::CreateGrant => "CreateGrant",
             Self::RetireGrant => "RetireGrant",
             Self::DescribeKey => "DescribeKey",
+            Self::Sign => "Sign",
+            Self::Verify => "Verify",
+            Self::GetPublicKey => "GetPublicKey",
+            Self::GenerateMac => "GenerateMac",
+            Self::VerifyMac => "VerifyMac",
         }
     }
 
@@ -72,8 +92,22 @@ impl GrantOperation {
     }
 
     /// Whether the operation takes an encryption context, so that constraints apply to it.
-    pub fn is_cryptographic(self) -> bool {
-        !matches!(self, Self::CreateGrant | Self::RetireGrant | Self::DescribeKey)
+    pub fn takes_context(self) -> bool {
+        matches!(
+            self,
+            Self::Decrypt
+                | Self::Encrypt
+                | Self::GenerateDataKey
+                | Self::GenerateDataKeyWithoutPlaintext
+                | Self::ReEncryptFrom
+                | Self::ReEncryptTo
+        )
+    }
+
+    /// Whether a grant with encryption context constraints may name the operation: not the
+    /// operations of asymmetric and HMAC keys, which take no context (KMS refuses such a grant).
+    pub fn allows_constraints(self) -> bool {
+        !matches!(self, Self::Sign | Self::Verify | Self::GetPublicKey | Self::GenerateMac | Self::VerifyMac)
     }
 }
 

@@ -10,7 +10,8 @@ use std::sync::{Arc, OnceLock};
 
 use super::{
     Arn, Ciphertext, DataKey, DataKeySpec, Decrypted, DryRun, EncryptionContext, KeyAdmin, KeyGovernance, KeyImport,
-    KeyRef, KeyRotation, KeyService, KeyTagging, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes,
+    KeyMacs, KeyRef, KeyRotation, KeyService, KeySigning, KeyTagging, KmsError, KmsFuture, ReEncryptRequest,
+    ReEncrypted, SecretBytes,
 };
 
 type Connect<T> = Box<dyn Fn() -> Result<T, KmsError> + Send + Sync>;
@@ -141,5 +142,13 @@ impl<T: KeyService> KeyService for LazyService<T> {
 
     fn tagging(&self) -> Option<&dyn KeyTagging> {
         self.get().ok().and_then(|s| s.tagging())
+    }
+
+    fn signing(&self) -> Option<&dyn KeySigning> {
+        self.get().ok().and_then(|s| s.signing())
+    }
+
+    fn macs(&self) -> Option<&dyn KeyMacs> {
+        self.get().ok().and_then(|s| s.macs())
     }
 }

@@ -69,14 +69,41 @@ kms_names! {
     KeySpec {
         /// A 256-bit AES-GCM key.
         SymmetricDefault => "SYMMETRIC_DEFAULT",
+        /// An RSA key pair with a 2048-bit modulus.
+        Rsa2048 => "RSA_2048",
+        /// An RSA key pair with a 3072-bit modulus.
+        Rsa3072 => "RSA_3072",
+        /// An RSA key pair with a 4096-bit modulus.
+        Rsa4096 => "RSA_4096",
+        /// An ECDSA key pair on NIST P-256 (secp256r1).
+        EccNistP256 => "ECC_NIST_P256",
+        /// An ECDSA key pair on NIST P-384 (secp384r1).
+        EccNistP384 => "ECC_NIST_P384",
+        /// An ECDSA key pair on NIST P-521 (secp521r1).
+        EccNistP521 => "ECC_NIST_P521",
+        /// An ECDSA key pair on secp256k1.
+        EccSecgP256k1 => "ECC_SECG_P256K1",
+        /// A 224-bit HMAC key.
+        Hmac224 => "HMAC_224",
+        /// A 256-bit HMAC key.
+        Hmac256 => "HMAC_256",
+        /// A 384-bit HMAC key.
+        Hmac384 => "HMAC_384",
+        /// A 512-bit HMAC key.
+        Hmac512 => "HMAC_512",
     }
 }
 
 kms_names! {
     /// What a CMK is for (`KeyUsage`).
     KeyUsage {
-        /// Encrypt, Decrypt, ReEncrypt, GenerateDataKey.
+        /// Encrypt, Decrypt, ReEncrypt, GenerateDataKey (symmetric keys); Encrypt and Decrypt
+        /// with RSAES-OAEP (RSA keys).
         EncryptDecrypt => "ENCRYPT_DECRYPT",
+        /// Sign, Verify, GetPublicKey.
+        SignVerify => "SIGN_VERIFY",
+        /// GenerateMac, VerifyMac.
+        GenerateVerifyMac => "GENERATE_VERIFY_MAC",
     }
 }
 
@@ -113,10 +140,15 @@ kms_names! {
 }
 
 impl KeySpec {
-    /// The encryption algorithms a key of this spec supports (`EncryptionAlgorithms`).
-    pub fn encryption_algorithms(self) -> &'static [&'static str] {
-        match self {
-            Self::SymmetricDefault => &["SYMMETRIC_DEFAULT"],
+    /// The encryption algorithms a key of this spec and `usage` supports
+    /// (`EncryptionAlgorithms`).
+    pub fn encryption_algorithms(self, usage: KeyUsage) -> &'static [&'static str] {
+        match (self, usage) {
+            (Self::SymmetricDefault, _) => &["SYMMETRIC_DEFAULT"],
+            (Self::Rsa2048 | Self::Rsa3072 | Self::Rsa4096, KeyUsage::EncryptDecrypt) => {
+                &["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"]
+            }
+            _ => &[],
         }
     }
 }
@@ -160,6 +192,11 @@ impl KeyMetadata {
     /// Whether the key is enabled (`Enabled` in KMS's metadata).
     pub fn enabled(&self) -> bool {
         self.state == KeyState::Enabled
+    }
+
+    /// The encryption algorithms the key supports (`EncryptionAlgorithms`).
+    pub fn encryption_algorithms(&self) -> &'static [&'static str] {
+        self.key_spec.encryption_algorithms(self.key_usage)
     }
 }
 

@@ -20,6 +20,7 @@
 #[macro_use]
 mod names;
 
+mod asymmetric;
 mod bound_context;
 mod data_key;
 mod error;
@@ -35,6 +36,10 @@ mod metadata;
 mod service;
 
 pub use crate::context::EncryptionContext;
+pub use asymmetric::{
+    validate_message, Mac, MacAlgorithm, MacRequest, MessageType, PublicKey, SignRequest, Signature, SigningAlgorithm,
+    VerifyRequest, MAX_SIGNATURE, MAX_SIGN_MESSAGE,
+};
 pub use bound_context::{BoundContext, MAX_CONTEXT_BYTES};
 pub use data_key::{DataKey, DataKeySpec, SecretBytes};
 pub use error::KmsError;
@@ -56,7 +61,7 @@ pub use metadata::{
     MAX_ON_DEMAND_ROTATIONS, MAX_TAGS_PER_KEY, ROTATION_PERIOD_DAYS,
 };
 pub use service::{
-    validate_random_len, Ciphertext, CreateKeyRequest, Decrypted, DryRun, KeyAdmin, KeyGovernance, KeyImport,
-    KeyRotation, KeyService, KeyTagging, ReEncryptRequest, ReEncrypted, Sealing, MAX_ENCRYPT_PLAINTEXT,
+    validate_random_len, Ciphertext, CreateKeyRequest, Decrypted, DryRun, KeyAdmin, KeyGovernance, KeyImport, KeyMacs,
+    KeyRotation, KeyService, KeySigning, KeyTagging, ReEncryptRequest, ReEncrypted, Sealing, MAX_ENCRYPT_PLAINTEXT,
     MAX_RANDOM_BYTES,
 };

@@ -1,11 +1,13 @@
 //! The contract every key service keeps: the cryptographic operations ([`KeyService`]), key
 //! management ([`KeyAdmin`]) and, where a backend has them, key policies and grants
-//! ([`KeyGovernance`]) and scheduled rotation ([`KeyRotation`]).
+//! ([`KeyGovernance`]), scheduled rotation ([`KeyRotation`]), imported material ([`KeyImport`]),
+//! tags ([`KeyTagging`]), signing keys ([`KeySigning`]) and HMAC keys ([`KeyMacs`]).
 
 use super::{
     AliasEntry, Arn, CreateGrantRequest, CreatedGrant, DataKey, DataKeySpec, EncryptionContext, GrantDryRun,
-    GrantEntry, GrantTarget, ImportParameters, ImportRequest, KeyMetadata, KeyRef, KmsError, KmsFuture, Origin,
-    RotationEntry, RotationStatus, SecretBytes, Tag, WrappingAlgorithm, WrappingKeySpec,
+    GrantEntry, GrantTarget, ImportParameters, ImportRequest, KeyMetadata, KeyRef, KeySpec, KeyUsage, KmsError,
+    KmsFuture, Mac, MacRequest, Origin, PublicKey, RotationEntry, RotationStatus, SecretBytes, SignRequest, Signature,
+    Tag, VerifyRequest, WrappingAlgorithm, WrappingKeySpec,
 };
 #[cfg(doc)]
 use super::{DEFAULT_ROTATION_PERIOD_DAYS, DELETION_WINDOW_DAYS, MAX_ON_DEMAND_ROTATIONS, ROTATION_PERIOD_DAYS};
@@ -198,6 +200,16 @@ pub trait KeyService: Send + Sync + std::fmt::Debug {
     fn tagging(&self) -> Option<&dyn KeyTagging> {
         None
     }
+
+    /// Signing keys, on backends that hold key pairs.
+    fn signing(&self) -> Option<&dyn KeySigning> {
+        None
+    }
+
+    /// HMAC keys, on backends that hold them.
+    fn macs(&self) -> Option<&dyn KeyMacs> {
+        None
+    }
 }
 
 /// The arguments of CreateKey.
@@ -215,12 +227,40 @@ pub struct CreateKeyRequest<'a> {
     pub bypass_policy_lockout_safety_check: bool,
     /// Tags, on backends that implement [`KeyTagging`].
     pub tags: &'a [Tag],
+    /// The kind of key; `None` for [`KeySpec::SymmetricDefault`].
+    pub key_spec: Option<KeySpec>,
+    /// What the key is for; `None` for ENCRYPT_DECRYPT, which symmetric and RSA keys may have
+    /// ([`KeySpec::check_usage`]).
+    pub key_usage: Option<KeyUsage>,
 }
 
 impl<'a> CreateKeyRequest<'a> {
     /// A key made by the backend, with its default policy.
     pub fn new(description: &'a str) -> Self {
-        Self { description, origin: None, policy: None, bypass_policy_lockout_safety_check: false, tags: &[] }
+        Self {
+            description,
+            origin: None,
+            policy: None,
+            bypass_policy_lockout_safety_check: false,
+            tags: &[],
+            key_spec: None,
+            key_usage: None,
+        }
+    }
+
+    /// An asymmetric or HMAC key: `spec` for `usage` (checked with [`KeySpec::check_usage`]).
+    pub fn kind(mut self, spec: KeySpec, usage: Option<KeyUsage>) -> Self {
+        self.key_spec = Some(spec);
+        self.key_usage = usage;
+        self
+    }
+
+    /// The key spec and usage asked for, checked against each other as KMS checks them.
+    pub fn checked_kind(&self) -> Result<(KeySpec, KeyUsage), KmsError> {
+        let spec = self.key_spec.unwrap_or(KeySpec::SymmetricDefault);
+        let usage = self.key_usage.unwrap_or(KeyUsage::EncryptDecrypt);
+        spec.check_usage(usage)?;
+        Ok((spec, usage))
     }
 
     /// With tags.
@@ -300,6 +340,29 @@ pub trait KeyGovernance: Send + Sync {
     /// key's state, the grant's existence), without carrying it out: `Ok` if it would, else
     /// the error it would fail with.
     fn dry_run_grant<'a>(&'a self, request: GrantDryRun<'a>) -> KmsFuture<'a, ()>;
+}
+
+/// Asymmetric keys that sign (Sign, Verify, GetPublicKey): the local store, AWS KMS.
+pub trait KeySigning: Send + Sync {
+    /// Sign: a SIGN_VERIFY key signs a message or its digest (`InvalidKeyUsageException` for
+    /// another key or an algorithm its spec lacks; `ValidationException` for a RAW message over
+    /// [`MAX_SIGN_MESSAGE`](super::MAX_SIGN_MESSAGE) bytes or a DIGEST of the wrong length).
+    fn sign<'a>(&'a self, request: SignRequest<'a>) -> KmsFuture<'a, Signature>;
+    /// Verify: the key's ARN if the signature is valid, `KMSInvalidSignatureException` if not.
+    fn verify<'a>(&'a self, request: VerifyRequest<'a>) -> KmsFuture<'a, String>;
+    /// GetPublicKey: the public half of an RSA or ECC key (`UnsupportedOperationException`
+    /// for a symmetric or HMAC key).
+    fn get_public_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, PublicKey>;
+}
+
+/// HMAC keys (GenerateMac, VerifyMac): the local store, AWS KMS.
+pub trait KeyMacs: Send + Sync {
+    /// GenerateMac: a GENERATE_VERIFY_MAC key's MAC of a message of 1 to 4096 bytes, with the
+    /// key's own algorithm (`InvalidKeyUsageException` otherwise).
+    fn generate_mac<'a>(&'a self, request: MacRequest<'a>) -> KmsFuture<'a, Mac>;
+    /// VerifyMac: the key's ARN if `mac` is the message's MAC, `KMSInvalidMacException` if
+    /// not.
+    fn verify_mac<'a>(&'a self, request: MacRequest<'a>, mac: &'a [u8]) -> KmsFuture<'a, String>;
 }
 
 /// Scheduled rotation of key material (the local store, AWS KMS). Keys in an HSM cluster have

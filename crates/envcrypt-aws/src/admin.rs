@@ -63,10 +63,14 @@ impl KeyAdmin for AwsKmsService {
         let policy = request.policy.map(str::to_owned);
         let bypass = request.bypass_policy_lockout_safety_check;
         let tags = (!request.tags.is_empty()).then(|| aws_tags(request.tags)).transpose();
+        let key_spec = request.key_spec.map(|s| aws_sdk_kms::types::KeySpec::from(s.as_str()));
+        let key_usage = request.key_usage.map(|u| aws_sdk_kms::types::KeyUsageType::from(u.as_str()));
         self.spawn(async move {
             let out = client
                 .create_key()
                 .description(description)
+                .set_key_spec(key_spec)
+                .set_key_usage(key_usage)
                 .set_origin(origin)
                 .set_policy(policy)
                 .bypass_policy_lockout_safety_check(bypass)

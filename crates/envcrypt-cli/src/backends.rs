@@ -13,7 +13,8 @@ use std::sync::Arc;
 use envcrypt::keyring::Keyring;
 use envcrypt::kms::local::{LocalKeyService, StoreOptions};
 use envcrypt::kms::{
-    Arn, KeyAdmin, KeyGovernance, KeyImport, KeyRef, KeyRotation, KeyService, KeyTagging, KmsError, LazyService,
+    Arn, KeyAdmin, KeyGovernance, KeyImport, KeyMacs, KeyRef, KeyRotation, KeyService, KeySigning, KeyTagging,
+    KmsError, LazyService,
 };
 use envcrypt_aws::{AwsKmsService, AwsOptions};
 use envcrypt_pkcs11::{ClusterConfig, ConfigSources, Pkcs11KeyService, Pkcs11Options};
@@ -159,6 +160,20 @@ impl Backends {
         self.connected(kind)?
             .tagging()
             .ok_or_else(|| CliError::usage(format!("the {} backend keeps no tags on its keys", kind.name())))
+    }
+
+    /// A backend's signing keys.
+    pub fn signing(&self, kind: BackendKind) -> Result<&dyn KeySigning, CliError> {
+        self.connected(kind)?
+            .signing()
+            .ok_or_else(|| CliError::usage(format!("the {} backend has no asymmetric signing keys yet", kind.name())))
+    }
+
+    /// A backend's HMAC keys.
+    pub fn macs(&self, kind: BackendKind) -> Result<&dyn KeyMacs, CliError> {
+        self.connected(kind)?
+            .macs()
+            .ok_or_else(|| CliError::usage(format!("the {} backend has no HMAC keys yet", kind.name())))
     }
 
     /// A backend's rotation schedules.

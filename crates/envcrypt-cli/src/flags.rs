@@ -252,3 +252,11 @@ pub fn context(pairs: &[String]) -> Result<EncryptionContext, CliError> {
     }
     Ok(context)
 }
+
+/// A flag's base64 value, decoded.
+pub fn base64_arg(flag: &str, value: &str) -> Result<Vec<u8>, CliError> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(value.trim())
+        .map_err(|e| CliError::usage(format!("{flag} is not valid base64: {e}")))
+}

@@ -126,12 +126,22 @@ fn a_grant_lets_a_batch_role_open_until_revoked() {
     assert!(dry.contains("CreateGrant would have succeeded") && !dry.contains("GrantToken"), "{dry}");
     assert_eq!(env.json("admin", &["key", "grant", "list", "alias/payroll"])["Grants"].as_array().unwrap().len(), 1);
     assert_eq!(env.as_ok("role/batch", &["open", "run.log.enc", "-o", "-"]), "nightly\n");
+    // Without the right, a dry run answers only that: not the key's state, not whether a grant exists.
+    env.as_ok("admin", &["key", "disable", "alias/payroll"]);
+    env.as_denied("app", &[&create[..], &["--dry-run"]].concat());
+    env.as_denied("app", &["key", "grant", "retire", "alias/payroll", &"f".repeat(64), "--dry-run"]);
+    env.as_ok("admin", &["key", "enable", "alias/payroll"]);
+    // A token the store never issued is refused, and the refusal is recorded.
+    let out = env.run(&["--principal", "app", "key", "grant", "retire", "--token", "forged", "--dry-run"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("InvalidGrantTokenException"));
+    let errors = env.json("admin", &["audit", "list", "--errors", "--principal", "app"]);
+    assert!(errors.as_array().unwrap().iter().any(|e| e["errorCode"] == "InvalidGrantTokenException"), "{errors}");
     env.as_denied("app", &["key", "grant", "revoke", "alias/payroll", id]);
     env.as_ok("admin", &["key", "grant", "revoke", "alias/payroll", id]);
     env.as_denied("role/batch", &["open", "run.log.enc", "-o", "-"]);
-    let out = env.run(&["key", "grant", "create", "alias/payroll", "--grantee", "x", "--operation", "Sign"]);
+    let out = env.run(&["key", "grant", "create", "alias/payroll", "--grantee", "x", "--operation", "Unwrap"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown grant operation \"Sign\""));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown grant operation \"Unwrap\""));
 }
 
 #[test]

@@ -21,7 +21,7 @@ pub(crate) fn full_metadata(b: &Backend<'_>) -> Result<String> {
         meta.key_usage,
         meta.key_spec,
         meta.key_manager,
-        meta.key_spec.encryption_algorithms().join(","),
+        meta.encryption_algorithms().join(","),
         meta.enabled()
     ))
 }

@@ -64,7 +64,7 @@ impl LocalKeyService {
         record.grants.iter().any(|grant| {
             grant.grantee_principal == self.principal.arn()
                 && grant.operations.contains(&operation)
-                && (!operation.is_cryptographic()
+                && (!operation.takes_context()
                     || grant.constraints.as_ref().is_none_or(|c| c.allow(context.unwrap_or(&empty))))
         })
     }

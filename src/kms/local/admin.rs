@@ -8,6 +8,7 @@ use super::disk::{key_file, ALIASES_FILE, KEYS_DIR};
 use super::policy::KeyPolicy;
 use super::tags::tags_param;
 use super::{key_param, KeyRecord, LocalKeyService};
+use crate::crypto;
 use crate::kms::{
     merge_tags, validate_alias_name, validate_description, AliasEntry, CreateKeyRequest, KeyAdmin, KeyMetadata, KeyRef,
     KeyState, KmsError, KmsFuture, Lifecycle, Origin,
@@ -83,9 +84,16 @@ impl LocalKeyService {
     }
 
     fn create_key_now(&self, request: CreateKeyRequest<'_>) -> Result<KeyMetadata, KmsError> {
-        let CreateKeyRequest { description, origin, policy, bypass_policy_lockout_safety_check: bypass, tags } =
+        let kind = request.checked_kind();
+        let CreateKeyRequest { description, origin, policy, bypass_policy_lockout_safety_check: bypass, tags, .. } =
             request;
         let mut call = Call::new("CreateKey", false).param("description", description);
+        if let (Some(spec), usage) = (request.key_spec, request.key_usage) {
+            call = call.param("keySpec", spec.as_str());
+            if let Some(usage) = usage {
+                call = call.param("keyUsage", usage.as_str());
+            }
+        }
         if let Some(origin) = origin {
             call = call.param("origin", origin.as_str());
         }
@@ -97,11 +105,22 @@ impl LocalKeyService {
         }
         self.audited(call, |call| {
             validate_description(description)?;
+            let (spec, usage) = kind?;
             let mut record = self.new_key_record(
                 description,
-                policy.map_or_else(|| KeyPolicy::default_text(&self.principal), str::to_owned),
+                policy.map_or_else(|| KeyPolicy::default_text(&self.principal, spec, usage), str::to_owned),
             )?;
             merge_tags(&mut record.tags, tags)?;
+            if let Some(material) = crypto::key_pair::generate(spec) {
+                if origin == Some(Origin::External) {
+                    return Err(KmsError::UnsupportedOperation(format!(
+                        "the local store imports key material only into symmetric encryption keys, not {spec} keys"
+                    )));
+                }
+                record.backing_keys.clear();
+                record.material = Some(self.root.wrap_key_material(&record.key_id, &material));
+                (record.key_spec, record.key_usage) = (spec, usage);
+            }
             match origin {
                 None | Some(Origin::AwsKms) => {}
                 Some(Origin::External) => self.await_import(&mut record),

@@ -48,9 +48,6 @@ impl LocalKeyService {
             call = call.param("name", name);
         }
         self.update_grants(request.key, call, effect, |service, record, call| {
-            // As KMS's key-state table: a disabled key is DisabledException; one pending
-            // deletion or import is KMSInvalidStateException.
-            service.check_usable(record, "CreateGrant")?;
             let grantee =
                 Principal::parse(request.grantee_principal, &service.prefix.partition, &service.prefix.account)?;
             let retiring = request
@@ -63,6 +60,14 @@ impl LocalKeyService {
             if operations.is_empty() {
                 return Err(KmsError::Validation("a grant needs at least one operation".into()));
             }
+            if let Some(op) = operations.iter().find(|op| !op.allows_constraints()) {
+                if request.constraints.is_some_and(|c| !c.is_empty()) {
+                    return Err(KmsError::Validation(format!(
+                        "a grant with encryption context constraints cannot allow {op}, which takes no encryption \
+                         context"
+                    )));
+                }
+            }
             if let Some(name) = request.name {
                 if name.is_empty()
                     || name.len() > MAX_GRANT_NAME
@@ -73,13 +78,8 @@ impl LocalKeyService {
                     )));
                 }
             }
-            if record.state == KeyState::PendingDeletion {
-                return Err(KmsError::InvalidState {
-                    key: service.arn(&record.key_id),
-                    state: record.state.to_string(),
-                    operation: "CreateGrant",
-                });
-            }
+            // Authorized before the key's state is looked at, so that a caller without the
+            // right learns nothing of the key from the answer.
             service.authorize(record, "kms:CreateGrant", None)?;
             if !service.policy_allows(record, "kms:CreateGrant")? {
                 // Allowed only through a grant: it may pass on no more than it holds.
@@ -96,6 +96,16 @@ impl LocalKeyService {
                     ));
                 }
             }
+            // As KMS's key-state table: a disabled key is DisabledException; one pending
+            // deletion or import is KMSInvalidStateException.
+            if record.state == KeyState::PendingDeletion {
+                return Err(KmsError::InvalidState {
+                    key: service.arn(&record.key_id),
+                    state: record.state.to_string(),
+                    operation: "CreateGrant",
+                });
+            }
+            service.check_usable(record, "CreateGrant")?;
             let grant = GrantEntry {
                 key_id: service.arn(&record.key_id),
                 grant_id: hex::encode(crypto::random_array::<{ GRANT_ID_HEX / 2 }>()),
@@ -139,10 +149,15 @@ impl LocalKeyService {
 
     pub(super) fn retire_grant_now(&self, target: GrantTarget<'_>, effect: Effect) -> Result<(), KmsError> {
         let (key, grant_id) = match target {
-            GrantTarget::Token(token) => {
-                let (key_id, grant_id) = parse_grant_token(token)?;
-                (KeyRef::KeyId(key_id), grant_id)
-            }
+            GrantTarget::Token(token) => match parse_grant_token(token) {
+                Ok((key_id, grant_id)) => (KeyRef::KeyId(key_id), grant_id),
+                Err(e) => {
+                    // Refused before any key is known, and still recorded.
+                    let call = Call::new("RetireGrant", false).param("grantToken", "HIDDEN_DUE_TO_SECURITY_REASONS");
+                    let call = if effect == Effect::DryRun { call.param("dryRun", true) } else { call };
+                    return self.audited(call, |_| Err(e));
+                }
+            },
             GrantTarget::Id { key, grant_id } => (key.clone(), grant_id.to_owned()),
         };
         let mut call = Call::new("RetireGrant", false).param("grantId", &*grant_id);
@@ -150,20 +165,23 @@ impl LocalKeyService {
             call = call.param("grantToken", "HIDDEN_DUE_TO_SECURITY_REASONS");
         }
         self.update_grants(&key, call, effect, |service, record, _| {
-            let index = service.find_grant(record, &grant_id)?;
-            let grant = &record.grants[index];
             let me = service.principal.arn();
-            let may = grant.retiring_principal.as_deref() == Some(me)
-                || (grant.grantee_principal == me && grant.operations.contains(&GrantOperation::RetireGrant))
-                || (service.principal.kind() == PrincipalKind::Root
-                    && service.principal.account() == service.prefix.account)
+            let account_may = (service.principal.kind() == PrincipalKind::Root
+                && service.principal.account() == service.prefix.account)
                 || service.policy_allows(record, "kms:RetireGrant")?;
+            // Only a caller the account lets retire grants learns whether a grant exists; to
+            // anyone else a missing grant is a denial.
+            let index = match service.find_grant(record, &grant_id) {
+                Ok(index) => index,
+                Err(e) if account_may => return Err(e),
+                Err(_) => return Err(retire_denied(service, record)),
+            };
+            let grant = &record.grants[index];
+            let may = account_may
+                || grant.retiring_principal.as_deref() == Some(me)
+                || (grant.grantee_principal == me && grant.operations.contains(&GrantOperation::RetireGrant));
             if !may {
-                return Err(service.denied(
-                    "kms:RetireGrant",
-                    &service.arn(&record.key_id),
-                    "because it is not the grant's retiring principal, a grantee allowed to retire it, or the account",
-                ));
+                return Err(retire_denied(service, record));
             }
             record.grants.remove(index);
             Ok(())
@@ -220,6 +238,14 @@ impl LocalKeyService {
 
 fn grant_token(key_id: &str, grant_id: &str) -> String {
     format!("{TOKEN_PREFIX}{}", B64URL.encode(format!("{key_id}:{grant_id}")))
+}
+
+fn retire_denied(service: &LocalKeyService, record: &super::KeyRecord) -> KmsError {
+    service.denied(
+        "kms:RetireGrant",
+        &service.arn(&record.key_id),
+        "because it is not the grant's retiring principal, a grantee allowed to retire it, or the account",
+    )
 }
 
 fn parse_grant_token(token: &str) -> Result<(String, String), KmsError> {

@@ -30,6 +30,7 @@ pub mod fuzzing;
 mod governance;
 mod grants;
 mod import;
+mod key_pairs;
 mod policy;
 mod principal;
 mod record;
@@ -61,8 +62,9 @@ use self::record::{Aliases, BackingKeyRecord, KeyRecord, RotationSchedule, Store
 use self::root::RootKey;
 use super::{
     validate_random_len, Arn, ArnPrefix, BoundContext, Ciphertext, DataKey, DataKeySpec, Decrypted, DryRun,
-    EncryptionContext, KeyAdmin, KeyGovernance, KeyId, KeyImport, KeyRef, KeyRotation, KeyService, KeyState,
-    KeyTagging, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
+    EncryptionContext, KeyAdmin, KeyGovernance, KeyId, KeyImport, KeyMacs, KeyRef, KeyRotation, KeyService, KeySigning,
+    KeySpec, KeyState, KeyTagging, KeyUsage, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes,
+    MAX_ENCRYPT_PLAINTEXT,
 };
 use crate::clock::Clock;
 use crate::crypto::{self, Aes256Gcm};
@@ -430,7 +432,10 @@ impl LocalKeyService {
         let description = "Default key for envcrypt (created on first use)";
         let call = Call::new("CreateKey", false).param("description", description);
         let record = self.audited(call, |call| {
-            let mut record = self.new_key_record(description, KeyPolicy::default_text(&self.principal))?;
+            let mut record = self.new_key_record(
+                description,
+                KeyPolicy::default_text(&self.principal, KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt),
+            )?;
             record.rotation = Some(RotationSchedule::managed(record.creation_date));
             txn.write_json(&key_file(&record.key_id), &record)?;
             let mut aliases = self.aliases(&txn)?;
@@ -545,6 +550,15 @@ impl LocalKeyService {
         self.authorize(&record, use_.action, Some(use_.context))?;
         let record = self.caught_up(record)?;
         self.check_usable(&record, use_.operation)?;
+        if record.key_spec != KeySpec::SymmetricDefault {
+            return Err(KmsError::InvalidKeyUsage(format!(
+                "key {} is a {} key for {}; {} needs a symmetric encryption key",
+                self.arn(key_id),
+                record.key_spec,
+                record.key_usage,
+                use_.operation
+            )));
+        }
         Ok(record)
     }
 
@@ -631,6 +645,9 @@ impl LocalKeyService {
             deletion_window_days: None,
             import: None,
             tags: BTreeMap::new(),
+            key_spec: KeySpec::SymmetricDefault,
+            key_usage: KeyUsage::EncryptDecrypt,
+            material: None,
         })
     }
 
@@ -975,6 +992,14 @@ impl KeyService for LocalKeyService {
     }
 
     fn tagging(&self) -> Option<&dyn KeyTagging> {
+        Some(self)
+    }
+
+    fn signing(&self) -> Option<&dyn KeySigning> {
+        Some(self)
+    }
+
+    fn macs(&self) -> Option<&dyn KeyMacs> {
         Some(self)
     }
 }

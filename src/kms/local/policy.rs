@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use super::principal::{Principal, PrincipalKind};
-use crate::kms::{EncryptionContext, KmsError};
+use crate::kms::{EncryptionContext, KeySpec, KeyUsage, KmsError};
 
 /// The largest key policy KMS accepts, in bytes.
 pub const MAX_POLICY_BYTES: usize = 32 * 1024;
@@ -46,6 +46,13 @@ const ADMIN_ACTIONS: &[&str] = &[
 /// The actions that use a key.
 const USER_ACTIONS: &[&str] =
     &["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"];
+/// The key user's actions on an RSA encryption key, as in KMS's default key policy.
+const RSA_ENCRYPTION_USER_ACTIONS: &[&str] =
+    &["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:DescribeKey", "kms:GetPublicKey"];
+/// The key user's actions on a signing key.
+const SIGNING_USER_ACTIONS: &[&str] = &["kms:DescribeKey", "kms:GetPublicKey", "kms:Sign", "kms:Verify"];
+/// The key user's actions on an HMAC key.
+const MAC_USER_ACTIONS: &[&str] = &["kms:DescribeKey", "kms:GenerateMac", "kms:VerifyMac"];
 
 /// A parsed key policy.
 #[derive(Debug, Clone)]
@@ -182,7 +189,13 @@ impl KeyPolicy {
 
     /// The policy a key gets when its creator gives none: the account root may do anything,
     /// and the creator is both key administrator and key user.
-    pub fn default_text(creator: &Principal) -> String {
+    pub fn default_text(creator: &Principal, spec: KeySpec, usage: KeyUsage) -> String {
+        let user_actions = match (spec, usage) {
+            (_, KeyUsage::SignVerify) => SIGNING_USER_ACTIONS,
+            (_, KeyUsage::GenerateVerifyMac) => MAC_USER_ACTIONS,
+            (KeySpec::SymmetricDefault, _) => USER_ACTIONS,
+            _ => RSA_ENCRYPTION_USER_ACTIONS,
+        };
         let statement = |sid: &str, principal: &str, actions: &[&str]| {
             serde_json::json!({
                 "Sid": sid,
@@ -199,7 +212,7 @@ impl KeyPolicy {
             "Statement": [
                 statement("Enable root access", root.arn(), &["kms:*"]),
                 statement("Allow access for key administrators", creator.arn(), ADMIN_ACTIONS),
-                statement("Allow use of the key", creator.arn(), USER_ACTIONS),
+                statement("Allow use of the key", creator.arn(), user_actions),
             ],
         });
         serde_json::to_string_pretty(&policy).expect("a JSON value serializes")
@@ -650,7 +663,7 @@ mod tests {
 
     #[test]
     fn the_default_policy_gives_the_creator_both_roles_and_the_legacy_one_admits_the_account() {
-        let default = KeyPolicy::default_text(&alice());
+        let default = KeyPolicy::default_text(&alice(), KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt);
         for action in ["kms:Decrypt", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:CreateGrant"] {
             assert_eq!(decide(&default, &alice(), action, &[]), Decision::Allow, "{action}");
         }

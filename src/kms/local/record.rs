@@ -57,6 +57,30 @@ pub(super) struct KeyRecord {
     pub import: Option<ImportRecord>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    #[serde(default = "symmetric", skip_serializing_if = "is_symmetric")]
+    pub key_spec: KeySpec,
+    #[serde(default = "encrypt_decrypt", skip_serializing_if = "is_encrypt_decrypt")]
+    pub key_usage: KeyUsage,
+    /// For an asymmetric or HMAC key (which has no backing keys): its private key (PKCS#8 DER)
+    /// or HMAC key, wrapped under the root key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub material: Option<String>,
+}
+
+fn symmetric() -> KeySpec {
+    KeySpec::SymmetricDefault
+}
+
+fn is_symmetric(spec: &KeySpec) -> bool {
+    *spec == KeySpec::SymmetricDefault
+}
+
+fn encrypt_decrypt() -> KeyUsage {
+    KeyUsage::EncryptDecrypt
+}
+
+fn is_encrypt_decrypt(usage: &KeyUsage) -> bool {
+    *usage == KeyUsage::EncryptDecrypt
 }
 
 /// What the store keeps of a key's imported material, and of the parameters to import it.
@@ -174,13 +198,14 @@ impl KeyRecord {
             creation_date: self.creation_date,
             deletion_date: self.deletion_date,
             pending_deletion_window_days: self.deletion_window_days.filter(|_| self.state == KeyState::PendingDeletion),
-            key_spec: KeySpec::SymmetricDefault,
-            key_usage: KeyUsage::EncryptDecrypt,
+            key_spec: self.key_spec,
+            key_usage: self.key_usage,
             origin: if self.import.is_some() { Origin::External } else { Origin::AwsKms },
             key_manager: KeyManager::Customer,
             expiration_model: self.import.as_ref().and_then(|i| i.expiration_model),
             valid_to: self.import.as_ref().and_then(|i| i.valid_to),
-            backing_keys: Some(u32::try_from(self.backing_keys.len()).unwrap_or(u32::MAX)),
+            backing_keys: (self.key_spec == KeySpec::SymmetricDefault)
+                .then(|| u32::try_from(self.backing_keys.len()).unwrap_or(u32::MAX)),
             aliases: aliases.iter().filter(|(_, id)| **id == self.key_id).map(|(a, _)| a.clone()).collect(),
         }
     }

@@ -19,6 +19,8 @@ const BACKING_KEY_AAD: &[u8] = b"envcrypt backing key v1";
 const AUDIT_KEY_INFO: &[u8] = b"envcrypt audit chain v1";
 const ACCESS_KEY_AAD: &[u8] = b"envcrypt access key secret v1";
 const IMPORT_KEY_AAD: &[u8] = b"envcrypt import wrapping key v1";
+/// Binds an asymmetric or HMAC key's wrapped material to its key id.
+const KEY_MATERIAL_AAD: &[u8] = b"envcrypt asymmetric or hmac key material v1";
 
 /// How a passphrase is obtained when a passphrase store is opened.
 pub type PassphraseFn = dyn Fn() -> Result<Zeroizing<String>, StoreError> + Send + Sync;
@@ -179,6 +181,21 @@ impl RootKey {
         self.aead
             .open_random_nonce(&import_aad(key_id, token), &sealed)
             .map_err(|_| "the import wrapping key does not authenticate under the root key".to_owned())
+    }
+}
+
+impl RootKey {
+    /// Wraps an asymmetric or HMAC key's material, bound to its key id.
+    pub(super) fn wrap_key_material(&self, key_id: &str, material: &[u8]) -> String {
+        B64.encode(self.aead.seal_random_nonce(&[KEY_MATERIAL_AAD, key_id.as_bytes()].concat(), material))
+    }
+
+    /// Unwraps an asymmetric or HMAC key's material.
+    pub(super) fn unwrap_key_material(&self, key_id: &str, wrapped: &str) -> Result<Zeroizing<Vec<u8>>, String> {
+        let sealed = B64.decode(wrapped).map_err(|e| e.to_string())?;
+        self.aead
+            .open_random_nonce(&[KEY_MATERIAL_AAD, key_id.as_bytes()].concat(), &sealed)
+            .map_err(|_| "the key material does not authenticate under the root key".to_owned())
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::io;
 
-use envcrypt::kms::{CreateKeyRequest, KeyMetadata, KeyRef, KmsError, Origin, Tag};
+use envcrypt::kms::{CreateKeyRequest, KeyMetadata, KeyRef, KeySpec, KeyUsage, KmsError, Origin, Tag};
 use serde_json::json;
 
 use super::{alias, grant, import, rotation, tags};
@@ -16,11 +16,18 @@ use crate::print;
 /// Manage master keys: create, aliases, states, rotation, deletion, key policies and grants.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Create a master key (an AES-256 CMK) in --backend's key service, else the local store.
+    /// Create a master key (an AES-256 CMK unless --key-spec says otherwise) in --backend's key
+    /// service, else the local store.
     #[command(after_help = "\
 Examples:
   envcrypt key create --description \"nightly backups\" --alias alias/backup
   envcrypt --principal admin key create --policy payroll-policy.json --alias alias/payroll
+  envcrypt key create --key-spec ECC_NIST_P256 --key-usage SIGN_VERIFY --alias alias/release-signing
+  envcrypt key create --key-spec HMAC_256 --key-usage GENERATE_VERIFY_MAC --alias alias/tokens
+
+Key specs: SYMMETRIC_DEFAULT, RSA_2048, RSA_3072, RSA_4096 (ENCRYPT_DECRYPT or SIGN_VERIFY),
+ECC_NIST_P256, ECC_NIST_P384, ECC_NIST_P521, ECC_SECG_P256K1 (SIGN_VERIFY), HMAC_224, HMAC_256,
+HMAC_384, HMAC_512 (GENERATE_VERIFY_MAC).
 
 Without --policy the key gets the default key policy: the account root may do anything, and
 the creator (--principal, else the OS user) is both key administrator and key user.")]
@@ -43,6 +50,12 @@ the creator (--principal, else the OS user) is both key administrator and key us
         /// A tag, KEY=VALUE (repeatable).
         #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = tags::tag)]
         tags: Vec<Tag>,
+        /// The kind of key [default: SYMMETRIC_DEFAULT].
+        #[arg(long, value_name = "SPEC", value_parser = key_spec)]
+        key_spec: Option<KeySpec>,
+        /// What the key is for: ENCRYPT_DECRYPT (the default), SIGN_VERIFY or GENERATE_VERIFY_MAC.
+        #[arg(long, value_name = "USAGE", value_parser = key_usage)]
+        key_usage: Option<KeyUsage>,
     },
     /// Change a key's description.
     #[command(
@@ -202,9 +215,14 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
         f(&key_ref).map_err(|e| CliError::kms(format!("cannot {op} {key}"), &e))
     };
     let metadata = match command {
-        Command::Create { description, alias, policy, lockout, origin, tags } => {
+        Command::Create { description, alias, policy, lockout, origin, tags, key_spec, key_usage } => {
             let text = policy.as_deref().map(|file| read_text(file, "the key policy")).transpose()?;
             let mut request = CreateKeyRequest::new(description).tags(tags);
+            if let Some(spec) = key_spec {
+                request = request.kind(*spec, *key_usage);
+            } else if let Some(usage) = key_usage {
+                request = request.kind(KeySpec::SymmetricDefault, Some(*usage));
+            }
             if let Some(text) = &text {
                 request = request.policy(text, lockout.bypass_policy_lockout_safety_check);
             }
@@ -313,7 +331,9 @@ fn key_json(k: &KeyMetadata) -> serde_json::Value {
         "KeyUsage": k.key_usage.as_str(),
         "Origin": k.origin.as_str(),
         "KeyManager": k.key_manager.as_str(),
-        "EncryptionAlgorithms": k.key_spec.encryption_algorithms(),
+        "EncryptionAlgorithms": k.encryption_algorithms(),
+        "SigningAlgorithms": k.signing_algorithms(),
+        "MacAlgorithms": k.mac_algorithms(),
         "CreationDate": print::timestamp(k.creation_date),
         "DeletionDate": k.deletion_date.map(print::timestamp),
         "PendingDeletionWindowInDays": k.pending_deletion_window_days,
@@ -359,4 +379,18 @@ fn backing(k: &KeyMetadata) -> String {
 fn read_text(path: &str, what: &str) -> Result<String, CliError> {
     let result = if path == "-" { io::read_to_string(io::stdin()) } else { std::fs::read_to_string(path) };
     result.map_err(|e| CliError::io(format!("cannot read {what} from {path}"), &e))
+}
+
+/// `--key-spec`: a KMS key spec name.
+fn key_spec(name: &str) -> Result<KeySpec, String> {
+    KeySpec::from_name(name).ok_or_else(|| {
+        "give a KMS key spec: SYMMETRIC_DEFAULT, RSA_2048, RSA_3072, RSA_4096, ECC_NIST_P256, ECC_NIST_P384, \
+         ECC_NIST_P521, ECC_SECG_P256K1, HMAC_224, HMAC_256, HMAC_384 or HMAC_512"
+            .into()
+    })
+}
+
+/// `--key-usage`: a KMS key usage name.
+fn key_usage(name: &str) -> Result<KeyUsage, String> {
+    KeyUsage::from_name(name).ok_or_else(|| "give ENCRYPT_DECRYPT, SIGN_VERIFY or GENERATE_VERIFY_MAC".into())
 }

@@ -8,9 +8,10 @@ use envcrypt_server::PlaintextResponse;
 use serde_json::json;
 use zeroize::Zeroizing;
 
+use super::signing;
 use crate::backends::Backends;
 use crate::error::CliError;
-use crate::flags::{context, key_ref, ContextArgs, DryRunArg, GlobalArgs};
+use crate::flags::{base64_arg, context, key_ref, ContextArgs, DryRunArg, GlobalArgs};
 use crate::print;
 
 /// Call key service operations directly, with base64 in and out as `aws kms` does.
@@ -86,6 +87,8 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         number_of_bytes: usize,
     },
+    #[command(flatten)]
+    KeyPair(signing::Command),
 }
 
 #[derive(Debug, clap::Args)]
@@ -113,7 +116,7 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
         Command::Encrypt { key, .. } => Some(key),
         Command::Decrypt { key, .. } => key.as_ref(),
         Command::ReEncrypt { destination_key, .. } => Some(destination_key),
-        Command::GenerateRandom { .. } => None,
+        Command::GenerateRandom { .. } | Command::KeyPair(_) => None,
     };
     let kind = match key_arg {
         Some(key) => backends.kind_of(&key_ref(key)?),
@@ -124,6 +127,7 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
         return print::dry_run(request.request().operation(), service.dry_run(request.request()).wait());
     }
     let output = match command {
+        Command::KeyPair(command) => return signing::exec(command, &backends),
         Command::GenerateDataKey(args) => {
             let (key, spec, context) = data_key_args(args)?;
             let out = service
@@ -148,7 +152,7 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
         }
         Command::Encrypt { key, plaintext, context, .. } => {
             let key = key_ref(key)?;
-            let plaintext = Zeroizing::new(decode("--plaintext", plaintext)?);
+            let plaintext = Zeroizing::new(base64_arg("--plaintext", plaintext)?);
             let context = context.parse()?;
             let out = service
                 .encrypt(&key, &plaintext, &context)
@@ -157,7 +161,7 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
             json!({ "CiphertextBlob": B64.encode(&out.blob), "KeyId": out.key_arn, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT" })
         }
         Command::Decrypt { ciphertext_blob, key, context, .. } => {
-            let blob = decode("--ciphertext-blob", ciphertext_blob)?;
+            let blob = base64_arg("--ciphertext-blob", ciphertext_blob)?;
             let key = key.as_deref().map(key_ref).transpose()?;
             let context = context.parse()?;
             let out =
@@ -178,7 +182,7 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
             destination_context,
             ..
         } => {
-            let blob = decode("--ciphertext-blob", ciphertext_blob)?;
+            let blob = base64_arg("--ciphertext-blob", ciphertext_blob)?;
             let destination_key = key_ref(destination_key)?;
             let source_key = source_key.as_deref().map(key_ref).transpose()?;
             let source_context = context(source_context)?;
@@ -220,10 +224,6 @@ fn data_key_args(
         (Some(other), _) => return Err(CliError::usage(format!("--key-spec {other} is not AES_256 or AES_128"))),
     };
     Ok((key_ref(&args.key)?, spec, args.context.parse()?))
-}
-
-fn decode(flag: &str, value: &str) -> Result<Vec<u8>, CliError> {
-    B64.decode(value.trim()).map_err(|e| CliError::usage(format!("{flag} is not valid base64: {e}")))
 }
 
 /// A dry run's arguments, decoded and owned, so that the request can borrow them.
@@ -283,7 +283,7 @@ fn dry_run_of(command: &Command) -> Result<Option<DryRunArgs>, CliError> {
         Command::Decrypt { ciphertext_blob, key, context, dry_run } if dry_run.dry_run => DryRunArgs {
             kind: DryRunKind::Decrypt,
             key: key.as_deref().map(key_ref).transpose()?,
-            blob: decode("--ciphertext-blob", ciphertext_blob)?,
+            blob: base64_arg("--ciphertext-blob", ciphertext_blob)?,
             context: context.parse()?,
         },
         Command::ReEncrypt {
@@ -299,7 +299,7 @@ fn dry_run_of(command: &Command) -> Result<Option<DryRunArgs>, CliError> {
                 destination_context: context(destination_context)?,
             },
             key: source_key.as_deref().map(key_ref).transpose()?,
-            blob: decode("--ciphertext-blob", ciphertext_blob)?,
+            blob: base64_arg("--ciphertext-blob", ciphertext_blob)?,
             context: context(source_context)?,
         },
         _ => return Ok(None),

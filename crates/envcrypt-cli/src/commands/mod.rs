@@ -18,4 +18,5 @@ pub mod rewrap;
 pub mod rotation;
 pub mod seal;
 pub mod serve;
+pub mod signing;
 pub mod tags;

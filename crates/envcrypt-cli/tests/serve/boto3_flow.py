@@ -114,6 +114,7 @@ def main(endpoint, other_id, other_secret):
     assert kms.decrypt(CiphertextBlob=moved["CiphertextBlob"], EncryptionContext=context)["Plaintext"] == b"secret"
 
     bring_your_own_key(kms)
+    signing_and_macs(kms)
     rotation_schedule(kms, key["KeyId"])
 
     # The other credentials may use the key while its policy allows them, not once it denies them.
@@ -172,6 +173,34 @@ def main(endpoint, other_id, other_secret):
     assert error_code(kms.encrypt, KeyId=key["Arn"], Plaintext=b"x") == "KMSInvalidStateException"
     assert len(kms.generate_random(NumberOfBytes=16)["Plaintext"]) == 16
     print("ok")
+
+
+def signing_and_macs(kms):
+    """An ECDSA key signs what `cryptography` verifies with its public key; an HMAC key MACs."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    signer = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    assert signer["SigningAlgorithms"] == ["ECDSA_SHA_256"], signer
+    signed = dict(KeyId=signer["KeyId"], Message=b"release 1.4.2", SigningAlgorithm="ECDSA_SHA_256")
+    signature = kms.sign(**signed)["Signature"]
+    verified = kms.verify(Signature=signature, **signed)
+    assert verified["SignatureValid"] and verified["KeyId"] == signer["Arn"], verified
+    assert error_code(kms.verify, Signature=signature, **{**signed, "Message": b"release 1.4.3"}) == (
+        "KMSInvalidSignatureException"
+    )
+    public = serialization.load_der_public_key(kms.get_public_key(KeyId=signer["KeyId"])["PublicKey"])
+    public.verify(signature, b"release 1.4.2", ec.ECDSA(hashes.SHA256()))
+    assert error_code(kms.encrypt, KeyId=signer["KeyId"], Plaintext=b"x") in (
+        "InvalidKeyUsageException",
+        "AccessDeniedException",
+    )
+
+    mac_key = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]
+    maced = dict(KeyId=mac_key["KeyId"], Message=b"user=42", MacAlgorithm="HMAC_SHA_256")
+    mac = kms.generate_mac(**maced)["Mac"]
+    assert kms.verify_mac(Mac=mac, **maced)["MacValid"]
+    assert error_code(kms.verify_mac, Mac=bytes(32), **maced) == "KMSInvalidMacException"
 
 
 if __name__ == "__main__":

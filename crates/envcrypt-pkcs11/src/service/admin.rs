@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use envcrypt::kms::{
     merge_tags, validate_alias_name, validate_description, AliasEntry, CreateKeyRequest, KeyAdmin, KeyId, KeyMetadata,
-    KeyRef, KeyState, KmsError, KmsFuture, Lifecycle, Origin, MAX_ON_DEMAND_ROTATIONS,
+    KeyRef, KeySpec, KeyState, KeyUsage, KmsError, KmsFuture, Lifecycle, Origin, MAX_ON_DEMAND_ROTATIONS,
 };
 
 use super::{now, AliasTable, KeyMeta, Pkcs11KeyService, ALIASES};
@@ -65,6 +65,13 @@ impl KeyAdmin for Pkcs11KeyService {
             validate_description(request.description)?;
             let mut tags = BTreeMap::new();
             merge_tags(&mut tags, request.tags)?;
+            if request.checked_kind()? != (KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt) {
+                return Err(KmsError::UnsupportedOperation(
+                    "the HSM cluster makes only symmetric encryption keys so far: asymmetric and HMAC keys are made \
+                     by the local store and AWS KMS"
+                        .into(),
+                ));
+            }
             if request.policy.is_some() {
                 return Err(KmsError::UnsupportedOperation(
                     "an HSM cluster's keys have no key policy: who may use them is decided by the HSM's users".into(),

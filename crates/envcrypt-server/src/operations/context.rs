@@ -1,7 +1,9 @@
 //! What an operation runs against ([`Context`]): the key service as the caller, and the served
 //! ARNs; and how a key service error becomes a response.
 
-use envcrypt::kms::{ArnPrefix, KeyAdmin, KeyGovernance, KeyImport, KeyRotation, KeyService, KeyTagging, KmsError};
+use envcrypt::kms::{
+    ArnPrefix, KeyAdmin, KeyGovernance, KeyImport, KeyMacs, KeyRotation, KeyService, KeySigning, KeyTagging, KmsError,
+};
 
 use crate::protocol::Failure;
 
@@ -44,14 +46,19 @@ impl Context<'_> {
         })
     }
 
-    /// Tags; keys in an HSM cluster keep none.
+    /// Tags.
     pub(super) fn tagging(&self, operation: &str) -> Result<&dyn KeyTagging, Failure> {
-        self.service.tagging().ok_or_else(|| {
-            Failure::client(
-                "UnsupportedOperationException",
-                format!("{operation} is not supported by this key store: its keys keep no tags"),
-            )
-        })
+        self.service.tagging().ok_or_else(|| unsupported(operation))
+    }
+
+    /// Signing keys; an HSM cluster has none yet.
+    pub(super) fn signing(&self, operation: &str) -> Result<&dyn KeySigning, Failure> {
+        self.service.signing().ok_or_else(|| unsupported(operation))
+    }
+
+    /// HMAC keys; an HSM cluster has none yet.
+    pub(super) fn macs(&self, operation: &str) -> Result<&dyn KeyMacs, Failure> {
+        self.service.macs().ok_or_else(|| unsupported(operation))
     }
 
     /// The ARN of alias `alias_name` (`alias/NAME`).

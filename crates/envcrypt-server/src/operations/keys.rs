@@ -1,7 +1,7 @@
 //! CreateKey, DescribeKey, ListKeys, EnableKey, DisableKey, ScheduleKeyDeletion,
 //! CancelKeyDeletion, RotateKeyOnDemand, UpdateKeyDescription.
 
-use envcrypt::kms::{CreateKeyRequest, KeyMetadata, Origin};
+use envcrypt::kms::{CreateKeyRequest, KeyMetadata, KeySpec, KeyUsage, Origin};
 use serde_json::{json, Value};
 
 use super::context::{kms, Context};
@@ -47,7 +47,7 @@ pub(super) fn metadata_json(meta: &KeyMetadata, cx: &Context<'_>) -> Value {
         "KeyManager": meta.key_manager.as_str(),
         "CustomerMasterKeySpec": meta.key_spec.as_str(),
         "KeySpec": meta.key_spec.as_str(),
-        "EncryptionAlgorithms": meta.key_spec.encryption_algorithms(),
+        "EncryptionAlgorithms": meta.encryption_algorithms(),
         "MultiRegion": false,
     });
     if let Some(date) = meta.deletion_date {
@@ -61,6 +61,12 @@ pub(super) fn metadata_json(meta: &KeyMetadata, cx: &Context<'_>) -> Value {
     }
     if let Some(date) = meta.valid_to {
         value["ValidTo"] = timestamp(date);
+    }
+    if !meta.signing_algorithms().is_empty() {
+        value["SigningAlgorithms"] = json!(meta.signing_algorithms());
+    }
+    if !meta.mac_algorithms().is_empty() {
+        value["MacAlgorithms"] = json!(meta.mac_algorithms());
     }
     value
 }
@@ -76,12 +82,9 @@ pub(super) async fn create_key(input: &Input, cx: &Context<'_>) -> Result<Reply,
     let spec = input.enumerated("KeySpec", KEY_SPECS)?.or(input.enumerated("CustomerMasterKeySpec", KEY_SPECS)?);
     let origin = input.enumerated("Origin", ORIGINS)?;
     let bypass = input.boolean("BypassPolicyLockoutSafetyCheck")?.unwrap_or(false);
-    if usage.is_some_and(|u| u != "ENCRYPT_DECRYPT") {
-        return Err(unsupported(&format!("KeyUsage {}", usage.unwrap_or_default())));
-    }
-    if spec.is_some_and(|s| s != "SYMMETRIC_DEFAULT") {
-        return Err(unsupported(&format!("KeySpec {}", spec.unwrap_or_default())));
-    }
+    let usage =
+        usage.map(|u| KeyUsage::from_name(u).ok_or_else(|| unsupported(&format!("KeyUsage {u}")))).transpose()?;
+    let spec = spec.map(|s| KeySpec::from_name(s).ok_or_else(|| unsupported(&format!("KeySpec {s}")))).transpose()?;
     if input.boolean("MultiRegion")? == Some(true) {
         return Err(unsupported("a multi-Region key"));
     }
@@ -90,6 +93,9 @@ pub(super) async fn create_key(input: &Input, cx: &Context<'_>) -> Result<Reply,
     }
     let tags = super::tags::tags(input)?;
     let mut request = CreateKeyRequest::new(description).tags(&tags);
+    if spec.is_some() || usage.is_some() {
+        request = request.kind(spec.unwrap_or(KeySpec::SymmetricDefault), usage);
+    }
     if let Some(origin) = origin {
         request = request.origin(Origin::from_name(origin).ok_or_else(|| unsupported(&format!("Origin {origin}")))?);
     }

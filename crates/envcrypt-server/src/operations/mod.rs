@@ -11,6 +11,7 @@ mod context;
 mod crypto;
 mod grants;
 mod import;
+mod key_pairs;
 mod keys;
 mod members;
 mod paging;
@@ -40,7 +41,9 @@ pub const NAMES: &[&str] = &[
     "Encrypt",
     "GenerateDataKey",
     "GenerateDataKeyWithoutPlaintext",
+    "GenerateMac",
     "GenerateRandom",
+    "GetPublicKey",
     "GetKeyPolicy",
     "GetKeyRotationStatus",
     "GetParametersForImport",
@@ -57,10 +60,13 @@ pub const NAMES: &[&str] = &[
     "RevokeGrant",
     "RotateKeyOnDemand",
     "ScheduleKeyDeletion",
+    "Sign",
     "TagResource",
     "UntagResource",
     "UpdateAlias",
     "UpdateKeyDescription",
+    "Verify",
+    "VerifyMac",
 ];
 
 /// The prefix of `X-Amz-Target`.
@@ -104,6 +110,11 @@ pub async fn run(operation: &str, input: &Input, cx: &Context<'_>) -> Result<Rep
         "Decrypt" => crypto::decrypt(input, cx).await,
         "ReEncrypt" => crypto::re_encrypt(input, cx).await,
         "GenerateRandom" => crypto::generate_random(input, cx).await,
+        "Sign" => key_pairs::sign(input, cx).await,
+        "Verify" => key_pairs::verify(input, cx).await,
+        "GetPublicKey" => key_pairs::get_public_key(input, cx).await,
+        "GenerateMac" => key_pairs::generate_mac(input, cx).await,
+        "VerifyMac" => key_pairs::verify_mac(input, cx).await,
         "GetKeyPolicy" => policies::get_key_policy(input, cx).await,
         "PutKeyPolicy" => policies::put_key_policy(input, cx).await,
         "ListKeyPolicies" => policies::list_key_policies(input, cx).await,

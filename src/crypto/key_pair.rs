@@ -1,0 +1,256 @@
+//! The primitives of asymmetric and HMAC keys, from RustCrypto: `rsa` (PSS and PKCS#1 v1.5
+//! signatures, blinded), `p256`, `p384`, `p521` and `k256` (ECDSA, deterministic nonces per
+//! RFC 6979), `hmac` with `sha2`. Nothing here implements a primitive; it fixes the parameters
+//! KMS documents (a PSS salt as long as the hash, DER ECDSA signatures, PKCS#8 private keys and
+//! SubjectPublicKeyInfo public keys) and gives every caller one error type.
+
+use hmac::Mac as _;
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
+use rsa::rand_core::OsRng;
+use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
+use signature::hazmat::{PrehashSigner, PrehashVerifier, RandomizedPrehashSigner};
+use zeroize::Zeroizing;
+
+use crate::kms::{KeySpec, MacAlgorithm, SigningAlgorithm};
+
+/// Key material that cannot be used as the spec says (a damaged record, a wrong import).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadKeyMaterial(String);
+
+fn bad(what: impl std::fmt::Display) -> BadKeyMaterial {
+    BadKeyMaterial(what.to_string())
+}
+
+/// Fresh key material of `spec`: a key pair as PKCS#8 DER, or an HMAC key's bytes. `None` for
+/// a symmetric encryption key, which is not made here.
+pub fn generate(spec: KeySpec) -> Option<Zeroizing<Vec<u8>>> {
+    let pkcs8 = |document: Result<rsa::pkcs8::SecretDocument, rsa::pkcs8::Error>| {
+        Zeroizing::new(document.expect("a fresh key encodes as PKCS#8").as_bytes().to_vec())
+    };
+    let rsa = |bits| pkcs8(rsa::RsaPrivateKey::new(&mut OsRng, bits).expect("RSA key generation").to_pkcs8_der());
+    Some(match spec {
+        KeySpec::Rsa2048 => rsa(2048),
+        KeySpec::Rsa3072 => rsa(3072),
+        KeySpec::Rsa4096 => rsa(4096),
+        KeySpec::EccNistP256 => pkcs8(p256::SecretKey::random(&mut OsRng).to_pkcs8_der()),
+        KeySpec::EccNistP384 => pkcs8(p384::SecretKey::random(&mut OsRng).to_pkcs8_der()),
+        KeySpec::EccNistP521 => pkcs8(p521::SecretKey::random(&mut OsRng).to_pkcs8_der()),
+        KeySpec::EccSecgP256k1 => pkcs8(k256::SecretKey::random(&mut OsRng).to_pkcs8_der()),
+        KeySpec::Hmac224 | KeySpec::Hmac256 | KeySpec::Hmac384 | KeySpec::Hmac512 => {
+            let mut key = Zeroizing::new(vec![0u8; hmac_key_len(spec)]);
+            super::fill_random(&mut key);
+            key
+        }
+        _ => return None,
+    })
+}
+
+/// An HMAC key's length in bytes: as long as its hash's output, as KMS makes them.
+fn hmac_key_len(spec: KeySpec) -> usize {
+    match spec {
+        KeySpec::Hmac224 => 28,
+        KeySpec::Hmac384 => 48,
+        KeySpec::Hmac512 => 64,
+        _ => 32,
+    }
+}
+
+/// The public key (DER SubjectPublicKeyInfo) of a key pair given as PKCS#8 DER.
+pub fn public_key(spec: KeySpec, private_key: &[u8]) -> Result<Vec<u8>, BadKeyMaterial> {
+    let document = match spec {
+        KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096 => {
+            rsa_private(spec, private_key)?.to_public_key().to_public_key_der()
+        }
+        KeySpec::EccNistP256 => {
+            p256::SecretKey::from_pkcs8_der(private_key).map_err(bad)?.public_key().to_public_key_der()
+        }
+        KeySpec::EccNistP384 => {
+            p384::SecretKey::from_pkcs8_der(private_key).map_err(bad)?.public_key().to_public_key_der()
+        }
+        KeySpec::EccNistP521 => {
+            p521::SecretKey::from_pkcs8_der(private_key).map_err(bad)?.public_key().to_public_key_der()
+        }
+        KeySpec::EccSecgP256k1 => {
+            k256::SecretKey::from_pkcs8_der(private_key).map_err(bad)?.public_key().to_public_key_der()
+        }
+        _ => return Err(bad(format!("a {spec} key has no public key"))),
+    };
+    Ok(document.map_err(bad)?.into_vec())
+}
+
+fn rsa_private(spec: KeySpec, der: &[u8]) -> Result<rsa::RsaPrivateKey, BadKeyMaterial> {
+    let key = rsa::RsaPrivateKey::from_pkcs8_der(der).map_err(bad)?;
+    check_rsa_size(spec, rsa::traits::PublicKeyParts::size(&key))?;
+    Ok(key)
+}
+
+fn check_rsa_size(spec: KeySpec, bytes: usize) -> Result<(), BadKeyMaterial> {
+    let expected = match spec {
+        KeySpec::Rsa2048 => 256,
+        KeySpec::Rsa3072 => 384,
+        _ => 512,
+    };
+    if bytes != expected {
+        return Err(bad(format!("a {spec} key has a {}-bit modulus", bytes * 8)));
+    }
+    Ok(())
+}
+
+/// The digest of `message` that `algorithm` signs.
+pub fn digest(algorithm: SigningAlgorithm, message: &[u8]) -> Vec<u8> {
+    match algorithm.digest_len() {
+        32 => Sha256::digest(message).to_vec(),
+        48 => Sha384::digest(message).to_vec(),
+        _ => Sha512::digest(message).to_vec(),
+    }
+}
+
+/// Signs a digest with a key pair given as PKCS#8 DER. The caller has checked that the
+/// algorithm is one of the spec's and that the digest is as long as its hash.
+pub fn sign_digest(
+    spec: KeySpec,
+    private_key: &[u8],
+    algorithm: SigningAlgorithm,
+    digest: &[u8],
+) -> Result<Vec<u8>, BadKeyMaterial> {
+    use SigningAlgorithm::*;
+    macro_rules! ecdsa {
+        ($curve:ident) => {{
+            let key = $curve::ecdsa::SigningKey::from($curve::SecretKey::from_pkcs8_der(private_key).map_err(bad)?);
+            let signature: $curve::ecdsa::Signature = key.sign_prehash(digest).map_err(bad)?;
+            Ok(signature.to_der().as_bytes().to_vec())
+        }};
+    }
+    match (spec, algorithm) {
+        (KeySpec::EccNistP256, EcdsaSha256) => ecdsa!(p256),
+        (KeySpec::EccNistP384, EcdsaSha384) => ecdsa!(p384),
+        (KeySpec::EccSecgP256k1, EcdsaSha256) => ecdsa!(k256),
+        (KeySpec::EccNistP521, EcdsaSha512) => {
+            let secret = p521::SecretKey::from_pkcs8_der(private_key).map_err(bad)?;
+            let key = p521::ecdsa::SigningKey::from_bytes(&secret.to_bytes()).map_err(bad)?;
+            // p521's signing key offers only the randomized form (RFC 6979 with added entropy).
+            let signature: p521::ecdsa::Signature = key.sign_prehash_with_rng(&mut OsRng, digest).map_err(bad)?;
+            Ok(signature.to_der().as_bytes().to_vec())
+        }
+        (KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096, _) => {
+            let key = rsa_private(spec, private_key)?;
+            let signed = match algorithm {
+                RsassaPssSha256 => key.sign_with_rng(&mut OsRng, rsa::Pss::new::<Sha256>(), digest),
+                RsassaPssSha384 => key.sign_with_rng(&mut OsRng, rsa::Pss::new::<Sha384>(), digest),
+                RsassaPssSha512 => key.sign_with_rng(&mut OsRng, rsa::Pss::new::<Sha512>(), digest),
+                // Blinded: rsa applies blinding whenever it is given an RNG.
+                RsassaPkcs1V15Sha256 => key.sign_with_rng(&mut OsRng, rsa::Pkcs1v15Sign::new::<Sha256>(), digest),
+                RsassaPkcs1V15Sha384 => key.sign_with_rng(&mut OsRng, rsa::Pkcs1v15Sign::new::<Sha384>(), digest),
+                RsassaPkcs1V15Sha512 => key.sign_with_rng(&mut OsRng, rsa::Pkcs1v15Sign::new::<Sha512>(), digest),
+                _ => return Err(bad(format!("{algorithm} is not an RSA signing algorithm"))),
+            };
+            signed.map_err(bad)
+        }
+        _ => Err(bad(format!("{algorithm} is not a signing algorithm of a {spec} key"))),
+    }
+}
+
+/// Whether `signature` is `algorithm`'s signature of `digest` under a public key given as DER
+/// SubjectPublicKeyInfo. ECDSA signatures must be DER; either `s` is accepted, as OpenSSL
+/// accepts it. An unreadable public key is an error; an unreadable signature is `false`.
+pub fn verify_digest(
+    spec: KeySpec,
+    public_key: &[u8],
+    algorithm: SigningAlgorithm,
+    digest: &[u8],
+    signature: &[u8],
+) -> Result<bool, BadKeyMaterial> {
+    use SigningAlgorithm::*;
+    macro_rules! ecdsa {
+        ($curve:ident) => {{
+            let key =
+                $curve::ecdsa::VerifyingKey::from($curve::PublicKey::from_public_key_der(public_key).map_err(bad)?);
+            let Ok(signature) = $curve::ecdsa::Signature::from_der(signature) else { return Ok(false) };
+            let signature = signature.normalize_s().unwrap_or(signature);
+            Ok(key.verify_prehash(digest, &signature).is_ok())
+        }};
+    }
+    match (spec, algorithm) {
+        (KeySpec::EccNistP256, EcdsaSha256) => ecdsa!(p256),
+        (KeySpec::EccNistP384, EcdsaSha384) => ecdsa!(p384),
+        (KeySpec::EccSecgP256k1, EcdsaSha256) => ecdsa!(k256),
+        (KeySpec::EccNistP521, EcdsaSha512) => {
+            let point = p521::PublicKey::from_public_key_der(public_key).map_err(bad)?;
+            let key = p521::ecdsa::VerifyingKey::from_sec1_bytes(point.to_sec1_bytes().as_ref()).map_err(bad)?;
+            let Ok(signature) = p521::ecdsa::Signature::from_der(signature) else { return Ok(false) };
+            let signature = signature.normalize_s().unwrap_or(signature);
+            Ok(key.verify_prehash(digest, &signature).is_ok())
+        }
+        (KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096, _) => {
+            let key = rsa::RsaPublicKey::from_public_key_der(public_key).map_err(bad)?;
+            check_rsa_size(spec, rsa::traits::PublicKeyParts::size(&key))?;
+            let verified = match algorithm {
+                RsassaPssSha256 => key.verify(rsa::Pss::new::<Sha256>(), digest, signature),
+                RsassaPssSha384 => key.verify(rsa::Pss::new::<Sha384>(), digest, signature),
+                RsassaPssSha512 => key.verify(rsa::Pss::new::<Sha512>(), digest, signature),
+                RsassaPkcs1V15Sha256 => key.verify(rsa::Pkcs1v15Sign::new::<Sha256>(), digest, signature),
+                RsassaPkcs1V15Sha384 => key.verify(rsa::Pkcs1v15Sign::new::<Sha384>(), digest, signature),
+                RsassaPkcs1V15Sha512 => key.verify(rsa::Pkcs1v15Sign::new::<Sha512>(), digest, signature),
+                _ => return Err(bad(format!("{algorithm} is not an RSA signing algorithm"))),
+            };
+            Ok(verified.is_ok())
+        }
+        _ => Err(bad(format!("{algorithm} is not a signing algorithm of a {spec} key"))),
+    }
+}
+
+/// The HMAC of `message` under `key`.
+pub fn mac(algorithm: MacAlgorithm, key: &[u8], message: &[u8]) -> Vec<u8> {
+    macro_rules! hmac {
+        ($hash:ty) => {{
+            let mut mac = hmac::Hmac::<$hash>::new_from_slice(key).expect("HMAC takes a key of any length");
+            mac.update(message);
+            mac.finalize().into_bytes().to_vec()
+        }};
+    }
+    match algorithm {
+        MacAlgorithm::HmacSha224 => hmac!(Sha224),
+        MacAlgorithm::HmacSha256 => hmac!(Sha256),
+        MacAlgorithm::HmacSha384 => hmac!(Sha384),
+        MacAlgorithm::HmacSha512 => hmac!(Sha512),
+    }
+}
+
+/// Whether `tag` is the HMAC of `message` under `key`, compared in constant time.
+pub fn verify_mac(algorithm: MacAlgorithm, key: &[u8], message: &[u8], tag: &[u8]) -> bool {
+    super::constant_time_eq(&mac(algorithm, key, message), tag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_pair_spec_signs_what_it_verifies_and_nothing_else() {
+        for spec in
+            [KeySpec::Rsa2048, KeySpec::EccNistP256, KeySpec::EccNistP384, KeySpec::EccNistP521, KeySpec::EccSecgP256k1]
+        {
+            let private_key = generate(spec).unwrap();
+            let public = public_key(spec, &private_key).unwrap();
+            for &algorithm in spec.signing_algorithms() {
+                let digest = digest(algorithm, b"message");
+                let signature = sign_digest(spec, &private_key, algorithm, &digest).unwrap();
+                assert!(verify_digest(spec, &public, algorithm, &digest, &signature).unwrap(), "{spec} {algorithm}");
+                let other = super::digest(algorithm, b"messagf");
+                assert!(!verify_digest(spec, &public, algorithm, &other, &signature).unwrap(), "{spec} {algorithm}");
+            }
+        }
+    }
+
+    #[test]
+    fn hmac_matches_rfc_4231_case_2() {
+        // RFC 4231, test case 2: key "Jefe", data "what do ya want for nothing?".
+        let message = b"what do ya want for nothing?";
+        let expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+        assert_eq!(hex::encode(mac(MacAlgorithm::HmacSha256, b"Jefe", message)), expected);
+        let expected = "a30e01098bc6dbbf45690f3a7e9e6d0f8bbea2a39e6148008fd05e44";
+        assert_eq!(hex::encode(mac(MacAlgorithm::HmacSha224, b"Jefe", message)), expected);
+        assert!(!verify_mac(MacAlgorithm::HmacSha256, b"Jefe", message, &[0; 32]));
+    }
+}
