@@ -212,6 +212,25 @@ fn kms_errors_for_wrong_usage_lengths_states_and_rotation() {
         .unwrap_err();
     assert_eq!(refused.kms_name(), "ValidationException");
 
+    // A grant may name only what its key can do.
+    let grant = |key, operations: &[envcrypt::kms::GrantOperation]| {
+        let request = envcrypt::kms::CreateGrantRequest {
+            key,
+            grantee_principal: "app",
+            operations,
+            retiring_principal: None,
+            constraints: None,
+            name: None,
+        };
+        store.governance().unwrap().create_grant(request).wait().map(drop).map_err(|e| e.kms_name().to_owned())
+    };
+    use envcrypt::kms::GrantOperation::{Decrypt, GenerateMac, Sign, Verify};
+    assert_eq!(grant(&symmetric, &[Sign]), Err("ValidationException".into()));
+    assert_eq!(grant(&signer, &[Decrypt]), Err("ValidationException".into()));
+    assert_eq!(grant(&mac_key, &[Sign]), Err("ValidationException".into()));
+    assert_eq!(grant(&signer, &[Sign, Verify]), Ok(()));
+    assert_eq!(grant(&mac_key, &[GenerateMac]), Ok(()));
+
     store.disable_key(&signer).wait().unwrap();
     assert_eq!(sign(&signer, b"m", raw, SigningAlgorithm::EcdsaSha256), Err("DisabledException".into()));
 }
@@ -275,4 +294,121 @@ fn wycheproof_rsa_pss_verification() {
         let checked = run_wycheproof(spec, algorithm, groups);
         assert!(checked > 20, "only {checked} Wycheproof {spec} {algorithm} cases ran");
     }
+}
+
+#[test]
+fn data_key_pairs_decrypt_to_their_private_key_under_the_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir);
+    let pairs = store.data_key_pairs().unwrap();
+    let key = new_key(&store, KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt);
+    let context: envcrypt::kms::EncryptionContext = [("app".to_owned(), "signer".to_owned())].into_iter().collect();
+    for spec in [KeySpec::EccNistP256, KeySpec::EccSecgP256k1, KeySpec::Rsa2048] {
+        let pair = pairs.generate_data_key_pair(&key, spec, &context).wait().unwrap();
+        assert_eq!(pair.key_pair_spec, spec);
+        let private_key = pair.private_key_plaintext.as_ref().unwrap().expose_secret().to_vec();
+        assert_eq!(
+            key_pair::public_key(spec, &private_key).unwrap(),
+            pair.public_key,
+            "{spec}: the pair's halves match"
+        );
+        let opened = store.decrypt(&pair.private_key_ciphertext_blob, &context, Some(&key)).wait().unwrap();
+        assert_eq!(opened.plaintext.expose_secret(), &private_key[..], "{spec}");
+        let other = envcrypt::kms::EncryptionContext::new();
+        let refused = store.decrypt(&pair.private_key_ciphertext_blob, &other, None).wait().unwrap_err();
+        assert_eq!(refused.kms_name(), "InvalidCiphertextException");
+    }
+    let sealed_only =
+        pairs.generate_data_key_pair_without_plaintext(&key, KeySpec::EccNistP384, &context).wait().unwrap();
+    assert!(sealed_only.private_key_plaintext.is_none());
+    let opened = store.decrypt(&sealed_only.private_key_ciphertext_blob, &context, None).wait().unwrap();
+    let public = key_pair::public_key(KeySpec::EccNistP384, opened.plaintext.expose_secret()).unwrap();
+    assert_eq!(public, sealed_only.public_key);
+
+    let refused = pairs.generate_data_key_pair(&key, KeySpec::Hmac256, &context).wait().unwrap_err();
+    assert_eq!(refused.kms_name(), "ValidationException");
+    let signer = new_key(&store, KeySpec::EccNistP256, KeyUsage::SignVerify);
+    let refused = pairs.generate_data_key_pair(&signer, KeySpec::EccNistP256, &context).wait().unwrap_err();
+    assert_eq!(refused.kms_name(), "InvalidKeyUsageException");
+}
+
+#[test]
+fn rsa_oaep_decrypts_what_python_cryptography_encrypts_with_the_exported_key() {
+    use envcrypt::kms::{RsaEncryptionAlgorithm, RsaEncryptionRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir);
+    let rsa = store.rsa_encryption().unwrap();
+    let key = new_key(&store, KeySpec::Rsa2048, KeyUsage::EncryptDecrypt);
+    let public = store.signing().unwrap().get_public_key(&key).wait().unwrap();
+    let secret = b"database password: correct horse battery staple";
+    for (algorithm, hash) in
+        [(RsaEncryptionAlgorithm::RsaesOaepSha256, "SHA256"), (RsaEncryptionAlgorithm::RsaesOaepSha1, "SHA1")]
+    {
+        let script = format!(
+            "from cryptography.hazmat.primitives import hashes, serialization\n\
+             from cryptography.hazmat.primitives.asymmetric import padding\n\
+             key = serialization.load_der_public_key(bytes.fromhex({:?}))\n\
+             h = hashes.{hash}()\n\
+             print(key.encrypt(bytes.fromhex({:?}), padding.OAEP(padding.MGF1(h), h, None)).hex())\n",
+            hex::encode(&public.der),
+            hex::encode(secret)
+        );
+        let out = Command::new(venv_bin("python")).arg("-c").arg(&script).output().unwrap();
+        assert!(out.status.success(), "cryptography: {}", String::from_utf8_lossy(&out.stderr));
+        let blob = hex::decode(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+        let opened = rsa.decrypt_rsa(RsaEncryptionRequest { key: &key, data: &blob, algorithm }).wait().unwrap();
+        assert_eq!(opened.plaintext.expose_secret(), secret, "{algorithm}");
+
+        let sealed = rsa.encrypt_rsa(RsaEncryptionRequest { key: &key, data: secret, algorithm }).wait().unwrap();
+        let opened = rsa.decrypt_rsa(RsaEncryptionRequest { key: &key, data: &sealed.blob, algorithm }).wait().unwrap();
+        assert_eq!(opened.plaintext.expose_secret(), secret);
+        let mut tampered = sealed.blob.clone();
+        tampered[10] ^= 1;
+        let refused = rsa.decrypt_rsa(RsaEncryptionRequest { key: &key, data: &tampered, algorithm }).wait();
+        assert_eq!(refused.unwrap_err().kms_name(), "InvalidCiphertextException");
+    }
+    // RSA_2048 with SHA-256 takes at most 256 - 2 * 32 - 2 = 190 bytes.
+    let algorithm = RsaEncryptionAlgorithm::RsaesOaepSha256;
+    rsa.encrypt_rsa(RsaEncryptionRequest { key: &key, data: &[1; 190], algorithm }).wait().unwrap();
+    let refused = rsa.encrypt_rsa(RsaEncryptionRequest { key: &key, data: &[1; 191], algorithm }).wait();
+    assert_eq!(refused.unwrap_err().kms_name(), "ValidationException");
+}
+
+/// The claim: an asymmetric or HMAC key's material is bound to the key's id, spec and usage, so
+/// an edited key record cannot put it to another use.
+#[test]
+fn key_material_cannot_be_relabelled_by_editing_the_key_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir);
+    let signer = new_key(&store, KeySpec::EccNistP256, KeyUsage::SignVerify);
+    let path = dir.path().join("store/keys").join(format!("{}.json", signer.key_id().unwrap()));
+    let original = std::fs::read_to_string(&path).unwrap();
+    let mut record: serde_json::Value = serde_json::from_str(&original).unwrap();
+    record["key_spec"] = "HMAC_256".into();
+    record["key_usage"] = "GENERATE_VERIFY_MAC".into();
+    std::fs::write(&path, serde_json::to_vec(&record).unwrap()).unwrap();
+    let request = MacRequest { key: &signer, message: b"m", algorithm: MacAlgorithm::HmacSha256 };
+    let refused = store.macs().unwrap().generate_mac(request).wait().unwrap_err();
+    assert_eq!(refused.kms_name(), "KMSInternalException", "{refused}");
+
+    let mut record: serde_json::Value = serde_json::from_str(&original).unwrap();
+    record["key_spec"] = "ECC_NIST_P384".into();
+    std::fs::write(&path, serde_json::to_vec(&record).unwrap()).unwrap();
+    let request = SignRequest {
+        key: &signer,
+        message: b"m",
+        message_type: MessageType::Raw,
+        algorithm: SigningAlgorithm::EcdsaSha384,
+    };
+    let refused = store.signing().unwrap().sign(request).wait().unwrap_err();
+    assert_eq!(refused.kms_name(), "KMSInternalException", "{refused}");
+
+    std::fs::write(&path, &original).unwrap();
+    let request = SignRequest {
+        key: &signer,
+        message: b"m",
+        message_type: MessageType::Raw,
+        algorithm: SigningAlgorithm::EcdsaSha256,
+    };
+    store.signing().unwrap().sign(request).wait().unwrap();
 }

@@ -1,5 +1,5 @@
 //! The primitives of asymmetric and HMAC keys, from RustCrypto: `rsa` (PSS and PKCS#1 v1.5
-//! signatures, blinded), `p256`, `p384`, `p521` and `k256` (ECDSA, deterministic nonces per
+//! signatures and OAEP encryption, blinded), `p256`, `p384`, `p521` and `k256` (ECDSA, deterministic nonces per
 //! RFC 6979), `hmac` with `sha2`. Nothing here implements a primitive; it fixes the parameters
 //! KMS documents (a PSS salt as long as the hash, DER ECDSA signatures, PKCS#8 private keys and
 //! SubjectPublicKeyInfo public keys) and gives every caller one error type.
@@ -11,7 +11,7 @@ use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
 use signature::hazmat::{PrehashSigner, PrehashVerifier, RandomizedPrehashSigner};
 use zeroize::Zeroizing;
 
-use crate::kms::{KeySpec, MacAlgorithm, SigningAlgorithm};
+use crate::kms::{KeySpec, MacAlgorithm, RsaEncryptionAlgorithm, SigningAlgorithm};
 
 /// Key material that cannot be used as the spec says (a damaged record, a wrong import).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,7 +28,13 @@ pub fn generate(spec: KeySpec) -> Option<Zeroizing<Vec<u8>>> {
     let pkcs8 = |document: Result<rsa::pkcs8::SecretDocument, rsa::pkcs8::Error>| {
         Zeroizing::new(document.expect("a fresh key encodes as PKCS#8").as_bytes().to_vec())
     };
-    let rsa = |bits| pkcs8(rsa::RsaPrivateKey::new(&mut OsRng, bits).expect("RSA key generation").to_pkcs8_der());
+    // RSA generation takes up to seconds of one core; one at a time per process, so that
+    // however many requests arrive, they take at most that.
+    static ONE_RSA_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let rsa = |bits| {
+        let _turn = ONE_RSA_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        pkcs8(rsa::RsaPrivateKey::new(&mut OsRng, bits).expect("RSA key generation").to_pkcs8_der())
+    };
     Some(match spec {
         KeySpec::Rsa2048 => rsa(2048),
         KeySpec::Rsa3072 => rsa(3072),
@@ -54,6 +60,15 @@ fn hmac_key_len(spec: KeySpec) -> usize {
         KeySpec::Hmac512 => 64,
         _ => 32,
     }
+}
+
+/// Checks what can be checked of stored material without using it: an HMAC key's length.
+/// (A key pair's PKCS#8 is checked against its spec when it is parsed.)
+pub fn check_material(spec: KeySpec, material: &[u8]) -> Result<(), BadKeyMaterial> {
+    if spec.mac_algorithm().is_some() && material.len() != hmac_key_len(spec) {
+        return Err(bad(format!("a {spec} key has {} bytes, not {}", material.len(), hmac_key_len(spec))));
+    }
+    Ok(())
 }
 
 /// The public key (DER SubjectPublicKeyInfo) of a key pair given as PKCS#8 DER.
@@ -198,6 +213,45 @@ pub fn verify_digest(
         }
         _ => Err(bad(format!("{algorithm} is not a signing algorithm of a {spec} key"))),
     }
+}
+
+/// RSAES-OAEP encryption under an RSA key pair given as PKCS#8 DER (its public half).
+/// `None` if the plaintext is longer than the key and algorithm allow.
+pub fn rsa_encrypt(
+    spec: KeySpec,
+    private_key: &[u8],
+    algorithm: RsaEncryptionAlgorithm,
+    plaintext: &[u8],
+) -> Result<Option<Vec<u8>>, BadKeyMaterial> {
+    let key = rsa_private(spec, private_key)?.to_public_key();
+    let size = rsa::traits::PublicKeyParts::size(&key);
+    if plaintext.len() > size - 2 * algorithm.hash_len() - 2 {
+        return Ok(None);
+    }
+    let encrypted = match algorithm {
+        RsaEncryptionAlgorithm::RsaesOaepSha1 => key.encrypt(&mut OsRng, rsa::Oaep::new::<sha1::Sha1>(), plaintext),
+        RsaEncryptionAlgorithm::RsaesOaepSha256 => key.encrypt(&mut OsRng, rsa::Oaep::new::<Sha256>(), plaintext),
+    };
+    encrypted.map(Some).map_err(bad)
+}
+
+/// RSAES-OAEP decryption, blinded; `None` if the ciphertext does not decrypt.
+pub fn rsa_decrypt(
+    spec: KeySpec,
+    private_key: &[u8],
+    algorithm: RsaEncryptionAlgorithm,
+    ciphertext: &[u8],
+) -> Result<Option<Zeroizing<Vec<u8>>>, BadKeyMaterial> {
+    let key = rsa_private(spec, private_key)?;
+    let decrypted = match algorithm {
+        RsaEncryptionAlgorithm::RsaesOaepSha1 => {
+            key.decrypt_blinded(&mut OsRng, rsa::Oaep::new::<sha1::Sha1>(), ciphertext)
+        }
+        RsaEncryptionAlgorithm::RsaesOaepSha256 => {
+            key.decrypt_blinded(&mut OsRng, rsa::Oaep::new::<Sha256>(), ciphertext)
+        }
+    };
+    Ok(decrypted.ok().map(Zeroizing::new))
 }
 
 /// The HMAC of `message` under `key`.

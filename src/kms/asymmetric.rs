@@ -2,7 +2,7 @@
 //! of Sign and Verify, and the requests and answers of Sign, Verify, GetPublicKey, GenerateMac
 //! and VerifyMac. Which key spec allows which usage and algorithm is on [`KeySpec`].
 
-use super::{KeyMetadata, KeyRef, KeySpec, KeyUsage, KmsError};
+use super::{KeyMetadata, KeyRef, KeySpec, KeyUsage, KmsError, SecretBytes};
 
 kms_names! {
     /// A signing algorithm (`SigningAlgorithm`).
@@ -52,12 +52,47 @@ kms_names! {
     }
 }
 
+kms_names! {
+    /// An encryption algorithm of an RSA ENCRYPT_DECRYPT key (`EncryptionAlgorithm`).
+    RsaEncryptionAlgorithm {
+        /// RSAES-OAEP with SHA-1 and MGF1 with SHA-1.
+        RsaesOaepSha1 => "RSAES_OAEP_SHA_1",
+        /// RSAES-OAEP with SHA-256 and MGF1 with SHA-256.
+        RsaesOaepSha256 => "RSAES_OAEP_SHA_256",
+    }
+}
+
+impl RsaEncryptionAlgorithm {
+    /// The hash's output length, which bounds the plaintext: a key of `k` bytes encrypts at
+    /// most `k - 2 * hash length - 2` (190 bytes for RSA_2048 with SHA-256).
+    pub fn hash_len(self) -> usize {
+        match self {
+            Self::RsaesOaepSha1 => 20,
+            Self::RsaesOaepSha256 => 32,
+        }
+    }
+}
+
+/// The arguments of Encrypt or Decrypt with an RSA key.
+#[derive(Debug, Clone, Copy)]
+pub struct RsaEncryptionRequest<'a> {
+    /// The key (RSA, ENCRYPT_DECRYPT); Decrypt needs it too, as KMS does.
+    pub key: &'a KeyRef,
+    /// The plaintext (Encrypt) or ciphertext (Decrypt).
+    pub data: &'a [u8],
+    /// The algorithm.
+    pub algorithm: RsaEncryptionAlgorithm,
+}
+
 /// The longest RAW message Sign and Verify take, and the longest message GenerateMac and
 /// VerifyMac take, in bytes.
 pub const MAX_SIGN_MESSAGE: usize = 4096;
 
 /// The longest signature Verify takes, in bytes.
 pub const MAX_SIGNATURE: usize = 6144;
+
+/// The longest MAC VerifyMac takes, in bytes (HMAC-SHA-512's).
+pub const MAX_MAC: usize = 64;
 
 impl SigningAlgorithm {
     /// The length of the algorithm's hash, which a DIGEST message must have.
@@ -203,6 +238,22 @@ impl PublicKey {
     pub fn encryption_algorithms(&self) -> &'static [&'static str] {
         self.key_spec.encryption_algorithms(self.key_usage)
     }
+}
+
+/// What GenerateDataKeyPair and GenerateDataKeyPairWithoutPlaintext return.
+#[derive(Debug)]
+pub struct DataKeyPair {
+    /// The ARN of the symmetric key that encrypted the private key.
+    pub key_arn: String,
+    /// The kind of key pair.
+    pub key_pair_spec: KeySpec,
+    /// The public key, a DER-encoded X.509 SubjectPublicKeyInfo.
+    pub public_key: Vec<u8>,
+    /// The private key, PKCS#8 DER (GenerateDataKeyPair only); zeroized on drop.
+    pub private_key_plaintext: Option<SecretBytes>,
+    /// The private key encrypted under the symmetric key, with the encryption context: what
+    /// Decrypt takes back.
+    pub private_key_ciphertext_blob: Vec<u8>,
 }
 
 /// The arguments of GenerateMac, and with a MAC those of VerifyMac.

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::context::EncryptionContext;
+use crate::kms::{KeySpec, KeyUsage};
 
 /// An operation a grant can allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
@@ -40,11 +41,15 @@ pub enum GrantOperation {
     GenerateMac,
     /// VerifyMac.
     VerifyMac,
+    /// GenerateDataKeyPair.
+    GenerateDataKeyPair,
+    /// GenerateDataKeyPairWithoutPlaintext.
+    GenerateDataKeyPairWithoutPlaintext,
 }
 
 impl GrantOperation {
     /// Every operation a grant may name.
-    pub const ALL: [GrantOperation; 14] = [
+    pub const ALL: [GrantOperation; 16] = [
         Self::Decrypt,
         Self::Encrypt,
         Self::GenerateDataKey,
@@ -59,6 +64,8 @@ impl GrantOperation {
         Self::GetPublicKey,
         Self::GenerateMac,
         Self::VerifyMac,
+        Self::GenerateDataKeyPair,
+        Self::GenerateDataKeyPairWithoutPlaintext,
     ];
 
     /// The KMS name (`GenerateDataKey`).
@@ -78,6 +85,8 @@ impl GrantOperation {
             Self::GetPublicKey => "GetPublicKey",
             Self::GenerateMac => "GenerateMac",
             Self::VerifyMac => "VerifyMac",
+            Self::GenerateDataKeyPair => "GenerateDataKeyPair",
+            Self::GenerateDataKeyPairWithoutPlaintext => "GenerateDataKeyPairWithoutPlaintext",
         }
     }
 
@@ -99,9 +108,29 @@ impl GrantOperation {
                 | Self::Encrypt
                 | Self::GenerateDataKey
                 | Self::GenerateDataKeyWithoutPlaintext
+                | Self::GenerateDataKeyPair
+                | Self::GenerateDataKeyPairWithoutPlaintext
                 | Self::ReEncryptFrom
                 | Self::ReEncryptTo
         )
+    }
+
+    /// Whether the operation is one a key of `spec` and `usage` can do (a grant on it may
+    /// name only those; KMS refuses others with `ValidationException`).
+    pub fn applies_to(self, spec: KeySpec, usage: KeyUsage) -> bool {
+        match self {
+            Self::CreateGrant | Self::RetireGrant | Self::DescribeKey => true,
+            Self::Encrypt | Self::Decrypt | Self::ReEncryptFrom | Self::ReEncryptTo => {
+                usage == KeyUsage::EncryptDecrypt
+            }
+            Self::GenerateDataKey
+            | Self::GenerateDataKeyWithoutPlaintext
+            | Self::GenerateDataKeyPair
+            | Self::GenerateDataKeyPairWithoutPlaintext => spec == KeySpec::SymmetricDefault,
+            Self::Sign | Self::Verify => usage == KeyUsage::SignVerify,
+            Self::GetPublicKey => spec.is_key_pair(),
+            Self::GenerateMac | Self::VerifyMac => usage == KeyUsage::GenerateVerifyMac,
+        }
     }
 
     /// Whether a grant with encryption context constraints may name the operation: not the

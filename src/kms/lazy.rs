@@ -9,9 +9,9 @@
 use std::sync::{Arc, OnceLock};
 
 use super::{
-    Arn, Ciphertext, DataKey, DataKeySpec, Decrypted, DryRun, EncryptionContext, KeyAdmin, KeyGovernance, KeyImport,
-    KeyMacs, KeyRef, KeyRotation, KeyService, KeySigning, KeyTagging, KmsError, KmsFuture, ReEncryptRequest,
-    ReEncrypted, SecretBytes,
+    Arn, Ciphertext, DataKey, DataKeyPairs, DataKeySpec, Decrypted, DryRun, EncryptionContext, KeyAdmin, KeyGovernance,
+    KeyImport, KeyMacs, KeyRef, KeyRotation, KeyService, KeySigning, KeyTagging, KmsError, KmsFuture, ReEncryptRequest,
+    ReEncrypted, RsaEncryption, SecretBytes,
 };
 
 type Connect<T> = Box<dyn Fn() -> Result<T, KmsError> + Send + Sync>;
@@ -150,5 +150,13 @@ impl<T: KeyService> KeyService for LazyService<T> {
 
     fn macs(&self) -> Option<&dyn KeyMacs> {
         self.get().ok().and_then(|s| s.macs())
+    }
+
+    fn data_key_pairs(&self) -> Option<&dyn DataKeyPairs> {
+        self.get().ok().and_then(|s| s.data_key_pairs())
+    }
+
+    fn rsa_encryption(&self) -> Option<&dyn RsaEncryption> {
+        self.get().ok().and_then(|s| s.rsa_encryption())
     }
 }

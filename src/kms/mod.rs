@@ -37,8 +37,9 @@ mod service;
 
 pub use crate::context::EncryptionContext;
 pub use asymmetric::{
-    validate_message, Mac, MacAlgorithm, MacRequest, MessageType, PublicKey, SignRequest, Signature, SigningAlgorithm,
-    VerifyRequest, MAX_SIGNATURE, MAX_SIGN_MESSAGE,
+    validate_message, DataKeyPair, Mac, MacAlgorithm, MacRequest, MessageType, PublicKey, RsaEncryptionAlgorithm,
+    RsaEncryptionRequest, SignRequest, Signature, SigningAlgorithm, VerifyRequest, MAX_MAC, MAX_SIGNATURE,
+    MAX_SIGN_MESSAGE,
 };
 pub use bound_context::{BoundContext, MAX_CONTEXT_BYTES};
 pub use data_key::{DataKey, DataKeySpec, SecretBytes};
@@ -61,7 +62,7 @@ pub use metadata::{
     MAX_ON_DEMAND_ROTATIONS, MAX_TAGS_PER_KEY, ROTATION_PERIOD_DAYS,
 };
 pub use service::{
-    validate_random_len, Ciphertext, CreateKeyRequest, Decrypted, DryRun, KeyAdmin, KeyGovernance, KeyImport, KeyMacs,
-    KeyRotation, KeyService, KeySigning, KeyTagging, ReEncryptRequest, ReEncrypted, Sealing, MAX_ENCRYPT_PLAINTEXT,
-    MAX_RANDOM_BYTES,
+    validate_random_len, Ciphertext, CreateKeyRequest, DataKeyPairs, Decrypted, DryRun, KeyAdmin, KeyGovernance,
+    KeyImport, KeyMacs, KeyRotation, KeyService, KeySigning, KeyTagging, ReEncryptRequest, ReEncrypted, RsaEncryption,
+    Sealing, MAX_ENCRYPT_PLAINTEXT, MAX_RANDOM_BYTES,
 };

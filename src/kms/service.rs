@@ -4,10 +4,10 @@
 //! tags ([`KeyTagging`]), signing keys ([`KeySigning`]) and HMAC keys ([`KeyMacs`]).
 
 use super::{
-    AliasEntry, Arn, CreateGrantRequest, CreatedGrant, DataKey, DataKeySpec, EncryptionContext, GrantDryRun,
-    GrantEntry, GrantTarget, ImportParameters, ImportRequest, KeyMetadata, KeyRef, KeySpec, KeyUsage, KmsError,
-    KmsFuture, Mac, MacRequest, Origin, PublicKey, RotationEntry, RotationStatus, SecretBytes, SignRequest, Signature,
-    Tag, VerifyRequest, WrappingAlgorithm, WrappingKeySpec,
+    AliasEntry, Arn, CreateGrantRequest, CreatedGrant, DataKey, DataKeyPair, DataKeySpec, EncryptionContext,
+    GrantDryRun, GrantEntry, GrantTarget, ImportParameters, ImportRequest, KeyMetadata, KeyRef, KeySpec, KeyUsage,
+    KmsError, KmsFuture, Mac, MacRequest, Origin, PublicKey, RotationEntry, RotationStatus, RsaEncryptionRequest,
+    SecretBytes, SignRequest, Signature, Tag, VerifyRequest, WrappingAlgorithm, WrappingKeySpec,
 };
 #[cfg(doc)]
 use super::{DEFAULT_ROTATION_PERIOD_DAYS, DELETION_WINDOW_DAYS, MAX_ON_DEMAND_ROTATIONS, ROTATION_PERIOD_DAYS};
@@ -210,6 +210,16 @@ pub trait KeyService: Send + Sync + std::fmt::Debug {
     fn macs(&self) -> Option<&dyn KeyMacs> {
         None
     }
+
+    /// Encryption with RSA keys, on backends that hold them.
+    fn rsa_encryption(&self) -> Option<&dyn RsaEncryption> {
+        None
+    }
+
+    /// Data key pairs, on backends that make them.
+    fn data_key_pairs(&self) -> Option<&dyn DataKeyPairs> {
+        None
+    }
 }
 
 /// The arguments of CreateKey.
@@ -353,6 +363,37 @@ pub trait KeySigning: Send + Sync {
     /// GetPublicKey: the public half of an RSA or ECC key (`UnsupportedOperationException`
     /// for a symmetric or HMAC key).
     fn get_public_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, PublicKey>;
+}
+
+/// Encrypt and Decrypt with RSA ENCRYPT_DECRYPT keys, RSAES-OAEP (the local store, AWS KMS).
+/// These take no encryption context: KMS's asymmetric algorithms have none.
+pub trait RsaEncryption: Send + Sync {
+    /// Encrypt under the key's public key (`ValidationException` for a plaintext longer than
+    /// the key and algorithm allow).
+    fn encrypt_rsa<'a>(&'a self, request: RsaEncryptionRequest<'a>) -> KmsFuture<'a, Ciphertext>;
+    /// Decrypt with the key's private key (`InvalidCiphertextException` if it does not).
+    fn decrypt_rsa<'a>(&'a self, request: RsaEncryptionRequest<'a>) -> KmsFuture<'a, Decrypted>;
+}
+
+/// Data key pairs: a fresh RSA or elliptic-curve key pair whose private key comes back
+/// encrypted under a symmetric key with an encryption context, as Encrypt would encrypt it
+/// (the local store, AWS KMS).
+pub trait DataKeyPairs: Send + Sync {
+    /// GenerateDataKeyPair: the pair of `spec` (a key-pair spec, `ValidationException`
+    /// otherwise), with the private key in plaintext and encrypted under `key`.
+    fn generate_data_key_pair<'a>(
+        &'a self,
+        key: &'a KeyRef,
+        spec: KeySpec,
+        context: &'a EncryptionContext,
+    ) -> KmsFuture<'a, DataKeyPair>;
+    /// GenerateDataKeyPairWithoutPlaintext: the same, with the private key only encrypted.
+    fn generate_data_key_pair_without_plaintext<'a>(
+        &'a self,
+        key: &'a KeyRef,
+        spec: KeySpec,
+        context: &'a EncryptionContext,
+    ) -> KmsFuture<'a, DataKeyPair>;
 }
 
 /// HMAC keys (GenerateMac, VerifyMac): the local store, AWS KMS.

@@ -23,6 +23,7 @@ mod dry_run;
 mod errors;
 mod governance;
 mod import;
+mod key_pairs;
 mod rotation;
 mod service;
 mod tags;

@@ -2,8 +2,9 @@
 
 use aws_sdk_kms::primitives::Blob;
 use envcrypt::kms::{
-    Arn, Ciphertext, DataKey, DataKeySpec, Decrypted, DryRun, EncryptionContext, KeyAdmin, KeyGovernance, KeyImport,
-    KeyRef, KeyRotation, KeyService, KeyTagging, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes,
+    Arn, Ciphertext, DataKey, DataKeyPairs, DataKeySpec, Decrypted, DryRun, EncryptionContext, KeyAdmin, KeyGovernance,
+    KeyImport, KeyMacs, KeyRef, KeyRotation, KeyService, KeySigning, KeyTagging, KmsError, KmsFuture, ReEncryptRequest,
+    ReEncrypted, RsaEncryption, SecretBytes,
 };
 use zeroize::Zeroizing;
 
@@ -169,6 +170,22 @@ impl KeyService for AwsKmsService {
     }
 
     fn tagging(&self) -> Option<&dyn KeyTagging> {
+        Some(self)
+    }
+
+    fn signing(&self) -> Option<&dyn KeySigning> {
+        Some(self)
+    }
+
+    fn macs(&self) -> Option<&dyn KeyMacs> {
+        Some(self)
+    }
+
+    fn data_key_pairs(&self) -> Option<&dyn DataKeyPairs> {
+        Some(self)
+    }
+
+    fn rsa_encryption(&self) -> Option<&dyn RsaEncryption> {
         Some(self)
     }
 }

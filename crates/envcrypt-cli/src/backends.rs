@@ -13,8 +13,8 @@ use std::sync::Arc;
 use envcrypt::keyring::Keyring;
 use envcrypt::kms::local::{LocalKeyService, StoreOptions};
 use envcrypt::kms::{
-    Arn, KeyAdmin, KeyGovernance, KeyImport, KeyMacs, KeyRef, KeyRotation, KeyService, KeySigning, KeyTagging,
-    KmsError, LazyService,
+    Arn, DataKeyPairs, KeyAdmin, KeyGovernance, KeyImport, KeyMacs, KeyRef, KeyRotation, KeyService, KeySigning,
+    KeyTagging, KmsError, LazyService, RsaEncryption,
 };
 use envcrypt_aws::{AwsKmsService, AwsOptions};
 use envcrypt_pkcs11::{ClusterConfig, ConfigSources, Pkcs11KeyService, Pkcs11Options};
@@ -167,6 +167,20 @@ impl Backends {
         self.connected(kind)?
             .signing()
             .ok_or_else(|| CliError::usage(format!("the {} backend has no asymmetric signing keys yet", kind.name())))
+    }
+
+    /// A backend's RSA encryption keys.
+    pub fn rsa_encryption(&self, kind: BackendKind) -> Result<&dyn RsaEncryption, CliError> {
+        self.connected(kind)?
+            .rsa_encryption()
+            .ok_or_else(|| CliError::usage(format!("the {} backend has no RSA encryption keys yet", kind.name())))
+    }
+
+    /// A backend's data key pairs.
+    pub fn data_key_pairs(&self, kind: BackendKind) -> Result<&dyn DataKeyPairs, CliError> {
+        self.connected(kind)?
+            .data_key_pairs()
+            .ok_or_else(|| CliError::usage(format!("the {} backend makes no data key pairs yet", kind.name())))
     }
 
     /// A backend's HMAC keys.

@@ -22,6 +22,7 @@
 mod access;
 mod backend;
 mod import;
+mod key_pairs;
 mod keys;
 mod local;
 mod outcome;

@@ -85,6 +85,24 @@ pub const MOTO_DEVIATIONS: Deviations = &[
     ("dry-run-create-grant-disabled-key", Expected::Error("KMSInternalException")),
     ("dry-run-retire-grant", Expected::Error("KMSInternalException")),
     ("dry-run-revoke-grant", Expected::Error("KMSInternalException")),
+    // Asymmetric and HMAC keys: CreateKey takes any spec with any usage; Sign takes a digest
+    // of any length, a key of another usage or spec (with ValidationException where KMS has
+    // InvalidKeyUsageException), and disabled keys; Verify answers an invalid signature with
+    // SignatureValid false (which the AWS backend reports as KMSInternalException) instead
+    // of KMSInvalidSignatureException; GetPublicKey answers without KeySpec (only the older
+    // CustomerMasterKeySpec, which the AWS backend does not read), and of a symmetric key fails
+    // with HTTP 500; signing keys rotate; GenerateMac takes any algorithm.
+    ("create-key-ecc-for-encryption", Expected::Ok("ECC_NIST_P256 ENCRYPT_DECRYPT ")),
+    ("create-key-hmac-for-signing", Expected::Ok("HMAC_256 SIGN_VERIFY ")),
+    ("verify-tampered-message", Expected::Error("KMSInternalException")),
+    ("sign-digest-of-wrong-length", Expected::Ok("signed")),
+    ("sign-with-algorithm-of-another-spec", Expected::Error("ValidationException")),
+    ("sign-with-encryption-key", Expected::Error("ValidationException")),
+    ("sign-with-disabled-key", Expected::Ok("signed")),
+    ("get-public-key-of-signing-key", Expected::Error("KMSInternalException")),
+    ("get-public-key-of-symmetric-key", Expected::Error("KMSInternalException")),
+    ("rotate-signing-key", Expected::Ok("rotated")),
+    ("generate-mac-with-another-algorithm", Expected::Ok("verified")),
 ];
 
 /// Runs every scenario on `backend`, in order, then cleans up the keys it created.

@@ -1,11 +1,14 @@
 //! The scenarios, each a behaviour AWS KMS documents, named and checked on any backend.
 
-use envcrypt::kms::{DataKeySpec, EncryptionContext, KeyRef, KmsError, ReEncryptRequest, Tag, WrappingAlgorithm};
+use envcrypt::kms::{
+    DataKeySpec, EncryptionContext, KeyRef, KeySpec, KeyUsage, KmsError, MacAlgorithm, MessageType, ReEncryptRequest,
+    SigningAlgorithm, Tag, WrappingAlgorithm,
+};
 
 use crate::backend::{id, purpose, setup, Backend, ScenarioError};
 use crate::outcome::Expected;
 use crate::outcome::Expected::{Error as Fails, Ok as Gives};
-use crate::{access, import, keys, rotation};
+use crate::{access, import, key_pairs, keys, rotation};
 
 type Result<T> = std::result::Result<T, ScenarioError>;
 
@@ -779,5 +782,117 @@ pub static SCENARIOS: &[Scenario] = &[
         name: "dry-run-revoke-unknown-grant",
         documented: Fails("NotFoundException"),
         run: |b| keys::dry_run_remove_grant(b, keys::GrantRemoval::RevokeUnknown),
+    },
+    // Asymmetric and HMAC keys.
+    Scenario {
+        name: "create-key-ecc-p256-sign-verify",
+        documented: Gives("ECC_NIST_P256 SIGN_VERIFY ECDSA_SHA_256"),
+        run: |b| key_pairs::created(b, KeySpec::EccNistP256, KeyUsage::SignVerify),
+    },
+    Scenario {
+        name: "create-key-ecc-for-encryption",
+        documented: Fails("ValidationException"),
+        run: |b| key_pairs::created(b, KeySpec::EccNistP256, KeyUsage::EncryptDecrypt),
+    },
+    Scenario {
+        name: "create-key-hmac-for-signing",
+        documented: Fails("ValidationException"),
+        run: |b| key_pairs::created(b, KeySpec::Hmac256, KeyUsage::SignVerify),
+    },
+    Scenario {
+        name: "sign-verify-ecdsa-p256",
+        documented: Gives("verified"),
+        run: |b| key_pairs::sign_and_verify(b, KeySpec::EccNistP256, SigningAlgorithm::EcdsaSha256),
+    },
+    Scenario {
+        name: "sign-verify-ecdsa-p384",
+        documented: Gives("verified"),
+        run: |b| key_pairs::sign_and_verify(b, KeySpec::EccNistP384, SigningAlgorithm::EcdsaSha384),
+    },
+    Scenario {
+        name: "sign-verify-rsa-pss-sha-256",
+        documented: Gives("verified"),
+        run: |b| key_pairs::sign_and_verify(b, KeySpec::Rsa2048, SigningAlgorithm::RsassaPssSha256),
+    },
+    Scenario {
+        name: "sign-verify-rsa-pkcs1-sha-512",
+        documented: Gives("verified"),
+        run: |b| key_pairs::sign_and_verify(b, KeySpec::Rsa2048, SigningAlgorithm::RsassaPkcs1V15Sha512),
+    },
+    Scenario {
+        name: "verify-tampered-message",
+        documented: Fails("KMSInvalidSignatureException"),
+        run: key_pairs::verify_tampered,
+    },
+    Scenario {
+        name: "sign-digest-of-wrong-length",
+        documented: Fails("ValidationException"),
+        run: |b| {
+            let key = (KeySpec::EccNistP256, KeyUsage::SignVerify);
+            key_pairs::sign_with(b, key, &[7; 31], MessageType::Digest, SigningAlgorithm::EcdsaSha256, |_, _| Ok(()))
+        },
+    },
+    Scenario {
+        name: "sign-digest",
+        documented: Gives("signed"),
+        run: |b| {
+            let key = (KeySpec::EccNistP256, KeyUsage::SignVerify);
+            key_pairs::sign_with(b, key, &[7; 32], MessageType::Digest, SigningAlgorithm::EcdsaSha256, |_, _| Ok(()))
+        },
+    },
+    Scenario {
+        name: "sign-with-algorithm-of-another-spec",
+        documented: Fails("InvalidKeyUsageException"),
+        run: |b| {
+            let key = (KeySpec::EccNistP256, KeyUsage::SignVerify);
+            key_pairs::sign_with(b, key, b"m", MessageType::Raw, SigningAlgorithm::EcdsaSha384, |_, _| Ok(()))
+        },
+    },
+    Scenario {
+        name: "sign-with-encryption-key",
+        documented: Fails("InvalidKeyUsageException"),
+        run: |b| {
+            let key = (KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt);
+            key_pairs::sign_with(b, key, b"m", MessageType::Raw, SigningAlgorithm::EcdsaSha256, |_, _| Ok(()))
+        },
+    },
+    Scenario {
+        name: "sign-with-disabled-key",
+        documented: Fails("DisabledException"),
+        run: |b| {
+            let key = (KeySpec::EccNistP256, KeyUsage::SignVerify);
+            let disable = |b: &Backend<'_>, k: &KeyRef| b.admin.disable_key(k).wait();
+            key_pairs::sign_with(b, key, b"m", MessageType::Raw, SigningAlgorithm::EcdsaSha256, disable)
+        },
+    },
+    Scenario {
+        name: "get-public-key-of-signing-key",
+        documented: Gives("ECC_NIST_P384 SIGN_VERIFY ECDSA_SHA_384"),
+        run: |b| key_pairs::public_key(b, KeySpec::EccNistP384, KeyUsage::SignVerify),
+    },
+    Scenario {
+        name: "get-public-key-of-symmetric-key",
+        documented: Fails("UnsupportedOperationException"),
+        run: |b| key_pairs::public_key(b, KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt),
+    },
+    Scenario {
+        name: "rotate-signing-key",
+        documented: Fails("UnsupportedOperationException"),
+        run: key_pairs::rotate_signing_key,
+    },
+    Scenario {
+        name: "generate-and-verify-mac",
+        documented: Gives("verified"),
+        run: |b| key_pairs::mac_with(b, MacAlgorithm::HmacSha256, false),
+    },
+    Scenario {
+        name: "verify-mac-mismatch",
+        documented: Fails("KMSInvalidMacException"),
+        run: |b| key_pairs::mac_with(b, MacAlgorithm::HmacSha256, true),
+    },
+    Scenario {
+        name: "generate-mac-with-another-algorithm",
+        documented: Fails("InvalidKeyUsageException"),
+        run: |b| key_pairs::mac_with(b, MacAlgorithm::HmacSha512, false),
     },
 ];

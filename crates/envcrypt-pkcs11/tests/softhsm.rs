@@ -51,8 +51,8 @@ fn conformance_on_one_token() {
     let not_run = report.rows.iter().filter(|r| r.results[0].1 == Verdict::NotRun).count();
     // Not run: the scenarios that need key policies or grants (13), rotation schedules (16) or
     // imported material (10), none of which an HSM cluster has, as a KMS custom key store has
-    // none.
-    assert_eq!(not_run, 39);
+    // none; and those of asymmetric and HMAC keys (19), which the cluster does not make yet.
+    assert_eq!(not_run, 58);
 }
 
 #[test]

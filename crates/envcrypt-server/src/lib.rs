@@ -37,6 +37,6 @@ mod server;
 mod tls;
 
 pub use backend::{Backend, LocalStore, Recorded, SharedService};
-pub use protocol::{PlaintextResponse, CONTENT_TYPE, MAX_BODY_BYTES};
+pub use protocol::{DataKeyPairResponse, PlaintextResponse, CONTENT_TYPE, MAX_BODY_BYTES};
 pub use server::{ServeError, Server, ServerOptions};
 pub use tls::{default_names, Tls, TlsError, TlsSource};

@@ -131,6 +131,24 @@ pub struct PlaintextResponse<'a> {
     pub encryption_algorithm: Option<&'static str>,
 }
 
+/// GenerateDataKeyPair's answer, as KMS sends it; the private key's plaintext is base64 in a
+/// buffer the caller wipes.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DataKeyPairResponse<'a> {
+    /// The symmetric key's ARN.
+    pub key_id: &'a str,
+    /// The key pair's spec.
+    pub key_pair_spec: &'static str,
+    /// The public key (DER SubjectPublicKeyInfo), base64.
+    pub public_key: String,
+    /// The encrypted private key, base64.
+    pub private_key_ciphertext_blob: String,
+    /// The private key (PKCS#8 DER), base64 (GenerateDataKeyPair only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_key_plaintext: Option<&'a str>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ use super::{key_param, KeyRecord, LocalKeyService};
 use crate::crypto;
 use crate::kms::{
     merge_tags, validate_alias_name, validate_description, AliasEntry, CreateKeyRequest, KeyAdmin, KeyMetadata, KeyRef,
-    KeyState, KmsError, KmsFuture, Lifecycle, Origin,
+    KeySpec, KeyState, KmsError, KmsFuture, Lifecycle, Origin,
 };
 
 const RESERVED_ALIAS_PREFIX: &str = "alias/aws/";
@@ -111,19 +111,14 @@ impl LocalKeyService {
                 policy.map_or_else(|| KeyPolicy::default_text(&self.principal, spec, usage), str::to_owned),
             )?;
             merge_tags(&mut record.tags, tags)?;
-            if let Some(material) = crypto::key_pair::generate(spec) {
-                if origin == Some(Origin::External) {
-                    return Err(KmsError::UnsupportedOperation(format!(
-                        "the local store imports key material only into symmetric encryption keys, not {spec} keys"
-                    )));
-                }
-                record.backing_keys.clear();
-                record.material = Some(self.root.wrap_key_material(&record.key_id, &material));
-                (record.key_spec, record.key_usage) = (spec, usage);
-            }
             match origin {
                 None | Some(Origin::AwsKms) => {}
-                Some(Origin::External) => self.await_import(&mut record),
+                Some(Origin::External) if spec == KeySpec::SymmetricDefault => self.await_import(&mut record),
+                Some(Origin::External) => {
+                    return Err(KmsError::UnsupportedOperation(format!(
+                        "the local store imports key material only into symmetric encryption keys, not {spec} keys"
+                    )))
+                }
                 Some(other) => {
                     return Err(KmsError::UnsupportedOperation(format!(
                         "the local store has no custom key store: it cannot create a key with origin {other}"
@@ -133,6 +128,12 @@ impl LocalKeyService {
             let arn = self.arn(&record.key_id);
             if let Some(policy) = policy {
                 self.check_new_policy(policy, &arn, bypass)?;
+            }
+            // Made only once every check has passed: an RSA key takes a while.
+            if let Some(material) = crypto::key_pair::generate(spec) {
+                record.backing_keys.clear();
+                record.material = Some(self.root.wrap_key_material(&record.key_id, spec, usage, &material));
+                (record.key_spec, record.key_usage) = (spec, usage);
             }
             let txn = self.disk.write()?;
             self.purge_deleted(&txn)?;

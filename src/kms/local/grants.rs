@@ -96,6 +96,14 @@ impl LocalKeyService {
                     ));
                 }
             }
+            if let Some(op) = operations.iter().find(|op| !op.applies_to(record.key_spec, record.key_usage)) {
+                return Err(KmsError::Validation(format!(
+                    "a grant on key {}, a {} key for {}, cannot allow {op}",
+                    service.arn(&record.key_id),
+                    record.key_spec,
+                    record.key_usage
+                )));
+            }
             // As KMS's key-state table: a disabled key is DisabledException; one pending
             // deletion or import is KMSInvalidStateException.
             if record.state == KeyState::PendingDeletion {

@@ -1,5 +1,6 @@
-//! Asymmetric and HMAC keys on the local store: Sign, Verify, GetPublicKey ([`KeySigning`])
-//! and GenerateMac, VerifyMac ([`KeyMacs`]). A key's private key or HMAC key is kept wrapped
+//! Asymmetric and HMAC keys on the local store: Sign, Verify, GetPublicKey ([`KeySigning`]),
+//! GenerateMac, VerifyMac ([`KeyMacs`]), and data key pairs made under a symmetric key
+//! ([`DataKeyPairs`]), and RSAES-OAEP with RSA encryption keys ([`RsaEncryption`]). A key's private key or HMAC key is kept wrapped
 //! under the root key and unwrapped only for the call; each call is authorized by the key
 //! policy and grants, and audited without its message.
 
@@ -7,15 +8,51 @@ use zeroize::Zeroizing;
 
 use super::audit::Call;
 use super::disk::key_file;
-use super::{key_param, KeyRecord, LocalKeyService, StoreError};
+use super::{context_param, key_param, seal_with_record, KeyRecord, LocalKeyService, StoreError, Use};
 use crate::crypto::key_pair::{self, BadKeyMaterial};
 use crate::kms::{
-    validate_message, KeyMacs, KeyRef, KeySigning, KeyUsage, KmsError, KmsFuture, Mac, MacRequest, MessageType,
-    PublicKey, SignRequest, Signature, VerifyRequest, MAX_SIGNATURE, MAX_SIGN_MESSAGE,
+    validate_message, Ciphertext, DataKeyPair, DataKeyPairs, Decrypted, EncryptionContext, KeyMacs, KeyRef, KeySigning,
+    KeySpec, KeyUsage, KmsError, KmsFuture, Mac, MacRequest, MessageType, PublicKey, RsaEncryption,
+    RsaEncryptionRequest, SecretBytes, SignRequest, Signature, VerifyRequest, MAX_MAC, MAX_SIGNATURE, MAX_SIGN_MESSAGE,
 };
 
 impl LocalKeyService {
-    /// Reads `key` for `operation`: authorized for `action`, usable, and a key of `usage`
+    /// Reads `key` for `operation`: authorized for `action` before anything else is looked
+    /// at, then usable.
+    fn authorized(
+        &self,
+        key: &KeyRef,
+        operation: &'static str,
+        action: &'static str,
+        call: &mut Call,
+    ) -> Result<KeyRecord, KmsError> {
+        let txn = self.disk.read()?;
+        let key_id = self.resolve(&txn, key)?;
+        let record = self.load(&txn, &key_id)?;
+        drop(txn);
+        call.resource(&self.arn(&key_id));
+        self.authorize(&record, action, None)?;
+        self.check_usable(&record, operation)?;
+        Ok(record)
+    }
+
+    /// An asymmetric or HMAC key's material, unwrapped; a key of that kind without it, or with
+    /// material that is not its own, is a damaged store.
+    fn material(&self, record: &KeyRecord) -> Result<Zeroizing<Vec<u8>>, KmsError> {
+        let corrupt = |reason: String| StoreError::corrupt(self.disk.dir().join(key_file(&record.key_id)), reason);
+        let wrapped = record
+            .material
+            .as_deref()
+            .ok_or_else(|| corrupt(format!("the {} key has no key material", record.key_spec)))?;
+        let material = self
+            .root
+            .unwrap_key_material(&record.key_id, record.key_spec, record.key_usage, wrapped)
+            .map_err(corrupt)?;
+        key_pair::check_material(record.key_spec, &material).map_err(|e| corrupt(e.to_string()))?;
+        Ok(material)
+    }
+
+    /// Reads `key` for `operation` ([`Self::authorized`]), a key of `usage`
     /// (`InvalidKeyUsageException` otherwise), with its material.
     fn key_with_material(
         &self,
@@ -25,28 +62,17 @@ impl LocalKeyService {
         usage: &[KeyUsage],
         call: &mut Call,
     ) -> Result<(KeyRecord, Zeroizing<Vec<u8>>), KmsError> {
-        let txn = self.disk.read()?;
-        let key_id = self.resolve(&txn, key)?;
-        let record = self.load(&txn, &key_id)?;
-        drop(txn);
-        let arn = self.arn(&key_id);
-        call.resource(&arn);
-        self.authorize(&record, action, None)?;
-        self.check_usable(&record, operation)?;
-        let material = match &record.material {
-            Some(wrapped) if usage.contains(&record.key_usage) => self
-                .root
-                .unwrap_key_material(&record.key_id, wrapped)
-                .map_err(|reason| StoreError::corrupt(self.disk.dir().join(key_file(&record.key_id)), reason))?,
-            _ => {
-                return Err(KmsError::InvalidKeyUsage(format!(
-                    "key {arn} is a {} key for {}; {operation} needs a key for {}",
-                    record.key_spec,
-                    record.key_usage,
-                    usage.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(" or ")
-                )))
-            }
-        };
+        let record = self.authorized(key, operation, action, call)?;
+        if record.key_spec == KeySpec::SymmetricDefault || !usage.contains(&record.key_usage) {
+            return Err(KmsError::InvalidKeyUsage(format!(
+                "key {} is a {} key for {}; {operation} needs a key for {}",
+                self.arn(&record.key_id),
+                record.key_spec,
+                record.key_usage,
+                usage.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(" or ")
+            )));
+        }
+        let material = self.material(&record)?;
         Ok((record, material))
     }
 
@@ -137,7 +163,7 @@ impl LocalKeyService {
 
 impl KeySigning for LocalKeyService {
     fn sign<'a>(&'a self, request: SignRequest<'a>) -> KmsFuture<'a, Signature> {
-        let call = Call::new("Sign", false)
+        let call = Call::new("Sign", true)
             .param("keyId", key_param(request.key))
             .param("messageType", request.message_type.as_str())
             .param("signingAlgorithm", request.algorithm.as_str());
@@ -145,7 +171,7 @@ impl KeySigning for LocalKeyService {
     }
 
     fn verify<'a>(&'a self, request: VerifyRequest<'a>) -> KmsFuture<'a, String> {
-        let call = Call::new("Verify", false)
+        let call = Call::new("Verify", true)
             .param("keyId", key_param(request.signed.key))
             .param("messageType", request.signed.message_type.as_str())
             .param("signingAlgorithm", request.signed.algorithm.as_str());
@@ -155,9 +181,7 @@ impl KeySigning for LocalKeyService {
     fn get_public_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, PublicKey> {
         let call = Call::new("GetPublicKey", true).param("keyId", key_param(key));
         KmsFuture::ready(self.audited(call, |call| {
-            let txn = self.disk.read()?;
-            let record = self.load(&txn, &self.resolve(&txn, key)?)?;
-            drop(txn);
+            let record = self.authorized(key, "GetPublicKey", "kms:GetPublicKey", call)?;
             if !record.key_spec.is_key_pair() {
                 return Err(KmsError::UnsupportedOperation(format!(
                     "key {} is a {} key, which has no public key",
@@ -165,9 +189,7 @@ impl KeySigning for LocalKeyService {
                     record.key_spec
                 )));
             }
-            let usages = [KeyUsage::SignVerify, KeyUsage::EncryptDecrypt];
-            let (record, private_key) =
-                self.key_with_material(key, "GetPublicKey", "kms:GetPublicKey", &usages, call)?;
+            let private_key = self.material(&record)?;
             let der = key_pair::public_key(record.key_spec, &private_key).map_err(|e| self.bad_material(&record, e))?;
             Ok(PublicKey {
                 key_arn: self.arn(&record.key_id),
@@ -181,7 +203,7 @@ impl KeySigning for LocalKeyService {
 
 impl KeyMacs for LocalKeyService {
     fn generate_mac<'a>(&'a self, request: MacRequest<'a>) -> KmsFuture<'a, Mac> {
-        let call = Call::new("GenerateMac", false)
+        let call = Call::new("GenerateMac", true)
             .param("keyId", key_param(request.key))
             .param("macAlgorithm", request.algorithm.as_str());
         KmsFuture::ready(self.audited(call, |call| {
@@ -192,10 +214,16 @@ impl KeyMacs for LocalKeyService {
     }
 
     fn verify_mac<'a>(&'a self, request: MacRequest<'a>, mac: &'a [u8]) -> KmsFuture<'a, String> {
-        let call = Call::new("VerifyMac", false)
+        let call = Call::new("VerifyMac", true)
             .param("keyId", key_param(request.key))
             .param("macAlgorithm", request.algorithm.as_str());
         KmsFuture::ready(self.audited(call, |call| {
+            if mac.is_empty() || mac.len() > MAX_MAC {
+                return Err(KmsError::Validation(format!(
+                    "the MAC has {} bytes; it must have 1 to {MAX_MAC}",
+                    mac.len()
+                )));
+            }
             let (record, key) = self.mac_key(&request, "VerifyMac", "kms:VerifyMac", call)?;
             if !key_pair::verify_mac(request.algorithm, &key, request.message, mac) {
                 return Err(KmsError::InvalidMac(format!(
@@ -205,6 +233,118 @@ impl KeyMacs for LocalKeyService {
                 )));
             }
             Ok(self.arn(&record.key_id))
+        }))
+    }
+}
+
+impl LocalKeyService {
+    /// GenerateDataKeyPair[WithoutPlaintext]: authorized and checked before the pair is made
+    /// (an RSA key takes a while), its private key sealed as Encrypt seals.
+    fn data_key_pair_now(
+        &self,
+        operation: &'static str,
+        key: &KeyRef,
+        spec: KeySpec,
+        context: &EncryptionContext,
+        call: &mut Call,
+    ) -> Result<(DataKeyPair, Zeroizing<Vec<u8>>), KmsError> {
+        if !spec.is_key_pair() {
+            return Err(KmsError::Validation(format!(
+                "KeyPairSpec {spec} is not a key pair: give RSA_2048, RSA_3072, RSA_4096, ECC_NIST_P256, \
+                 ECC_NIST_P384, ECC_NIST_P521 or ECC_SECG_P256K1"
+            )));
+        }
+        let use_ = Use::new(operation, context)?;
+        let txn = self.disk.read()?;
+        let key_id = self.resolve(&txn, key)?;
+        let record = self.load_for_use(txn, &key_id, &use_, call)?;
+        let private_key = key_pair::generate(spec).expect("a key-pair spec makes a key pair");
+        let public_key = key_pair::public_key(spec, &private_key).expect("a fresh key pair has a public key");
+        let sealed = seal_with_record(self, &record, &private_key, &use_.bound)?;
+        let pair = DataKeyPair {
+            key_arn: sealed.key_arn,
+            key_pair_spec: spec,
+            public_key,
+            private_key_plaintext: None,
+            private_key_ciphertext_blob: sealed.blob,
+        };
+        Ok((pair, private_key))
+    }
+
+    fn data_key_pair_call(operation: &'static str, key: &KeyRef, spec: KeySpec, context: &EncryptionContext) -> Call {
+        Call::new(operation, true)
+            .param("keyId", key_param(key))
+            .param("keyPairSpec", spec.as_str())
+            .param("encryptionContext", context_param(context))
+    }
+}
+
+impl DataKeyPairs for LocalKeyService {
+    fn generate_data_key_pair<'a>(
+        &'a self,
+        key: &'a KeyRef,
+        spec: KeySpec,
+        context: &'a EncryptionContext,
+    ) -> KmsFuture<'a, DataKeyPair> {
+        let operation = "GenerateDataKeyPair";
+        KmsFuture::ready(self.audited(Self::data_key_pair_call(operation, key, spec, context), |call| {
+            let (pair, private_key) = self.data_key_pair_now(operation, key, spec, context, call)?;
+            Ok(DataKeyPair { private_key_plaintext: Some(SecretBytes::new(private_key)), ..pair })
+        }))
+    }
+
+    fn generate_data_key_pair_without_plaintext<'a>(
+        &'a self,
+        key: &'a KeyRef,
+        spec: KeySpec,
+        context: &'a EncryptionContext,
+    ) -> KmsFuture<'a, DataKeyPair> {
+        let operation = "GenerateDataKeyPairWithoutPlaintext";
+        KmsFuture::ready(self.audited(Self::data_key_pair_call(operation, key, spec, context), |call| {
+            self.data_key_pair_now(operation, key, spec, context, call).map(|(pair, _)| pair)
+        }))
+    }
+}
+
+impl RsaEncryption for LocalKeyService {
+    fn encrypt_rsa<'a>(&'a self, request: RsaEncryptionRequest<'a>) -> KmsFuture<'a, Ciphertext> {
+        let call = Call::new("Encrypt", true)
+            .param("keyId", key_param(request.key))
+            .param("encryptionAlgorithm", request.algorithm.as_str());
+        KmsFuture::ready(self.audited(call, |call| {
+            let (record, private_key) =
+                self.key_with_material(request.key, "Encrypt", "kms:Encrypt", &[KeyUsage::EncryptDecrypt], call)?;
+            let encrypted = key_pair::rsa_encrypt(record.key_spec, &private_key, request.algorithm, request.data)
+                .map_err(|e| self.bad_material(&record, e))?
+                .ok_or_else(|| {
+                    KmsError::Validation(format!(
+                        "the plaintext has {} bytes, more than {} with a {} key allows",
+                        request.data.len(),
+                        request.algorithm,
+                        record.key_spec
+                    ))
+                })?;
+            Ok(Ciphertext { blob: encrypted, key_arn: self.arn(&record.key_id) })
+        }))
+    }
+
+    fn decrypt_rsa<'a>(&'a self, request: RsaEncryptionRequest<'a>) -> KmsFuture<'a, Decrypted> {
+        let call = Call::new("Decrypt", true)
+            .param("keyId", key_param(request.key))
+            .param("encryptionAlgorithm", request.algorithm.as_str());
+        KmsFuture::ready(self.audited(call, |call| {
+            let (record, private_key) =
+                self.key_with_material(request.key, "Decrypt", "kms:Decrypt", &[KeyUsage::EncryptDecrypt], call)?;
+            let plaintext = key_pair::rsa_decrypt(record.key_spec, &private_key, request.algorithm, request.data)
+                .map_err(|e| self.bad_material(&record, e))?
+                .ok_or_else(|| {
+                    KmsError::InvalidCiphertext(format!(
+                        "the ciphertext does not decrypt with {} under key {}",
+                        request.algorithm,
+                        self.arn(&record.key_id)
+                    ))
+                })?;
+            Ok(Decrypted { plaintext: SecretBytes::new(plaintext), key_arn: self.arn(&record.key_id) })
         }))
     }
 }

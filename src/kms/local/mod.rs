@@ -61,10 +61,10 @@ use self::policy::{KeyPolicy, PolicyCache};
 use self::record::{Aliases, BackingKeyRecord, KeyRecord, RotationSchedule, StoreMeta};
 use self::root::RootKey;
 use super::{
-    validate_random_len, Arn, ArnPrefix, BoundContext, Ciphertext, DataKey, DataKeySpec, Decrypted, DryRun,
-    EncryptionContext, KeyAdmin, KeyGovernance, KeyId, KeyImport, KeyMacs, KeyRef, KeyRotation, KeyService, KeySigning,
-    KeySpec, KeyState, KeyTagging, KeyUsage, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted, SecretBytes,
-    MAX_ENCRYPT_PLAINTEXT,
+    validate_random_len, Arn, ArnPrefix, BoundContext, Ciphertext, DataKey, DataKeyPairs, DataKeySpec, Decrypted,
+    DryRun, EncryptionContext, KeyAdmin, KeyGovernance, KeyId, KeyImport, KeyMacs, KeyRef, KeyRotation, KeyService,
+    KeySigning, KeySpec, KeyState, KeyTagging, KeyUsage, KmsError, KmsFuture, ReEncryptRequest, ReEncrypted,
+    RsaEncryption, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
 };
 use crate::clock::Clock;
 use crate::crypto::{self, Aes256Gcm};
@@ -819,6 +819,8 @@ fn action_of(operation: &'static str) -> &'static str {
         "GenerateDataKeyWithoutPlaintext" => "kms:GenerateDataKeyWithoutPlaintext",
         "Encrypt" => "kms:Encrypt",
         "Decrypt" => "kms:Decrypt",
+        "GenerateDataKeyPair" => "kms:GenerateDataKeyPair",
+        "GenerateDataKeyPairWithoutPlaintext" => "kms:GenerateDataKeyPairWithoutPlaintext",
         other => unreachable!("{other} is not a single-key cryptographic operation"),
     }
 }
@@ -1000,6 +1002,14 @@ impl KeyService for LocalKeyService {
     }
 
     fn macs(&self) -> Option<&dyn KeyMacs> {
+        Some(self)
+    }
+
+    fn data_key_pairs(&self) -> Option<&dyn DataKeyPairs> {
+        Some(self)
+    }
+
+    fn rsa_encryption(&self) -> Option<&dyn RsaEncryption> {
         Some(self)
     }
 }

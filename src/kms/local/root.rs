@@ -12,6 +12,7 @@ use zeroize::Zeroizing;
 use super::disk::{self, ReadTxn, WriteTxn, STORE_FILE};
 use super::StoreError;
 use crate::crypto::{self, Aes256Gcm, KEY_LEN};
+use crate::kms::{KeySpec, KeyUsage};
 
 pub(super) const ROOT_KEY_FILE: &str = "root.key";
 const CHECK_AAD: &[u8] = b"envcrypt store root check v1";
@@ -185,18 +186,29 @@ impl RootKey {
 }
 
 impl RootKey {
-    /// Wraps an asymmetric or HMAC key's material, bound to its key id.
-    pub(super) fn wrap_key_material(&self, key_id: &str, material: &[u8]) -> String {
-        B64.encode(self.aead.seal_random_nonce(&[KEY_MATERIAL_AAD, key_id.as_bytes()].concat(), material))
+    /// Wraps an asymmetric or HMAC key's material, bound to its key id, spec and usage (so
+    /// that an edited record cannot put one kind of key's material to another use).
+    pub(super) fn wrap_key_material(&self, key_id: &str, spec: KeySpec, usage: KeyUsage, material: &[u8]) -> String {
+        B64.encode(self.aead.seal_random_nonce(&material_aad(key_id, spec, usage), material))
     }
 
     /// Unwraps an asymmetric or HMAC key's material.
-    pub(super) fn unwrap_key_material(&self, key_id: &str, wrapped: &str) -> Result<Zeroizing<Vec<u8>>, String> {
+    pub(super) fn unwrap_key_material(
+        &self,
+        key_id: &str,
+        spec: KeySpec,
+        usage: KeyUsage,
+        wrapped: &str,
+    ) -> Result<Zeroizing<Vec<u8>>, String> {
         let sealed = B64.decode(wrapped).map_err(|e| e.to_string())?;
-        self.aead
-            .open_random_nonce(&[KEY_MATERIAL_AAD, key_id.as_bytes()].concat(), &sealed)
-            .map_err(|_| "the key material does not authenticate under the root key".to_owned())
+        self.aead.open_random_nonce(&material_aad(key_id, spec, usage), &sealed).map_err(|_| {
+            format!("the key material does not authenticate under the root key as a {spec} key for {usage}")
+        })
     }
+}
+
+fn material_aad(key_id: &str, spec: KeySpec, usage: KeyUsage) -> Vec<u8> {
+    [KEY_MATERIAL_AAD, key_id.as_bytes(), b"/", spec.as_str().as_bytes(), b"/", usage.as_str().as_bytes()].concat()
 }
 
 fn import_aad(key_id: &str, token: &str) -> Vec<u8> {

@@ -3,7 +3,7 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use envcrypt::kms::{DataKeySpec, DryRun, ReEncryptRequest, Sealing};
+use envcrypt::kms::{DataKeySpec, DryRun, ReEncryptRequest, RsaEncryptionAlgorithm, RsaEncryptionRequest, Sealing};
 use envcrypt_server::PlaintextResponse;
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -37,6 +37,8 @@ pub enum Command {
         #[command(flatten)]
         context: ContextArgs,
         #[command(flatten)]
+        algorithm: EncryptionAlgorithmArg,
+        #[command(flatten)]
         dry_run: DryRunArg,
     },
     /// Decrypt a ciphertext blob.
@@ -47,11 +49,14 @@ pub enum Command {
         /// The ciphertext blob, base64-encoded.
         #[arg(long, value_name = "BASE64")]
         ciphertext_blob: String,
-        /// The key the blob must be under (IncorrectKeyException otherwise).
+        /// The key the blob must be under (IncorrectKeyException otherwise); required with an
+        /// RSA --encryption-algorithm.
         #[arg(short, long)]
         key: Option<String>,
         #[command(flatten)]
         context: ContextArgs,
+        #[command(flatten)]
+        algorithm: EncryptionAlgorithmArg,
         #[command(flatten)]
         dry_run: DryRunArg,
     },
@@ -89,6 +94,31 @@ pub enum Command {
     },
     #[command(flatten)]
     KeyPair(signing::Command),
+}
+
+/// `--encryption-algorithm`: SYMMETRIC_DEFAULT (a symmetric key), or RSAES-OAEP with an RSA
+/// ENCRYPT_DECRYPT key (no encryption context).
+#[derive(Debug, clap::Args)]
+pub struct EncryptionAlgorithmArg {
+    /// SYMMETRIC_DEFAULT, RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256 (RSA keys).
+    #[arg(long, value_name = "ALGORITHM", value_parser = encryption_algorithm)]
+    encryption_algorithm: Option<Option<RsaEncryptionAlgorithm>>,
+}
+
+impl EncryptionAlgorithmArg {
+    /// The RSA algorithm given, if one was.
+    fn rsa(&self) -> Option<RsaEncryptionAlgorithm> {
+        self.encryption_algorithm.flatten()
+    }
+}
+
+fn encryption_algorithm(name: &str) -> Result<Option<RsaEncryptionAlgorithm>, String> {
+    match name {
+        "SYMMETRIC_DEFAULT" => Ok(None),
+        _ => RsaEncryptionAlgorithm::from_name(name)
+            .map(Some)
+            .ok_or_else(|| "give SYMMETRIC_DEFAULT, RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256".into()),
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -150,28 +180,50 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
                 .map_err(|e| CliError::kms(format!("GenerateDataKeyWithoutPlaintext with {key}"), &e))?;
             json!({ "CiphertextBlob": B64.encode(&out.blob), "KeyId": out.key_arn })
         }
-        Command::Encrypt { key, plaintext, context, .. } => {
+        Command::Encrypt { key, plaintext, context, algorithm, .. } => {
             let key = key_ref(key)?;
             let plaintext = Zeroizing::new(base64_arg("--plaintext", plaintext)?);
             let context = context.parse()?;
+            if let Some(algorithm) = algorithm.rsa() {
+                let request = RsaEncryptionRequest { key: &key, data: &plaintext, algorithm };
+                let out = backends
+                    .rsa_encryption(kind)?
+                    .encrypt_rsa(request)
+                    .wait()
+                    .map_err(|e| CliError::kms(format!("Encrypt with {key}"), &e))?;
+                return print::json(&json!({
+                    "CiphertextBlob": B64.encode(&out.blob),
+                    "KeyId": out.key_arn,
+                    "EncryptionAlgorithm": algorithm.as_str(),
+                }));
+            }
             let out = service
                 .encrypt(&key, &plaintext, &context)
                 .wait()
                 .map_err(|e| CliError::kms(format!("Encrypt with {key}"), &e))?;
             json!({ "CiphertextBlob": B64.encode(&out.blob), "KeyId": out.key_arn, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT" })
         }
-        Command::Decrypt { ciphertext_blob, key, context, .. } => {
+        Command::Decrypt { ciphertext_blob, key, context, algorithm, .. } => {
             let blob = base64_arg("--ciphertext-blob", ciphertext_blob)?;
             let key = key.as_deref().map(key_ref).transpose()?;
             let context = context.parse()?;
-            let out =
-                service.decrypt(&blob, &context, key.as_ref()).wait().map_err(|e| CliError::kms("Decrypt", &e))?;
+            let out = match (algorithm.rsa(), &key) {
+                (Some(algorithm), Some(key)) => backends
+                    .rsa_encryption(kind)?
+                    .decrypt_rsa(RsaEncryptionRequest { key, data: &blob, algorithm })
+                    .wait(),
+                (Some(algorithm), None) => {
+                    return Err(CliError::usage(format!("decrypting with {algorithm} needs --key")))
+                }
+                (None, _) => service.decrypt(&blob, &context, key.as_ref()).wait(),
+            }
+            .map_err(|e| CliError::kms("Decrypt", &e))?;
             let plaintext = Zeroizing::new(B64.encode(out.plaintext.expose_secret()));
             return print::json(&PlaintextResponse {
                 ciphertext_blob: None,
                 plaintext: &plaintext,
                 key_id: Some(&out.key_arn),
-                encryption_algorithm: Some("SYMMETRIC_DEFAULT"),
+                encryption_algorithm: Some(algorithm.rsa().map_or("SYMMETRIC_DEFAULT", |a| a.as_str())),
             });
         }
         Command::ReEncrypt {
@@ -273,6 +325,11 @@ fn dry_run_of(command: &Command) -> Result<Option<DryRunArgs>, CliError> {
         })
     };
     Ok(Some(match command {
+        Command::Encrypt { algorithm, dry_run, .. } | Command::Decrypt { algorithm, dry_run, .. }
+            if dry_run.dry_run && algorithm.rsa().is_some() =>
+        {
+            return Err(CliError::usage("--dry-run with an RSA --encryption-algorithm is not supported yet"));
+        }
         Command::GenerateDataKey(args) if args.dry_run.dry_run => {
             seal(Sealing::GenerateDataKey, &args.key, &args.context)?
         }
@@ -280,7 +337,7 @@ fn dry_run_of(command: &Command) -> Result<Option<DryRunArgs>, CliError> {
             seal(Sealing::GenerateDataKeyWithoutPlaintext, &args.key, &args.context)?
         }
         Command::Encrypt { key, context, dry_run, .. } if dry_run.dry_run => seal(Sealing::Encrypt, key, context)?,
-        Command::Decrypt { ciphertext_blob, key, context, dry_run } if dry_run.dry_run => DryRunArgs {
+        Command::Decrypt { ciphertext_blob, key, context, dry_run, .. } if dry_run.dry_run => DryRunArgs {
             kind: DryRunKind::Decrypt,
             key: key.as_deref().map(key_ref).transpose()?,
             blob: base64_arg("--ciphertext-blob", ciphertext_blob)?,

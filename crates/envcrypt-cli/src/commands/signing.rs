@@ -1,17 +1,19 @@
-//! `envcrypt kms sign|verify|get-public-key|generate-mac|verify-mac`: the operations of
-//! asymmetric and HMAC keys, with messages and signatures from files or base64 and JSON out as
-//! `aws kms` prints it.
+//! `envcrypt kms sign|verify|get-public-key|generate-mac|verify-mac|generate-data-key-pair`:
+//! the operations of asymmetric and HMAC keys, and data key pairs, with messages and signatures
+//! from files or base64 and JSON out as `aws kms` prints it.
 
 use std::path::PathBuf;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use envcrypt::kms::{MacAlgorithm, MacRequest, MessageType, SignRequest, SigningAlgorithm, VerifyRequest};
+use envcrypt::kms::{KeySpec, MacAlgorithm, MacRequest, MessageType, SignRequest, SigningAlgorithm, VerifyRequest};
+use envcrypt_server::DataKeyPairResponse;
 use serde_json::json;
+use zeroize::Zeroizing;
 
 use crate::backends::Backends;
 use crate::error::CliError;
-use crate::flags::{base64_arg, key_ref};
+use crate::flags::{base64_arg, key_ref, ContextArgs};
 use crate::print;
 
 /// The operations of asymmetric and HMAC keys.
@@ -78,6 +80,25 @@ Example:
         #[arg(long, value_name = "BASE64")]
         mac: String,
     },
+    /// GenerateDataKeyPair: a fresh key pair, its private key (PKCS#8 DER) in plaintext and
+    /// encrypted under a symmetric --key with the context; `kms decrypt` takes the latter back.
+    #[command(after_help = "\
+Examples:
+  envcrypt kms generate-data-key-pair --key alias/backup --key-pair-spec ECC_NIST_P256 --context app=signer
+  envcrypt kms generate-data-key-pair --key alias/backup --key-pair-spec RSA_3072 --without-plaintext")]
+    GenerateDataKeyPair {
+        /// The symmetric key that encrypts the private key.
+        #[arg(short, long)]
+        key: String,
+        /// RSA_2048, RSA_3072, RSA_4096, ECC_NIST_P256, ECC_NIST_P384, ECC_NIST_P521 or ECC_SECG_P256K1.
+        #[arg(long, value_name = "SPEC", value_parser = key_pair_spec)]
+        key_pair_spec: KeySpec,
+        #[command(flatten)]
+        context: ContextArgs,
+        /// Only the encrypted private key (GenerateDataKeyPairWithoutPlaintext).
+        #[arg(long)]
+        without_plaintext: bool,
+    },
 }
 
 /// A message given in base64 or as a file.
@@ -126,6 +147,7 @@ pub fn key_of(command: &Command) -> &str {
         Command::Sign { signed } | Command::Verify { signed, .. } => &signed.key,
         Command::GetPublicKey { key, .. } => key,
         Command::GenerateMac { maced } | Command::VerifyMac { maced, .. } => &maced.key,
+        Command::GenerateDataKeyPair { key, .. } => key,
     }
 }
 
@@ -215,6 +237,24 @@ pub fn exec(command: &Command, backends: &Backends) -> Result<(), CliError> {
                 "MacAlgorithm": maced.mac_algorithm.as_str(),
             }))
         }
+        Command::GenerateDataKeyPair { key: name, key_pair_spec, context, without_plaintext } => {
+            let context = context.parse()?;
+            let pairs = backends.data_key_pairs(kind)?;
+            let pair = if *without_plaintext {
+                pairs.generate_data_key_pair_without_plaintext(&key, *key_pair_spec, &context).wait()
+            } else {
+                pairs.generate_data_key_pair(&key, *key_pair_spec, &context).wait()
+            }
+            .map_err(|e| CliError::kms(format!("GenerateDataKeyPair with {name}"), &e))?;
+            let plaintext = pair.private_key_plaintext.as_ref().map(|p| Zeroizing::new(B64.encode(p.expose_secret())));
+            print::json(&DataKeyPairResponse {
+                key_id: &pair.key_arn,
+                key_pair_spec: pair.key_pair_spec.as_str(),
+                public_key: B64.encode(&pair.public_key),
+                private_key_ciphertext_blob: B64.encode(&pair.private_key_ciphertext_blob),
+                private_key_plaintext: plaintext.as_deref().map(String::as_str),
+            })
+        }
     }
 }
 
@@ -250,6 +290,12 @@ fn signing_algorithm(name: &str) -> Result<SigningAlgorithm, String> {
         "give RSASSA_PSS_SHA_256, RSASSA_PSS_SHA_384, RSASSA_PSS_SHA_512, RSASSA_PKCS1_V1_5_SHA_256, \
          RSASSA_PKCS1_V1_5_SHA_384, RSASSA_PKCS1_V1_5_SHA_512, ECDSA_SHA_256, ECDSA_SHA_384 or ECDSA_SHA_512"
             .into()
+    })
+}
+
+fn key_pair_spec(name: &str) -> Result<KeySpec, String> {
+    KeySpec::from_name(name).filter(|spec| spec.is_key_pair()).ok_or_else(|| {
+        "give RSA_2048, RSA_3072, RSA_4096, ECC_NIST_P256, ECC_NIST_P384, ECC_NIST_P521 or ECC_SECG_P256K1".into()
     })
 }
 

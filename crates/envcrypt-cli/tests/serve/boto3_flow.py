@@ -202,6 +202,35 @@ def signing_and_macs(kms):
     assert kms.verify_mac(Mac=mac, **maced)["MacValid"]
     assert error_code(kms.verify_mac, Mac=bytes(32), **maced) == "KMSInvalidMacException"
 
+    # RSA encryption: what `cryptography` encrypts with the exported key, the key decrypts.
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    rsa_key = kms.create_key(KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]
+    assert rsa_key["EncryptionAlgorithms"] == ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"], rsa_key
+    public = serialization.load_der_public_key(kms.get_public_key(KeyId=rsa_key["KeyId"])["PublicKey"])
+    oaep = padding.OAEP(padding.MGF1(hashes.SHA256()), hashes.SHA256(), None)
+    opened = kms.decrypt(
+        KeyId=rsa_key["KeyId"], CiphertextBlob=public.encrypt(b"secret", oaep), EncryptionAlgorithm="RSAES_OAEP_SHA_256"
+    )
+    assert opened["Plaintext"] == b"secret" and opened["EncryptionAlgorithm"] == "RSAES_OAEP_SHA_256", opened
+    with_context = dict(KeyId=rsa_key["KeyId"], Plaintext=b"x", EncryptionAlgorithm="RSAES_OAEP_SHA_256")
+    assert error_code(kms.encrypt, EncryptionContext={"a": "b"}, **with_context) == "ValidationException"
+
+    # A data key pair: its private key comes back from Decrypt under the same context.
+    symmetric = kms.create_key()["KeyMetadata"]
+    context = {"app": "signer"}
+    pair = kms.generate_data_key_pair(KeyId=symmetric["KeyId"], KeyPairSpec="ECC_NIST_P256", EncryptionContext=context)
+    private = serialization.load_der_private_key(pair["PrivateKeyPlaintext"], None)
+    assert private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ) == pair["PublicKey"]
+    opened = kms.decrypt(CiphertextBlob=pair["PrivateKeyCiphertextBlob"], EncryptionContext=context)
+    assert opened["Plaintext"] == pair["PrivateKeyPlaintext"]
+    sealed_only = kms.generate_data_key_pair_without_plaintext(
+        KeyId=symmetric["KeyId"], KeyPairSpec="RSA_2048", EncryptionContext=context
+    )
+    assert "PrivateKeyPlaintext" not in sealed_only and sealed_only["KeyPairSpec"] == "RSA_2048"
+
 
 if __name__ == "__main__":
     main(*sys.argv[1:])

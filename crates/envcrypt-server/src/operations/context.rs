@@ -2,7 +2,8 @@
 //! ARNs; and how a key service error becomes a response.
 
 use envcrypt::kms::{
-    ArnPrefix, KeyAdmin, KeyGovernance, KeyImport, KeyMacs, KeyRotation, KeyService, KeySigning, KeyTagging, KmsError,
+    ArnPrefix, DataKeyPairs, KeyAdmin, KeyGovernance, KeyImport, KeyMacs, KeyRotation, KeyService, KeySigning,
+    KeyTagging, KmsError, RsaEncryption,
 };
 
 use crate::protocol::Failure;
@@ -56,6 +57,16 @@ impl Context<'_> {
         self.service.signing().ok_or_else(|| unsupported(operation))
     }
 
+    /// Encryption with RSA keys; an HSM cluster has none yet.
+    pub(super) fn rsa_encryption(&self, operation: &str) -> Result<&dyn RsaEncryption, Failure> {
+        self.service.rsa_encryption().ok_or_else(|| unsupported(operation))
+    }
+
+    /// Data key pairs; an HSM cluster makes none yet.
+    pub(super) fn data_key_pairs(&self, operation: &str) -> Result<&dyn DataKeyPairs, Failure> {
+        self.service.data_key_pairs().ok_or_else(|| unsupported(operation))
+    }
+
     /// HMAC keys; an HSM cluster has none yet.
     pub(super) fn macs(&self, operation: &str) -> Result<&dyn KeyMacs, Failure> {
         self.service.macs().ok_or_else(|| unsupported(operation))
@@ -72,6 +83,16 @@ fn unsupported(operation: &str) -> Failure {
         "UnsupportedOperationException",
         format!("{operation} is not supported by this key store: its access is governed by its own users"),
     )
+}
+
+/// Runs `work`, which may take a core for seconds (making an RSA key), so that the runtime's
+/// other requests go on meanwhile: off the runtime's worker where the runtime has several.
+pub(super) fn slow<T>(work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(work),
+        _ => work(),
+    }
 }
 
 /// A key service error as a response.

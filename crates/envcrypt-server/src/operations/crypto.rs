@@ -3,7 +3,9 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use envcrypt::kms::{DataKeySpec, DryRun, ReEncryptRequest, Sealing};
+use envcrypt::kms::{
+    DataKeySpec, DryRun, EncryptionContext, ReEncryptRequest, RsaEncryptionAlgorithm, RsaEncryptionRequest, Sealing,
+};
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -16,6 +18,29 @@ const SYMMETRIC_DEFAULT: &str = "SYMMETRIC_DEFAULT";
 const ENCRYPTION_ALGORITHMS: &[&str] = &["SYMMETRIC_DEFAULT", "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "SM2PKE"];
 /// The largest ciphertext blob KMS accepts.
 const MAX_CIPHERTEXT: usize = 6144;
+
+/// `EncryptionAlgorithm` of Encrypt and Decrypt: `None` for `SYMMETRIC_DEFAULT` (a symmetric
+/// key), an RSAES-OAEP algorithm for an RSA key.
+fn rsa_algorithm(input: &Input, context: &EncryptionContext) -> Result<Option<RsaEncryptionAlgorithm>, Failure> {
+    let algorithm = match input.enumerated("EncryptionAlgorithm", ENCRYPTION_ALGORITHMS)? {
+        None | Some(SYMMETRIC_DEFAULT) => return Ok(None),
+        Some(name) => RsaEncryptionAlgorithm::from_name(name).ok_or_else(|| {
+            Failure::client("InvalidKeyUsageException", format!("{name} is not supported by envcrypt serve"))
+        })?,
+    };
+    if !context.is_empty() {
+        return Err(Failure::validation(format!(
+            "{algorithm} takes no encryption context: only symmetric encryption keys do"
+        )));
+    }
+    if is_dry_run(input)? {
+        return Err(Failure::client(
+            "UnsupportedOperationException",
+            format!("DryRun with {algorithm} is not supported yet: send the request without it"),
+        ));
+    }
+    Ok(Some(algorithm))
+}
 
 /// `EncryptionAlgorithm`-like members: symmetric keys take only `SYMMETRIC_DEFAULT`.
 fn check_algorithm(input: &Input, member: &'static str) -> Result<(), Failure> {
@@ -91,8 +116,16 @@ pub(super) async fn encrypt(input: &Input, cx: &Context<'_>) -> Result<Reply, Fa
     let key = any_key(input, "KeyId")?;
     let plaintext = input.required_blob("Plaintext", 1, 4096)?;
     let context = input.context("EncryptionContext")?;
-    check_algorithm(input, "EncryptionAlgorithm")?;
     check_grant_tokens(input)?;
+    if let Some(algorithm) = rsa_algorithm(input, &context)? {
+        let request = RsaEncryptionRequest { key: &key, data: &plaintext, algorithm };
+        let sealed = cx.rsa_encryption("Encrypt")?.encrypt_rsa(request).await.map_err(kms)?;
+        return Ok(Reply::Json(json!({
+            "CiphertextBlob": B64.encode(&sealed.blob),
+            "KeyId": sealed.key_arn,
+            "EncryptionAlgorithm": algorithm.as_str(),
+        })));
+    }
     if is_dry_run(input)? {
         return dry_run(cx, DryRun::Seal { operation: Sealing::Encrypt, key: &key, context: &context }).await;
     }
@@ -111,9 +144,20 @@ pub(super) async fn decrypt(input: &Input, cx: &Context<'_>) -> Result<Reply, Fa
         Some(_) => Some(any_key(input, "KeyId")?),
         None => None,
     };
-    check_algorithm(input, "EncryptionAlgorithm")?;
     check_grant_tokens(input)?;
     no_recipient(input)?;
+    if let Some(algorithm) = rsa_algorithm(input, &context)? {
+        let key = key.ok_or_else(|| Failure::validation(format!("Decrypt with {algorithm} needs the KeyId")))?;
+        let request = RsaEncryptionRequest { key: &key, data: &blob, algorithm };
+        let opened = cx.rsa_encryption("Decrypt")?.decrypt_rsa(request).await.map_err(kms)?;
+        let plaintext = Zeroizing::new(B64.encode(opened.plaintext.expose_secret()));
+        return Ok(Reply::secret(&PlaintextResponse {
+            ciphertext_blob: None,
+            plaintext: &plaintext,
+            key_id: Some(&opened.key_arn),
+            encryption_algorithm: Some(algorithm.as_str()),
+        }));
+    }
     if is_dry_run(input)? {
         return dry_run(cx, DryRun::Decrypt { blob: &blob, context: &context, expected_key: key.as_ref() }).await;
     }

@@ -1,18 +1,19 @@
 //! Sign, Verify, GetPublicKey, GenerateMac, VerifyMac: the operations of asymmetric and HMAC
-//! keys.
+//! keys; and GenerateDataKeyPair[WithoutPlaintext].
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use envcrypt::kms::{
-    KeyRef, MacAlgorithm, MacRequest, MessageType, SignRequest, SigningAlgorithm, VerifyRequest, MAX_SIGNATURE,
-    MAX_SIGN_MESSAGE,
+    KeyRef, KeySpec, MacAlgorithm, MacRequest, MessageType, SignRequest, SigningAlgorithm, VerifyRequest, MAX_MAC,
+    MAX_SIGNATURE, MAX_SIGN_MESSAGE,
 };
 use serde_json::json;
+use zeroize::Zeroizing;
 
-use super::context::{kms, Context};
+use super::context::{kms, slow, Context};
 use super::members::{any_key, check_grant_tokens, is_dry_run};
 use crate::decode::Input;
-use crate::protocol::{Failure, Reply};
+use crate::protocol::{DataKeyPairResponse, Failure, Reply};
 
 const SIGNING_ALGORITHMS: &[&str] = &[
     "RSASSA_PSS_SHA_256",
@@ -142,7 +143,7 @@ pub(super) async fn generate_mac(input: &Input, cx: &Context<'_>) -> Result<Repl
 
 pub(super) async fn verify_mac(input: &Input, cx: &Context<'_>) -> Result<Reply, Failure> {
     let (key, message, algorithm) = mac_request(input)?;
-    let mac = input.required_blob("Mac", 1, MAX_SIGNATURE)?;
+    let mac = input.required_blob("Mac", 1, MAX_MAC)?;
     no_dry_run(input, "VerifyMac")?;
     let request = MacRequest { key: &key, message: &message, algorithm };
     let key_arn = cx.macs("VerifyMac")?.verify_mac(request, &mac).await.map_err(kms)?;
@@ -151,4 +152,63 @@ pub(super) async fn verify_mac(input: &Input, cx: &Context<'_>) -> Result<Reply,
         "MacValid": true,
         "MacAlgorithm": algorithm.as_str(),
     })))
+}
+
+const KEY_PAIR_SPECS: &[&str] = &[
+    "RSA_2048",
+    "RSA_3072",
+    "RSA_4096",
+    "ECC_NIST_P256",
+    "ECC_NIST_P384",
+    "ECC_NIST_P521",
+    "ECC_SECG_P256K1",
+    "SM2",
+    "ECC_NIST_EDWARDS25519",
+];
+
+pub(super) async fn generate_data_key_pair(input: &Input, cx: &Context<'_>) -> Result<Reply, Failure> {
+    data_key_pair(input, cx, "GenerateDataKeyPair").await
+}
+
+pub(super) async fn generate_data_key_pair_without_plaintext(
+    input: &Input,
+    cx: &Context<'_>,
+) -> Result<Reply, Failure> {
+    data_key_pair(input, cx, "GenerateDataKeyPairWithoutPlaintext").await
+}
+
+async fn data_key_pair(input: &Input, cx: &Context<'_>, operation: &'static str) -> Result<Reply, Failure> {
+    let key = any_key(input, "KeyId")?;
+    let spec = input.required_enumerated("KeyPairSpec", KEY_PAIR_SPECS)?;
+    let context = input.context("EncryptionContext")?;
+    if input.structure("Recipient")?.is_some() {
+        return Err(Failure::client(
+            "UnsupportedOperationException",
+            format!("{operation} with a Recipient (a Nitro enclave attestation) is not supported by envcrypt serve"),
+        ));
+    }
+    no_dry_run(input, operation)?;
+    let spec = KeySpec::from_name(spec).ok_or_else(|| {
+        Failure::client(
+            "UnsupportedOperationException",
+            format!("KeyPairSpec {spec} is not supported by envcrypt serve"),
+        )
+    })?;
+    let pairs = cx.data_key_pairs(operation)?;
+    let pending = slow(|| {
+        if operation == "GenerateDataKeyPair" {
+            pairs.generate_data_key_pair(&key, spec, &context)
+        } else {
+            pairs.generate_data_key_pair_without_plaintext(&key, spec, &context)
+        }
+    });
+    let pair = pending.await.map_err(kms)?;
+    let plaintext = pair.private_key_plaintext.as_ref().map(|p| Zeroizing::new(B64.encode(p.expose_secret())));
+    Ok(Reply::secret(&DataKeyPairResponse {
+        key_id: &pair.key_arn,
+        key_pair_spec: pair.key_pair_spec.as_str(),
+        public_key: B64.encode(&pair.public_key),
+        private_key_ciphertext_blob: B64.encode(&pair.private_key_ciphertext_blob),
+        private_key_plaintext: plaintext.as_deref().map(String::as_str),
+    }))
 }

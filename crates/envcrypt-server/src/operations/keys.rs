@@ -4,7 +4,7 @@
 use envcrypt::kms::{CreateKeyRequest, KeyMetadata, KeySpec, KeyUsage, Origin};
 use serde_json::{json, Value};
 
-use super::context::{kms, Context};
+use super::context::{kms, slow, Context};
 use super::members::{any_key, check_grant_tokens, key_id_or_arn, timestamp};
 use super::paging::{page, paged};
 use crate::decode::Input;
@@ -47,9 +47,11 @@ pub(super) fn metadata_json(meta: &KeyMetadata, cx: &Context<'_>) -> Value {
         "KeyManager": meta.key_manager.as_str(),
         "CustomerMasterKeySpec": meta.key_spec.as_str(),
         "KeySpec": meta.key_spec.as_str(),
-        "EncryptionAlgorithms": meta.encryption_algorithms(),
         "MultiRegion": false,
     });
+    if !meta.encryption_algorithms().is_empty() {
+        value["EncryptionAlgorithms"] = json!(meta.encryption_algorithms());
+    }
     if let Some(date) = meta.deletion_date {
         value["DeletionDate"] = timestamp(date);
     }
@@ -102,7 +104,15 @@ pub(super) async fn create_key(input: &Input, cx: &Context<'_>) -> Result<Reply,
     if let Some(policy) = policy {
         request = request.policy(policy, bypass);
     }
-    let created = cx.admin("CreateKey")?.create_key_with(request).await.map_err(kms)?;
+    let admin = cx.admin("CreateKey")?;
+    // The local store makes the key pair within the call; AWS KMS's future only waits.
+    let created = if spec.is_some_and(KeySpec::is_key_pair) {
+        let pending = slow(|| admin.create_key_with(request));
+        pending.await
+    } else {
+        admin.create_key_with(request).await
+    }
+    .map_err(kms)?;
     Ok(Reply::Json(json!({ "KeyMetadata": metadata_json(&created, cx) })))
 }
 
