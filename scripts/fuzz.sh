@@ -12,7 +12,7 @@ seconds=${1:-60}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(header decrypt open_parallel local_blob context store_record governance pkcs11_blob s3ec_object serve_request)
+  targets=(header decrypt open_parallel local_blob context store_record governance pkcs11_blob s3ec_object serve_request key_pair)
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

@@ -3,6 +3,8 @@
 //! implements a primitive; it fixes the parameters envcrypt uses and gives every caller the
 //! same error type. The primitives of asymmetric and HMAC keys are in [`key_pair`].
 
+#[cfg(fuzzing)]
+pub mod fuzzing;
 pub mod key_pair;
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM, AES_256_GCM};

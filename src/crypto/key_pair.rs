@@ -22,23 +22,48 @@ fn bad(what: impl std::fmt::Display) -> BadKeyMaterial {
     BadKeyMaterial(what.to_string())
 }
 
-/// Fresh key material of `spec`: a key pair as PKCS#8 DER, or an HMAC key's bytes. `None` for
+/// Too many RSA keys are being made at once; the caller should try again later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{MAX_RSA_WAITING} RSA keys are being made already; try again shortly")]
+pub struct Busy;
+
+/// How many RSA key generations may run or wait at once in a process; more are refused
+/// ([`Busy`]) rather than queued, so that requests a caller gave up on cannot pile up behind
+/// the ones that are still wanted.
+pub const MAX_RSA_WAITING: usize = 4;
+
+/// A fresh RSA private key of `bits`. RSA generation takes up to seconds of one core: one at a
+/// time per process, at most [`MAX_RSA_WAITING`] waiting.
+pub fn new_rsa_key(bits: usize) -> Result<rsa::RsaPrivateKey, Busy> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static WAITING: AtomicUsize = AtomicUsize::new(0);
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    struct Waiting;
+    impl Drop for Waiting {
+        fn drop(&mut self) {
+            WAITING.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    if WAITING.fetch_add(1, Ordering::SeqCst) >= MAX_RSA_WAITING {
+        WAITING.fetch_sub(1, Ordering::SeqCst);
+        return Err(Busy);
+    }
+    let _waiting = Waiting;
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    Ok(rsa::RsaPrivateKey::new(&mut OsRng, bits).expect("RSA key generation"))
+}
+
+/// Fresh key material of `spec`: a key pair as PKCS#8 DER, or an HMAC key's bytes; `None` for
 /// a symmetric encryption key, which is not made here.
-pub fn generate(spec: KeySpec) -> Option<Zeroizing<Vec<u8>>> {
+pub fn generate(spec: KeySpec) -> Result<Option<Zeroizing<Vec<u8>>>, Busy> {
     let pkcs8 = |document: Result<rsa::pkcs8::SecretDocument, rsa::pkcs8::Error>| {
         Zeroizing::new(document.expect("a fresh key encodes as PKCS#8").as_bytes().to_vec())
     };
-    // RSA generation takes up to seconds of one core; one at a time per process, so that
-    // however many requests arrive, they take at most that.
-    static ONE_RSA_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let rsa = |bits| {
-        let _turn = ONE_RSA_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        pkcs8(rsa::RsaPrivateKey::new(&mut OsRng, bits).expect("RSA key generation").to_pkcs8_der())
-    };
-    Some(match spec {
-        KeySpec::Rsa2048 => rsa(2048),
-        KeySpec::Rsa3072 => rsa(3072),
-        KeySpec::Rsa4096 => rsa(4096),
+    let rsa = |bits| new_rsa_key(bits).map(|key| pkcs8(key.to_pkcs8_der()));
+    Ok(Some(match spec {
+        KeySpec::Rsa2048 => rsa(2048)?,
+        KeySpec::Rsa3072 => rsa(3072)?,
+        KeySpec::Rsa4096 => rsa(4096)?,
         KeySpec::EccNistP256 => pkcs8(p256::SecretKey::random(&mut OsRng).to_pkcs8_der()),
         KeySpec::EccNistP384 => pkcs8(p384::SecretKey::random(&mut OsRng).to_pkcs8_der()),
         KeySpec::EccNistP521 => pkcs8(p521::SecretKey::random(&mut OsRng).to_pkcs8_der()),
@@ -48,8 +73,8 @@ pub fn generate(spec: KeySpec) -> Option<Zeroizing<Vec<u8>>> {
             super::fill_random(&mut key);
             key
         }
-        _ => return None,
-    })
+        _ => return Ok(None),
+    }))
 }
 
 /// An HMAC key's length in bytes: as long as its hash's output, as KMS makes them.
@@ -285,7 +310,7 @@ mod tests {
         for spec in
             [KeySpec::Rsa2048, KeySpec::EccNistP256, KeySpec::EccNistP384, KeySpec::EccNistP521, KeySpec::EccSecgP256k1]
         {
-            let private_key = generate(spec).unwrap();
+            let private_key = generate(spec).unwrap().unwrap();
             let public = public_key(spec, &private_key).unwrap();
             for &algorithm in spec.signing_algorithms() {
                 let digest = digest(algorithm, b"message");

@@ -634,3 +634,58 @@ fn completions_and_the_man_page_come_from_the_command_line_definition() {
         assert!(env.path("pages").join(page).is_file(), "{page}");
     }
 }
+
+#[test]
+fn asymmetric_keys_sign_encrypt_and_make_data_key_pairs_from_the_command_line() {
+    let env = Env::new();
+    let json = |text: String| -> serde_json::Value { serde_json::from_str(&text).unwrap() };
+
+    env.ok(&["key", "create", "--key-spec", "RSA_2048", "--alias", "alias/rsa"]);
+    let oaep = ["--encryption-algorithm", "RSAES_OAEP_SHA_256"];
+    let sealed =
+        json(env.ok(&[&["kms", "encrypt", "--key", "alias/rsa", "--plaintext", "c2VjcmV0"][..], &oaep].concat()));
+    let blob = sealed["CiphertextBlob"].as_str().unwrap();
+    let opened =
+        json(env.ok(&[&["kms", "decrypt", "--key", "alias/rsa", "--ciphertext-blob", blob][..], &oaep].concat()));
+    assert_eq!(
+        (opened["Plaintext"].as_str(), opened["EncryptionAlgorithm"].as_str()),
+        (Some("c2VjcmV0"), Some(oaep[1]))
+    );
+    let with_context = ["kms", "encrypt", "--key", "alias/rsa", "--plaintext", "c2VjcmV0", "--context", "a=b"];
+    let err = env.fails(&[&with_context[..], &oaep].concat(), 2);
+    assert!(err.contains("takes no encryption context"), "{err}");
+
+    env.ok(&["key", "create", "--key-spec", "ECC_NIST_P384", "--key-usage", "SIGN_VERIFY", "--alias", "alias/sig"]);
+    env.write("notes.txt", b"release notes");
+    let signed = ["--key", "alias/sig", "--message-file", "notes.txt", "--signing-algorithm", "ECDSA_SHA_384"];
+    let signature = json(env.ok(&[&["kms", "sign"][..], &signed].concat()));
+    use base64::Engine;
+    let der = base64::engine::general_purpose::STANDARD.decode(signature["Signature"].as_str().unwrap()).unwrap();
+    env.write("notes.sig", &der);
+    env.ok(&["kms", "get-public-key", "--key", "alias/sig", "--pem-out", "public.pem"]);
+    let out = Command::new("openssl")
+        .current_dir(env.dir())
+        .args(["dgst", "-sha384", "-verify", "public.pem", "-signature", "notes.sig", "notes.txt"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "openssl: {}", String::from_utf8_lossy(&out.stderr));
+    env.ok(&[&["kms", "verify"][..], &signed, &["--signature-file", "notes.sig"]].concat());
+    env.write("notes.txt", b"release notes, edited");
+    let err = env.fails(&[&["kms", "verify"][..], &signed, &["--signature-file", "notes.sig"]].concat(), 3);
+    assert!(err.contains("KMSInvalidSignatureException"), "{err}");
+
+    env.ok(&["key", "create", "--alias", "alias/sym"]);
+    let pair = json(env.ok(&[
+        "kms",
+        "generate-data-key-pair",
+        "--key",
+        "alias/sym",
+        "--key-pair-spec",
+        "ECC_NIST_P256",
+        "--context",
+        "app=signer",
+    ]));
+    let private = pair["PrivateKeyCiphertextBlob"].as_str().unwrap();
+    let opened = json(env.ok(&["kms", "decrypt", "--ciphertext-blob", private, "--context", "app=signer"]));
+    assert_eq!(opened["Plaintext"], pair["PrivateKeyPlaintext"]);
+}

@@ -14,7 +14,8 @@ use super::principal::{Principal, PrincipalKind};
 use super::{key_param, LocalKeyService};
 use crate::crypto;
 use crate::kms::{
-    CreateGrantRequest, CreatedGrant, GrantEntry, GrantOperation, GrantTarget, KeyId, KeyRef, KeyState, KmsError,
+    CreateGrantRequest, CreatedGrant, GrantEntry, GrantOperation, GrantTarget, KeyId, KeyRef, KeySpec, KeyState,
+    KmsError,
 };
 
 /// Whether a grant call is carried out or only checked (DryRun).
@@ -95,6 +96,14 @@ impl LocalKeyService {
                         "because a grant can pass on only its own operations and constraints",
                     ));
                 }
+            }
+            if record.key_spec != KeySpec::SymmetricDefault && request.constraints.is_some_and(|c| !c.is_empty()) {
+                return Err(KmsError::Validation(format!(
+                    "key {} is a {} key: encryption context constraints apply only to grants on symmetric \
+                     encryption keys",
+                    service.arn(&record.key_id),
+                    record.key_spec
+                )));
             }
             if let Some(op) = operations.iter().find(|op| !op.applies_to(record.key_spec, record.key_usage)) {
                 return Err(KmsError::Validation(format!(

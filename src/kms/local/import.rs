@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 use super::audit::{rfc3339, Call};
 use super::record::{BackingKeyRecord, ImportParameters as StoredParameters, ImportRecord, KeyRecord};
 use super::{key_param, LocalKeyService};
-use crate::crypto::{self, Aes256Gcm, KEY_LEN};
+use crate::crypto::{self, key_pair, Aes256Gcm, KEY_LEN};
 use crate::kms::{
     ExpirationModel, ImportParameters, ImportRequest, KeyId, KeyImport, KeyRef, KeyState, KmsError, KmsFuture,
     MaterialExpiry, WrappingAlgorithm, WrappingKeySpec, IMPORT_PARAMETERS_VALID_SECS,
@@ -185,16 +185,14 @@ fn token_for(key_id: &str, token: &[u8]) -> Option<String> {
 }
 
 /// Makes an RSA wrapping key pair: its private half (PKCS#8 DER) and its public half (DER
-/// SubjectPublicKeyInfo). One at a time per process, so that requests for parameters take at
-/// most one core however many arrive.
+/// SubjectPublicKeyInfo), with every other RSA key the process makes, one at a time
+/// ([`key_pair::new_rsa_key`]).
 fn wrapping_key_pair(spec: WrappingKeySpec) -> Result<(rsa::pkcs8::SecretDocument, Vec<u8>), KmsError> {
-    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let failed = |e: &dyn std::fmt::Display| KmsError::Service {
         name: "KMSInternalException".into(),
         message: format!("making the {spec} wrapping key failed: {e}"),
     };
-    let private = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, spec.bits()).map_err(|e| failed(&e))?;
+    let private = key_pair::new_rsa_key(spec.bits()).map_err(super::busy)?;
     let der = private.to_pkcs8_der().map_err(|e| failed(&e))?;
     let public = private.to_public_key().to_public_key_der().map_err(|e| failed(&e))?;
     Ok((der, public.into_vec()))

@@ -65,7 +65,7 @@ impl LocalKeyService {
         let record = self.authorized(key, operation, action, call)?;
         if record.key_spec == KeySpec::SymmetricDefault || !usage.contains(&record.key_usage) {
             return Err(KmsError::InvalidKeyUsage(format!(
-                "key {} is a {} key for {}; {operation} needs a key for {}",
+                "key {} is a {} key for {}; {operation} here needs an asymmetric or HMAC key for {}",
                 self.arn(&record.key_id),
                 record.key_spec,
                 record.key_usage,
@@ -258,7 +258,7 @@ impl LocalKeyService {
         let txn = self.disk.read()?;
         let key_id = self.resolve(&txn, key)?;
         let record = self.load_for_use(txn, &key_id, &use_, call)?;
-        let private_key = key_pair::generate(spec).expect("a key-pair spec makes a key pair");
+        let private_key = key_pair::generate(spec).map_err(super::busy)?.expect("a key-pair spec makes a key pair");
         let public_key = key_pair::public_key(spec, &private_key).expect("a fresh key pair has a public key");
         let sealed = seal_with_record(self, &record, &private_key, &use_.bound)?;
         let pair = DataKeyPair {
@@ -318,10 +318,10 @@ impl RsaEncryption for LocalKeyService {
                 .map_err(|e| self.bad_material(&record, e))?
                 .ok_or_else(|| {
                     KmsError::Validation(format!(
-                        "the plaintext has {} bytes, more than {} with a {} key allows",
+                        "the plaintext has {} bytes, more than a {} key takes with {}",
                         request.data.len(),
-                        request.algorithm,
-                        record.key_spec
+                        record.key_spec,
+                        request.algorithm
                     ))
                 })?;
             Ok(Ciphertext { blob: encrypted, key_arn: self.arn(&record.key_id) })

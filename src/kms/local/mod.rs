@@ -769,6 +769,11 @@ impl LocalKeyService {
     }
 }
 
+/// A request refused because too many RSA keys are being made at once.
+fn busy(error: crypto::key_pair::Busy) -> KmsError {
+    KmsError::Service { name: "ThrottlingException".into(), message: error.to_string() }
+}
+
 /// What a DryRun that passed every check ends with. It is recorded as CloudTrail records a
 /// DryRun: with the DryRunOperationException KMS answers.
 fn would_succeed() -> KmsError {

@@ -102,21 +102,40 @@ pub enum Command {
 pub struct EncryptionAlgorithmArg {
     /// SYMMETRIC_DEFAULT, RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256 (RSA keys).
     #[arg(long, value_name = "ALGORITHM", value_parser = encryption_algorithm)]
-    encryption_algorithm: Option<Option<RsaEncryptionAlgorithm>>,
+    encryption_algorithm: Option<EncryptionAlgorithm>,
+}
+
+/// An `EncryptionAlgorithm` value.
+#[derive(Debug, Clone, Copy)]
+enum EncryptionAlgorithm {
+    SymmetricDefault,
+    Rsa(RsaEncryptionAlgorithm),
 }
 
 impl EncryptionAlgorithmArg {
     /// The RSA algorithm given, if one was.
     fn rsa(&self) -> Option<RsaEncryptionAlgorithm> {
-        self.encryption_algorithm.flatten()
+        match self.encryption_algorithm {
+            Some(EncryptionAlgorithm::Rsa(algorithm)) => Some(algorithm),
+            Some(EncryptionAlgorithm::SymmetricDefault) | None => None,
+        }
+    }
+
+    /// The RSA algorithm given, refusing a context with it (RSAES-OAEP takes none).
+    fn rsa_without(&self, context: &ContextArgs) -> Result<Option<RsaEncryptionAlgorithm>, CliError> {
+        let algorithm = self.rsa();
+        if let Some(algorithm) = algorithm.filter(|_| !context.context.is_empty()) {
+            return Err(CliError::usage(format!("{algorithm} takes no encryption context: drop --context")));
+        }
+        Ok(algorithm)
     }
 }
 
-fn encryption_algorithm(name: &str) -> Result<Option<RsaEncryptionAlgorithm>, String> {
+fn encryption_algorithm(name: &str) -> Result<EncryptionAlgorithm, String> {
     match name {
-        "SYMMETRIC_DEFAULT" => Ok(None),
+        "SYMMETRIC_DEFAULT" => Ok(EncryptionAlgorithm::SymmetricDefault),
         _ => RsaEncryptionAlgorithm::from_name(name)
-            .map(Some)
+            .map(EncryptionAlgorithm::Rsa)
             .ok_or_else(|| "give SYMMETRIC_DEFAULT, RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256".into()),
     }
 }
@@ -183,8 +202,7 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
         Command::Encrypt { key, plaintext, context, algorithm, .. } => {
             let key = key_ref(key)?;
             let plaintext = Zeroizing::new(base64_arg("--plaintext", plaintext)?);
-            let context = context.parse()?;
-            if let Some(algorithm) = algorithm.rsa() {
+            if let Some(algorithm) = algorithm.rsa_without(context)? {
                 let request = RsaEncryptionRequest { key: &key, data: &plaintext, algorithm };
                 let out = backends
                     .rsa_encryption(kind)?
@@ -197,6 +215,7 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
                     "EncryptionAlgorithm": algorithm.as_str(),
                 }));
             }
+            let context = context.parse()?;
             let out = service
                 .encrypt(&key, &plaintext, &context)
                 .wait()
@@ -206,8 +225,9 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
         Command::Decrypt { ciphertext_blob, key, context, algorithm, .. } => {
             let blob = base64_arg("--ciphertext-blob", ciphertext_blob)?;
             let key = key.as_deref().map(key_ref).transpose()?;
+            let rsa = algorithm.rsa_without(context)?;
             let context = context.parse()?;
-            let out = match (algorithm.rsa(), &key) {
+            let out = match (rsa, &key) {
                 (Some(algorithm), Some(key)) => backends
                     .rsa_encryption(kind)?
                     .decrypt_rsa(RsaEncryptionRequest { key, data: &blob, algorithm })

@@ -5,7 +5,7 @@ use base64::Engine;
 use envcrypt::kms::{ImportRequest, MaterialExpiry, WrappingAlgorithm, WrappingKeySpec};
 use serde_json::json;
 
-use super::context::{kms, Context};
+use super::context::{kms, slow, Context};
 use super::members::{key_id_or_arn, timestamp};
 use crate::decode::Input;
 use crate::protocol::{self, Failure, Reply};
@@ -34,8 +34,10 @@ pub(super) async fn get_parameters_for_import(input: &Input, cx: &Context<'_>) -
     let algorithm = WrappingAlgorithm::from_name(algorithm)
         .ok_or_else(|| unsupported(&format!("The wrapping algorithm {algorithm}")))?;
     let spec = WrappingKeySpec::from_name(spec).ok_or_else(|| unsupported(&format!("The wrapping key spec {spec}")))?;
-    let parameters =
-        cx.import("GetParametersForImport")?.get_parameters_for_import(&key, algorithm, spec).await.map_err(kms)?;
+    let import = cx.import("GetParametersForImport")?;
+    // The local store makes the RSA wrapping key within the call.
+    let pending = slow(|| import.get_parameters_for_import(&key, algorithm, spec));
+    let parameters = pending.await.map_err(kms)?;
     Ok(Reply::Json(json!({
         "KeyId": parameters.key_arn,
         "ImportToken": B64.encode(&parameters.import_token),
