@@ -412,3 +412,44 @@ fn key_material_cannot_be_relabelled_by_editing_the_key_record() {
     };
     store.signing().unwrap().sign(request).wait().unwrap();
 }
+
+/// The claim: Sign, GetPublicKey and GenerateMac are authorized before anything of the key is
+/// looked at, so a caller without rights learns nothing of a key's kind or state.
+#[test]
+fn a_caller_without_rights_learns_nothing_of_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir);
+    let create = |spec, usage| {
+        let request = CreateKeyRequest::new("default policy").kind(spec, Some(usage));
+        KeyRef::parse(&store.create_key_with(request).wait().unwrap().arn).unwrap()
+    };
+    let signer = create(KeySpec::EccNistP256, KeyUsage::SignVerify);
+    let mac_key = create(KeySpec::Hmac256, KeyUsage::GenerateVerifyMac);
+    store.disable_key(&signer).wait().unwrap();
+    let eve = store.as_principal("eve").unwrap();
+    let denied = |result: Result<(), envcrypt::kms::KmsError>| result.unwrap_err().kms_name().to_owned();
+    for key in [&signer, &mac_key] {
+        assert_eq!(denied(eve.signing().unwrap().get_public_key(key).wait().map(drop)), "AccessDeniedException");
+        let request = SignRequest {
+            key,
+            message: b"m",
+            message_type: MessageType::Raw,
+            algorithm: SigningAlgorithm::EcdsaSha256,
+        };
+        assert_eq!(denied(eve.signing().unwrap().sign(request).wait().map(drop)), "AccessDeniedException");
+        let request = MacRequest { key, message: b"m", algorithm: MacAlgorithm::HmacSha256 };
+        assert_eq!(denied(eve.macs().unwrap().generate_mac(request).wait().map(drop)), "AccessDeniedException");
+    }
+    // The creator, who may, sees the key's answers.
+    assert_eq!(
+        denied(store.signing().unwrap().get_public_key(&mac_key).wait().map(drop)),
+        "UnsupportedOperationException"
+    );
+    let request = SignRequest {
+        key: &signer,
+        message: b"m",
+        message_type: MessageType::Raw,
+        algorithm: SigningAlgorithm::EcdsaSha256,
+    };
+    assert_eq!(denied(store.signing().unwrap().sign(request).wait().map(drop)), "DisabledException");
+}
