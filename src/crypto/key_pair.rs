@@ -27,6 +27,13 @@ fn bad(what: impl std::fmt::Display) -> BadKeyMaterial {
 #[error("{MAX_RSA_WAITING} RSA keys are being made already; try again shortly")]
 pub struct Busy;
 
+/// `ThrottlingException`, as KMS answers a caller who should slow down.
+impl From<Busy> for crate::kms::KmsError {
+    fn from(busy: Busy) -> Self {
+        Self::Service { name: "ThrottlingException".into(), message: busy.to_string() }
+    }
+}
+
 /// How many RSA key generations may run or wait at once in a process; more are refused
 /// ([`Busy`]) rather than queued, so that requests a caller gave up on cannot pile up behind
 /// the ones that are still wanted.
@@ -78,7 +85,7 @@ pub fn generate(spec: KeySpec) -> Result<Option<Zeroizing<Vec<u8>>>, Busy> {
 }
 
 /// An HMAC key's length in bytes: as long as its hash's output, as KMS makes them.
-fn hmac_key_len(spec: KeySpec) -> usize {
+pub fn hmac_key_len(spec: KeySpec) -> usize {
     match spec {
         KeySpec::Hmac224 => 28,
         KeySpec::Hmac384 => 48,
@@ -135,6 +142,69 @@ fn check_rsa_size(spec: KeySpec, bytes: usize) -> Result<(), BadKeyMaterial> {
         return Err(bad(format!("a {spec} key has a {}-bit modulus", bytes * 8)));
     }
     Ok(())
+}
+
+/// The public key (DER SubjectPublicKeyInfo) of an RSA key from its modulus and public
+/// exponent (big-endian), as a PKCS#11 token gives them.
+pub fn rsa_public_key(spec: KeySpec, modulus: &[u8], exponent: &[u8]) -> Result<Vec<u8>, BadKeyMaterial> {
+    let key = rsa::RsaPublicKey::new(rsa::BigUint::from_bytes_be(modulus), rsa::BigUint::from_bytes_be(exponent))
+        .map_err(bad)?;
+    check_rsa_size(spec, rsa::traits::PublicKeyParts::size(&key))?;
+    Ok(key.to_public_key_der().map_err(bad)?.into_vec())
+}
+
+/// The public key (DER SubjectPublicKeyInfo) of an elliptic-curve key from its point as a
+/// PKCS#11 token gives it (`CKA_EC_POINT`: a DER OCTET STRING around the SEC1 point).
+pub fn ec_public_key(spec: KeySpec, ec_point: &[u8]) -> Result<Vec<u8>, BadKeyMaterial> {
+    use rsa::pkcs8::der::{asn1::OctetStringRef, Decode};
+    let point = OctetStringRef::from_der(ec_point).map_err(bad)?;
+    let point = point.as_bytes();
+    let document = match spec {
+        KeySpec::EccNistP256 => p256::PublicKey::from_sec1_bytes(point).map_err(bad)?.to_public_key_der(),
+        KeySpec::EccNistP384 => p384::PublicKey::from_sec1_bytes(point).map_err(bad)?.to_public_key_der(),
+        KeySpec::EccNistP521 => p521::PublicKey::from_sec1_bytes(point).map_err(bad)?.to_public_key_der(),
+        KeySpec::EccSecgP256k1 => k256::PublicKey::from_sec1_bytes(point).map_err(bad)?.to_public_key_der(),
+        _ => return Err(bad(format!("a {spec} key is not an elliptic-curve key"))),
+    };
+    Ok(document.map_err(bad)?.into_vec())
+}
+
+/// The DER of an elliptic-curve spec's named curve (its object identifier), as PKCS#11's
+/// `CKA_EC_PARAMS` takes it.
+pub fn ec_curve(spec: KeySpec) -> Option<Vec<u8>> {
+    use rsa::pkcs8::der::{oid::AssociatedOid, Encode};
+    let oid = match spec {
+        KeySpec::EccNistP256 => p256::NistP256::OID,
+        KeySpec::EccNistP384 => p384::NistP384::OID,
+        KeySpec::EccNistP521 => p521::NistP521::OID,
+        KeySpec::EccSecgP256k1 => k256::Secp256k1::OID,
+        _ => return None,
+    };
+    Some(oid.to_der().expect("an object identifier encodes"))
+}
+
+/// An ECDSA signature as KMS returns it (DER) from the fixed-width `r || s` a PKCS#11 token
+/// returns.
+pub fn ecdsa_der(spec: KeySpec, fixed: &[u8]) -> Result<Vec<u8>, BadKeyMaterial> {
+    let der = match spec {
+        KeySpec::EccNistP256 => p256::ecdsa::Signature::from_slice(fixed).map_err(bad)?.to_der().as_bytes().to_vec(),
+        KeySpec::EccNistP384 => p384::ecdsa::Signature::from_slice(fixed).map_err(bad)?.to_der().as_bytes().to_vec(),
+        KeySpec::EccNistP521 => p521::ecdsa::Signature::from_slice(fixed).map_err(bad)?.to_der().as_bytes().to_vec(),
+        KeySpec::EccSecgP256k1 => k256::ecdsa::Signature::from_slice(fixed).map_err(bad)?.to_der().as_bytes().to_vec(),
+        _ => return Err(bad(format!("a {spec} key does not make ECDSA signatures"))),
+    };
+    Ok(der)
+}
+
+/// What RSASSA-PKCS1-v1_5 signs for `digest`: the DigestInfo of RFC 8017 §9.2 (the hash's
+/// prefix, from `rsa`, and the digest), for a token's raw `CKM_RSA_PKCS`.
+pub fn pkcs1v15_digest_info(algorithm: SigningAlgorithm, digest: &[u8]) -> Vec<u8> {
+    let scheme = match algorithm.digest_len() {
+        32 => rsa::Pkcs1v15Sign::new::<Sha256>(),
+        48 => rsa::Pkcs1v15Sign::new::<Sha384>(),
+        _ => rsa::Pkcs1v15Sign::new::<Sha512>(),
+    };
+    [&scheme.prefix[..], digest].concat()
 }
 
 /// The digest of `message` that `algorithm` signs.
@@ -240,16 +310,17 @@ pub fn verify_digest(
     }
 }
 
-/// RSAES-OAEP encryption under an RSA key pair given as PKCS#8 DER (its public half).
-/// `None` if the plaintext is longer than the key and algorithm allow.
+/// RSAES-OAEP encryption under an RSA public key given as DER SubjectPublicKeyInfo. `None` if
+/// the plaintext is longer than the key and algorithm allow.
 pub fn rsa_encrypt(
     spec: KeySpec,
-    private_key: &[u8],
+    public_key: &[u8],
     algorithm: RsaEncryptionAlgorithm,
     plaintext: &[u8],
 ) -> Result<Option<Vec<u8>>, BadKeyMaterial> {
-    let key = rsa_private(spec, private_key)?.to_public_key();
+    let key = rsa::RsaPublicKey::from_public_key_der(public_key).map_err(bad)?;
     let size = rsa::traits::PublicKeyParts::size(&key);
+    check_rsa_size(spec, size)?;
     if plaintext.len() > size - 2 * algorithm.hash_len() - 2 {
         return Ok(None);
     }

@@ -295,3 +295,147 @@ pub fn validate_message(
         _ => Ok(()),
     }
 }
+
+/// Checks GenerateDataKeyPair's `KeyPairSpec`: an RSA or elliptic-curve key pair.
+pub fn validate_key_pair_spec(spec: KeySpec) -> Result<(), KmsError> {
+    if spec.is_key_pair() {
+        return Ok(());
+    }
+    Err(KmsError::Validation(format!(
+        "KeyPairSpec {spec} is not a key pair: give RSA_2048, RSA_3072, RSA_4096, ECC_NIST_P256, ECC_NIST_P384, \
+         ECC_NIST_P521 or ECC_SECG_P256K1"
+    )))
+}
+
+/// Checks a signature's length as Verify does.
+pub fn validate_signature(signature: &[u8]) -> Result<(), KmsError> {
+    if signature.is_empty() || signature.len() > MAX_SIGNATURE {
+        return Err(KmsError::Validation(format!(
+            "the signature has {} bytes; it must have 1 to {MAX_SIGNATURE}",
+            signature.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a message's length as GenerateMac and VerifyMac do.
+pub fn validate_mac_message(message: &[u8]) -> Result<(), KmsError> {
+    validate_message(message, MessageType::Raw, 0)
+}
+
+/// Checks a MAC's length as VerifyMac does.
+pub fn validate_mac(mac: &[u8]) -> Result<(), KmsError> {
+    if mac.is_empty() || mac.len() > MAX_MAC {
+        return Err(KmsError::Validation(format!("the MAC has {} bytes; it must have 1 to {MAX_MAC}", mac.len())));
+    }
+    Ok(())
+}
+
+/// A key as the checks of an operation see it: what it is called, its spec and its usage.
+/// Every backend refuses a key of the wrong kind with the same errors, as KMS does.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyProfile<'a> {
+    /// The key's ARN, for the error messages.
+    pub arn: &'a str,
+    /// The key spec.
+    pub spec: KeySpec,
+    /// The key usage.
+    pub usage: KeyUsage,
+}
+
+impl KeyProfile<'_> {
+    /// `InvalidKeyUsageException` unless the key is a symmetric encryption key, which
+    /// `operation` needs.
+    pub fn check_symmetric(&self, operation: &str) -> Result<(), KmsError> {
+        if self.spec == KeySpec::SymmetricDefault {
+            return Ok(());
+        }
+        Err(KmsError::InvalidKeyUsage(format!(
+            "key {} is a {} key for {}; {operation} needs a symmetric encryption key",
+            self.arn, self.spec, self.usage
+        )))
+    }
+
+    /// `InvalidKeyUsageException` unless the key is an asymmetric or HMAC key of one of
+    /// `usages`, which `operation` needs.
+    pub fn check_usage(&self, operation: &str, usages: &[KeyUsage]) -> Result<(), KmsError> {
+        if self.spec != KeySpec::SymmetricDefault && usages.contains(&self.usage) {
+            return Ok(());
+        }
+        Err(KmsError::InvalidKeyUsage(format!(
+            "key {} is a {} key for {}; {operation} here needs an asymmetric or HMAC key for {}",
+            self.arn,
+            self.spec,
+            self.usage,
+            usages.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(" or ")
+        )))
+    }
+
+    /// `UnsupportedOperationException` for a key that does not rotate: only symmetric
+    /// encryption keys do.
+    pub fn check_rotates(&self, operation: &str) -> Result<(), KmsError> {
+        if self.spec == KeySpec::SymmetricDefault {
+            return Ok(());
+        }
+        Err(KmsError::UnsupportedOperation(format!(
+            "key {} is a {} key, which does not rotate: {operation} is valid only for symmetric encryption keys",
+            self.arn, self.spec
+        )))
+    }
+
+    /// The digest Sign or Verify signs: the message hashed, or the digest given; an algorithm
+    /// the key's spec lacks is `InvalidKeyUsageException`.
+    pub fn signed_digest(&self, request: &SignRequest<'_>) -> Result<Vec<u8>, KmsError> {
+        if !self.spec.signing_algorithms().contains(&request.algorithm) {
+            return Err(KmsError::InvalidKeyUsage(format!(
+                "{} is not a signing algorithm of key {}, a {} key; it has {}",
+                request.algorithm,
+                self.arn,
+                self.spec,
+                self.spec.signing_algorithms().iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        Ok(match request.message_type {
+            MessageType::Raw => crate::crypto::key_pair::digest(request.algorithm, request.message),
+            MessageType::Digest => request.message.to_vec(),
+        })
+    }
+
+    /// `InvalidKeyUsageException` unless `algorithm` is the key's MAC algorithm.
+    pub fn check_mac_algorithm(&self, algorithm: MacAlgorithm) -> Result<(), KmsError> {
+        if self.spec.mac_algorithm() == Some(algorithm) {
+            return Ok(());
+        }
+        Err(KmsError::InvalidKeyUsage(format!(
+            "{algorithm} is not the MAC algorithm of key {}, a {} key",
+            self.arn, self.spec
+        )))
+    }
+
+    /// `InvalidSignatureException` (KMSInvalidSignatureException) for a signature that does
+    /// not verify.
+    pub fn invalid_signature(&self, algorithm: SigningAlgorithm) -> KmsError {
+        KmsError::InvalidSignature(format!(
+            "the signature is not a valid {algorithm} signature of the message under key {}",
+            self.arn
+        ))
+    }
+
+    /// `KMSInvalidMacException` for a MAC that does not verify.
+    pub fn invalid_mac(&self, algorithm: MacAlgorithm) -> KmsError {
+        KmsError::InvalidMac(format!("the MAC is not the {algorithm} of the message under key {}", self.arn))
+    }
+
+    /// `ValidationException` for a plaintext longer than RSAES-OAEP takes with this key.
+    pub fn plaintext_too_long(&self, algorithm: RsaEncryptionAlgorithm, len: usize) -> KmsError {
+        KmsError::Validation(format!(
+            "the plaintext has {len} bytes, more than a {} key takes with {algorithm}",
+            self.spec
+        ))
+    }
+
+    /// `InvalidCiphertextException` for an RSAES-OAEP ciphertext that does not decrypt.
+    pub fn undecryptable(&self, algorithm: RsaEncryptionAlgorithm) -> KmsError {
+        KmsError::InvalidCiphertext(format!("the ciphertext does not decrypt with {algorithm} under key {}", self.arn))
+    }
+}

@@ -37,9 +37,9 @@ mod service;
 
 pub use crate::context::EncryptionContext;
 pub use asymmetric::{
-    validate_message, DataKeyPair, Mac, MacAlgorithm, MacRequest, MessageType, PublicKey, RsaEncryptionAlgorithm,
-    RsaEncryptionRequest, SignRequest, Signature, SigningAlgorithm, VerifyRequest, MAX_MAC, MAX_SIGNATURE,
-    MAX_SIGN_MESSAGE,
+    validate_key_pair_spec, validate_mac, validate_mac_message, validate_message, validate_signature, DataKeyPair,
+    KeyProfile, Mac, MacAlgorithm, MacRequest, MessageType, PublicKey, RsaEncryptionAlgorithm, RsaEncryptionRequest,
+    SignRequest, Signature, SigningAlgorithm, VerifyRequest, MAX_MAC, MAX_SIGNATURE, MAX_SIGN_MESSAGE,
 };
 pub use bound_context::{BoundContext, MAX_CONTEXT_BYTES};
 pub use data_key::{DataKey, DataKeySpec, SecretBytes};

@@ -76,8 +76,12 @@ pub(crate) fn sign_with(
     change: fn(&Backend<'_>, &KeyRef) -> std::result::Result<(), envcrypt::kms::KmsError>,
 ) -> Result<String> {
     let signing = signing(b)?;
-    let key =
-        if spec == KeySpec::SymmetricDefault { b.new_key_with_policy(OPEN_POLICY)? } else { new_key(b, spec, usage)? };
+    let key = match spec {
+        // A backend without key policies has nothing between the caller and the key.
+        KeySpec::SymmetricDefault if b.governance.is_none() => b.new_key()?,
+        KeySpec::SymmetricDefault => b.new_key_with_policy(OPEN_POLICY)?,
+        _ => new_key(b, spec, usage)?,
+    };
     change(b, &id(&key)).map_err(setup)?;
     signing.sign(SignRequest { key: &id(&key), message, message_type, algorithm }).wait()?;
     Ok("signed".into())

@@ -12,11 +12,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Instant;
 
 use cryptoki::error::{Error as CkError, RvError};
-use envcrypt::kms::KmsError;
+use envcrypt::kms::{KeySpec, KmsError};
 
+use crate::key_kind::KeyKind;
 use crate::module::Module;
 use crate::records::{self, revision};
-use crate::token::{login_refused, Token, TokenError, CLUSTER_KEY_NAME};
+use crate::token::{cluster_key_name, login_refused, PublicParts, Token, TokenError};
 use crate::{replication, Pkcs11Options};
 
 /// The open tokens of one module initialization.
@@ -75,7 +76,9 @@ impl From<TokenError> for KmsError {
         match error {
             TokenError::Unauthenticated { .. } => KmsError::InvalidCiphertext(error.to_string()),
             TokenError::Missing { .. } => KmsError::NotFound(error.to_string()),
-            TokenError::IvNotGenerated { .. } => KmsError::UnsupportedOperation(error.to_string()),
+            TokenError::IvNotGenerated { .. } | TokenError::Refused { .. } => {
+                KmsError::UnsupportedOperation(error.to_string())
+            }
             TokenError::Unavailable { .. } => transport("PKCS#11 token".into(), error),
         }
     }
@@ -155,6 +158,11 @@ impl Cluster {
         Ok(cluster)
     }
 
+    /// The mechanism choices of the cluster's tokens.
+    pub(crate) fn mechanisms(&self) -> crate::Mechanisms {
+        self.options.cluster.mechanisms
+    }
+
     /// Runs `work` on the open tokens under the read lock.
     fn with_open<T>(&self, work: impl FnOnce(&OpenTokens) -> Result<T, KmsError>) -> Result<T, KmsError> {
         let guard = self.open.read().unwrap_or_else(PoisonError::into_inner);
@@ -204,7 +212,7 @@ impl Cluster {
         let mut lacking = Vec::new();
         for &index in &up {
             let token = open.token(index);
-            let found = replication::harden_legacy_objects(token).and_then(|()| token.cluster_key());
+            let found = replication::harden_legacy_objects(token).and_then(|()| token.cluster_key(KeyKind::Symmetric));
             match found {
                 Ok(_) => {}
                 Err(TokenError::Missing { .. }) => lacking.push(index),
@@ -226,7 +234,7 @@ impl Cluster {
             });
         }
         for index in lacking {
-            self.mark_down(index, &open.token(index).missing(CLUSTER_KEY_NAME));
+            self.mark_down(index, &open.token(index).missing(&cluster_key_name(KeyKind::Symmetric)));
         }
         Ok(())
     }
@@ -291,7 +299,7 @@ impl Cluster {
         drop(health);
         for index in due {
             let ready = replication::harden_legacy_objects(open.token(index))
-                .and_then(|()| open.token(index).cluster_key().map(drop));
+                .and_then(|()| open.token(index).cluster_key(KeyKind::Symmetric).map(drop));
             if let Err(e) = ready.and_then(|()| self.resync(open, index)) {
                 self.mark_down(index, &e);
             }
@@ -317,9 +325,10 @@ impl Cluster {
                     to.write_data(&name, &value)?;
                 }
                 if let Some(meta) = records::parse_meta(&name, &value) {
+                    let kind = meta.kind();
                     for version in 1..=meta.versions {
-                        if from.has_key(&meta.key_id, version)? && !to.has_key(&meta.key_id, version)? {
-                            replication::copy_key(from, to, &meta.key_id, version)?;
+                        if from.has_key(kind, &meta.key_id, version)? && !to.has_key(kind, &meta.key_id, version)? {
+                            replication::copy_key(from, to, kind, &meta.key_id, version)?;
                         }
                     }
                 }
@@ -343,9 +352,11 @@ impl Cluster {
                 }
                 match op(open.token(index)) {
                     Ok(value) => return Ok(value),
-                    Err(e @ (TokenError::Unauthenticated { .. } | TokenError::IvNotGenerated { .. })) => {
-                        return Err(e.into())
-                    }
+                    Err(
+                        e @ (TokenError::Unauthenticated { .. }
+                        | TokenError::IvNotGenerated { .. }
+                        | TokenError::Refused { .. }),
+                    ) => return Err(e.into()),
                     Err(e @ TokenError::Unavailable { .. }) => {
                         self.mark_down(index, &e);
                         last = Some(e);
@@ -378,39 +389,61 @@ impl Cluster {
         })
     }
 
-    /// Destroys versions 1 to `versions` of a key on every healthy token.
-    pub(crate) fn destroy_everywhere(&self, key_id: &str, versions: u32) -> Result<(), KmsError> {
+    /// Destroys versions 1 to `versions` of a key of `kind` on every healthy token.
+    pub(crate) fn destroy_everywhere(&self, kind: KeyKind, key_id: &str, versions: u32) -> Result<(), KmsError> {
         self.with_open(|open| {
             for index in self.up_indices() {
-                open.token(index).destroy_key(key_id, versions)?;
+                open.token(index).destroy_key(kind, key_id, versions)?;
             }
             Ok(())
         })
     }
 
-    /// Generates a key version on one token and copies it to the other healthy ones.
-    pub(crate) fn new_key_version(&self, key_id: &str, version: u32) -> Result<(), KmsError> {
+    /// Generates a key version of `kind` and `spec` on one token and copies it to the other
+    /// healthy ones; a key pair's public half comes back. With several tokens, every one must
+    /// hold the kind's cluster key first: a cluster initialized by an earlier envcrypt lacks the
+    /// cluster keys of asymmetric and HMAC keys until its security officer runs the init again.
+    pub(crate) fn new_key_version(
+        &self,
+        kind: KeyKind,
+        spec: KeySpec,
+        key_id: &str,
+        version: u32,
+    ) -> Result<Option<PublicParts>, KmsError> {
         self.with_open(|open| {
             let up = self.up_indices();
+            if up.len() > 1 {
+                for &index in &up {
+                    match open.token(index).cluster_key(kind) {
+                        Ok(_) => {}
+                        Err(e @ TokenError::Missing { .. }) => {
+                            return Err(KmsError::Service { name: NOT_INITIALIZED.into(), message: e.to_string() })
+                        }
+                        Err(e) => self.mark_down(index, &e),
+                    }
+                }
+            }
+            let up = self.up_indices();
             let start = self.next.fetch_add(1, Ordering::Relaxed);
-            let mut source = None;
+            let mut generated = None;
             for step in 0..up.len() {
                 let index = up[(start + step) % up.len()];
-                match open.token(index).generate_key(key_id, version) {
-                    Ok(()) => {
-                        source = Some(index);
+                match open.token(index).generate_key(kind, spec, key_id, version) {
+                    Ok(public) => {
+                        generated = Some((index, public));
                         break;
                     }
                     Err(e) => self.mark_down(index, &e),
                 }
             }
-            let source = source.ok_or_else(|| not_active("no token of the PKCS#11 cluster could generate the key"))?;
+            let (source, public) =
+                generated.ok_or_else(|| not_active("no token of the PKCS#11 cluster could generate the key"))?;
             for &index in up.iter().filter(|&&i| i != source) {
-                if let Err(e) = replication::copy_key(open.token(source), open.token(index), key_id, version) {
+                if let Err(e) = replication::copy_key(open.token(source), open.token(index), kind, key_id, version) {
                     self.mark_down(index, &e);
                 }
             }
-            Ok(())
+            Ok(public)
         })
     }
 

@@ -25,7 +25,7 @@ mod cluster;
 mod config;
 #[cfg(fuzzing)]
 pub mod fuzzing;
-mod master_key;
+mod key_kind;
 mod mechanisms;
 mod module;
 mod records;

@@ -1,14 +1,17 @@
 //! Every vendor-dependent mechanism choice, in one place.
 //!
-//! PKCS#11 leaves two things to the token that matter here. AES-GCM's IV: SoftHSM2 (and the
+//! PKCS#11 leaves three things to the token that matter here. AES-GCM's IV: SoftHSM2 (and the
 //! standard) take the IV from the caller; CloudHSM generates it inside the HSM and writes it
 //! back into the parameters, refusing a caller's IV. And key wrapping: SoftHSM2 offers the
-//! standard `CKM_AES_KEY_WRAP_PAD` (RFC 5649); vendors may name theirs with a vendor code. [`Mechanisms::softhsm`] is what the tests run; [`Mechanisms::cloudhsm`] is the modeled
-//! CloudHSM variant (documented, not run here: there is no CloudHSM on this machine).
+//! standard `CKM_AES_KEY_WRAP_PAD` (RFC 5649); vendors may name theirs with a vendor code. And
+//! RSAES-OAEP's hashes: SoftHSM2 takes SHA-1 only. [`Mechanisms::softhsm`] is what the tests
+//! run; [`Mechanisms::cloudhsm`] is the modeled CloudHSM variant (documented, not run here: there is no CloudHSM on this machine).
 
 use cryptoki::mechanism::aead::GcmParams;
+use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource};
 use cryptoki::mechanism::vendor_defined::VendorDefinedMechanism;
 use cryptoki::mechanism::{Mechanism, MechanismType};
+use envcrypt::kms::RsaEncryptionAlgorithm;
 
 /// The GCM IV length envcrypt uses with every token.
 pub const IV_LEN: usize = 12;
@@ -40,19 +43,22 @@ pub struct Mechanisms {
     pub gcm_iv: IvSource,
     /// The key wrap between tokens.
     pub wrap: WrapMechanism,
+    /// Whether the token's RSAES-OAEP takes SHA-256 (SoftHSM2's takes SHA-1 only, and
+    /// refuses `RSAES_OAEP_SHA_256`; CloudHSM takes both).
+    pub oaep_sha256: bool,
 }
 
 impl Mechanisms {
     /// SoftHSM2 and tokens that follow the standard: caller IV, `CKM_AES_KEY_WRAP_PAD`.
     pub const fn softhsm() -> Self {
-        Self { gcm_iv: IvSource::Caller, wrap: WrapMechanism::AesKeyWrapPad }
+        Self { gcm_iv: IvSource::Caller, wrap: WrapMechanism::AesKeyWrapPad, oaep_sha256: false }
     }
 
     /// The CloudHSM client library: HSM-generated IV. The wrap stays `CKM_AES_KEY_WRAP_PAD`;
     /// set [`WrapMechanism::Vendor`] to the code your client's header gives its RFC 5649 wrap
     /// if it does not offer the standard one (envcrypt ships no vendor header to copy it from).
     pub const fn cloudhsm() -> Self {
-        Self { gcm_iv: IvSource::Token, wrap: WrapMechanism::AesKeyWrapPad }
+        Self { gcm_iv: IvSource::Token, wrap: WrapMechanism::AesKeyWrapPad, oaep_sha256: true }
     }
 
     /// The variant with this name (`softhsm`, `cloudhsm`).
@@ -76,6 +82,17 @@ impl Mechanisms {
     pub(crate) fn gcm<'a>(&self, iv: &'a mut [u8; IV_LEN], aad: &'a [u8]) -> Mechanism<'a> {
         let params = GcmParams::new(iv, aad, TAG_BITS.into()).expect("a 12-byte IV and a short AAD fit a CK_ULONG");
         Mechanism::AesGcm(params)
+    }
+
+    /// RSAES-OAEP with `algorithm`'s hash and MGF1 with the same hash, if the token offers it.
+    pub(crate) fn oaep(&self, algorithm: RsaEncryptionAlgorithm) -> Option<Mechanism<'static>> {
+        let (hash, mgf) = match algorithm {
+            RsaEncryptionAlgorithm::RsaesOaepSha1 => (MechanismType::SHA1, PkcsMgfType::MGF1_SHA1),
+            // RSAES_OAEP_SHA_256, the other one.
+            _ if self.oaep_sha256 => (MechanismType::SHA256, PkcsMgfType::MGF1_SHA256),
+            _ => return None,
+        };
+        Some(Mechanism::RsaPkcsOaep(PkcsOaepParams::new(hash, mgf, PkcsOaepSource::empty())))
     }
 
     /// The wrap mechanism's type, for `CKA_ALLOWED_MECHANISMS`.

@@ -6,7 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use envcrypt::kms::KeyState;
+use envcrypt::kms::{KeySpec, KeyState, KeyUsage};
+
+use crate::key_kind::KeyKind;
 
 /// The data object holding the alias table.
 pub(crate) const ALIASES: &str = "aliases";
@@ -23,12 +25,43 @@ pub(crate) struct KeyMeta {
     /// The waiting period of a key pending deletion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) deletion_window_days: Option<u32>,
-    /// Key versions 1 to `versions` exist (rotation adds one).
+    /// Key versions 1 to `versions` exist (rotation adds one; asymmetric and HMAC keys have
+    /// version 1 only).
     pub(crate) versions: u32,
+    /// The key spec (symmetric in metadata of an earlier envcrypt).
+    #[serde(default = "symmetric", skip_serializing_if = "is_symmetric")]
+    pub(crate) key_spec: KeySpec,
+    /// The key usage.
+    #[serde(default = "encrypt_decrypt")]
+    pub(crate) key_usage: KeyUsage,
+    /// A key pair's public key, DER SubjectPublicKeyInfo in hex, as the token gave it when it
+    /// made the pair. Not secret; a PIN holder who changes it can only make Verify and Encrypt
+    /// fail or answer for the key they could sign and decrypt with anyway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) public_key: Option<String>,
     /// The key's tags, by tag key.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) tags: BTreeMap<String, String>,
     pub(crate) revision: u64,
+}
+
+fn symmetric() -> KeySpec {
+    KeySpec::SymmetricDefault
+}
+
+fn is_symmetric(spec: &KeySpec) -> bool {
+    *spec == KeySpec::SymmetricDefault
+}
+
+fn encrypt_decrypt() -> KeyUsage {
+    KeyUsage::EncryptDecrypt
+}
+
+impl KeyMeta {
+    /// What kind of object the key is on the tokens.
+    pub(crate) fn kind(&self) -> KeyKind {
+        KeyKind::of(self.key_spec, self.key_usage)
+    }
 }
 
 /// Alias name to key id.

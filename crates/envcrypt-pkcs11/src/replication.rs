@@ -2,14 +2,16 @@
 //! them.
 //!
 //! A master key (CMK) version is generated inside one token: sensitive, and extractable only
-//! under a *trusted* wrapping key (`CKA_WRAP_WITH_TRUSTED`), with no use but AES-GCM. The one
-//! trusted key is the cluster key `envcrypt/cluster-wrap`, and only the security officer can
-//! make it, since only the SO may set `CKA_TRUSTED` ([`init_cluster`]). It cannot be copied or
-//! modified, serves only the key wrap mechanism, wraps no key that could wrap (so never
+//! under a *trusted* wrapping key (`CKA_WRAP_WITH_TRUSTED`), with no use but its kind's
+//! mechanisms ([`KeyKind`]). The only trusted keys are the cluster keys, one per kind of key
+//! (`envcrypt/cluster-wrap` for symmetric keys, `envcrypt/cluster-wrap/<kind>` for HMAC, RSA
+//! and elliptic-curve keys), and only the security officer can make them, since only the SO
+//! may set `CKA_TRUSTED` ([`init_cluster`]). A cluster key cannot be copied or modified, serves
+//! only the key wrap mechanism, wraps only keys of its kind that cannot wrap (so never
 //! itself), and carries an unwrap template ([`crate::template`]) that forces every key it
-//! unwraps to be a master key as locked down as the original, AES-GCM its only use. So a CMK leaves a token only wrapped under the cluster key, and comes back
-//! into a token only as another locked-down CMK: whoever holds the user PIN can use the keys,
-//! never read them.
+//! unwraps to be a key of its kind as locked down as the original. So a CMK leaves a token
+//! only wrapped under its kind's cluster key, and comes back into a token only as another
+//! locked-down CMK of that kind: whoever holds the user PIN can use the keys, never read them.
 //!
 //! The cluster key reaches each token in the SO's sessions: generated in the first token, and
 //! carried to every other one wrapped under a trusted transport key that the two tokens derive
@@ -25,49 +27,35 @@ use cryptoki::types::AuthPin;
 use envcrypt::kms::KmsError;
 use zeroize::Zeroizing;
 
-use crate::master_key::{key_template, KEY_LABEL_PREFIX, MASTER_KEY_FLAGS, MASTER_KEY_MECHANISMS};
+use crate::key_kind::{key_template, KeyKind, KEY_LABEL_PREFIX};
 use crate::mechanisms::Mechanisms;
 use crate::module::Module;
-use crate::template::{with_templates, Template, TemplateEntry};
-use crate::token::{find_cluster_key, login_refused, Token, TokenError, CLUSTER_KEY_LABEL};
+use crate::template::{with_templates, Template};
+use crate::token::{find_cluster_key, login_refused, Token, TokenError};
 use crate::ClusterConfig;
 
 /// DER of the P-256 curve's OID, as CKA_EC_PARAMS takes it.
 const P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 
-/// The cluster key's unwrap template: a secret AES key with the master key flags, for AES-GCM only.
-fn master_key_unwrap_template() -> Vec<TemplateEntry> {
-    let mut entries = vec![
-        TemplateEntry::class(ObjectClass::SECRET_KEY),
-        TemplateEntry::key_type(KeyType::AES),
-        TemplateEntry::allowed_mechanisms(&MASTER_KEY_MECHANISMS),
-    ];
-    entries.extend(MASTER_KEY_FLAGS.iter().map(|&(kind, value)| TemplateEntry::flag(kind, value)));
-    entries
-}
-
-/// The cluster key's wrap template: it wraps only keys that cannot wrap, so never itself (a
-/// copy of the cluster key unwrapped with a template of the attacker's choosing could decrypt
-/// raw blocks, and so unwrap anything offline).
-fn master_key_wrap_template() -> Vec<TemplateEntry> {
-    vec![TemplateEntry::flag(AttributeType::Wrap, false)]
-}
-
-/// Calls `work` with the cluster key's wrap and unwrap templates.
-fn with_cluster_key_templates<T>(work: impl FnOnce(Vec<Attribute>) -> T) -> T {
-    let (wrap, unwrap) = (master_key_wrap_template(), master_key_unwrap_template());
+/// Calls `work` with the wrap and unwrap templates of `kind`'s cluster key.
+fn with_cluster_key_templates<T>(kind: KeyKind, work: impl FnOnce(Vec<Attribute>) -> T) -> T {
+    let (wrap, unwrap) = (kind.wrap_template(), kind.unwrap_template());
     with_templates(&[(Template::Wrap, &wrap), (Template::Unwrap, &unwrap)], work)
 }
 
-/// The attributes of the cluster key, with `extra` (its value length or unwrap template, as
-/// generating or unwrapping needs) before the closing `CKA_MODIFIABLE` (see [`MASTER_KEY_FLAGS`]).
-fn cluster_key_template(mechanisms: &Mechanisms, extra: impl IntoIterator<Item = Attribute>) -> Vec<Attribute> {
+/// The attributes of `kind`'s cluster key, with `extra` (its value length or templates, as
+/// generating or unwrapping needs) before the closing `CKA_MODIFIABLE` (see [`KeyKind::flags`]).
+fn cluster_key_template(
+    mechanisms: &Mechanisms,
+    kind: KeyKind,
+    extra: impl IntoIterator<Item = Attribute>,
+) -> Vec<Attribute> {
     let mut template = vec![
         Attribute::Class(ObjectClass::SECRET_KEY),
         Attribute::KeyType(KeyType::AES),
         Attribute::Token(true),
         Attribute::Private(false),
-        Attribute::Label(CLUSTER_KEY_LABEL.as_bytes().to_vec()),
+        Attribute::Label(kind.cluster_key_label().as_bytes().to_vec()),
         Attribute::Trusted(true),
         Attribute::Sensitive(true),
         Attribute::Extractable(true),
@@ -87,20 +75,27 @@ fn cluster_key_template(mechanisms: &Mechanisms, extra: impl IntoIterator<Item =
     template
 }
 
-/// Copies a CMK version from `source` to `target`, wrapped under the cluster key.
-pub(crate) fn copy_key(source: &Token, target: &Token, key_id: &str, version: u32) -> Result<(), TokenError> {
-    let source_wrap = source.cluster_key()?;
-    let target_wrap = target.cluster_key()?;
-    let key = source.key_handle(key_id, version)?;
+/// Copies a CMK version of `kind` from `source` to `target`, wrapped under the kind's cluster
+/// key.
+pub(crate) fn copy_key(
+    source: &Token,
+    target: &Token,
+    kind: KeyKind,
+    key_id: &str,
+    version: u32,
+) -> Result<(), TokenError> {
+    let source_wrap = source.cluster_key(kind)?;
+    let target_wrap = target.cluster_key(kind)?;
+    let key = source.key_handle(kind, key_id, version)?;
     let wrapped = Zeroizing::new(source.with_session(|s| s.wrap_key(&source.mechanisms().wrap(), source_wrap, key))?);
     target.with_session(|s| {
-        s.unwrap_key(&target.mechanisms().wrap(), target_wrap, &wrapped, &key_template(key_id, version)).map(drop)
+        s.unwrap_key(&target.mechanisms().wrap(), target_wrap, &wrapped, &key_template(kind, key_id, version)).map(drop)
     })
 }
 
 /// Makes objects of an earlier envcrypt as safe as they can still be made: a master key that
-/// any key could wrap becomes wrap-with-trusted (a one-way change), and an untrusted cluster
-/// key, which a PIN holder could wrap under a key of their own, is destroyed.
+/// any key could wrap becomes wrap-with-trusted (a one-way change), and an untrusted key under
+/// a cluster key's label, which a PIN holder could wrap under a key of their own, is destroyed.
 pub(crate) fn harden_legacy_objects(token: &Token) -> Result<(), TokenError> {
     token.with_session(|s| {
         let loose = s.find_objects(&[
@@ -114,7 +109,9 @@ pub(crate) fn harden_legacy_objects(token: &Token) -> Result<(), TokenError> {
                 _ => None,
             });
             match label.as_deref() {
-                Some(l) if l == CLUSTER_KEY_LABEL.as_bytes() => s.destroy_object(handle)?,
+                Some(l) if KeyKind::ALL.iter().any(|k| l == k.cluster_key_label().as_bytes()) => {
+                    s.destroy_object(handle)?
+                }
                 Some(l) if l.starts_with(KEY_LABEL_PREFIX.as_bytes()) => {
                     s.update_attributes(handle, &[Attribute::WrapWithTrusted(true)])?
                 }
@@ -158,46 +155,66 @@ pub fn init_cluster(cluster: &ClusterConfig, so_pin: &Zeroizing<String>) -> Resu
         }
         sessions.push((label.as_str(), session));
     }
-    let mut holders = Vec::new();
-    for (label, session) in &sessions {
-        if find_cluster_key(session).map_err(|e| so_error(label, "cannot search", e))?.is_some() {
-            holders.push(*label);
-        }
-    }
-    let mut report = Vec::new();
-    let source = match holders.first() {
-        Some(label) => *label,
-        None => {
-            let (label, session) = sessions.first().ok_or_else(|| KmsError::Validation("no token to set up".into()))?;
-            generate_cluster_key(session, &cluster.mechanisms)
-                .map_err(|e| so_error(label, "cannot generate the cluster key on", e))?;
-            report.push(ClusterKeyStatus { label: label.to_string(), cluster_key: "created" });
-            label
-        }
-    };
-    let source_session = &sessions.iter().find(|(l, _)| *l == source).expect("the source is a token").1;
-    let cluster_key = find_cluster_key(source_session)
-        .map_err(|e| so_error(source, "cannot search", e))?
-        .ok_or_else(|| KmsError::NotFound(format!("token {source:?} lost its cluster key during set-up")))?;
-    for (label, session) in &sessions {
-        if *label == source {
-            if !report.iter().any(|r| r.label == *label) {
-                report.push(ClusterKeyStatus { label: label.to_string(), cluster_key: "present" });
+    // Per token, what happened to the kind that changed most: created, then copied, then present.
+    let rank = |what: &str| ["present", "copied", "created"].iter().position(|w| *w == what);
+    let mut report: Vec<ClusterKeyStatus> = sessions
+        .iter()
+        .map(|(label, _)| ClusterKeyStatus { label: label.to_string(), cluster_key: "present" })
+        .collect();
+    for kind in KeyKind::ALL {
+        for (status, done) in report.iter_mut().zip(give_cluster_key(&sessions, kind, &cluster.mechanisms)?) {
+            if rank(done) > rank(status.cluster_key) {
+                status.cluster_key = done;
             }
-            continue;
         }
-        if holders.contains(label) {
-            report.push(ClusterKeyStatus { label: label.to_string(), cluster_key: "present" });
-            continue;
-        }
-        carry_cluster_key(source_session, cluster_key, session, &cluster.mechanisms)
-            .map_err(|e| so_error(label, "cannot give the cluster key to", e))?;
-        report.push(ClusterKeyStatus { label: label.to_string(), cluster_key: "copied" });
     }
     for (_, session) in &sessions {
         let _ = session.logout();
     }
     Ok(report)
+}
+
+/// Gives every token in `sessions` (SO sessions) `kind`'s cluster key: generated in the first
+/// if none holds it, carried from a holder to the others. Says per token what it did.
+fn give_cluster_key(
+    sessions: &[(&str, Session)],
+    kind: KeyKind,
+    mechanisms: &Mechanisms,
+) -> Result<Vec<&'static str>, KmsError> {
+    let mut holders = Vec::new();
+    for (label, session) in sessions {
+        if find_cluster_key(session, kind).map_err(|e| so_error(label, "cannot search", e))?.is_some() {
+            holders.push(*label);
+        }
+    }
+    let mut created = None;
+    let source = match holders.first() {
+        Some(label) => *label,
+        None => {
+            let (label, session) = sessions.first().ok_or_else(|| KmsError::Validation("no token to set up".into()))?;
+            generate_cluster_key(session, mechanisms, kind)
+                .map_err(|e| so_error(label, &format!("cannot generate {} on", kind.cluster_key_label()), e))?;
+            created = Some(*label);
+            label
+        }
+    };
+    let source_session = &sessions.iter().find(|(l, _)| *l == source).expect("the source is a token").1;
+    let cluster_key = find_cluster_key(source_session, kind)
+        .map_err(|e| so_error(source, "cannot search", e))?
+        .ok_or_else(|| KmsError::NotFound(format!("token {source:?} lost its cluster key during set-up")))?;
+    let mut done = Vec::new();
+    for (label, session) in sessions {
+        if created == Some(*label) {
+            done.push("created");
+        } else if *label == source || holders.contains(label) {
+            done.push("present");
+        } else {
+            carry_cluster_key(source_session, cluster_key, session, mechanisms, kind)
+                .map_err(|e| so_error(label, &format!("cannot give {} to", kind.cluster_key_label()), e))?;
+            done.push("copied");
+        }
+    }
+    Ok(done)
 }
 
 fn so_error(label: &str, what: &str, error: cryptoki::error::Error) -> KmsError {
@@ -207,10 +224,10 @@ fn so_error(label: &str, what: &str, error: cryptoki::error::Error) -> KmsError 
     }
 }
 
-fn generate_cluster_key(session: &Session, mechanisms: &Mechanisms) -> cryptoki::error::Result<()> {
-    with_cluster_key_templates(|templates| {
+fn generate_cluster_key(session: &Session, mechanisms: &Mechanisms, kind: KeyKind) -> cryptoki::error::Result<()> {
+    with_cluster_key_templates(kind, |templates| {
         let extra = std::iter::once(Attribute::ValueLen(32.into())).chain(templates);
-        session.generate_key(&Mechanism::AesKeyGen, &cluster_key_template(mechanisms, extra)).map(drop)
+        session.generate_key(&Mechanism::AesKeyGen, &cluster_key_template(mechanisms, kind, extra)).map(drop)
     })
 }
 
@@ -247,12 +264,13 @@ fn transport_key(session: &Session, private: ObjectHandle, peer: &[u8]) -> crypt
     session.derive_key(&Mechanism::Ecdh1Derive(Ecdh1DeriveParams::new(EcKdf::null(), peer)), private, &template)
 }
 
-/// Carries the cluster key from the SO session `source` to the SO session `target`.
+/// Carries `kind`'s cluster key from the SO session `source` to the SO session `target`.
 fn carry_cluster_key(
     source: &Session,
     cluster_key: ObjectHandle,
     target: &Session,
     mechanisms: &Mechanisms,
+    kind: KeyKind,
 ) -> cryptoki::error::Result<()> {
     let (source_public, source_private, source_point) = ephemeral(source)?;
     let (target_public, target_private, target_point) = ephemeral(target)?;
@@ -264,8 +282,13 @@ fn carry_cluster_key(
     })();
     let result = wrapped.and_then(|wrapped| {
         let transport = transport_key(target, target_private, &source_point)?;
-        let unwrapped = with_cluster_key_templates(|templates| {
-            target.unwrap_key(&mechanisms.wrap(), transport, &wrapped, &cluster_key_template(mechanisms, templates))
+        let unwrapped = with_cluster_key_templates(kind, |templates| {
+            target.unwrap_key(
+                &mechanisms.wrap(),
+                transport,
+                &wrapped,
+                &cluster_key_template(mechanisms, kind, templates),
+            )
         });
         let _ = target.destroy_object(transport);
         unwrapped.map(drop)

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use cryptoki::context::Function;
 use cryptoki::context::Pkcs11;
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::Mechanism;
@@ -24,10 +25,11 @@ use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
-use envcrypt::kms::KmsError;
+use envcrypt::crypto::key_pair;
+use envcrypt::kms::{KeySpec, KmsError};
 use zeroize::Zeroizing;
 
-use crate::master_key::{key_label, key_template};
+use crate::key_kind::{key_label, key_template, KeyKind};
 use crate::mechanisms::{IvSource, Mechanisms, IV_LEN};
 
 const APPLICATION: &[u8] = b"envcrypt";
@@ -35,11 +37,14 @@ const APPLICATION: &[u8] = b"envcrypt";
 /// when given back beyond this.
 const IDLE_SESSIONS: usize = 8;
 
-/// The label of the cluster key on every token.
-pub(crate) const CLUSTER_KEY_LABEL: &str = "envcrypt/cluster-wrap";
 /// How errors name a missing cluster key.
-pub(crate) const CLUSTER_KEY_NAME: &str =
-    "trusted cluster key envcrypt/cluster-wrap (the security officer initializes the cluster to make it)";
+pub(crate) fn cluster_key_name(kind: KeyKind) -> String {
+    format!(
+        "trusted cluster key {} (the security officer makes it with `envcrypt hsm init-cluster`, which adds the \
+         cluster keys an earlier envcrypt did not make)",
+        kind.cluster_key_label()
+    )
+}
 /// The exception name of a refused login.
 pub const LOGIN_REFUSED: &str = "CloudHsmAccessDeniedException";
 
@@ -87,6 +92,24 @@ pub enum TokenError {
         /// The mechanism variant's name.
         variant: &'static str,
     },
+    /// The token works but refused the request itself (a mechanism or parameter it lacks):
+    /// another token of the same kind would refuse it too.
+    #[error("token {label} refused the request: {}", describe(error))]
+    Refused {
+        /// The token label.
+        label: String,
+        /// The PKCS#11 error.
+        error: CkError,
+    },
+}
+
+/// The public half of a key pair generated in a token, as the token gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PublicParts {
+    /// An RSA key's modulus and public exponent, big-endian.
+    Rsa { modulus: Vec<u8>, exponent: Vec<u8> },
+    /// An elliptic-curve key's `CKA_EC_POINT`.
+    Ec { point: Vec<u8> },
 }
 
 /// A PKCS#11 failure in one short line: the call and its return value's name.
@@ -140,12 +163,13 @@ impl std::fmt::Debug for Token {
     }
 }
 
-/// Finds the trusted cluster key in `session`: an untrusted key under the same label is not it.
-pub(crate) fn find_cluster_key(session: &Session) -> cryptoki::error::Result<Option<ObjectHandle>> {
+/// Finds `kind`'s trusted cluster key in `session`: an untrusted key under the same label is
+/// not it.
+pub(crate) fn find_cluster_key(session: &Session, kind: KeyKind) -> cryptoki::error::Result<Option<ObjectHandle>> {
     let template = [
         Attribute::Class(ObjectClass::SECRET_KEY),
         Attribute::Token(true),
-        Attribute::Label(CLUSTER_KEY_LABEL.as_bytes().to_vec()),
+        Attribute::Label(kind.cluster_key_label().as_bytes().to_vec()),
         Attribute::Trusted(true),
     ];
     Ok(session.find_objects(&template)?.first().copied())
@@ -247,45 +271,79 @@ impl Token {
         Ok(self.lookup(session, class, label)?.map(op))
     }
 
-    /// Runs `op` on a CMK version's key object; a token without it answers `Missing`.
+    /// Runs `op` on a CMK version's key object of `kind`; a token without it answers `Missing`.
     fn on_key<T>(
         &self,
         session: &Session,
+        kind: KeyKind,
         key_id: &str,
         version: u32,
         op: impl Fn(ObjectHandle) -> Result<T, CkError>,
     ) -> Result<Result<T, CkError>, TokenError> {
         let label = key_label(key_id, version);
-        self.on_object(session, ObjectClass::SECRET_KEY, &label, op)?
-            .ok_or_else(|| self.missing(&format!("key {label}")))
+        self.on_object(session, kind.class(), &label, op)?.ok_or_else(|| self.missing(&format!("key {label}")))
     }
 
-    /// Whether the token holds a CMK version.
-    pub fn has_key(&self, key_id: &str, version: u32) -> Result<bool, TokenError> {
+    /// Whether the token holds a CMK version of `kind`.
+    pub(crate) fn has_key(&self, kind: KeyKind, key_id: &str, version: u32) -> Result<bool, TokenError> {
         let session = self.session()?;
-        Ok(self.lookup(&session, ObjectClass::SECRET_KEY, &key_label(key_id, version))?.is_some())
+        Ok(self.lookup(&session, kind.class(), &key_label(key_id, version))?.is_some())
     }
 
-    /// The trusted cluster key.
-    pub(crate) fn cluster_key(&self) -> Result<ObjectHandle, TokenError> {
-        let found = self.with_session(find_cluster_key)?;
+    /// `kind`'s trusted cluster key.
+    pub(crate) fn cluster_key(&self, kind: KeyKind) -> Result<ObjectHandle, TokenError> {
+        let found = self.with_session(|session| find_cluster_key(session, kind))?;
         if found.is_none() {
             self.probe()?;
         }
-        found.ok_or_else(|| self.missing(CLUSTER_KEY_NAME))
+        found.ok_or_else(|| self.missing(&cluster_key_name(kind)))
     }
 
-    /// Generates a CMK version inside the token.
-    pub fn generate_key(&self, key_id: &str, version: u32) -> Result<(), TokenError> {
-        let mut template = key_template(key_id, version);
-        template.push(Attribute::ValueLen(32.into()));
-        self.session()?.generate_key(&Mechanism::AesKeyGen, &template).map(drop).map_err(|e| self.unavailable(e))
+    /// Generates a CMK version of `spec` and `kind` inside the token; a key pair's public half
+    /// is read and its object destroyed (the service keeps the public key with the key's
+    /// metadata).
+    pub(crate) fn generate_key(
+        &self,
+        kind: KeyKind,
+        spec: KeySpec,
+        key_id: &str,
+        version: u32,
+    ) -> Result<Option<PublicParts>, TokenError> {
+        let session = self.session()?;
+        let template = key_template(kind, key_id, version);
+        let generated = match kind {
+            KeyKind::Symmetric | KeyKind::Hmac => {
+                let (mechanism, len) = match kind {
+                    KeyKind::Symmetric => (Mechanism::AesKeyGen, 32),
+                    _ => (Mechanism::GenericSecretKeyGen, key_pair::hmac_key_len(spec)),
+                };
+                let len = u64::try_from(len).expect("a key length").into();
+                let template: Vec<Attribute> = template.into_iter().chain([Attribute::ValueLen(len)]).collect();
+                session.generate_key(&mechanism, &template).map(|_| None)
+            }
+            KeyKind::RsaSign | KeyKind::RsaDecrypt | KeyKind::EcSign => {
+                let (mechanism, public) = match key_pair::ec_curve(spec) {
+                    Some(curve) => (Mechanism::EccKeyPairGen, vec![Attribute::EcParams(curve)]),
+                    None => (
+                        Mechanism::RsaPkcsKeyPairGen,
+                        vec![Attribute::ModulusBits(rsa_bits(spec).into()), Attribute::PublicExponent(vec![1, 0, 1])],
+                    ),
+                };
+                let public: Vec<Attribute> = public.into_iter().chain([Attribute::Token(false)]).collect();
+                session.generate_key_pair(&mechanism, &public, &template).and_then(|(public, _)| {
+                    let parts = public_parts(&session, public);
+                    let destroyed = session.destroy_object(public);
+                    parts.and_then(|parts| destroyed.map(|()| Some(parts)))
+                })
+            }
+        };
+        generated.map_err(|e| self.unavailable(e))
     }
 
-    /// Creates a CMK version from known key material (the known-answer vectors only).
+    /// Creates a symmetric CMK version from known key material (the known-answer vectors only).
     #[cfg(test)]
     pub(crate) fn import_key(&self, key_id: &str, version: u32, value: &[u8]) -> Result<(), TokenError> {
-        let mut template = key_template(key_id, version);
+        let mut template = key_template(KeyKind::Symmetric, key_id, version);
         template.push(Attribute::Value(value.to_vec()));
         self.session()?.create_object(&template).map(drop).map_err(|e| self.unavailable(e))
     }
@@ -311,7 +369,7 @@ impl Token {
         }
         let session = self.session()?;
         let (iv, sealed) = self
-            .on_key(&session, key_id, version, |key| {
+            .on_key(&session, KeyKind::Symmetric, key_id, version, |key| {
                 let mut iv = iv;
                 session.encrypt(&self.mechanisms.gcm(&mut iv, aad), key, plaintext).map(|sealed| (iv, sealed))
             })?
@@ -336,7 +394,7 @@ impl Token {
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, TokenError> {
         let session = self.session()?;
-        let opened = self.on_key(&session, key_id, version, |key| {
+        let opened = self.on_key(&session, KeyKind::Symmetric, key_id, version, |key| {
             let mut iv = *iv;
             session.decrypt(&self.mechanisms.gcm(&mut iv, aad), key, sealed)
         })?;
@@ -385,11 +443,11 @@ impl Token {
         Ok(())
     }
 
-    /// Destroys the data object and key versions of a deleted key.
-    pub fn destroy_key(&self, key_id: &str, versions: u32) -> Result<(), TokenError> {
+    /// Destroys the data object and key versions of a deleted key of `kind`.
+    pub(crate) fn destroy_key(&self, kind: KeyKind, key_id: &str, versions: u32) -> Result<(), TokenError> {
         let session = self.session()?;
         let labels = (1..=versions)
-            .map(|version| (ObjectClass::SECRET_KEY, key_label(key_id, version)))
+            .map(|version| (kind.class(), key_label(key_id, version)))
             .chain([(ObjectClass::DATA, meta_label(&format!("meta/{key_id}")))]);
         for (class, label) in labels {
             self.handles().remove(&label);
@@ -432,14 +490,104 @@ impl Token {
     }
 
     /// A key version's handle (for the cluster's wrap).
-    pub(crate) fn key_handle(&self, key_id: &str, version: u32) -> Result<ObjectHandle, TokenError> {
+    pub(crate) fn key_handle(&self, kind: KeyKind, key_id: &str, version: u32) -> Result<ObjectHandle, TokenError> {
         let label = key_label(key_id, version);
         let session = self.session()?;
-        self.lookup(&session, ObjectClass::SECRET_KEY, &label)?.ok_or_else(|| self.missing(&format!("key {label}")))
+        self.lookup(&session, kind.class(), &label)?.ok_or_else(|| self.missing(&format!("key {label}")))
+    }
+
+    /// A refusal from a token that still answers is its answer to this request; from one that
+    /// no longer answers, the token is unavailable.
+    fn refusal(&self, error: CkError) -> TokenError {
+        match self.probe() {
+            Ok(()) => TokenError::Refused { label: self.label.clone(), error },
+            Err(_) => self.unavailable(error),
+        }
+    }
+
+    /// Signs (or MACs) `data` with `mechanism` under the key of `kind` and `key_id`.
+    pub(crate) fn sign(
+        &self,
+        kind: KeyKind,
+        key_id: &str,
+        mechanism: &Mechanism<'_>,
+        data: &[u8],
+    ) -> Result<Vec<u8>, TokenError> {
+        let session = self.session()?;
+        let signed = self.on_key(&session, kind, key_id, 1, |key| session.sign(mechanism, key, data))?;
+        drop(session);
+        signed.map_err(|e| self.refusal(e))
+    }
+
+    /// Whether `signature` is `mechanism`'s signature (or MAC) of `data` under the key of
+    /// `kind` and `key_id`, as the token checks it.
+    pub(crate) fn verify(
+        &self,
+        kind: KeyKind,
+        key_id: &str,
+        mechanism: &Mechanism<'_>,
+        data: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, TokenError> {
+        let session = self.session()?;
+        let verified = self.on_key(&session, kind, key_id, 1, |key| session.verify(mechanism, key, data, signature))?;
+        drop(session);
+        match verified {
+            Ok(()) => Ok(true),
+            Err(CkError::Pkcs11(RvError::SignatureInvalid | RvError::SignatureLenRange, Function::Verify)) => Ok(false),
+            Err(e) => Err(self.refusal(e)),
+        }
+    }
+
+    /// Decrypts `data` with `mechanism` under the private key of `kind` and `key_id`; `None`
+    /// if the token cannot decrypt it. A refused mechanism is the token's refusal.
+    pub(crate) fn decrypt_with(
+        &self,
+        kind: KeyKind,
+        key_id: &str,
+        mechanism: &Mechanism<'_>,
+        data: &[u8],
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, TokenError> {
+        let session = self.session()?;
+        let opened = self.on_key(&session, kind, key_id, 1, |key| session.decrypt(mechanism, key, data))?;
+        drop(session);
+        match opened {
+            Ok(plaintext) => Ok(Some(Zeroizing::new(plaintext))),
+            Err(e @ CkError::Pkcs11(_, Function::DecryptInit)) => Err(self.refusal(e)),
+            Err(e) => self.probe().map(|()| None).map_err(|_| self.unavailable(e)),
+        }
     }
 
     /// [`TokenError::Missing`] for `what` on this token.
     pub(crate) fn missing(&self, what: &str) -> TokenError {
         TokenError::Missing { label: self.label.clone(), key: what.to_owned() }
     }
+}
+
+/// An RSA key spec's modulus size in bits.
+fn rsa_bits(spec: KeySpec) -> u64 {
+    match spec {
+        KeySpec::Rsa3072 => 3072,
+        KeySpec::Rsa4096 => 4096,
+        _ => 2048,
+    }
+}
+
+/// The public half of a key pair: an RSA key's modulus and exponent, or an EC key's point.
+fn public_parts(session: &Session, public: ObjectHandle) -> Result<PublicParts, CkError> {
+    let attributes = session
+        .get_attributes(public, &[AttributeType::Modulus, AttributeType::PublicExponent, AttributeType::EcPoint])?;
+    let (mut modulus, mut exponent, mut point) = (None, None, None);
+    for attribute in attributes {
+        match attribute {
+            Attribute::Modulus(value) => modulus = Some(value),
+            Attribute::PublicExponent(value) => exponent = Some(value),
+            Attribute::EcPoint(value) => point = Some(value),
+            _ => {}
+        }
+    }
+    Ok(match (modulus, exponent, point) {
+        (Some(modulus), Some(exponent), _) => PublicParts::Rsa { modulus, exponent },
+        (_, _, point) => PublicParts::Ec { point: point.unwrap_or_default() },
+    })
 }

@@ -4,7 +4,7 @@
 //! mechanism the token offers under keys of its own and under envcrypt's, unwraps what it can
 //! with relaxed templates, copies, modifies, derives from and reads every envcrypt object.
 
-use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Function, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::ekdf::AesCbcDeriveParams;
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource};
@@ -13,7 +13,9 @@ use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHan
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
-use envcrypt::kms::{DataKeySpec, EncryptionContext, KeyAdmin, KeyRef, KeyService};
+use envcrypt::kms::{
+    CreateKeyRequest, DataKeySpec, EncryptionContext, KeyAdmin, KeyRef, KeyService, KeySpec, KeyUsage,
+};
 use envcrypt_pkcs11::{init_cluster, Pkcs11KeyService, Pkcs11Options};
 use envcrypt_testkit::{SoftHsm, SO_PIN, USER_PIN};
 use zeroize::Zeroizing;
@@ -137,48 +139,81 @@ fn wrap_mechanism<'a>(kind: MechanismType, oaep: &'a PkcsOaepParams<'a>) -> (Mec
     }
 }
 
-/// Whether `handle` gives its value away: readable `CKA_VALUE`.
+/// Whether `handle` gives its value away: a readable `CKA_VALUE` (a secret or EC private key)
+/// or `CKA_PRIVATE_EXPONENT` (an RSA private key).
 fn value_readable(session: &Session, handle: ObjectHandle) -> bool {
-    session
-        .get_attributes(handle, &[AttributeType::Value])
-        .is_ok_and(|attrs| attrs.iter().any(|a| matches!(a, Attribute::Value(v) if !v.is_empty())))
+    session.get_attributes(handle, &[AttributeType::Value, AttributeType::PrivateExponent]).is_ok_and(|attrs| {
+        attrs.iter().any(|a| match a {
+            Attribute::Value(v) | Attribute::PrivateExponent(v) => !v.is_empty(),
+            _ => false,
+        })
+    })
 }
 
-/// The attributes the cluster key forces on every key it unwraps (the test's own copy of them:
-/// an attacker reads them off the documentation, as here), but for `CKA_MODIFIABLE`, which
-/// goes last in every template (SoftHSM2 applies a template in order, and nothing after it).
-fn forced() -> Vec<Attribute> {
-    vec![
-        Attribute::Class(ObjectClass::SECRET_KEY),
-        Attribute::KeyType(KeyType::AES),
-        Attribute::Token(false),
-        Attribute::Private(true),
-        Attribute::Sensitive(true),
-        Attribute::Extractable(true),
-        Attribute::WrapWithTrusted(true),
-        Attribute::Wrap(false),
-        Attribute::Unwrap(false),
-        Attribute::Derive(false),
-        Attribute::Sign(false),
-        Attribute::Verify(false),
-        Attribute::Copyable(false),
-        Attribute::AllowedMechanisms(vec![MechanismType::AES_GCM]),
-    ]
-}
-
-/// Templates an attacker would unwrap a blob with: each relaxes the forced attributes in one
-/// way that would let a key's value out, or add a use (a raw block cipher) that would.
-fn relaxed_unwrap_templates() -> Vec<Vec<Attribute>> {
-    let minimal = || {
-        vec![
-            Attribute::Class(ObjectClass::SECRET_KEY),
-            Attribute::KeyType(KeyType::AES),
-            Attribute::Token(false),
-            Attribute::Private(true),
+/// The attributes a cluster key forces on every key of `target`'s kind it unwraps, read off
+/// `target` itself as an attacker would (its class, key type, flags and mechanisms), but for
+/// `CKA_MODIFIABLE`, which goes last in every template (SoftHSM2 applies a template in order,
+/// and nothing after it).
+fn forced(session: &Session, target: ObjectHandle) -> Vec<Attribute> {
+    let read = |types: &[AttributeType]| session.get_attributes(target, types).unwrap();
+    let kind = read(&[AttributeType::Class, AttributeType::KeyType]);
+    let class = kind.iter().find_map(|a| match a {
+        Attribute::Class(class) => Some(*class),
+        _ => None,
+    });
+    use AttributeType::*;
+    let flags: &[AttributeType] = if class == Some(ObjectClass::PRIVATE_KEY) {
+        &[Private, Sensitive, Extractable, WrapWithTrusted, Decrypt, Sign, SignRecover, Unwrap, Derive, Copyable]
+    } else {
+        &[
+            Private,
+            Sensitive,
+            Extractable,
+            WrapWithTrusted,
+            Encrypt,
+            Decrypt,
+            Wrap,
+            Unwrap,
+            Derive,
+            Sign,
+            Verify,
+            Copyable,
         ]
     };
+    let mut forced = kind;
+    forced.push(Attribute::Token(false));
+    forced.extend(read(flags));
+    forced.extend(read(&[AllowedMechanisms]));
+    forced
+}
+
+/// The mechanism that would make a key of `key_type` an oracle: a raw block cipher, raw RSA.
+fn raw_mechanism(key_type: KeyType) -> Option<MechanismType> {
+    match key_type {
+        KeyType::AES => Some(MechanismType::AES_ECB),
+        KeyType::RSA => Some(MechanismType::RSA_X_509),
+        _ => None,
+    }
+}
+
+/// Templates an attacker would unwrap a blob of a key like `forced` describes with: each
+/// relaxes the forced attributes in one way that would let a key's value out, or add a use
+/// (a raw cipher) that would.
+fn relaxed_unwrap_templates(forced: &[Attribute]) -> Vec<Vec<Attribute>> {
+    let key_type = forced.iter().find_map(|a| match a {
+        Attribute::KeyType(kind) => Some(*kind),
+        _ => None,
+    });
+    let minimal = || -> Vec<Attribute> {
+        forced
+            .iter()
+            .filter(|a| matches!(a.attribute_type(), AttributeType::Class | AttributeType::KeyType))
+            .cloned()
+            .chain([Attribute::Token(false), Attribute::Private(true)])
+            .collect()
+    };
     let relaxed = |kind: AttributeType, replacement: Option<Attribute>| {
-        let mut template: Vec<Attribute> = forced().into_iter().filter(|a| a.attribute_type() != kind).collect();
+        let mut template: Vec<Attribute> = forced.iter().filter(|a| a.attribute_type() != kind).cloned().collect();
         template.extend(replacement);
         template
     };
@@ -186,27 +221,31 @@ fn relaxed_unwrap_templates() -> Vec<Vec<Attribute>> {
         minimal(),
         minimal().into_iter().chain([Attribute::Sensitive(false), Attribute::Extractable(true)]).collect(),
         // The forced attributes, plus raw-cipher uses and without the mechanism list.
-        relaxed(AttributeType::AllowedMechanisms, Some(Attribute::Decrypt(true)))
-            .into_iter()
-            .chain([Attribute::Encrypt(true)])
-            .collect(),
-        relaxed(AttributeType::AllowedMechanisms, Some(Attribute::AllowedMechanisms(vec![MechanismType::AES_ECB]))),
+        relaxed(AttributeType::AllowedMechanisms, Some(Attribute::Decrypt(true))),
     ];
-    for (kind, replacement) in [
-        (AttributeType::Sensitive, Attribute::Sensitive(false)),
-        (AttributeType::WrapWithTrusted, Attribute::WrapWithTrusted(false)),
-        (AttributeType::Wrap, Attribute::Wrap(true)),
-        (AttributeType::Derive, Attribute::Derive(true)),
-        (AttributeType::Sign, Attribute::Sign(true)),
-        (AttributeType::Copyable, Attribute::Copyable(true)),
-    ] {
-        templates.push(relaxed(kind, Some(replacement)));
-        templates.push(relaxed(kind, None));
+    if let Some(raw) = key_type.and_then(raw_mechanism) {
+        templates.push(relaxed(AttributeType::AllowedMechanisms, Some(Attribute::AllowedMechanisms(vec![raw]))));
+    }
+    for attribute in forced {
+        let flipped = match attribute {
+            Attribute::Sensitive(v) => Attribute::Sensitive(!v),
+            Attribute::WrapWithTrusted(v) => Attribute::WrapWithTrusted(!v),
+            Attribute::Wrap(v) => Attribute::Wrap(!v),
+            Attribute::Unwrap(v) => Attribute::Unwrap(!v),
+            Attribute::Derive(v) => Attribute::Derive(!v),
+            Attribute::Sign(v) => Attribute::Sign(!v),
+            Attribute::SignRecover(v) => Attribute::SignRecover(!v),
+            Attribute::Decrypt(v) => Attribute::Decrypt(!v),
+            Attribute::Copyable(v) => Attribute::Copyable(!v),
+            _ => continue,
+        };
+        templates.push(relaxed(attribute.attribute_type(), Some(flipped)));
+        templates.push(relaxed(attribute.attribute_type(), None));
     }
     for template in &mut templates {
         template.push(Attribute::Modifiable(false));
     }
-    templates.push(forced().into_iter().chain([Attribute::Modifiable(true)]).collect());
+    templates.push(forced.iter().cloned().chain([Attribute::Modifiable(true)]).collect());
     templates
 }
 
@@ -231,6 +270,19 @@ fn exports(session: &Session, copy: ObjectHandle, own: &[AttackerKey]) -> Vec<St
             ));
         }
     }
+    // An RSA private key that signs raw (X.509) decrypts anything; one that decrypts PKCS#1
+    // v1.5 is a padding oracle. A mechanism the key refuses fails at the Init call.
+    let mut block = vec![0u8; 256];
+    block[255] = 1;
+    if session.sign(&Mechanism::RsaX509, copy, &block).is_ok() {
+        found.push("it signs raw RSA, an oracle that decrypts anything".to_owned());
+    }
+    for mechanism in [Mechanism::RsaX509, Mechanism::RsaPkcs] {
+        match session.decrypt(&mechanism, copy, &block) {
+            Err(CkError::Pkcs11(_, Function::DecryptInit)) => {}
+            _ => found.push(format!("it decrypts {:?}, a padding or decryption oracle", mechanism.mechanism_type())),
+        }
+    }
     found
 }
 
@@ -245,6 +297,8 @@ fn relaxations() -> Vec<Vec<Attribute>> {
         vec![Attribute::Derive(true)],
         vec![Attribute::Wrap(true)],
         vec![Attribute::AllowedMechanisms(vec![MechanismType::AES_ECB, MechanismType::AES_KEY_WRAP_PAD])],
+        vec![Attribute::AllowedMechanisms(vec![MechanismType::RSA_X_509, MechanismType::RSA_PKCS])],
+        vec![Attribute::Sign(true), Attribute::Decrypt(true)],
     ]
 }
 
@@ -261,6 +315,15 @@ fn pin_holder_cannot_export_master_keys() {
         service.rotate_key(&key).wait().unwrap();
         service.generate_data_key(&key, DataKeySpec::Aes256, &context).wait().unwrap();
     }
+    // One key of each other kind: RSA signing and encryption, elliptic-curve signing, HMAC.
+    for (spec, usage) in [
+        (KeySpec::Rsa2048, KeyUsage::SignVerify),
+        (KeySpec::Rsa2048, KeyUsage::EncryptDecrypt),
+        (KeySpec::EccNistP256, KeyUsage::SignVerify),
+        (KeySpec::Hmac256, KeyUsage::GenerateVerifyMac),
+    ] {
+        service.create_key_with(CreateKeyRequest::new("export attack").kind(spec, Some(usage))).wait().unwrap();
+    }
 
     let oaep = PkcsOaepParams::new(MechanismType::SHA1, PkcsMgfType::MGF1_SHA1, PkcsOaepSource::empty());
     let mut exported = Vec::new();
@@ -268,10 +331,10 @@ fn pin_holder_cannot_export_master_keys() {
         let (pkcs11, slot, session) = attacker_session(hsm.module(), token);
         let targets = envcrypt_keys(&session);
         let master_keys = targets.iter().filter(|(_, l)| l.starts_with("envcrypt/key/")).count();
-        assert_eq!(master_keys, 4, "{token}: two keys of two versions each, replicated here: {targets:?}");
+        assert_eq!(master_keys, 8, "{token}: two keys of two versions each and four others, replicated: {targets:?}");
         let cluster_keys: Vec<ObjectHandle> =
-            targets.iter().filter(|(_, l)| l == "envcrypt/cluster-wrap").map(|(h, _)| *h).collect();
-        assert_eq!(cluster_keys.len(), 1, "{token}: one cluster key");
+            targets.iter().filter(|(_, l)| l.starts_with("envcrypt/cluster-wrap")).map(|(h, _)| *h).collect();
+        assert_eq!(cluster_keys.len(), 5, "{token}: one cluster key per kind of key");
         let own = attacker_keys(&session);
         let wrap_mechanisms: Vec<MechanismType> = pkcs11
             .get_mechanism_list(slot)
@@ -303,7 +366,7 @@ fn pin_holder_cannot_export_master_keys() {
                     if label.contains("cluster") {
                         leak(format!("the cluster key wraps itself ({kind})"));
                     }
-                    for template in relaxed_unwrap_templates() {
+                    for template in relaxed_unwrap_templates(&forced(&session, *target)) {
                         if let Ok(copy) = session.unwrap_key(&mechanism, cluster_key, &blob, &template) {
                             for how in exports(&session, copy, &own) {
                                 leak(format!("unwrapped with {template:?} from the cluster key's {kind} wrap: {how}"));
@@ -340,8 +403,8 @@ fn pin_holder_cannot_export_master_keys() {
             {
                 leak("derived from".into());
             }
-            // A raw block cipher under any envcrypt key is an oracle that undoes its key wraps.
-            for how in exports(&session, *target, &own).into_iter().filter(|how| how.contains("raw block cipher")) {
+            // A raw cipher under any envcrypt key is an oracle that undoes its key wraps.
+            for how in exports(&session, *target, &own).into_iter().filter(|how| how.contains("oracle")) {
                 leak(how);
             }
         }
@@ -351,6 +414,7 @@ fn pin_holder_cannot_export_master_keys() {
     assert!(exported.is_empty(), "a user-PIN holder exported envcrypt keys:\n{}", exported.join("\n"));
 
     // The keys still work for their owner after all that.
-    let key = KeyRef::parse(&service.list_keys().wait().unwrap()[0].arn).unwrap();
+    let symmetric = service.list_keys().wait().unwrap().into_iter().find(|k| k.key_spec == KeySpec::SymmetricDefault);
+    let key = KeyRef::parse(&symmetric.unwrap().arn).unwrap();
     service.generate_data_key(&key, DataKeySpec::Aes256, &context).wait().unwrap();
 }

@@ -48,11 +48,12 @@ fn conformance_on_one_token() {
         .map(|r| format!("{}: documented {}, pkcs11 {}", r.scenario, r.documented, r.results[0].0))
         .collect();
     assert!(differences.is_empty(), "{}", differences.join("\n"));
-    let not_run = report.rows.iter().filter(|r| r.results[0].1 == Verdict::NotRun).count();
+    let not_run: Vec<&str> =
+        report.rows.iter().filter(|r| r.results[0].1 == Verdict::NotRun).map(|r| r.scenario).collect();
     // Not run: the scenarios that need key policies or grants (13), rotation schedules (16) or
     // imported material (10), none of which an HSM cluster has, as a KMS custom key store has
-    // none; and those of asymmetric and HMAC keys (19), which the cluster does not make yet.
-    assert_eq!(not_run, 58);
+    // none. The 19 of asymmetric and HMAC keys run.
+    assert_eq!(not_run.len(), 39, "{not_run:#?}");
 }
 
 #[test]

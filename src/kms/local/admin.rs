@@ -7,7 +7,7 @@ use super::audit::Call;
 use super::disk::{key_file, ALIASES_FILE, KEYS_DIR};
 use super::policy::KeyPolicy;
 use super::tags::tags_param;
-use super::{busy, key_param, KeyRecord, LocalKeyService};
+use super::{key_param, KeyRecord, LocalKeyService};
 use crate::crypto;
 use crate::kms::{
     merge_tags, validate_alias_name, validate_description, AliasEntry, CreateKeyRequest, KeyAdmin, KeyMetadata, KeyRef,
@@ -130,7 +130,7 @@ impl LocalKeyService {
                 self.check_new_policy(policy, &arn, bypass)?;
             }
             // Made only once every check has passed: an RSA key takes a while.
-            if let Some(material) = crypto::key_pair::generate(spec).map_err(busy)? {
+            if let Some(material) = crypto::key_pair::generate(spec).map_err(KmsError::from)? {
                 record.backing_keys.clear();
                 record.material = Some(self.root.wrap_key_material(&record.key_id, spec, usage, &material));
                 (record.key_spec, record.key_usage) = (spec, usage);

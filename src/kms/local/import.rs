@@ -192,7 +192,7 @@ fn wrapping_key_pair(spec: WrappingKeySpec) -> Result<(rsa::pkcs8::SecretDocumen
         name: "KMSInternalException".into(),
         message: format!("making the {spec} wrapping key failed: {e}"),
     };
-    let private = key_pair::new_rsa_key(spec.bits()).map_err(super::busy)?;
+    let private = key_pair::new_rsa_key(spec.bits()).map_err(KmsError::from)?;
     let der = private.to_pkcs8_der().map_err(|e| failed(&e))?;
     let public = private.to_public_key().to_public_key_der().map_err(|e| failed(&e))?;
     Ok((der, public.into_vec()))

@@ -11,9 +11,10 @@ use super::disk::key_file;
 use super::{context_param, key_param, seal_with_record, KeyRecord, LocalKeyService, StoreError, Use};
 use crate::crypto::key_pair::{self, BadKeyMaterial};
 use crate::kms::{
-    validate_message, Ciphertext, DataKeyPair, DataKeyPairs, Decrypted, EncryptionContext, KeyMacs, KeyRef, KeySigning,
-    KeySpec, KeyUsage, KmsError, KmsFuture, Mac, MacRequest, MessageType, PublicKey, RsaEncryption,
-    RsaEncryptionRequest, SecretBytes, SignRequest, Signature, VerifyRequest, MAX_MAC, MAX_SIGNATURE, MAX_SIGN_MESSAGE,
+    validate_key_pair_spec, validate_mac, validate_mac_message, validate_message, validate_signature, Ciphertext,
+    DataKeyPair, DataKeyPairs, Decrypted, EncryptionContext, KeyMacs, KeyRef, KeySigning, KeySpec, KeyUsage, KmsError,
+    KmsFuture, Mac, MacRequest, PublicKey, RsaEncryption, RsaEncryptionRequest, SecretBytes, SignRequest, Signature,
+    VerifyRequest,
 };
 
 impl LocalKeyService {
@@ -63,15 +64,7 @@ impl LocalKeyService {
         call: &mut Call,
     ) -> Result<(KeyRecord, Zeroizing<Vec<u8>>), KmsError> {
         let record = self.authorized(key, operation, action, call)?;
-        if record.key_spec == KeySpec::SymmetricDefault || !usage.contains(&record.key_usage) {
-            return Err(KmsError::InvalidKeyUsage(format!(
-                "key {} is a {} key for {}; {operation} here needs an asymmetric or HMAC key for {}",
-                self.arn(&record.key_id),
-                record.key_spec,
-                record.key_usage,
-                usage.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(" or ")
-            )));
-        }
+        record.profile(&self.arn(&record.key_id)).check_usage(operation, usage)?;
         let material = self.material(&record)?;
         Ok((record, material))
     }
@@ -80,28 +73,11 @@ impl LocalKeyService {
         StoreError::corrupt(self.disk.dir().join(key_file(&record.key_id)), error.to_string()).into()
     }
 
-    /// The digest Sign or Verify signs: the message hashed, or the digest given.
-    fn signed_digest(&self, record: &KeyRecord, request: &SignRequest<'_>) -> Result<Vec<u8>, KmsError> {
-        if !record.key_spec.signing_algorithms().contains(&request.algorithm) {
-            return Err(KmsError::InvalidKeyUsage(format!(
-                "{} is not a signing algorithm of key {}, a {} key; it has {}",
-                request.algorithm,
-                self.arn(&record.key_id),
-                record.key_spec,
-                record.key_spec.signing_algorithms().iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
-            )));
-        }
-        Ok(match request.message_type {
-            MessageType::Raw => key_pair::digest(request.algorithm, request.message),
-            MessageType::Digest => request.message.to_vec(),
-        })
-    }
-
     fn sign_now(&self, request: &SignRequest<'_>, call: &mut Call) -> Result<Signature, KmsError> {
         validate_message(request.message, request.message_type, request.algorithm.digest_len())?;
         let (record, private_key) =
             self.key_with_material(request.key, "Sign", "kms:Sign", &[KeyUsage::SignVerify], call)?;
-        let digest = self.signed_digest(&record, request)?;
+        let digest = record.profile(&self.arn(&record.key_id)).signed_digest(request)?;
         let signature = key_pair::sign_digest(record.key_spec, &private_key, request.algorithm, &digest)
             .map_err(|e| self.bad_material(&record, e))?;
         Ok(Signature { key_arn: self.arn(&record.key_id), signature, algorithm: request.algorithm })
@@ -110,27 +86,20 @@ impl LocalKeyService {
     fn verify_now(&self, request: &VerifyRequest<'_>, call: &mut Call) -> Result<String, KmsError> {
         let signed = &request.signed;
         validate_message(signed.message, signed.message_type, signed.algorithm.digest_len())?;
-        if request.signature.is_empty() || request.signature.len() > MAX_SIGNATURE {
-            return Err(KmsError::Validation(format!(
-                "the signature has {} bytes; it must have 1 to {MAX_SIGNATURE}",
-                request.signature.len()
-            )));
-        }
+        validate_signature(request.signature)?;
         let (record, private_key) =
             self.key_with_material(signed.key, "Verify", "kms:Verify", &[KeyUsage::SignVerify], call)?;
-        let digest = self.signed_digest(&record, signed)?;
+        let arn = self.arn(&record.key_id);
+        let profile = record.profile(&arn);
+        let digest = profile.signed_digest(signed)?;
         let public_key =
             key_pair::public_key(record.key_spec, &private_key).map_err(|e| self.bad_material(&record, e))?;
         let valid = key_pair::verify_digest(record.key_spec, &public_key, signed.algorithm, &digest, request.signature)
             .map_err(|e| self.bad_material(&record, e))?;
         if !valid {
-            return Err(KmsError::InvalidSignature(format!(
-                "the signature is not a valid {} signature of the message under key {}",
-                signed.algorithm,
-                self.arn(&record.key_id)
-            )));
+            return Err(profile.invalid_signature(signed.algorithm));
         }
-        Ok(self.arn(&record.key_id))
+        Ok(arn)
     }
 
     /// The MAC key of `request`'s key, checked for the request's algorithm.
@@ -141,22 +110,10 @@ impl LocalKeyService {
         action: &'static str,
         call: &mut Call,
     ) -> Result<(KeyRecord, Zeroizing<Vec<u8>>), KmsError> {
-        if request.message.is_empty() || request.message.len() > MAX_SIGN_MESSAGE {
-            return Err(KmsError::Validation(format!(
-                "the message has {} bytes; it must have 1 to {MAX_SIGN_MESSAGE}",
-                request.message.len()
-            )));
-        }
+        validate_mac_message(request.message)?;
         let (record, key) =
             self.key_with_material(request.key, operation, action, &[KeyUsage::GenerateVerifyMac], call)?;
-        if record.key_spec.mac_algorithm() != Some(request.algorithm) {
-            return Err(KmsError::InvalidKeyUsage(format!(
-                "{} is not the MAC algorithm of key {}, a {} key",
-                request.algorithm,
-                self.arn(&record.key_id),
-                record.key_spec
-            )));
-        }
+        record.profile(&self.arn(&record.key_id)).check_mac_algorithm(request.algorithm)?;
         Ok((record, key))
     }
 }
@@ -218,21 +175,13 @@ impl KeyMacs for LocalKeyService {
             .param("keyId", key_param(request.key))
             .param("macAlgorithm", request.algorithm.as_str());
         KmsFuture::ready(self.audited(call, |call| {
-            if mac.is_empty() || mac.len() > MAX_MAC {
-                return Err(KmsError::Validation(format!(
-                    "the MAC has {} bytes; it must have 1 to {MAX_MAC}",
-                    mac.len()
-                )));
-            }
+            validate_mac(mac)?;
             let (record, key) = self.mac_key(&request, "VerifyMac", "kms:VerifyMac", call)?;
+            let arn = self.arn(&record.key_id);
             if !key_pair::verify_mac(request.algorithm, &key, request.message, mac) {
-                return Err(KmsError::InvalidMac(format!(
-                    "the MAC is not the {} of the message under key {}",
-                    request.algorithm,
-                    self.arn(&record.key_id)
-                )));
+                return Err(record.profile(&arn).invalid_mac(request.algorithm));
             }
-            Ok(self.arn(&record.key_id))
+            Ok(arn)
         }))
     }
 }
@@ -248,17 +197,12 @@ impl LocalKeyService {
         context: &EncryptionContext,
         call: &mut Call,
     ) -> Result<(DataKeyPair, Zeroizing<Vec<u8>>), KmsError> {
-        if !spec.is_key_pair() {
-            return Err(KmsError::Validation(format!(
-                "KeyPairSpec {spec} is not a key pair: give RSA_2048, RSA_3072, RSA_4096, ECC_NIST_P256, \
-                 ECC_NIST_P384, ECC_NIST_P521 or ECC_SECG_P256K1"
-            )));
-        }
+        validate_key_pair_spec(spec)?;
         let use_ = Use::new(operation, context)?;
         let txn = self.disk.read()?;
         let key_id = self.resolve(&txn, key)?;
         let record = self.load_for_use(txn, &key_id, &use_, call)?;
-        let private_key = key_pair::generate(spec).map_err(super::busy)?.expect("a key-pair spec makes a key pair");
+        let private_key = key_pair::generate(spec).map_err(KmsError::from)?.expect("a key-pair spec makes a key pair");
         let public_key = key_pair::public_key(spec, &private_key).expect("a fresh key pair has a public key");
         let sealed = seal_with_record(self, &record, &private_key, &use_.bound)?;
         let pair = DataKeyPair {
@@ -314,15 +258,12 @@ impl RsaEncryption for LocalKeyService {
         KmsFuture::ready(self.audited(call, |call| {
             let (record, private_key) =
                 self.key_with_material(request.key, "Encrypt", "kms:Encrypt", &[KeyUsage::EncryptDecrypt], call)?;
-            let encrypted = key_pair::rsa_encrypt(record.key_spec, &private_key, request.algorithm, request.data)
+            let public_key =
+                key_pair::public_key(record.key_spec, &private_key).map_err(|e| self.bad_material(&record, e))?;
+            let encrypted = key_pair::rsa_encrypt(record.key_spec, &public_key, request.algorithm, request.data)
                 .map_err(|e| self.bad_material(&record, e))?
                 .ok_or_else(|| {
-                    KmsError::Validation(format!(
-                        "the plaintext has {} bytes, more than a {} key takes with {}",
-                        request.data.len(),
-                        record.key_spec,
-                        request.algorithm
-                    ))
+                    record.profile(&self.arn(&record.key_id)).plaintext_too_long(request.algorithm, request.data.len())
                 })?;
             Ok(Ciphertext { blob: encrypted, key_arn: self.arn(&record.key_id) })
         }))
@@ -337,13 +278,7 @@ impl RsaEncryption for LocalKeyService {
                 self.key_with_material(request.key, "Decrypt", "kms:Decrypt", &[KeyUsage::EncryptDecrypt], call)?;
             let plaintext = key_pair::rsa_decrypt(record.key_spec, &private_key, request.algorithm, request.data)
                 .map_err(|e| self.bad_material(&record, e))?
-                .ok_or_else(|| {
-                    KmsError::InvalidCiphertext(format!(
-                        "the ciphertext does not decrypt with {} under key {}",
-                        request.algorithm,
-                        self.arn(&record.key_id)
-                    ))
-                })?;
+                .ok_or_else(|| record.profile(&self.arn(&record.key_id)).undecryptable(request.algorithm))?;
             Ok(Decrypted { plaintext: SecretBytes::new(plaintext), key_arn: self.arn(&record.key_id) })
         }))
     }

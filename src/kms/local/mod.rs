@@ -550,15 +550,7 @@ impl LocalKeyService {
         self.authorize(&record, use_.action, Some(use_.context))?;
         let record = self.caught_up(record)?;
         self.check_usable(&record, use_.operation)?;
-        if record.key_spec != KeySpec::SymmetricDefault {
-            return Err(KmsError::InvalidKeyUsage(format!(
-                "key {} is a {} key for {}; {} needs a symmetric encryption key",
-                self.arn(key_id),
-                record.key_spec,
-                record.key_usage,
-                use_.operation
-            )));
-        }
+        record.profile(&self.arn(key_id)).check_symmetric(use_.operation)?;
         Ok(record)
     }
 
@@ -770,10 +762,6 @@ impl LocalKeyService {
 }
 
 /// A request refused because too many RSA keys are being made at once.
-fn busy(error: crypto::key_pair::Busy) -> KmsError {
-    KmsError::Service { name: "ThrottlingException".into(), message: error.to_string() }
-}
-
 /// What a DryRun that passed every check ends with. It is recorded as CloudTrail records a
 /// DryRun: with the DryRunOperationException KMS answers.
 fn would_succeed() -> KmsError {

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use crate::kms::{
-    ExpirationModel, GrantEntry, KeyManager, KeyMetadata, KeySpec, KeyState, KeyUsage, Origin, RotationType,
-    SECONDS_PER_DAY,
+    ExpirationModel, GrantEntry, KeyManager, KeyMetadata, KeyProfile, KeySpec, KeyState, KeyUsage, Origin,
+    RotationType, SECONDS_PER_DAY,
 };
 
 /// `store.json`: the store's identity and how its root key is kept.
@@ -166,6 +166,11 @@ impl BackingKeyRecord {
 pub(super) type Aliases = BTreeMap<String, String>;
 
 impl KeyRecord {
+    /// The key as the checks of an operation see it; `arn` is its ARN.
+    pub fn profile<'a>(&self, arn: &'a str) -> KeyProfile<'a> {
+        KeyProfile { arn, spec: self.key_spec, usage: self.key_usage }
+    }
+
     /// Whether the key's deletion date has passed, so that it no longer exists.
     pub fn is_deleted(&self, now: u64) -> bool {
         self.state == KeyState::PendingDeletion && self.deletion_date.is_some_and(|d| d <= now)

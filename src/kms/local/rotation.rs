@@ -18,7 +18,7 @@ use super::audit::{rfc3339, Call};
 use super::record::{BackingKeyRecord, KeyRecord, RotationSchedule};
 use super::{key_param, LocalKeyService};
 use crate::kms::{
-    KeyRef, KeyRotation, KeySpec, KeyState, KmsError, KmsFuture, RotationEntry, RotationStatus, RotationType,
+    KeyRef, KeyRotation, KeyState, KmsError, KmsFuture, RotationEntry, RotationStatus, RotationType,
     DEFAULT_ROTATION_PERIOD_DAYS, MAX_ON_DEMAND_ROTATIONS, ROTATION_PERIOD_DAYS, SECONDS_PER_DAY,
 };
 
@@ -65,13 +65,7 @@ impl LocalKeyService {
     /// Refuses rotation of a key with imported material, and of an asymmetric or HMAC key, as
     /// KMS does.
     fn check_rotates(&self, record: &KeyRecord, operation: &'static str) -> Result<(), KmsError> {
-        if record.key_spec != KeySpec::SymmetricDefault {
-            return Err(KmsError::UnsupportedOperation(format!(
-                "key {} is a {} key, which does not rotate: {operation} is valid only for symmetric encryption keys",
-                self.arn(&record.key_id),
-                record.key_spec
-            )));
-        }
+        record.profile(&self.arn(&record.key_id)).check_rotates(operation)?;
         if record.import.is_some() {
             return Err(KmsError::UnsupportedOperation(format!(
                 "key {} has imported key material (origin EXTERNAL), which does not rotate: {operation} is not \

@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 
 use envcrypt::kms::{
     merge_tags, validate_alias_name, validate_description, AliasEntry, CreateKeyRequest, KeyAdmin, KeyId, KeyMetadata,
-    KeyRef, KeySpec, KeyState, KeyUsage, KmsError, KmsFuture, Lifecycle, Origin, MAX_ON_DEMAND_ROTATIONS,
+    KeyRef, KeyState, KmsError, KmsFuture, Lifecycle, Origin, MAX_ON_DEMAND_ROTATIONS,
 };
+
+use crate::key_kind::KeyKind;
 
 use super::{now, AliasTable, KeyMeta, Pkcs11KeyService, ALIASES};
 
@@ -65,13 +67,7 @@ impl KeyAdmin for Pkcs11KeyService {
             validate_description(request.description)?;
             let mut tags = BTreeMap::new();
             merge_tags(&mut tags, request.tags)?;
-            if request.checked_kind()? != (KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt) {
-                return Err(KmsError::UnsupportedOperation(
-                    "the HSM cluster makes only symmetric encryption keys so far: asymmetric and HMAC keys are made \
-                     by the local store and AWS KMS"
-                        .into(),
-                ));
-            }
+            let (key_spec, key_usage) = request.checked_kind()?;
             if request.policy.is_some() {
                 return Err(KmsError::UnsupportedOperation(
                     "an HSM cluster's keys have no key policy: who may use them is decided by the HSM's users".into(),
@@ -85,7 +81,8 @@ impl KeyAdmin for Pkcs11KeyService {
             }
             let random = self.cluster.dispatch(|token| token.random(16))?;
             let key_id = KeyId::from_random(random[..16].try_into().expect("16 random bytes")).to_string();
-            self.cluster.new_key_version(&key_id, 1)?;
+            let public = self.cluster.new_key_version(KeyKind::of(key_spec, key_usage), key_spec, &key_id, 1)?;
+            let public_key = public.map(|parts| self.public_key_der(key_spec, &key_id, &parts)).transpose()?;
             let meta = KeyMeta {
                 key_id,
                 description: request.description.to_owned(),
@@ -94,6 +91,9 @@ impl KeyAdmin for Pkcs11KeyService {
                 deletion_date: None,
                 deletion_window_days: None,
                 versions: 1,
+                key_spec,
+                key_usage,
+                public_key: public_key.map(hex::encode),
                 tags,
                 revision: 0,
             };
@@ -167,6 +167,7 @@ impl KeyAdmin for Pkcs11KeyService {
     fn rotate_key<'a>(&'a self, key: &'a KeyRef) -> KmsFuture<'a, KeyMetadata> {
         KmsFuture::ready(self.update(key, |meta| {
             self.check_usable(meta, "RotateKeyOnDemand")?;
+            self.profile(meta, |key| key.check_rotates("RotateKeyOnDemand"))?;
             let rotations = usize::try_from(meta.versions.saturating_sub(1)).unwrap_or(usize::MAX);
             if rotations >= MAX_ON_DEMAND_ROTATIONS {
                 return Err(KmsError::LimitExceeded(format!(
@@ -174,7 +175,7 @@ impl KeyAdmin for Pkcs11KeyService {
                     self.arn(&meta.key_id)
                 )));
             }
-            self.cluster.new_key_version(&meta.key_id, meta.versions + 1)?;
+            self.cluster.new_key_version(KeyKind::Symmetric, meta.key_spec, &meta.key_id, meta.versions + 1)?;
             meta.versions += 1;
             Ok(())
         }))

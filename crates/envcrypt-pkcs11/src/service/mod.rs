@@ -5,13 +5,15 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use envcrypt::kms::{
-    validate_random_len, Arn, ArnPrefix, BoundContext, Ciphertext, DataKey, DataKeySpec, Decrypted, DryRun,
-    EncryptionContext, KeyAdmin, KeyId, KeyManager, KeyMetadata, KeyRef, KeyService, KeySpec, KeyState, KeyTagging,
-    KeyUsage, KmsError, KmsFuture, Origin, ReEncryptRequest, ReEncrypted, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
+    validate_random_len, Arn, ArnPrefix, BoundContext, Ciphertext, DataKey, DataKeyPairs, DataKeySpec, Decrypted,
+    DryRun, EncryptionContext, KeyAdmin, KeyId, KeyMacs, KeyManager, KeyMetadata, KeyProfile, KeyRef, KeyService,
+    KeySigning, KeySpec, KeyState, KeyTagging, KmsError, KmsFuture, Origin, ReEncryptRequest, ReEncrypted,
+    RsaEncryption, SecretBytes, MAX_ENCRYPT_PLAINTEXT,
 };
 use zeroize::Zeroizing;
 
 mod admin;
+mod key_pairs;
 mod tags;
 
 use crate::cluster::{Cluster, TokenStatus};
@@ -85,7 +87,7 @@ impl Pkcs11KeyService {
             .and_then(|v| serde_json::from_slice(&v).ok())
             .ok_or_else(|| KmsError::NotFound(format!("key {} does not exist", self.arn(key_id))))?;
         if meta.state == KeyState::PendingDeletion && meta.deletion_date.is_some_and(|d| d <= now()) {
-            self.cluster.destroy_everywhere(key_id, meta.versions)?;
+            self.cluster.destroy_everywhere(meta.kind(), key_id, meta.versions)?;
             return Err(KmsError::NotFound(format!("key {} does not exist", self.arn(key_id))));
         }
         Ok(meta)
@@ -106,6 +108,18 @@ impl Pkcs11KeyService {
         Ok(meta)
     }
 
+    /// A usable symmetric encryption key (`InvalidKeyUsageException` for another kind).
+    fn usable_symmetric(&self, key: &KeyRef, operation: &'static str) -> Result<KeyMeta, KmsError> {
+        let meta = self.usable(key, operation)?;
+        self.profile(&meta, |key| key.check_symmetric(operation))?;
+        Ok(meta)
+    }
+
+    /// Runs `check` on the key as KMS's checks see it.
+    fn profile<T>(&self, meta: &KeyMeta, check: impl FnOnce(KeyProfile<'_>) -> T) -> T {
+        check(KeyProfile { arn: &self.arn(&meta.key_id), spec: meta.key_spec, usage: meta.key_usage })
+    }
+
     fn check_usable(&self, meta: &KeyMeta, operation: &'static str) -> Result<(), KmsError> {
         meta.state.check_usable(&self.arn(&meta.key_id), operation)
     }
@@ -120,13 +134,13 @@ impl Pkcs11KeyService {
             creation_date: meta.creation_date,
             deletion_date: meta.deletion_date,
             pending_deletion_window_days: meta.deletion_window_days.filter(|_| meta.state == KeyState::PendingDeletion),
-            key_spec: KeySpec::SymmetricDefault,
-            key_usage: KeyUsage::EncryptDecrypt,
+            key_spec: meta.key_spec,
+            key_usage: meta.key_usage,
             origin: Origin::AwsCloudHsm,
             key_manager: KeyManager::Customer,
             expiration_model: None,
             valid_to: None,
-            backing_keys: Some(meta.versions),
+            backing_keys: (meta.key_spec == KeySpec::SymmetricDefault).then_some(meta.versions),
             aliases: aliases.aliases.iter().filter(|(_, id)| **id == meta.key_id).map(|(a, _)| a.clone()).collect(),
         })
     }
@@ -144,7 +158,7 @@ impl Pkcs11KeyService {
                 plaintext.len()
             )));
         }
-        let meta = self.usable(key, operation)?;
+        let meta = self.usable_symmetric(key, operation)?;
         let id = *key_id_of(&meta.key_id)?.as_bytes();
         let aad = aad(&id, meta.versions, context);
         let (iv, sealed) =
@@ -168,6 +182,7 @@ impl Pkcs11KeyService {
         }
         let meta = self.meta(&key_id)?;
         self.check_usable(&meta, operation)?;
+        self.profile(&meta, |key| key.check_symmetric(operation))?;
         Ok((parsed, meta))
     }
 
@@ -278,7 +293,7 @@ impl KeyService for Pkcs11KeyService {
     fn dry_run<'a>(&'a self, request: DryRun<'a>) -> KmsFuture<'a, ()> {
         KmsFuture::ready(match request {
             DryRun::Seal { operation, key, context } => {
-                BoundContext::new(context).and_then(|_| self.usable(key, operation.as_str())).map(drop)
+                BoundContext::new(context).and_then(|_| self.usable_symmetric(key, operation.as_str())).map(drop)
             }
             DryRun::Decrypt { blob, context, expected_key } => {
                 BoundContext::new(context).and_then(|_| self.usable_for_blob(blob, expected_key, "Decrypt")).map(drop)
@@ -286,7 +301,7 @@ impl KeyService for Pkcs11KeyService {
             DryRun::ReEncrypt(r) => BoundContext::new(r.source_context)
                 .and_then(|_| BoundContext::new(r.destination_context))
                 .and_then(|_| self.usable_for_blob(r.blob, r.source_key, "ReEncrypt"))
-                .and_then(|_| self.usable(r.destination_key, "ReEncrypt"))
+                .and_then(|_| self.usable_symmetric(r.destination_key, "ReEncrypt"))
                 .map(drop),
         })
     }
@@ -324,6 +339,22 @@ impl KeyService for Pkcs11KeyService {
     fn tagging(&self) -> Option<&dyn KeyTagging> {
         Some(self)
     }
+
+    fn signing(&self) -> Option<&dyn KeySigning> {
+        Some(self)
+    }
+
+    fn macs(&self) -> Option<&dyn KeyMacs> {
+        Some(self)
+    }
+
+    fn rsa_encryption(&self) -> Option<&dyn RsaEncryption> {
+        Some(self)
+    }
+
+    fn data_key_pairs(&self) -> Option<&dyn DataKeyPairs> {
+        Some(self)
+    }
 }
 
 #[cfg(test)]
@@ -332,6 +363,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+    use crate::key_kind::KeyKind;
 
     fn bytes(value: &Value) -> Vec<u8> {
         hex::decode(value.as_str().expect("a hex string")).expect("hex")
@@ -355,7 +387,9 @@ mod tests {
             service
                 .cluster
                 .on_first_token(|token| {
-                    token.destroy_key(key_id, 2).and_then(|()| token.import_key(key_id, version, &bytes(&case["key"])))
+                    token
+                        .destroy_key(KeyKind::Symmetric, key_id, 2)
+                        .and_then(|()| token.import_key(key_id, version, &bytes(&case["key"])))
                 })
                 .unwrap();
             let meta = KeyMeta {
@@ -366,6 +400,9 @@ mod tests {
                 deletion_date: None,
                 deletion_window_days: None,
                 versions: version,
+                key_spec: KeySpec::SymmetricDefault,
+                key_usage: envcrypt::kms::KeyUsage::EncryptDecrypt,
+                public_key: None,
                 tags: Default::default(),
                 revision: 0,
             };
