@@ -11,7 +11,7 @@ use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
 use signature::hazmat::{PrehashSigner, PrehashVerifier, RandomizedPrehashSigner};
 use zeroize::Zeroizing;
 
-use crate::kms::{KeySpec, MacAlgorithm, RsaEncryptionAlgorithm, SigningAlgorithm};
+use crate::kms::{KeySpec, MacAlgorithm, MessageType, RsaEncryptionAlgorithm, SignRequest, SigningAlgorithm};
 
 /// Key material that cannot be used as the spec says (a damaged record, a wrong import).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -205,6 +205,14 @@ pub fn pkcs1v15_digest_info(algorithm: SigningAlgorithm, digest: &[u8]) -> Vec<u
         _ => rsa::Pkcs1v15Sign::new::<Sha512>(),
     };
     [&scheme.prefix[..], digest].concat()
+}
+
+/// The digest a Sign or Verify request signs: its message hashed, or the digest it gives.
+pub fn signed_digest(request: &SignRequest<'_>) -> Vec<u8> {
+    match request.message_type {
+        MessageType::Raw => digest(request.algorithm, request.message),
+        MessageType::Digest => request.message.to_vec(),
+    }
 }
 
 /// The digest of `message` that `algorithm` signs.

@@ -383,22 +383,17 @@ impl KeyProfile<'_> {
         )))
     }
 
-    /// The digest Sign or Verify signs: the message hashed, or the digest given; an algorithm
-    /// the key's spec lacks is `InvalidKeyUsageException`.
-    pub fn signed_digest(&self, request: &SignRequest<'_>) -> Result<Vec<u8>, KmsError> {
-        if !self.spec.signing_algorithms().contains(&request.algorithm) {
-            return Err(KmsError::InvalidKeyUsage(format!(
-                "{} is not a signing algorithm of key {}, a {} key; it has {}",
-                request.algorithm,
-                self.arn,
-                self.spec,
-                self.spec.signing_algorithms().iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
-            )));
+    /// `InvalidKeyUsageException` unless `algorithm` is one of the key's signing algorithms.
+    pub fn check_signing_algorithm(&self, algorithm: SigningAlgorithm) -> Result<(), KmsError> {
+        if self.spec.signing_algorithms().contains(&algorithm) {
+            return Ok(());
         }
-        Ok(match request.message_type {
-            MessageType::Raw => crate::crypto::key_pair::digest(request.algorithm, request.message),
-            MessageType::Digest => request.message.to_vec(),
-        })
+        Err(KmsError::InvalidKeyUsage(format!(
+            "{algorithm} is not a signing algorithm of key {}, a {} key; it has {}",
+            self.arn,
+            self.spec,
+            self.spec.signing_algorithms().iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
+        )))
     }
 
     /// `InvalidKeyUsageException` unless `algorithm` is the key's MAC algorithm.

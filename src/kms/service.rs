@@ -104,6 +104,29 @@ pub enum DryRun<'a> {
     },
     /// ReEncrypt.
     ReEncrypt(ReEncryptRequest<'a>),
+    /// Sign (nothing is signed).
+    Sign(SignRequest<'a>),
+    /// Verify (the signature is not checked, only its length).
+    Verify(VerifyRequest<'a>),
+    /// GenerateMac.
+    GenerateMac(MacRequest<'a>),
+    /// VerifyMac (the MAC is not checked, only its length).
+    VerifyMac(MacRequest<'a>, &'a [u8]),
+    /// GenerateDataKeyPair, or GenerateDataKeyPairWithoutPlaintext (`plaintext` false).
+    DataKeyPair {
+        /// Whether the private key would come back in plaintext too.
+        plaintext: bool,
+        /// The symmetric key.
+        key: &'a KeyRef,
+        /// The key pair spec.
+        spec: KeySpec,
+        /// The encryption context.
+        context: &'a EncryptionContext,
+    },
+    /// Encrypt with an RSA key.
+    RsaEncrypt(RsaEncryptionRequest<'a>),
+    /// Decrypt with an RSA key (the ciphertext is not decrypted).
+    RsaDecrypt(RsaEncryptionRequest<'a>),
 }
 
 impl DryRun<'_> {
@@ -111,8 +134,15 @@ impl DryRun<'_> {
     pub fn operation(&self) -> &'static str {
         match self {
             Self::Seal { operation, .. } => operation.as_str(),
-            Self::Decrypt { .. } => "Decrypt",
+            Self::Decrypt { .. } | Self::RsaDecrypt(_) => "Decrypt",
             Self::ReEncrypt(_) => "ReEncrypt",
+            Self::Sign(_) => "Sign",
+            Self::Verify(_) => "Verify",
+            Self::GenerateMac(_) => "GenerateMac",
+            Self::VerifyMac(..) => "VerifyMac",
+            Self::DataKeyPair { plaintext: true, .. } => "GenerateDataKeyPair",
+            Self::DataKeyPair { plaintext: false, .. } => "GenerateDataKeyPairWithoutPlaintext",
+            Self::RsaEncrypt(_) => "Encrypt",
         }
     }
 }

@@ -119,6 +119,7 @@ impl From<DryRun<'_>> for DryRunOwned {
                 destination_key: r.destination_key.to_string(),
                 destination_context: context_map(r.destination_context),
             },
+            other => unreachable!("{} is sent by dry_run_key_pair", other.operation()),
         }
     }
 }

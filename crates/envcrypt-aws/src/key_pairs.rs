@@ -1,18 +1,28 @@
 //! Asymmetric and HMAC keys on AWS KMS: the [`KeySigning`], [`KeyMacs`], [`RsaEncryption`] and
-//! [`DataKeyPairs`] calls, passed through.
+//! [`DataKeyPairs`] calls, passed through, and their DryRuns. Each request is built once
+//! (`*_call`), then sent as it is or with `DryRun`.
 
+use aws_sdk_kms::operation::decrypt::builders::DecryptFluentBuilder;
+use aws_sdk_kms::operation::encrypt::builders::EncryptFluentBuilder;
+use aws_sdk_kms::operation::generate_data_key_pair::builders::GenerateDataKeyPairFluentBuilder;
+use aws_sdk_kms::operation::generate_data_key_pair_without_plaintext::builders::GenerateDataKeyPairWithoutPlaintextFluentBuilder;
+use aws_sdk_kms::operation::generate_mac::builders::GenerateMacFluentBuilder;
+use aws_sdk_kms::operation::sign::builders::SignFluentBuilder;
+use aws_sdk_kms::operation::verify::builders::VerifyFluentBuilder;
+use aws_sdk_kms::operation::verify_mac::builders::VerifyMacFluentBuilder;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{
     DataKeyPairSpec, EncryptionAlgorithmSpec, MacAlgorithmSpec, MessageType as AwsMessageType, SigningAlgorithmSpec,
 };
+use aws_sdk_kms::Client;
 use envcrypt::kms::{
-    Ciphertext, DataKeyPair, DataKeyPairs, Decrypted, EncryptionContext, KeyMacs, KeyRef, KeySigning, KeySpec,
+    Ciphertext, DataKeyPair, DataKeyPairs, Decrypted, DryRun, EncryptionContext, KeyMacs, KeyRef, KeySigning, KeySpec,
     KeyUsage, KmsError, KmsFuture, Mac, MacRequest, PublicKey, RsaEncryption, RsaEncryptionRequest, SecretBytes,
     SignRequest, Signature, VerifyRequest,
 };
-
 use zeroize::Zeroizing;
 
+use crate::dry_run::would_succeed;
 use crate::errors::{missing, sdk_error};
 use crate::{context_map, AwsKmsService};
 
@@ -34,21 +44,112 @@ fn unexpected_false(operation: &str, member: &str) -> KmsError {
     }
 }
 
+fn sign_call(client: &Client, request: &SignRequest<'_>) -> SignFluentBuilder {
+    client
+        .sign()
+        .message(Blob::new(request.message.to_vec()))
+        .message_type(AwsMessageType::from(request.message_type.as_str()))
+        .signing_algorithm(SigningAlgorithmSpec::from(request.algorithm.as_str()))
+}
+
+fn verify_call(client: &Client, request: &VerifyRequest<'_>) -> VerifyFluentBuilder {
+    let signed = &request.signed;
+    client
+        .verify()
+        .message(Blob::new(signed.message.to_vec()))
+        .message_type(AwsMessageType::from(signed.message_type.as_str()))
+        .signature(Blob::new(request.signature.to_vec()))
+        .signing_algorithm(SigningAlgorithmSpec::from(signed.algorithm.as_str()))
+}
+
+fn generate_mac_call(client: &Client, request: &MacRequest<'_>) -> GenerateMacFluentBuilder {
+    client
+        .generate_mac()
+        .message(Blob::new(request.message.to_vec()))
+        .mac_algorithm(MacAlgorithmSpec::from(request.algorithm.as_str()))
+}
+
+fn verify_mac_call(client: &Client, request: &MacRequest<'_>, mac: &[u8]) -> VerifyMacFluentBuilder {
+    client
+        .verify_mac()
+        .message(Blob::new(request.message.to_vec()))
+        .mac(Blob::new(mac.to_vec()))
+        .mac_algorithm(MacAlgorithmSpec::from(request.algorithm.as_str()))
+}
+
+fn encrypt_call(client: &Client, request: &RsaEncryptionRequest<'_>) -> EncryptFluentBuilder {
+    client
+        .encrypt()
+        .plaintext(Blob::new(request.data.to_vec()))
+        .encryption_algorithm(EncryptionAlgorithmSpec::from(request.algorithm.as_str()))
+}
+
+fn decrypt_call(client: &Client, request: &RsaEncryptionRequest<'_>) -> DecryptFluentBuilder {
+    client
+        .decrypt()
+        .ciphertext_blob(Blob::new(request.data.to_vec()))
+        .encryption_algorithm(EncryptionAlgorithmSpec::from(request.algorithm.as_str()))
+}
+
+fn data_key_pair_call(client: &Client, spec: KeySpec, context: &EncryptionContext) -> GenerateDataKeyPairFluentBuilder {
+    client
+        .generate_data_key_pair()
+        .key_pair_spec(DataKeyPairSpec::from(spec.as_str()))
+        .set_encryption_context(context_map(context))
+}
+
+fn data_key_pair_without_plaintext_call(
+    client: &Client,
+    spec: KeySpec,
+    context: &EncryptionContext,
+) -> GenerateDataKeyPairWithoutPlaintextFluentBuilder {
+    client
+        .generate_data_key_pair_without_plaintext()
+        .key_pair_spec(DataKeyPairSpec::from(spec.as_str()))
+        .set_encryption_context(context_map(context))
+}
+
+/// Sends `$call` (a request built without its key) under `$key` with `DryRun`, reading KMS's
+/// DryRunOperationException as "it would succeed".
+macro_rules! dry_run {
+    ($service:expr, $key:expr, $operation:expr, $call:expr) => {{
+        let (call, operation) = ($call, $operation);
+        $service.key_call($key, move |_, key| async move {
+            let sent = call.key_id(&key).dry_run(true).send().await;
+            would_succeed(sent.map(drop).map_err(|e| sdk_error(operation, &key, e)))
+        })
+    }};
+}
+
+impl AwsKmsService {
+    /// DryRun of an operation of asymmetric and HMAC keys, sent to KMS.
+    pub(crate) fn dry_run_key_pair<'a>(&'a self, request: DryRun<'a>) -> KmsFuture<'a, ()> {
+        let (client, operation) = (&self.client, request.operation());
+        match request {
+            DryRun::Sign(r) => dry_run!(self, r.key, operation, sign_call(client, &r)),
+            DryRun::Verify(r) => dry_run!(self, r.signed.key, operation, verify_call(client, &r)),
+            DryRun::GenerateMac(r) => dry_run!(self, r.key, operation, generate_mac_call(client, &r)),
+            DryRun::VerifyMac(r, mac) => dry_run!(self, r.key, operation, verify_mac_call(client, &r, mac)),
+            DryRun::RsaEncrypt(r) => dry_run!(self, r.key, operation, encrypt_call(client, &r)),
+            DryRun::RsaDecrypt(r) => dry_run!(self, r.key, operation, decrypt_call(client, &r)),
+            DryRun::DataKeyPair { plaintext: true, key, spec, context } => {
+                dry_run!(self, key, operation, data_key_pair_call(client, spec, context))
+            }
+            DryRun::DataKeyPair { plaintext: false, key, spec, context } => {
+                dry_run!(self, key, operation, data_key_pair_without_plaintext_call(client, spec, context))
+            }
+            DryRun::Seal { .. } | DryRun::Decrypt { .. } | DryRun::ReEncrypt(_) => {
+                unreachable!("symmetric DryRuns are sent by dry_run_call")
+            }
+        }
+    }
+}
+
 impl KeySigning for AwsKmsService {
     fn sign<'a>(&'a self, request: SignRequest<'a>) -> KmsFuture<'a, Signature> {
-        let message = Blob::new(request.message.to_vec());
-        let message_type = AwsMessageType::from(request.message_type.as_str());
-        let algorithm = request.algorithm;
-        self.key_call(request.key, move |client, key| async move {
-            let out = client
-                .sign()
-                .key_id(&key)
-                .message(message)
-                .message_type(message_type)
-                .signing_algorithm(SigningAlgorithmSpec::from(algorithm.as_str()))
-                .send()
-                .await
-                .map_err(|e| sdk_error("Sign", &key, e))?;
+        let (call, algorithm) = (sign_call(&self.client, &request), request.algorithm);
+        self.key_call(request.key, move |_, key| async move {
+            let out = call.key_id(&key).send().await.map_err(|e| sdk_error("Sign", &key, e))?;
             Ok(Signature {
                 key_arn: out.key_id().ok_or_else(|| missing("Sign", "KeyId"))?.to_owned(),
                 signature: out.signature().ok_or_else(|| missing("Sign", "Signature"))?.as_ref().to_vec(),
@@ -58,22 +159,9 @@ impl KeySigning for AwsKmsService {
     }
 
     fn verify<'a>(&'a self, request: VerifyRequest<'a>) -> KmsFuture<'a, String> {
-        let signed = request.signed;
-        let message = Blob::new(signed.message.to_vec());
-        let signature = Blob::new(request.signature.to_vec());
-        let message_type = AwsMessageType::from(signed.message_type.as_str());
-        let algorithm = SigningAlgorithmSpec::from(signed.algorithm.as_str());
-        self.key_call(signed.key, move |client, key| async move {
-            let out = client
-                .verify()
-                .key_id(&key)
-                .message(message)
-                .message_type(message_type)
-                .signature(signature)
-                .signing_algorithm(algorithm)
-                .send()
-                .await
-                .map_err(|e| sdk_error("Verify", &key, e))?;
+        let call = verify_call(&self.client, &request);
+        self.key_call(request.signed.key, move |_, key| async move {
+            let out = call.key_id(&key).send().await.map_err(|e| sdk_error("Verify", &key, e))?;
             // KMS answers an invalid signature with KMSInvalidSignatureException, never with
             // `false`; a stand-in that does is reported, not trusted either way.
             if !out.signature_valid() {
@@ -104,17 +192,9 @@ impl KeySigning for AwsKmsService {
 
 impl KeyMacs for AwsKmsService {
     fn generate_mac<'a>(&'a self, request: MacRequest<'a>) -> KmsFuture<'a, Mac> {
-        let message = Blob::new(request.message.to_vec());
-        let algorithm = request.algorithm;
-        self.key_call(request.key, move |client, key| async move {
-            let out = client
-                .generate_mac()
-                .key_id(&key)
-                .message(message)
-                .mac_algorithm(MacAlgorithmSpec::from(algorithm.as_str()))
-                .send()
-                .await
-                .map_err(|e| sdk_error("GenerateMac", &key, e))?;
+        let (call, algorithm) = (generate_mac_call(&self.client, &request), request.algorithm);
+        self.key_call(request.key, move |_, key| async move {
+            let out = call.key_id(&key).send().await.map_err(|e| sdk_error("GenerateMac", &key, e))?;
             Ok(Mac {
                 key_arn: out.key_id().ok_or_else(|| missing("GenerateMac", "KeyId"))?.to_owned(),
                 mac: out.mac().ok_or_else(|| missing("GenerateMac", "Mac"))?.as_ref().to_vec(),
@@ -124,19 +204,9 @@ impl KeyMacs for AwsKmsService {
     }
 
     fn verify_mac<'a>(&'a self, request: MacRequest<'a>, mac: &'a [u8]) -> KmsFuture<'a, String> {
-        let message = Blob::new(request.message.to_vec());
-        let mac = Blob::new(mac.to_vec());
-        let algorithm = MacAlgorithmSpec::from(request.algorithm.as_str());
-        self.key_call(request.key, move |client, key| async move {
-            let out = client
-                .verify_mac()
-                .key_id(&key)
-                .message(message)
-                .mac(mac)
-                .mac_algorithm(algorithm)
-                .send()
-                .await
-                .map_err(|e| sdk_error("VerifyMac", &key, e))?;
+        let call = verify_mac_call(&self.client, &request, mac);
+        self.key_call(request.key, move |_, key| async move {
+            let out = call.key_id(&key).send().await.map_err(|e| sdk_error("VerifyMac", &key, e))?;
             if !out.mac_valid() {
                 return Err(unexpected_false("VerifyMac", "MacValid"));
             }
@@ -145,20 +215,13 @@ impl KeyMacs for AwsKmsService {
     }
 }
 
-/// Sends GenerateDataKeyPair or GenerateDataKeyPairWithoutPlaintext (`$call`, the client's
-/// builder) and reads the answer; the two differ only in the plaintext (`$plaintext`).
+/// Sends GenerateDataKeyPair or GenerateDataKeyPairWithoutPlaintext (`$call`, built without
+/// its key) and reads the answer; the two differ only in the plaintext (`$plaintext`).
 macro_rules! data_key_pair {
-    ($service:expr, $key:expr, $spec:expr, $context:expr, $operation:literal, $call:ident, $plaintext:expr) => {{
-        let (spec, context) = ($spec, context_map($context));
-        $service.key_call($key, move |client, key| async move {
-            let out = client
-                .$call()
-                .key_id(&key)
-                .key_pair_spec(DataKeyPairSpec::from(spec.as_str()))
-                .set_encryption_context(context)
-                .send()
-                .await
-                .map_err(|e| sdk_error($operation, &key, e))?;
+    ($service:expr, $key:expr, $spec:expr, $operation:literal, $call:expr, $plaintext:expr) => {{
+        let (spec, call) = ($spec, $call);
+        $service.key_call($key, move |_, key| async move {
+            let out = call.key_id(&key).send().await.map_err(|e| sdk_error($operation, &key, e))?;
             let blob = |member, value: Option<&Blob>| {
                 value.map(|b| b.as_ref().to_vec()).ok_or_else(|| missing($operation, member))
             };
@@ -185,7 +248,8 @@ impl DataKeyPairs for AwsKmsService {
                 out.private_key_plaintext().ok_or_else(|| missing("GenerateDataKeyPair", "PrivateKeyPlaintext"))?;
             Ok::<_, KmsError>(Some(SecretBytes::new(Zeroizing::new(bytes.as_ref().to_vec()))))
         };
-        data_key_pair!(self, key, spec, context, "GenerateDataKeyPair", generate_data_key_pair, plaintext)
+        let call = data_key_pair_call(&self.client, spec, context);
+        data_key_pair!(self, key, spec, "GenerateDataKeyPair", call, plaintext)
     }
 
     fn generate_data_key_pair_without_plaintext<'a>(
@@ -195,31 +259,16 @@ impl DataKeyPairs for AwsKmsService {
         context: &'a EncryptionContext,
     ) -> KmsFuture<'a, DataKeyPair> {
         let plaintext = |_: &_| Ok::<_, KmsError>(None);
-        data_key_pair!(
-            self,
-            key,
-            spec,
-            context,
-            "GenerateDataKeyPairWithoutPlaintext",
-            generate_data_key_pair_without_plaintext,
-            plaintext
-        )
+        let call = data_key_pair_without_plaintext_call(&self.client, spec, context);
+        data_key_pair!(self, key, spec, "GenerateDataKeyPairWithoutPlaintext", call, plaintext)
     }
 }
 
 impl RsaEncryption for AwsKmsService {
     fn encrypt_rsa<'a>(&'a self, request: RsaEncryptionRequest<'a>) -> KmsFuture<'a, Ciphertext> {
-        let plaintext = Blob::new(request.data.to_vec());
-        let algorithm = EncryptionAlgorithmSpec::from(request.algorithm.as_str());
-        self.key_call(request.key, move |client, key| async move {
-            let out = client
-                .encrypt()
-                .key_id(&key)
-                .plaintext(plaintext)
-                .encryption_algorithm(algorithm)
-                .send()
-                .await
-                .map_err(|e| sdk_error("Encrypt", &key, e))?;
+        let call = encrypt_call(&self.client, &request);
+        self.key_call(request.key, move |_, key| async move {
+            let out = call.key_id(&key).send().await.map_err(|e| sdk_error("Encrypt", &key, e))?;
             Ok(Ciphertext {
                 blob: out.ciphertext_blob().ok_or_else(|| missing("Encrypt", "CiphertextBlob"))?.as_ref().to_vec(),
                 key_arn: out.key_id().ok_or_else(|| missing("Encrypt", "KeyId"))?.to_owned(),
@@ -228,17 +277,9 @@ impl RsaEncryption for AwsKmsService {
     }
 
     fn decrypt_rsa<'a>(&'a self, request: RsaEncryptionRequest<'a>) -> KmsFuture<'a, Decrypted> {
-        let blob = Blob::new(request.data.to_vec());
-        let algorithm = EncryptionAlgorithmSpec::from(request.algorithm.as_str());
-        self.key_call(request.key, move |client, key| async move {
-            let out = client
-                .decrypt()
-                .key_id(&key)
-                .ciphertext_blob(blob)
-                .encryption_algorithm(algorithm)
-                .send()
-                .await
-                .map_err(|e| sdk_error("Decrypt", &key, e))?;
+        let call = decrypt_call(&self.client, &request);
+        self.key_call(request.key, move |_, key| async move {
+            let out = call.key_id(&key).send().await.map_err(|e| sdk_error("Decrypt", &key, e))?;
             let plaintext = out.plaintext().ok_or_else(|| missing("Decrypt", "Plaintext"))?;
             Ok(Decrypted {
                 plaintext: SecretBytes::new(Zeroizing::new(plaintext.as_ref().to_vec())),

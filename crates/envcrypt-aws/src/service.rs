@@ -144,9 +144,13 @@ impl KeyService for AwsKmsService {
     }
 
     fn dry_run<'a>(&'a self, request: DryRun<'a>) -> KmsFuture<'a, ()> {
-        let client = self.client.clone();
-        let request = DryRunOwned::from(request);
-        self.spawn(Self::dry_run_call(client, request))
+        match request {
+            DryRun::Seal { .. } | DryRun::Decrypt { .. } | DryRun::ReEncrypt(_) => {
+                let client = self.client.clone();
+                self.spawn(Self::dry_run_call(client, DryRunOwned::from(request)))
+            }
+            _ => self.dry_run_key_pair(request),
+        }
     }
 
     fn owns(&self, arn: &Arn) -> bool {

@@ -88,11 +88,11 @@ fn conformance_command_compares_local_and_moto() {
     let env = Env::new();
     let table = env.ok(&["conformance", "--backend", "local", "--backend", "aws"]);
     assert!(
-        table.contains("local: 132 scenarios, 132 as documented, 0 known deviations, 0 differences, 0 not run"),
+        table.contains("local: 135 scenarios, 135 as documented, 0 known deviations, 0 differences, 0 not run"),
         "{table}"
     );
     assert!(
-        table.contains("aws: 132 scenarios, 62 as documented, 70 known deviations, 0 differences, 0 not run"),
+        table.contains("aws: 135 scenarios, 62 as documented, 73 known deviations, 0 differences, 0 not run"),
         "{table}"
     );
     assert!(

@@ -313,6 +313,32 @@ fn a_dry_run_checks_rights_and_key_state_and_makes_nothing() {
 }
 
 #[test]
+fn a_dry_run_of_signing_macs_and_rsa_checks_the_key_and_makes_nothing() {
+    let env = Env::new();
+    env.ok(&["key", "create", "--alias", "alias/signer", "--key-spec", "ECC_NIST_P256", "--key-usage", "SIGN_VERIFY"]);
+    env.ok(&["key", "create", "--alias", "alias/mac", "--key-spec", "HMAC_256", "--key-usage", "GENERATE_VERIFY_MAC"]);
+    env.ok(&["key", "create", "--alias", "alias/rsa", "--key-spec", "RSA_2048", "--key-usage", "ENCRYPT_DECRYPT"]);
+    let sign = ["kms", "sign", "--key", "alias/signer", "--message", "bWVzc2FnZQ==", "--signing-algorithm"];
+    let dry = env.ok(&[&sign[..], &["ECDSA_SHA_256", "--dry-run"]].concat());
+    assert!(dry.contains("Sign would have succeeded") && !dry.contains("\"Signature\""), "{dry}");
+    let err = env.fails(&[&sign[..], &["ECDSA_SHA_384", "--dry-run"]].concat(), 3);
+    assert!(err.contains("Sign (dry run)") && err.contains("InvalidKeyUsageException"), "{err}");
+    let mac = ["kms", "generate-mac", "--key", "alias/mac", "--message", "bWVzc2FnZQ==", "--dry-run"];
+    let err = env.fails(&[&mac[..], &["--mac-algorithm", "HMAC_SHA_512"]].concat(), 3);
+    assert!(err.contains("GenerateMac (dry run)") && err.contains("InvalidKeyUsageException"), "{err}");
+    let encrypt = ["kms", "encrypt", "--key", "alias/rsa", "--plaintext", "c2VjcmV0", "--dry-run"];
+    let dry = env.ok(&[&encrypt[..], &["--encryption-algorithm", "RSAES_OAEP_SHA_256"]].concat());
+    assert!(dry.contains("Encrypt would have succeeded") && !dry.contains("CiphertextBlob"), "{dry}");
+    env.ok(&["key", "create", "--alias", "alias/sym"]);
+    let pair = ["kms", "generate-data-key-pair", "--key", "alias/sym", "--key-pair-spec", "ECC_NIST_P256", "--dry-run"];
+    let dry = env.ok(&pair);
+    assert!(dry.contains("GenerateDataKeyPair would have succeeded") && !dry.contains("PublicKey"), "{dry}");
+    env.ok(&["key", "disable", "alias/sym"]);
+    let err = env.fails(&pair, 3);
+    assert!(err.contains("GenerateDataKeyPair (dry run)") && err.contains("DisabledException"), "{err}");
+}
+
+#[test]
 fn several_keys_make_one_message_any_opens() {
     let env = Env::new();
     let (a, b) = (env.new_key(), env.new_key());

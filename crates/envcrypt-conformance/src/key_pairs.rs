@@ -3,7 +3,7 @@
 //! wrong length, a disabled key, a tampered message or MAC.
 
 use envcrypt::kms::{
-    CreateKeyRequest, KeyMacs, KeyRef, KeySigning, KeySpec, KeyUsage, MacAlgorithm, MacRequest, MessageType,
+    CreateKeyRequest, DryRun, KeyMacs, KeyRef, KeySigning, KeySpec, KeyUsage, MacAlgorithm, MacRequest, MessageType,
     SignRequest, SigningAlgorithm, VerifyRequest,
 };
 
@@ -116,4 +116,32 @@ pub(crate) fn rotate_signing_key(b: &Backend<'_>) -> Result<String> {
     let key = new_key(b, KeySpec::EccNistP256, KeyUsage::SignVerify)?;
     b.admin.rotate_key(&id(&key)).wait()?;
     Ok("rotated".into())
+}
+
+/// DryRun of Sign under a new P-256 key put in another state by `change`.
+pub(crate) fn dry_run_sign(
+    b: &Backend<'_>,
+    change: fn(&Backend<'_>, &KeyRef) -> std::result::Result<(), envcrypt::kms::KmsError>,
+) -> Result<String> {
+    signing(b)?;
+    let key = new_key(b, KeySpec::EccNistP256, KeyUsage::SignVerify)?;
+    change(b, &id(&key)).map_err(setup)?;
+    let algorithm = SigningAlgorithm::EcdsaSha256;
+    b.service
+        .dry_run(DryRun::Sign(SignRequest {
+            key: &id(&key),
+            message: MESSAGE,
+            message_type: MessageType::Raw,
+            algorithm,
+        }))
+        .wait()?;
+    Ok("would succeed".into())
+}
+
+/// DryRun of GenerateMac with `algorithm` under a new HMAC_256 key.
+pub(crate) fn dry_run_mac(b: &Backend<'_>, algorithm: MacAlgorithm) -> Result<String> {
+    macs(b)?;
+    let key = new_key(b, KeySpec::Hmac256, KeyUsage::GenerateVerifyMac)?;
+    b.service.dry_run(DryRun::GenerateMac(MacRequest { key: &id(&key), message: MESSAGE, algorithm })).wait()?;
+    Ok("would succeed".into())
 }

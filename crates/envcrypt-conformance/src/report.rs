@@ -85,6 +85,9 @@ pub const MOTO_DEVIATIONS: Deviations = &[
     ("dry-run-create-grant-disabled-key", Expected::Error("KMSInternalException")),
     ("dry-run-retire-grant", Expected::Error("KMSInternalException")),
     ("dry-run-revoke-grant", Expected::Error("KMSInternalException")),
+    ("dry-run-sign", Expected::Error("KMSInternalException")),
+    ("dry-run-sign-disabled-key", Expected::Error("KMSInternalException")),
+    ("dry-run-generate-mac-with-another-algorithm", Expected::Error("KMSInternalException")),
     // Asymmetric and HMAC keys: CreateKey takes any spec with any usage; Sign takes a digest
     // of any length, a key of another usage or spec (with ValidationException where KMS has
     // InvalidKeyUsageException), and disabled keys; Verify answers an invalid signature with

@@ -895,4 +895,19 @@ pub static SCENARIOS: &[Scenario] = &[
         documented: Fails("InvalidKeyUsageException"),
         run: |b| key_pairs::mac_with(b, MacAlgorithm::HmacSha512, false),
     },
+    Scenario {
+        name: "dry-run-sign",
+        documented: Gives("would succeed"),
+        run: |b| key_pairs::dry_run_sign(b, |_, _| Ok(())),
+    },
+    Scenario {
+        name: "dry-run-sign-disabled-key",
+        documented: Fails("DisabledException"),
+        run: |b| key_pairs::dry_run_sign(b, |b, k| b.admin.disable_key(k).wait()),
+    },
+    Scenario {
+        name: "dry-run-generate-mac-with-another-algorithm",
+        documented: Fails("InvalidKeyUsageException"),
+        run: |b| key_pairs::dry_run_mac(b, MacAlgorithm::HmacSha512),
+    },
 ];

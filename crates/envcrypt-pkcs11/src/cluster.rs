@@ -326,6 +326,16 @@ impl Cluster {
                 }
                 if let Some(meta) = records::parse_meta(&name, &value) {
                     let kind = meta.kind();
+                    // Keys of a kind the cluster cannot copy yet stay where they are, until
+                    // the security officer makes the kind's cluster key.
+                    let copyable = |token: &Token| match token.cluster_key(kind) {
+                        Ok(_) => Ok(true),
+                        Err(TokenError::Missing { .. }) => Ok(false),
+                        Err(e) => Err(e),
+                    };
+                    if !(copyable(from)? && copyable(to)?) {
+                        continue;
+                    }
                     for version in 1..=meta.versions {
                         if from.has_key(kind, &meta.key_id, version)? && !to.has_key(kind, &meta.key_id, version)? {
                             replication::copy_key(from, to, kind, &meta.key_id, version)?;
@@ -389,14 +399,52 @@ impl Cluster {
         })
     }
 
-    /// Destroys versions 1 to `versions` of a key of `kind` on every healthy token.
-    pub(crate) fn destroy_everywhere(&self, kind: KeyKind, key_id: &str, versions: u32) -> Result<(), KmsError> {
+    /// Destroys versions 1 to `versions` of a key on every healthy token.
+    pub(crate) fn destroy_everywhere(&self, key_id: &str, versions: u32) -> Result<(), KmsError> {
         self.with_open(|open| {
             for index in self.up_indices() {
-                open.token(index).destroy_key(kind, key_id, versions)?;
+                open.token(index).destroy_key(key_id, versions)?;
             }
             Ok(())
         })
+    }
+
+    /// Checks that the healthy tokens can copy keys of `kind` safely: each holds the kind's
+    /// cluster key, and, for HMAC keys, a symmetric cluster key that does not wrap them too
+    /// ([`replication::wraps_hmac_keys`]). A cluster initialized by an earlier envcrypt fails
+    /// this until its security officer runs the init again; so does one with a single token
+    /// up, so that the others can take the key when they return.
+    fn check_can_copy(&self, open: &OpenTokens, kind: KeyKind) -> Result<(), KmsError> {
+        let not_initialized = |message: String| KmsError::Service { name: NOT_INITIALIZED.into(), message };
+        let up = self.up_indices();
+        for &index in &up {
+            let token = open.token(index);
+            // A lone reachable token of a cluster never initialized works on its own, as it did
+            // before the cluster keys; once initialized, every kind needs its cluster key.
+            if up.len() == 1 && token.cluster_key(KeyKind::Symmetric).is_err() {
+                continue;
+            }
+            let ready = token.cluster_key(kind).and_then(|_| match kind {
+                KeyKind::Hmac => token.cluster_key(KeyKind::Symmetric).and_then(|key| {
+                    token.with_session(|session| replication::wraps_hmac_keys(session, key, &token.mechanisms()))
+                }),
+                _ => Ok(false),
+            });
+            match ready {
+                Ok(false) => {}
+                Ok(true) => {
+                    return Err(not_initialized(format!(
+                        "token {}'s symmetric cluster key was made by an earlier envcrypt and would also copy HMAC \
+                         keys, as AES keys: the security officer must run `envcrypt hsm init-cluster` again, which \
+                         replaces it",
+                        self.options.cluster.tokens[index]
+                    )))
+                }
+                Err(e @ TokenError::Missing { .. }) => return Err(not_initialized(e.to_string())),
+                Err(e) => self.mark_down(index, &e),
+            }
+        }
+        Ok(())
     }
 
     /// Generates a key version of `kind` and `spec` on one token and copies it to the other
@@ -411,17 +459,8 @@ impl Cluster {
         version: u32,
     ) -> Result<Option<PublicParts>, KmsError> {
         self.with_open(|open| {
-            let up = self.up_indices();
-            if up.len() > 1 {
-                for &index in &up {
-                    match open.token(index).cluster_key(kind) {
-                        Ok(_) => {}
-                        Err(e @ TokenError::Missing { .. }) => {
-                            return Err(KmsError::Service { name: NOT_INITIALIZED.into(), message: e.to_string() })
-                        }
-                        Err(e) => self.mark_down(index, &e),
-                    }
-                }
+            if open.tokens.len() > 1 {
+                self.check_can_copy(open, kind)?;
             }
             let up = self.up_indices();
             let start = self.next.fetch_add(1, Ordering::Relaxed);

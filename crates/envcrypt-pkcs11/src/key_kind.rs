@@ -145,13 +145,13 @@ impl KeyKind {
 
     /// What this kind's cluster key wraps: only keys of this kind that cannot wrap, so never a
     /// cluster key (a copy of one unwrapped with a template of the attacker's choosing could
-    /// decrypt raw blocks, and so unwrap anything offline), nor a key of another kind.
+    /// decrypt raw blocks, and so unwrap anything offline), nor a key of another kind (an HMAC
+    /// key wrapped under the symmetric cluster key would unwrap as an AES-GCM key). The
+    /// symmetric cluster key an earlier envcrypt made pins only `CKA_WRAP`; `init_cluster`
+    /// replaces it ([`replication::wraps_hmac_keys`](crate::replication::wraps_hmac_keys)).
     pub(crate) fn wrap_template(self) -> Vec<TemplateEntry> {
         match self {
-            // What the first envcrypt clusters were made with; kept, so that one init makes
-            // the same key on an old token and a new one.
-            Self::Symmetric => vec![TemplateEntry::flag(AttributeType::Wrap, false)],
-            Self::Hmac => vec![
+            Self::Symmetric | Self::Hmac => vec![
                 TemplateEntry::class(self.class()),
                 TemplateEntry::key_type(self.key_type()),
                 TemplateEntry::flag(AttributeType::Wrap, false),

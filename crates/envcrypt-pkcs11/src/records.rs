@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use envcrypt::kms::{KeySpec, KeyState, KeyUsage};
+use envcrypt::kms::{KeySpec, KeyState, KeyUsage, MAX_ON_DEMAND_ROTATIONS};
 
 use crate::key_kind::KeyKind;
 
@@ -62,6 +62,22 @@ impl KeyMeta {
     pub(crate) fn kind(&self) -> KeyKind {
         KeyKind::of(self.key_spec, self.key_usage)
     }
+
+    /// Why the metadata cannot be key `key_id`'s as envcrypt writes it, if it cannot: it names
+    /// another key, or more versions than rotation makes (a PIN holder can write anything here).
+    pub(crate) fn damage(&self, key_id: &str) -> Option<String> {
+        let most = match self.kind() {
+            KeyKind::Symmetric => u32::try_from(MAX_ON_DEMAND_ROTATIONS).map_or(u32::MAX, |r| r.saturating_add(1)),
+            _ => 1,
+        };
+        if self.key_id != key_id {
+            Some(format!("it names key {}", self.key_id))
+        } else if self.versions == 0 || self.versions > most {
+            Some(format!("it claims {} versions of a {} key", self.versions, self.key_spec))
+        } else {
+            None
+        }
+    }
 }
 
 /// Alias name to key id.
@@ -76,9 +92,10 @@ pub(crate) fn meta_name(key_id: &str) -> String {
     format!("{META_PREFIX}{key_id}")
 }
 
-/// The metadata in data object `name`, if it holds key metadata.
+/// The metadata in data object `name`, if it holds sound key metadata.
 pub(crate) fn parse_meta(name: &str, value: &[u8]) -> Option<KeyMeta> {
-    name.strip_prefix(META_PREFIX).and(serde_json::from_slice(value).ok())
+    let key_id = name.strip_prefix(META_PREFIX)?;
+    serde_json::from_slice::<KeyMeta>(value).ok().filter(|meta| meta.damage(key_id).is_none())
 }
 
 /// The key id whose metadata data object `name` holds.

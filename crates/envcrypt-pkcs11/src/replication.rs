@@ -183,9 +183,16 @@ fn give_cluster_key(
 ) -> Result<Vec<&'static str>, KmsError> {
     let mut holders = Vec::new();
     for (label, session) in sessions {
-        if find_cluster_key(session, kind).map_err(|e| so_error(label, "cannot search", e))?.is_some() {
-            holders.push(*label);
+        let Some(key) = find_cluster_key(session, kind).map_err(|e| so_error(label, "cannot search", e))? else {
+            continue;
+        };
+        // An earlier envcrypt's symmetric cluster key also wraps HMAC keys: replaced, on every
+        // token (nothing is kept wrapped under a cluster key, so nothing is lost).
+        if kind == KeyKind::Symmetric && wraps_hmac_keys(session, key, mechanisms).unwrap_or(true) {
+            session.destroy_object(key).map_err(|e| so_error(label, "cannot replace the cluster key on", e))?;
+            continue;
         }
+        holders.push(*label);
     }
     let mut created = None;
     let source = match holders.first() {
@@ -215,6 +222,29 @@ fn give_cluster_key(
         }
     }
     Ok(done)
+}
+
+/// Whether `cluster_key` (the symmetric kind's, in `session`) wraps an HMAC key: the one an
+/// earlier envcrypt made does, since its wrap template pins only `CKA_WRAP`, and an HMAC key
+/// it wraps unwraps under it as an AES-GCM key. Tried on a throwaway session key.
+pub(crate) fn wraps_hmac_keys(
+    session: &Session,
+    cluster_key: ObjectHandle,
+    mechanisms: &Mechanisms,
+) -> cryptoki::error::Result<bool> {
+    let template = [
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::KeyType(KeyType::GENERIC_SECRET),
+        Attribute::Token(false),
+        Attribute::Private(false),
+        Attribute::Extractable(true),
+        Attribute::Wrap(false),
+        Attribute::ValueLen(32.into()),
+    ];
+    let probe = session.generate_key(&Mechanism::GenericSecretKeyGen, &template)?;
+    let wrapped = session.wrap_key(&mechanisms.wrap(), cluster_key, probe);
+    session.destroy_object(probe)?;
+    Ok(wrapped.is_ok())
 }
 
 fn so_error(label: &str, what: &str, error: cryptoki::error::Error) -> KmsError {

@@ -103,6 +103,23 @@ pub enum TokenError {
     },
 }
 
+/// What an object is looked up as: envcrypt's data object, or a key object of a kind (its class
+/// and key type, so that metadata naming the wrong kind finds no key).
+#[derive(Debug, Clone, Copy)]
+enum Sought {
+    Data,
+    Key(KeyKind),
+}
+
+impl Sought {
+    fn attributes(self) -> Vec<Attribute> {
+        match self {
+            Self::Data => vec![Attribute::Class(ObjectClass::DATA)],
+            Self::Key(kind) => vec![Attribute::Class(kind.class()), Attribute::KeyType(kind.key_type())],
+        }
+    }
+}
+
 /// The public half of a key pair generated in a token, as the token gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PublicParts {
@@ -227,8 +244,9 @@ impl Token {
 
     /// Finds an object. A token that has gone away may answer a search with nothing
     /// (SoftHSM2 does), so an empty answer is trusted only from a token that still answers.
-    fn find(&self, session: &Session, class: ObjectClass, label: &str) -> Result<Option<ObjectHandle>, TokenError> {
-        let template = [Attribute::Class(class), Attribute::Token(true), Attribute::Label(label.as_bytes().to_vec())];
+    fn find(&self, session: &Session, sought: Sought, label: &str) -> Result<Option<ObjectHandle>, TokenError> {
+        let mut template = sought.attributes();
+        template.extend([Attribute::Token(true), Attribute::Label(label.as_bytes().to_vec())]);
         let found = session.find_objects(&template).map_err(|e| self.unavailable(e))?;
         if found.is_empty() {
             self.probe()?;
@@ -237,8 +255,8 @@ impl Token {
     }
 
     /// Finds an object and remembers its handle (or forgets it, if the object is gone).
-    fn lookup(&self, session: &Session, class: ObjectClass, label: &str) -> Result<Option<ObjectHandle>, TokenError> {
-        let found = self.find(session, class, label)?;
+    fn lookup(&self, session: &Session, sought: Sought, label: &str) -> Result<Option<ObjectHandle>, TokenError> {
+        let found = self.find(session, sought, label)?;
         match found {
             Some(handle) => self.handles().insert(label.to_owned(), handle),
             None => self.handles().remove(label),
@@ -252,7 +270,7 @@ impl Token {
     fn on_object<T>(
         &self,
         session: &Session,
-        class: ObjectClass,
+        sought: Sought,
         label: &str,
         op: impl Fn(ObjectHandle) -> Result<T, CkError>,
     ) -> Result<Option<Result<T, CkError>>, TokenError> {
@@ -262,13 +280,13 @@ impl Token {
             if first.is_ok() {
                 return Ok(Some(first));
             }
-            return Ok(match self.lookup(session, class, label)? {
+            return Ok(match self.lookup(session, sought, label)? {
                 Some(fresh) if fresh != handle => Some(op(fresh)),
                 Some(_) => Some(first),
                 None => None,
             });
         }
-        Ok(self.lookup(session, class, label)?.map(op))
+        Ok(self.lookup(session, sought, label)?.map(op))
     }
 
     /// Runs `op` on a CMK version's key object of `kind`; a token without it answers `Missing`.
@@ -281,13 +299,13 @@ impl Token {
         op: impl Fn(ObjectHandle) -> Result<T, CkError>,
     ) -> Result<Result<T, CkError>, TokenError> {
         let label = key_label(key_id, version);
-        self.on_object(session, kind.class(), &label, op)?.ok_or_else(|| self.missing(&format!("key {label}")))
+        self.on_object(session, Sought::Key(kind), &label, op)?.ok_or_else(|| self.missing(&format!("key {label}")))
     }
 
     /// Whether the token holds a CMK version of `kind`.
     pub(crate) fn has_key(&self, kind: KeyKind, key_id: &str, version: u32) -> Result<bool, TokenError> {
         let session = self.session()?;
-        Ok(self.lookup(&session, kind.class(), &key_label(key_id, version))?.is_some())
+        Ok(self.lookup(&session, Sought::Key(kind), &key_label(key_id, version))?.is_some())
     }
 
     /// `kind`'s trusted cluster key.
@@ -373,7 +391,7 @@ impl Token {
                 let mut iv = iv;
                 session.encrypt(&self.mechanisms.gcm(&mut iv, aad), key, plaintext).map(|sealed| (iv, sealed))
             })?
-            .map_err(|e| self.unavailable(e))?;
+            .map_err(|e| self.refusal(e))?;
         // A token that should generate the IV but leaves the zeroed buffer as it was would
         // seal everything under one IV: refuse, whatever it answered.
         if self.mechanisms.gcm_iv == IvSource::Token && iv == [0u8; IV_LEN] {
@@ -411,7 +429,7 @@ impl Token {
     /// A data object's value, if it exists.
     pub fn read_data(&self, name: &str) -> Result<Option<Vec<u8>>, TokenError> {
         let session = self.session()?;
-        let read = self.on_object(&session, ObjectClass::DATA, &meta_label(name), |handle| {
+        let read = self.on_object(&session, Sought::Data, &meta_label(name), |handle| {
             session.get_attributes(handle, &[AttributeType::Value])
         })?;
         let Some(attributes) = read else { return Ok(None) };
@@ -426,7 +444,7 @@ impl Token {
     pub fn write_data(&self, name: &str, value: &[u8]) -> Result<(), TokenError> {
         let session = self.session()?;
         let label = meta_label(name);
-        let old = self.find(&session, ObjectClass::DATA, &label)?;
+        let old = self.find(&session, Sought::Data, &label)?;
         let template = [
             Attribute::Class(ObjectClass::DATA),
             Attribute::Token(true),
@@ -443,15 +461,15 @@ impl Token {
         Ok(())
     }
 
-    /// Destroys the data object and key versions of a deleted key of `kind`.
-    pub(crate) fn destroy_key(&self, kind: KeyKind, key_id: &str, versions: u32) -> Result<(), TokenError> {
+    /// Destroys the data object and key versions of a deleted key: every object under their
+    /// labels, whatever its class (the metadata that names the key's kind is not trusted).
+    pub(crate) fn destroy_key(&self, key_id: &str, versions: u32) -> Result<(), TokenError> {
         let session = self.session()?;
-        let labels = (1..=versions)
-            .map(|version| (kind.class(), key_label(key_id, version)))
-            .chain([(ObjectClass::DATA, meta_label(&format!("meta/{key_id}")))]);
-        for (class, label) in labels {
+        let labels = (1..=versions).map(|version| key_label(key_id, version));
+        for label in labels.chain([meta_label(&format!("meta/{key_id}"))]) {
             self.handles().remove(&label);
-            if let Some(handle) = self.find(&session, class, &label)? {
+            let template = [Attribute::Token(true), Attribute::Label(label.into_bytes())];
+            for handle in session.find_objects(&template).map_err(|e| self.unavailable(e))? {
                 session.destroy_object(handle).map_err(|e| self.unavailable(e))?;
             }
         }
@@ -493,7 +511,7 @@ impl Token {
     pub(crate) fn key_handle(&self, kind: KeyKind, key_id: &str, version: u32) -> Result<ObjectHandle, TokenError> {
         let label = key_label(key_id, version);
         let session = self.session()?;
-        self.lookup(&session, kind.class(), &label)?.ok_or_else(|| self.missing(&format!("key {label}")))
+        self.lookup(&session, Sought::Key(kind), &label)?.ok_or_else(|| self.missing(&format!("key {label}")))
     }
 
     /// A refusal from a token that still answers is its answer to this request; from one that
@@ -503,6 +521,14 @@ impl Token {
             Ok(()) => TokenError::Refused { label: self.label.clone(), error },
             Err(_) => self.unavailable(error),
         }
+    }
+
+    /// An RSA private key's modulus and public exponent, which the token keeps readable.
+    pub(crate) fn rsa_public_parts(&self, kind: KeyKind, key_id: &str) -> Result<PublicParts, TokenError> {
+        let session = self.session()?;
+        let parts = self.on_key(&session, kind, key_id, 1, |key| public_parts(&session, key))?;
+        drop(session);
+        parts.map_err(|e| self.refusal(e))
     }
 
     /// Signs (or MACs) `data` with `mechanism` under the key of `kind` and `key_id`.

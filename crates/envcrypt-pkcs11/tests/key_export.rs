@@ -187,6 +187,11 @@ fn forced(session: &Session, target: ObjectHandle) -> Vec<Attribute> {
     forced
 }
 
+/// A template's class and key type.
+fn kind_of(template: &[Attribute]) -> Vec<Attribute> {
+    template.iter().filter(|a| matches!(a, Attribute::Class(_) | Attribute::KeyType(_))).cloned().collect()
+}
+
 /// The mechanism that would make a key of `key_type` an oracle: a raw block cipher, raw RSA.
 fn raw_mechanism(key_type: KeyType) -> Option<MechanismType> {
     match key_type {
@@ -336,6 +341,8 @@ fn pin_holder_cannot_export_master_keys() {
             targets.iter().filter(|(_, l)| l.starts_with("envcrypt/cluster-wrap")).map(|(h, _)| *h).collect();
         assert_eq!(cluster_keys.len(), 5, "{token}: one cluster key per kind of key");
         let own = attacker_keys(&session);
+        // What every kind of envcrypt key forces, to unwrap each blob as every other kind too.
+        let every_kind: Vec<Vec<Attribute>> = targets.iter().map(|(target, _)| forced(&session, *target)).collect();
         let wrap_mechanisms: Vec<MechanismType> = pkcs11
             .get_mechanism_list(slot)
             .unwrap()
@@ -366,11 +373,19 @@ fn pin_holder_cannot_export_master_keys() {
                     if label.contains("cluster") {
                         leak(format!("the cluster key wraps itself ({kind})"));
                     }
+                    let own_kind = kind_of(&forced(&session, *target));
                     for template in relaxed_unwrap_templates(&forced(&session, *target)) {
                         if let Ok(copy) = session.unwrap_key(&mechanism, cluster_key, &blob, &template) {
                             for how in exports(&session, copy, &own) {
                                 leak(format!("unwrapped with {template:?} from the cluster key's {kind} wrap: {how}"));
                             }
+                        }
+                    }
+                    for other in every_kind.iter().filter(|t| kind_of(t) != own_kind) {
+                        let template: Vec<Attribute> =
+                            other.iter().cloned().chain([Attribute::Modifiable(false)]).collect();
+                        if session.unwrap_key(&mechanism, cluster_key, &blob, &template).is_ok() {
+                            leak(format!("unwrapped from the cluster key's {kind} wrap as another kind: {template:?}"));
                         }
                     }
                 }

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
-use cryptoki::object::{Attribute, ObjectClass};
-use cryptoki::session::UserType;
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass};
+use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
 use envcrypt::crypto::key_pair;
 use envcrypt::kms::{
@@ -220,23 +221,175 @@ fn data_key_pairs_are_sealed_under_a_symmetric_key_in_the_tokens() {
     assert_eq!(refused.kms_name(), "InvalidKeyUsageException", "{refused}");
 }
 
-/// Removes `label`'s cluster key from every token, as a cluster initialized by an envcrypt that
-/// made only the symmetric one would be.
-fn remove_cluster_key(hsm: &SoftHsm, label: &str) {
+/// A session of the module on every token, logged in as `user` with `pin` (the user may be
+/// logged in already: PKCS#11 logins are per process).
+fn sessions(hsm: &SoftHsm, user: UserType, pin: &str) -> (Pkcs11, Vec<Session>) {
     let pkcs11 = Pkcs11::new(hsm.module()).unwrap();
     match pkcs11.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
         Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
         Err(e) => panic!("initialize: {e}"),
     }
+    let mut sessions = Vec::new();
     for slot in pkcs11.get_slots_with_initialized_token().unwrap() {
         let session = pkcs11.open_rw_session(slot).unwrap();
-        session.login(UserType::So, Some(&AuthPin::new(SO_PIN.into()))).unwrap();
+        match session.login(user, Some(&AuthPin::new(pin.into()))) {
+            Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+            Err(e) => panic!("login: {e}"),
+        }
+        sessions.push(session);
+    }
+    (pkcs11, sessions)
+}
+
+/// Removes `label`'s cluster key from every token, as a cluster initialized by an envcrypt that
+/// made only the symmetric one would be.
+fn remove_cluster_key(hsm: &SoftHsm, label: &str) {
+    let (_pkcs11, sessions) = sessions(hsm, UserType::So, SO_PIN);
+    for session in sessions {
         let template = [Attribute::Class(ObjectClass::SECRET_KEY), Attribute::Label(label.as_bytes().to_vec())];
         for handle in session.find_objects(&template).unwrap() {
             session.destroy_object(handle).unwrap();
         }
         session.logout().unwrap();
     }
+}
+
+/// Gives every token a symmetric cluster key as an earlier envcrypt made it, which wraps any key
+/// that cannot wrap (HMAC keys too), in place of the one `init_cluster` made.
+fn plant_legacy_symmetric_cluster_key(hsm: &SoftHsm) {
+    remove_cluster_key(hsm, "envcrypt/cluster-wrap");
+    let (_pkcs11, sessions) = sessions(hsm, UserType::So, SO_PIN);
+    for session in sessions {
+        let template = [
+            Attribute::Class(ObjectClass::SECRET_KEY),
+            Attribute::KeyType(KeyType::AES),
+            Attribute::Token(true),
+            Attribute::Private(false),
+            Attribute::Label(b"envcrypt/cluster-wrap".to_vec()),
+            Attribute::Trusted(true),
+            Attribute::Sensitive(true),
+            Attribute::Extractable(true),
+            Attribute::WrapWithTrusted(true),
+            Attribute::Wrap(true),
+            Attribute::Unwrap(true),
+            Attribute::ValueLen(32.into()),
+        ];
+        session.generate_key(&Mechanism::AesKeyGen, &template).unwrap();
+        session.logout().unwrap();
+    }
+}
+
+/// Rewrites key `key_id`'s metadata object on every token, as any user-PIN holder can.
+fn edit_metadata(hsm: &SoftHsm, key_id: &str, edit: impl Fn(&mut serde_json::Value)) {
+    let (_pkcs11, sessions) = sessions(hsm, UserType::User, USER_PIN);
+    let label = format!("envcrypt/meta/{key_id}").into_bytes();
+    for session in sessions {
+        for handle in session.find_objects(&[Attribute::Label(label.clone())]).unwrap() {
+            let value = session.get_attributes(handle, &[AttributeType::Value]).unwrap();
+            let Some(Attribute::Value(value)) = value.into_iter().next() else { panic!("a metadata value") };
+            let mut meta: serde_json::Value = serde_json::from_slice(&value).unwrap();
+            edit(&mut meta);
+            // As envcrypt itself rewrites it: a new object in place of the old.
+            session
+                .create_object(&[
+                    Attribute::Class(ObjectClass::DATA),
+                    Attribute::Token(true),
+                    Attribute::Private(true),
+                    Attribute::Application(b"envcrypt".to_vec()),
+                    Attribute::Label(label.clone()),
+                    Attribute::Value(serde_json::to_vec(&meta).unwrap()),
+                ])
+                .unwrap();
+            session.destroy_object(handle).unwrap();
+        }
+    }
+}
+
+fn key_id(key: &KeyRef) -> String {
+    key.to_string().rsplit('/').next().unwrap().to_owned()
+}
+
+/// The claim "metadata a PIN holder edits is caught, never trusted": a public key swapped for
+/// another key's, an HMAC key relabelled symmetric, metadata naming another key, and an
+/// impossible version count are each refused, and the cluster stays up for every other key.
+#[test]
+fn metadata_a_pin_holder_edits_is_refused_not_trusted() {
+    let hsm = SoftHsm::new(&["single"]);
+    let mut options = Pkcs11Options::new(hsm.module(), vec!["single".into()], Zeroizing::new(USER_PIN.into()));
+    options.cluster.retry_after = Duration::from_secs(3600);
+    let service = Pkcs11KeyService::connect(options).unwrap();
+    let signing = service.signing().unwrap();
+    let (key, theirs) = (
+        new_key(&service, KeySpec::EccNistP256, KeyUsage::SignVerify),
+        new_key(&service, KeySpec::EccNistP256, KeyUsage::SignVerify),
+    );
+    let rsa = new_key(&service, KeySpec::Rsa2048, KeyUsage::EncryptDecrypt);
+    let hmac = new_key(&service, KeySpec::Hmac256, KeyUsage::GenerateVerifyMac);
+    let aes = KeyRef::parse(&service.create_key("symmetric").wait().unwrap().arn).unwrap();
+    let message = b"pay mallory 1000000".as_slice();
+    let request = SignRequest {
+        key: &theirs,
+        message,
+        message_type: MessageType::Raw,
+        algorithm: envcrypt::kms::SigningAlgorithm::EcdsaSha256,
+    };
+    let forged = signing.sign(request).wait().unwrap().signature;
+    signing
+        .verify(VerifyRequest { signed: SignRequest { key: &key, ..request }, signature: &forged })
+        .wait()
+        .unwrap_err();
+
+    // Their public key in place of the key's: Verify and GetPublicKey refuse; so for RSA.
+    let public_of = |k: &KeyRef| hex::encode(signing.get_public_key(k).wait().unwrap().der);
+    let their_public = public_of(&theirs);
+    edit_metadata(&hsm, &key_id(&key), |meta| meta["public_key"] = their_public.clone().into());
+    let refused = signing.verify(VerifyRequest { signed: SignRequest { key: &key, ..request }, signature: &forged });
+    let refused = refused.wait().unwrap_err();
+    assert_eq!(refused.kms_name(), "KMSInternalException", "{refused}");
+    assert!(refused.to_string().contains("is not the key pair's in the tokens"), "{refused}");
+    assert_eq!(signing.get_public_key(&key).wait().unwrap_err().kms_name(), "KMSInternalException");
+    edit_metadata(&hsm, &key_id(&rsa), |meta| meta["public_key"] = their_public.clone().into());
+    let encrypt = RsaEncryptionRequest { key: &rsa, data: b"secret", algorithm: RsaEncryptionAlgorithm::RsaesOaepSha1 };
+    assert_eq!(
+        service.rsa_encryption().unwrap().encrypt_rsa(encrypt).wait().unwrap_err().kms_name(),
+        "KMSInternalException"
+    );
+
+    // An HMAC key relabelled symmetric finds no AES key, and no token is blamed for it.
+    edit_metadata(&hsm, &key_id(&hmac), |meta| {
+        meta.as_object_mut().unwrap().remove("key_spec");
+        meta["key_usage"] = "ENCRYPT_DECRYPT".into();
+    });
+    let refused = service.encrypt(&hmac, b"data", &EncryptionContext::new()).wait().unwrap_err();
+    assert_eq!(refused.kms_name(), "NotFoundException", "{refused}");
+    assert!(service.status().iter().all(|t| t.healthy), "{:?}", service.status());
+    service.encrypt(&aes, b"data", &EncryptionContext::new()).wait().unwrap();
+
+    // Metadata naming another key, or more versions than rotation makes.
+    edit_metadata(&hsm, &key_id(&theirs), |meta| meta["key_id"] = key_id(&aes).into());
+    assert_eq!(service.describe_key(&theirs).wait().unwrap_err().kms_name(), "KMSInternalException");
+    edit_metadata(&hsm, &key_id(&aes), |meta| meta["versions"] = u32::MAX.into());
+    let refused = service.encrypt(&aes, b"data", &EncryptionContext::new()).wait().unwrap_err();
+    assert!(refused.to_string().contains("versions"), "{refused}");
+}
+
+#[test]
+fn an_earlier_symmetric_cluster_key_that_would_copy_hmac_keys_is_replaced_first() {
+    let hsm = SoftHsm::new(&CLUSTER);
+    init_cluster(&options(&hsm).cluster, &Zeroizing::new(SO_PIN.into())).unwrap();
+    plant_legacy_symmetric_cluster_key(&hsm);
+    let service = Pkcs11KeyService::connect(options(&hsm)).unwrap();
+    let request = CreateKeyRequest::new("tokens").kind(KeySpec::Hmac256, Some(KeyUsage::GenerateVerifyMac));
+    let refused = service.create_key_with(request).wait().unwrap_err();
+    assert_eq!(refused.kms_name(), envcrypt_pkcs11::NOT_INITIALIZED, "{refused}");
+    assert!(refused.to_string().contains("made by an earlier envcrypt"), "{refused}");
+
+    drop(service);
+    let report = init_cluster(&options(&hsm).cluster, &Zeroizing::new(SO_PIN.into())).unwrap();
+    let done: Vec<&str> = report.iter().map(|r| r.cluster_key).collect();
+    assert_eq!(done, ["created", "copied"], "the earlier key replaced on both tokens");
+    let service = Pkcs11KeyService::connect(options(&hsm)).unwrap();
+    new_key(&service, KeySpec::Hmac256, KeyUsage::GenerateVerifyMac);
 }
 
 #[test]

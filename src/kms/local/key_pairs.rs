@@ -12,9 +12,9 @@ use super::{context_param, key_param, seal_with_record, KeyRecord, LocalKeyServi
 use crate::crypto::key_pair::{self, BadKeyMaterial};
 use crate::kms::{
     validate_key_pair_spec, validate_mac, validate_mac_message, validate_message, validate_signature, Ciphertext,
-    DataKeyPair, DataKeyPairs, Decrypted, EncryptionContext, KeyMacs, KeyRef, KeySigning, KeySpec, KeyUsage, KmsError,
-    KmsFuture, Mac, MacRequest, PublicKey, RsaEncryption, RsaEncryptionRequest, SecretBytes, SignRequest, Signature,
-    VerifyRequest,
+    DataKeyPair, DataKeyPairs, Decrypted, DryRun, EncryptionContext, KeyMacs, KeyRef, KeySigning, KeySpec, KeyUsage,
+    KmsError, KmsFuture, Mac, MacRequest, PublicKey, RsaEncryption, RsaEncryptionRequest, SecretBytes, SignRequest,
+    Signature, VerifyRequest,
 };
 
 impl LocalKeyService {
@@ -54,7 +54,21 @@ impl LocalKeyService {
     }
 
     /// Reads `key` for `operation` ([`Self::authorized`]), a key of `usage`
-    /// (`InvalidKeyUsageException` otherwise), with its material.
+    /// (`InvalidKeyUsageException` otherwise).
+    fn key_for(
+        &self,
+        key: &KeyRef,
+        operation: &'static str,
+        action: &'static str,
+        usage: &[KeyUsage],
+        call: &mut Call,
+    ) -> Result<KeyRecord, KmsError> {
+        let record = self.authorized(key, operation, action, call)?;
+        record.profile(&self.arn(&record.key_id)).check_usage(operation, usage)?;
+        Ok(record)
+    }
+
+    /// [`Self::key_for`], with the key's material.
     fn key_with_material(
         &self,
         key: &KeyRef,
@@ -63,10 +77,47 @@ impl LocalKeyService {
         usage: &[KeyUsage],
         call: &mut Call,
     ) -> Result<(KeyRecord, Zeroizing<Vec<u8>>), KmsError> {
-        let record = self.authorized(key, operation, action, call)?;
-        record.profile(&self.arn(&record.key_id)).check_usage(operation, usage)?;
+        let record = self.key_for(key, operation, action, usage, call)?;
         let material = self.material(&record)?;
         Ok((record, material))
+    }
+
+    /// What a DryRun of an operation of asymmetric and HMAC keys checks: the request, the
+    /// caller's rights, and the key's state, kind and algorithms, as the operation would.
+    pub(super) fn dry_run_key_pair(&self, request: &DryRun<'_>, call: &mut Call) -> Result<(), KmsError> {
+        let sign = |request: &SignRequest<'_>, operation, action, call: &mut Call| {
+            validate_message(request.message, request.message_type, request.algorithm.digest_len())?;
+            let record = self.key_for(request.key, operation, action, &[KeyUsage::SignVerify], call)?;
+            record.profile(&self.arn(&record.key_id)).check_signing_algorithm(request.algorithm)
+        };
+        let mac = |request: &MacRequest<'_>, operation, action, call: &mut Call| {
+            validate_mac_message(request.message)?;
+            let record = self.key_for(request.key, operation, action, &[KeyUsage::GenerateVerifyMac], call)?;
+            record.profile(&self.arn(&record.key_id)).check_mac_algorithm(request.algorithm)
+        };
+        let rsa = |request: &RsaEncryptionRequest<'_>, operation, action, call: &mut Call| {
+            self.key_for(request.key, operation, action, &[KeyUsage::EncryptDecrypt], call).map(drop)
+        };
+        match request {
+            DryRun::Sign(r) => sign(r, "Sign", "kms:Sign", call),
+            DryRun::Verify(r) => {
+                validate_signature(r.signature)?;
+                sign(&r.signed, "Verify", "kms:Verify", call)
+            }
+            DryRun::GenerateMac(r) => mac(r, "GenerateMac", "kms:GenerateMac", call),
+            DryRun::VerifyMac(r, tag) => {
+                validate_mac(tag)?;
+                mac(r, "VerifyMac", "kms:VerifyMac", call)
+            }
+            DryRun::RsaEncrypt(r) => rsa(r, "Encrypt", "kms:Encrypt", call),
+            DryRun::RsaDecrypt(r) => rsa(r, "Decrypt", "kms:Decrypt", call),
+            DryRun::DataKeyPair { key, spec, context, .. } => {
+                self.data_key_pair_use(request.operation(), key, *spec, context, call).map(drop)
+            }
+            DryRun::Seal { .. } | DryRun::Decrypt { .. } | DryRun::ReEncrypt(_) => {
+                unreachable!("symmetric DryRuns are checked by the store's own operations")
+            }
+        }
     }
 
     fn bad_material(&self, record: &KeyRecord, error: BadKeyMaterial) -> KmsError {
@@ -77,7 +128,8 @@ impl LocalKeyService {
         validate_message(request.message, request.message_type, request.algorithm.digest_len())?;
         let (record, private_key) =
             self.key_with_material(request.key, "Sign", "kms:Sign", &[KeyUsage::SignVerify], call)?;
-        let digest = record.profile(&self.arn(&record.key_id)).signed_digest(request)?;
+        record.profile(&self.arn(&record.key_id)).check_signing_algorithm(request.algorithm)?;
+        let digest = key_pair::signed_digest(request);
         let signature = key_pair::sign_digest(record.key_spec, &private_key, request.algorithm, &digest)
             .map_err(|e| self.bad_material(&record, e))?;
         Ok(Signature { key_arn: self.arn(&record.key_id), signature, algorithm: request.algorithm })
@@ -91,7 +143,8 @@ impl LocalKeyService {
             self.key_with_material(signed.key, "Verify", "kms:Verify", &[KeyUsage::SignVerify], call)?;
         let arn = self.arn(&record.key_id);
         let profile = record.profile(&arn);
-        let digest = profile.signed_digest(signed)?;
+        profile.check_signing_algorithm(signed.algorithm)?;
+        let digest = key_pair::signed_digest(signed);
         let public_key =
             key_pair::public_key(record.key_spec, &private_key).map_err(|e| self.bad_material(&record, e))?;
         let valid = key_pair::verify_digest(record.key_spec, &public_key, signed.algorithm, &digest, request.signature)
@@ -187,6 +240,24 @@ impl KeyMacs for LocalKeyService {
 }
 
 impl LocalKeyService {
+    /// The symmetric key of GenerateDataKeyPair[WithoutPlaintext], authorized and usable, and
+    /// the use it is put to.
+    fn data_key_pair_use<'c>(
+        &self,
+        operation: &'static str,
+        key: &KeyRef,
+        spec: KeySpec,
+        context: &'c EncryptionContext,
+        call: &mut Call,
+    ) -> Result<(KeyRecord, Use<'c>), KmsError> {
+        validate_key_pair_spec(spec)?;
+        let use_ = Use::new(operation, context)?;
+        let txn = self.disk.read()?;
+        let key_id = self.resolve(&txn, key)?;
+        let record = self.load_for_use(txn, &key_id, &use_, call)?;
+        Ok((record, use_))
+    }
+
     /// GenerateDataKeyPair[WithoutPlaintext]: authorized and checked before the pair is made
     /// (an RSA key takes a while), its private key sealed as Encrypt seals.
     fn data_key_pair_now(
@@ -197,11 +268,7 @@ impl LocalKeyService {
         context: &EncryptionContext,
         call: &mut Call,
     ) -> Result<(DataKeyPair, Zeroizing<Vec<u8>>), KmsError> {
-        validate_key_pair_spec(spec)?;
-        let use_ = Use::new(operation, context)?;
-        let txn = self.disk.read()?;
-        let key_id = self.resolve(&txn, key)?;
-        let record = self.load_for_use(txn, &key_id, &use_, call)?;
+        let (record, use_) = self.data_key_pair_use(operation, key, spec, context, call)?;
         let private_key = key_pair::generate(spec).map_err(KmsError::from)?.expect("a key-pair spec makes a key pair");
         let public_key = key_pair::public_key(spec, &private_key).expect("a fresh key pair has a public key");
         let sealed = seal_with_record(self, &record, &private_key, &use_.bound)?;

@@ -736,6 +736,7 @@ impl LocalKeyService {
                 open("ReEncrypt", "kms:ReEncryptFrom", r.blob, r.source_context, r.source_key, call)?;
                 seal("ReEncrypt", "kms:ReEncryptTo", r.destination_key, r.destination_context, call)
             }
+            _ => self.dry_run_key_pair(request, call),
         }
     }
 

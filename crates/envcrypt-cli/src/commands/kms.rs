@@ -302,7 +302,8 @@ fn data_key_args(
 struct DryRunArgs {
     kind: DryRunKind,
     key: Option<envcrypt::kms::KeyRef>,
-    blob: Vec<u8>,
+    /// The ciphertext blob, or an RSA Encrypt's plaintext.
+    blob: Zeroizing<Vec<u8>>,
     context: envcrypt::kms::EncryptionContext,
 }
 
@@ -310,6 +311,8 @@ enum DryRunKind {
     Seal(Sealing),
     Decrypt,
     ReEncrypt { destination_key: envcrypt::kms::KeyRef, destination_context: envcrypt::kms::EncryptionContext },
+    RsaEncrypt(RsaEncryptionAlgorithm),
+    RsaDecrypt(RsaEncryptionAlgorithm),
 }
 
 impl DryRunArgs {
@@ -330,7 +333,14 @@ impl DryRunArgs {
                 destination_key,
                 destination_context,
             }),
+            DryRunKind::RsaEncrypt(algorithm) => DryRun::RsaEncrypt(self.rsa(*algorithm)),
+            DryRunKind::RsaDecrypt(algorithm) => DryRun::RsaDecrypt(self.rsa(*algorithm)),
         }
+    }
+
+    fn rsa(&self, algorithm: RsaEncryptionAlgorithm) -> RsaEncryptionRequest<'_> {
+        let key = self.key.as_ref().expect("an RSA request is made with its key");
+        RsaEncryptionRequest { key, data: &self.blob, algorithm }
     }
 }
 
@@ -340,15 +350,32 @@ fn dry_run_of(command: &Command) -> Result<Option<DryRunArgs>, CliError> {
         Ok(DryRunArgs {
             kind: DryRunKind::Seal(operation),
             key: Some(key_ref(key)?),
-            blob: Vec::new(),
+            blob: Zeroizing::default(),
             context: context.parse()?,
         })
     };
     Ok(Some(match command {
-        Command::Encrypt { algorithm, dry_run, .. } | Command::Decrypt { algorithm, dry_run, .. }
+        Command::Encrypt { key, plaintext, context, algorithm, dry_run }
             if dry_run.dry_run && algorithm.rsa().is_some() =>
         {
-            return Err(CliError::usage("--dry-run with an RSA --encryption-algorithm is not supported yet"));
+            DryRunArgs {
+                kind: DryRunKind::RsaEncrypt(algorithm.rsa_without(context)?.expect("an RSA algorithm")),
+                key: Some(key_ref(key)?),
+                blob: Zeroizing::new(base64_arg("--plaintext", plaintext)?),
+                context: Default::default(),
+            }
+        }
+        Command::Decrypt { ciphertext_blob, key, context, algorithm, dry_run }
+            if dry_run.dry_run && algorithm.rsa().is_some() =>
+        {
+            let algorithm = algorithm.rsa_without(context)?.expect("an RSA algorithm");
+            let key = key.as_deref().ok_or_else(|| CliError::usage(format!("decrypting with {algorithm} needs --key")));
+            DryRunArgs {
+                kind: DryRunKind::RsaDecrypt(algorithm),
+                key: Some(key_ref(key?)?),
+                blob: Zeroizing::new(base64_arg("--ciphertext-blob", ciphertext_blob)?),
+                context: Default::default(),
+            }
         }
         Command::GenerateDataKey(args) if args.dry_run.dry_run => {
             seal(Sealing::GenerateDataKey, &args.key, &args.context)?
@@ -360,7 +387,7 @@ fn dry_run_of(command: &Command) -> Result<Option<DryRunArgs>, CliError> {
         Command::Decrypt { ciphertext_blob, key, context, dry_run, .. } if dry_run.dry_run => DryRunArgs {
             kind: DryRunKind::Decrypt,
             key: key.as_deref().map(key_ref).transpose()?,
-            blob: base64_arg("--ciphertext-blob", ciphertext_blob)?,
+            blob: Zeroizing::new(base64_arg("--ciphertext-blob", ciphertext_blob)?),
             context: context.parse()?,
         },
         Command::ReEncrypt {
@@ -376,7 +403,7 @@ fn dry_run_of(command: &Command) -> Result<Option<DryRunArgs>, CliError> {
                 destination_context: context(destination_context)?,
             },
             key: source_key.as_deref().map(key_ref).transpose()?,
-            blob: base64_arg("--ciphertext-blob", ciphertext_blob)?,
+            blob: Zeroizing::new(base64_arg("--ciphertext-blob", ciphertext_blob)?),
             context: context(source_context)?,
         },
         _ => return Ok(None),

@@ -6,14 +6,16 @@ use std::path::PathBuf;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use envcrypt::kms::{KeySpec, MacAlgorithm, MacRequest, MessageType, SignRequest, SigningAlgorithm, VerifyRequest};
+use envcrypt::kms::{
+    DryRun, KeySpec, MacAlgorithm, MacRequest, MessageType, SignRequest, SigningAlgorithm, VerifyRequest,
+};
 use envcrypt_server::DataKeyPairResponse;
 use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::backends::Backends;
 use crate::error::CliError;
-use crate::flags::{base64_arg, key_ref, ContextArgs};
+use crate::flags::{base64_arg, key_ref, BackendKind, ContextArgs, DryRunArg};
 use crate::print;
 
 /// The operations of asymmetric and HMAC keys.
@@ -98,6 +100,8 @@ Examples:
         /// Only the encrypted private key (GenerateDataKeyPairWithoutPlaintext).
         #[arg(long)]
         without_plaintext: bool,
+        #[command(flatten)]
+        dry_run: DryRunArg,
     },
 }
 
@@ -126,6 +130,8 @@ pub struct SignedArgs {
     /// RSASSA_PSS_SHA_256|384|512, RSASSA_PKCS1_V1_5_SHA_256|384|512 or ECDSA_SHA_256|384|512.
     #[arg(long, value_name = "ALGORITHM", value_parser = signing_algorithm)]
     signing_algorithm: SigningAlgorithm,
+    #[command(flatten)]
+    dry_run: DryRunArg,
 }
 
 /// What GenerateMac and VerifyMac are given.
@@ -139,6 +145,8 @@ pub struct MacArgs {
     /// HMAC_SHA_224, HMAC_SHA_256, HMAC_SHA_384 or HMAC_SHA_512: the key's own.
     #[arg(long, value_name = "ALGORITHM", value_parser = mac_algorithm)]
     mac_algorithm: MacAlgorithm,
+    #[command(flatten)]
+    dry_run: DryRunArg,
 }
 
 /// The key a command names, which picks the backend.
@@ -158,6 +166,9 @@ pub fn exec(command: &Command, backends: &Backends) -> Result<(), CliError> {
         Command::Sign { signed } => {
             let message = signed.message.read()?;
             let request = sign_request(signed, &key, &message);
+            if signed.dry_run.dry_run {
+                return dry_run(backends, kind, DryRun::Sign(request));
+            }
             let out = backends
                 .signing(kind)?
                 .sign(request)
@@ -177,6 +188,9 @@ pub fn exec(command: &Command, backends: &Backends) -> Result<(), CliError> {
                 (None, None) => return Err(CliError::usage("give --signature or --signature-file")),
             };
             let request = VerifyRequest { signed: sign_request(signed, &key, &message), signature: &signature };
+            if signed.dry_run.dry_run {
+                return dry_run(backends, kind, DryRun::Verify(request));
+            }
             let key_arn = backends
                 .signing(kind)?
                 .verify(request)
@@ -211,6 +225,9 @@ pub fn exec(command: &Command, backends: &Backends) -> Result<(), CliError> {
         Command::GenerateMac { maced } => {
             let message = maced.message.read()?;
             let request = MacRequest { key: &key, message: &message, algorithm: maced.mac_algorithm };
+            if maced.dry_run.dry_run {
+                return dry_run(backends, kind, DryRun::GenerateMac(request));
+            }
             let out = backends
                 .macs(kind)?
                 .generate_mac(request)
@@ -226,6 +243,9 @@ pub fn exec(command: &Command, backends: &Backends) -> Result<(), CliError> {
             let message = maced.message.read()?;
             let mac = base64_arg("--mac", mac)?;
             let request = MacRequest { key: &key, message: &message, algorithm: maced.mac_algorithm };
+            if maced.dry_run.dry_run {
+                return dry_run(backends, kind, DryRun::VerifyMac(request, &mac));
+            }
             let key_arn = backends
                 .macs(kind)?
                 .verify_mac(request, &mac)
@@ -237,8 +257,12 @@ pub fn exec(command: &Command, backends: &Backends) -> Result<(), CliError> {
                 "MacAlgorithm": maced.mac_algorithm.as_str(),
             }))
         }
-        Command::GenerateDataKeyPair { key: name, key_pair_spec, context, without_plaintext } => {
+        Command::GenerateDataKeyPair { key: name, key_pair_spec, context, without_plaintext, dry_run: dry } => {
             let context = context.parse()?;
+            if dry.dry_run {
+                let (plaintext, spec) = (!*without_plaintext, *key_pair_spec);
+                return dry_run(backends, kind, DryRun::DataKeyPair { plaintext, key: &key, spec, context: &context });
+            }
             let pairs = backends.data_key_pairs(kind)?;
             let pair = if *without_plaintext {
                 pairs.generate_data_key_pair_without_plaintext(&key, *key_pair_spec, &context).wait()
@@ -256,6 +280,11 @@ pub fn exec(command: &Command, backends: &Backends) -> Result<(), CliError> {
             })
         }
     }
+}
+
+/// Checks `request` with the key service without carrying it out, and says so.
+fn dry_run(backends: &Backends, kind: BackendKind, request: DryRun<'_>) -> Result<(), CliError> {
+    print::dry_run(request.operation(), backends.service(kind).dry_run(request).wait())
 }
 
 fn sign_request<'a>(args: &SignedArgs, key: &'a envcrypt::kms::KeyRef, message: &'a [u8]) -> SignRequest<'a> {

@@ -83,6 +83,10 @@ impl KeyAdmin for Pkcs11KeyService {
             let key_id = KeyId::from_random(random[..16].try_into().expect("16 random bytes")).to_string();
             let public = self.cluster.new_key_version(KeyKind::of(key_spec, key_usage), key_spec, &key_id, 1)?;
             let public_key = public.map(|parts| self.public_key_der(key_spec, &key_id, &parts)).transpose()?;
+            if let Some(der) = &public_key {
+                // As the token made it: nothing to check it against.
+                self.proven_public_keys().insert((key_id.clone(), der.clone()));
+            }
             let meta = KeyMeta {
                 key_id,
                 description: request.description.to_owned(),

@@ -10,9 +10,10 @@
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use envcrypt::crypto::key_pair;
+use envcrypt::kms::SigningAlgorithm::{EcdsaSha256, EcdsaSha384, EcdsaSha512};
 use envcrypt::kms::{
     validate_key_pair_spec, validate_mac, validate_mac_message, validate_message, validate_signature, BoundContext,
-    Ciphertext, DataKeyPair, DataKeyPairs, Decrypted, EncryptionContext, KeyMacs, KeyRef, KeySigning, KeySpec,
+    Ciphertext, DataKeyPair, DataKeyPairs, Decrypted, DryRun, EncryptionContext, KeyMacs, KeyRef, KeySigning, KeySpec,
     KeyUsage, KmsError, KmsFuture, Mac, MacAlgorithm, MacRequest, PublicKey, RsaEncryption, RsaEncryptionRequest,
     SecretBytes, SignRequest, Signature, SigningAlgorithm, VerifyRequest,
 };
@@ -29,19 +30,38 @@ impl Pkcs11KeyService {
         Ok(meta)
     }
 
-    /// Metadata on the tokens that does not hold what the key needs: a PIN holder edited it, or
-    /// it is damaged.
-    fn damaged(&self, meta: &KeyMeta, what: impl std::fmt::Display) -> KmsError {
-        KmsError::Service {
-            name: "KMSInternalException".into(),
-            message: format!("the metadata of key {} on the HSM tokens is damaged: {what}", self.arn(&meta.key_id)),
-        }
-    }
-
-    /// A key pair's public key, DER SubjectPublicKeyInfo, from its metadata.
+    /// A key pair's public key, DER SubjectPublicKeyInfo, from its metadata, checked against
+    /// the private key in the tokens the first time this process uses it: metadata is writable
+    /// by any PIN holder, and a public key of theirs would let Verify accept their signatures and
+    /// Encrypt write for their key. An RSA key's modulus and exponent are read from its private
+    /// key object; an elliptic-curve key proves it by signing a random digest.
     fn public_key_of(&self, meta: &KeyMeta) -> Result<Vec<u8>, KmsError> {
         let hex = meta.public_key.as_deref().ok_or_else(|| self.damaged(meta, "it has no public key"))?;
-        hex::decode(hex).map_err(|e| self.damaged(meta, e))
+        let der = hex::decode(hex).map_err(|e| self.damaged(meta, e))?;
+        let proven = (meta.key_id.clone(), der.clone());
+        if self.proven_public_keys().contains(&proven) {
+            return Ok(der);
+        }
+        let kind = meta.kind();
+        let matches = match meta.key_spec.signing_algorithms() {
+            [EcdsaSha256 | EcdsaSha384 | EcdsaSha512] => {
+                let algorithm = meta.key_spec.signing_algorithms()[0];
+                let digest = self.cluster.dispatch(|token| token.random(algorithm.digest_len()))?;
+                let signed =
+                    self.cluster.dispatch(|token| token.sign(kind, &meta.key_id, &Mechanism::Ecdsa, &digest))?;
+                let signature = key_pair::ecdsa_der(meta.key_spec, &signed).map_err(|e| self.damaged(meta, e))?;
+                key_pair::verify_digest(meta.key_spec, &der, algorithm, &digest, &signature).unwrap_or(false)
+            }
+            _ => {
+                let parts = self.cluster.dispatch(|token| token.rsa_public_parts(kind, &meta.key_id))?;
+                self.public_key_der(meta.key_spec, &meta.key_id, &parts).is_ok_and(|own| own == der)
+            }
+        };
+        if !matches {
+            return Err(self.damaged(meta, "its public key is not the key pair's in the tokens"));
+        }
+        self.proven_public_keys().insert(proven);
+        Ok(der)
     }
 
     /// The public key the token gave for a new key pair, as DER SubjectPublicKeyInfo.
@@ -56,10 +76,17 @@ impl Pkcs11KeyService {
         })
     }
 
-    fn sign_now(&self, request: &SignRequest<'_>) -> Result<Signature, KmsError> {
+    /// The checks of Sign and Verify: the message, the key's state and kind, the algorithm.
+    /// Answers the key and the digest to sign.
+    fn signing_key(&self, request: &SignRequest<'_>, operation: &'static str) -> Result<(KeyMeta, Vec<u8>), KmsError> {
         validate_message(request.message, request.message_type, request.algorithm.digest_len())?;
-        let meta = self.usable_for(request.key, "Sign", &[KeyUsage::SignVerify])?;
-        let digest = self.profile(&meta, |key| key.signed_digest(request))?;
+        let meta = self.usable_for(request.key, operation, &[KeyUsage::SignVerify])?;
+        self.profile(&meta, |key| key.check_signing_algorithm(request.algorithm))?;
+        Ok((meta, key_pair::signed_digest(request)))
+    }
+
+    fn sign_now(&self, request: &SignRequest<'_>) -> Result<Signature, KmsError> {
+        let (meta, digest) = self.signing_key(request, "Sign")?;
         let (mechanism, input) = signing_input(request.algorithm, &digest);
         let signed = self.cluster.dispatch(|token| token.sign(meta.kind(), &meta.key_id, &mechanism, &input))?;
         let signature = match request.algorithm {
@@ -73,10 +100,8 @@ impl Pkcs11KeyService {
 
     fn verify_now(&self, request: &VerifyRequest<'_>) -> Result<String, KmsError> {
         let signed = &request.signed;
-        validate_message(signed.message, signed.message_type, signed.algorithm.digest_len())?;
         validate_signature(request.signature)?;
-        let meta = self.usable_for(signed.key, "Verify", &[KeyUsage::SignVerify])?;
-        let digest = self.profile(&meta, |key| key.signed_digest(signed))?;
+        let (meta, digest) = self.signing_key(signed, "Verify")?;
         let public_key = self.public_key_of(&meta)?;
         let valid = key_pair::verify_digest(meta.key_spec, &public_key, signed.algorithm, &digest, request.signature)
             .map_err(|e| self.damaged(&meta, e))?;
@@ -94,6 +119,38 @@ impl Pkcs11KeyService {
         Ok(meta)
     }
 
+    /// The RSA key of an Encrypt or Decrypt and the token's RSAES-OAEP for it.
+    fn oaep_key(
+        &self,
+        request: &RsaEncryptionRequest<'_>,
+        operation: &'static str,
+    ) -> Result<(KeyMeta, Mechanism<'static>), KmsError> {
+        let meta = self.usable_for(request.key, operation, &[KeyUsage::EncryptDecrypt])?;
+        let mechanism = self.oaep(&meta, request)?;
+        Ok((meta, mechanism))
+    }
+
+    /// What a DryRun of an operation of asymmetric and HMAC keys checks: the request, and the
+    /// key's state, kind and algorithms, as the operation would.
+    pub(super) fn dry_run_key_pair(&self, request: &DryRun<'_>) -> Result<(), KmsError> {
+        match request {
+            DryRun::Sign(r) => self.signing_key(r, "Sign").map(drop),
+            DryRun::Verify(r) => {
+                validate_signature(r.signature).and_then(|()| self.signing_key(&r.signed, "Verify")).map(drop)
+            }
+            DryRun::GenerateMac(r) => self.mac_key(r, "GenerateMac").map(drop),
+            DryRun::VerifyMac(r, mac) => validate_mac(mac).and_then(|()| self.mac_key(r, "VerifyMac")).map(drop),
+            DryRun::RsaEncrypt(r) => self.oaep_key(r, "Encrypt").map(drop),
+            DryRun::RsaDecrypt(r) => self.oaep_key(r, "Decrypt").map(drop),
+            DryRun::DataKeyPair { key, spec, context, .. } => {
+                self.data_key_pair_checks(request.operation(), key, *spec, context).map(drop)
+            }
+            DryRun::Seal { .. } | DryRun::Decrypt { .. } | DryRun::ReEncrypt(_) => {
+                unreachable!("symmetric DryRuns are checked with the symmetric operations")
+            }
+        }
+    }
+
     /// The token's RSAES-OAEP for `request`: `UnsupportedOperationException` where the token
     /// lacks the algorithm's hash (SoftHSM2 and SHA-256).
     fn oaep(&self, meta: &KeyMeta, request: &RsaEncryptionRequest<'_>) -> Result<Mechanism<'static>, KmsError> {
@@ -108,6 +165,21 @@ impl Pkcs11KeyService {
         })
     }
 
+    /// The checks of GenerateDataKeyPair[WithoutPlaintext]: the pair's spec, the context, and
+    /// the symmetric key's state and kind.
+    fn data_key_pair_checks(
+        &self,
+        operation: &'static str,
+        key: &KeyRef,
+        spec: KeySpec,
+        context: &EncryptionContext,
+    ) -> Result<BoundContext, KmsError> {
+        validate_key_pair_spec(spec)?;
+        let context = BoundContext::new(context)?;
+        self.usable_symmetric(key, operation)?;
+        Ok(context)
+    }
+
     /// GenerateDataKeyPair[WithoutPlaintext]: the key checked before the pair is made (an RSA
     /// key takes a while), the private key sealed as Encrypt seals.
     fn data_key_pair_now(
@@ -117,9 +189,7 @@ impl Pkcs11KeyService {
         spec: KeySpec,
         context: &EncryptionContext,
     ) -> Result<(DataKeyPair, SecretBytes), KmsError> {
-        validate_key_pair_spec(spec)?;
-        let context = BoundContext::new(context)?;
-        self.usable_symmetric(key, operation)?;
+        let context = self.data_key_pair_checks(operation, key, spec, context)?;
         let private_key = key_pair::generate(spec)?.expect("a key-pair spec makes a key pair");
         let public_key = key_pair::public_key(spec, &private_key).expect("a fresh key pair has a public key");
         let sealed = self.encrypt_now(key, &private_key, &context, operation)?;
@@ -226,9 +296,8 @@ impl KeyMacs for Pkcs11KeyService {
 impl RsaEncryption for Pkcs11KeyService {
     fn encrypt_rsa<'a>(&'a self, request: RsaEncryptionRequest<'a>) -> KmsFuture<'a, Ciphertext> {
         KmsFuture::ready((|| {
-            let meta = self.usable_for(request.key, "Encrypt", &[KeyUsage::EncryptDecrypt])?;
-            // Refused here too: nothing could decrypt what this encrypted.
-            self.oaep(&meta, &request)?;
+            // The token's OAEP is checked here too: nothing could decrypt what this encrypted.
+            let (meta, _) = self.oaep_key(&request, "Encrypt")?;
             let public_key = self.public_key_of(&meta)?;
             let encrypted = key_pair::rsa_encrypt(meta.key_spec, &public_key, request.algorithm, request.data)
                 .map_err(|e| self.damaged(&meta, e))?
@@ -241,8 +310,7 @@ impl RsaEncryption for Pkcs11KeyService {
 
     fn decrypt_rsa<'a>(&'a self, request: RsaEncryptionRequest<'a>) -> KmsFuture<'a, Decrypted> {
         KmsFuture::ready((|| {
-            let meta = self.usable_for(request.key, "Decrypt", &[KeyUsage::EncryptDecrypt])?;
-            let mechanism = self.oaep(&meta, &request)?;
+            let (meta, mechanism) = self.oaep_key(&request, "Decrypt")?;
             let plaintext = self
                 .cluster
                 .dispatch(|token| token.decrypt_with(meta.kind(), &meta.key_id, &mechanism, request.data))?

@@ -2,6 +2,8 @@
 //! ReEncrypt) run inside the tokens, on keys whose metadata and aliases the tokens keep
 //! ([`records`](crate::records)); key management is in `admin`, tags in `tags`.
 
+use std::collections::HashSet;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use envcrypt::kms::{
@@ -24,6 +26,8 @@ use crate::{blob, Pkcs11Options, PROVIDER_ID};
 pub struct Pkcs11KeyService {
     cluster: Cluster,
     prefix: ArnPrefix,
+    /// Key pairs' public keys (key id, DER) checked against their private keys.
+    proven_public_keys: Mutex<HashSet<(String, Vec<u8>)>>,
 }
 
 impl std::fmt::Debug for Pkcs11KeyService {
@@ -45,7 +49,11 @@ impl Pkcs11KeyService {
     /// Loads the module, logs in to every token, checks that they share the trusted cluster key
     /// (see [`init_cluster`](crate::init_cluster)), and copies every key to every token.
     pub fn connect(options: Pkcs11Options) -> Result<Self, KmsError> {
-        Ok(Self { cluster: Cluster::connect(options)?, prefix: Self::arn_prefix() })
+        Ok(Self {
+            cluster: Cluster::connect(options)?,
+            prefix: Self::arn_prefix(),
+            proven_public_keys: Mutex::default(),
+        })
     }
 
     /// Each token's health and key count.
@@ -56,6 +64,10 @@ impl Pkcs11KeyService {
     /// Tries every down token again now, whatever its back-off (after an operator fixed one).
     pub fn retry_now(&self) {
         self.cluster.retry_now();
+    }
+
+    fn proven_public_keys(&self) -> MutexGuard<'_, HashSet<(String, Vec<u8>)>> {
+        self.proven_public_keys.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn arn(&self, key_id: &str) -> String {
@@ -86,11 +98,23 @@ impl Pkcs11KeyService {
         let meta: KeyMeta = value
             .and_then(|v| serde_json::from_slice(&v).ok())
             .ok_or_else(|| KmsError::NotFound(format!("key {} does not exist", self.arn(key_id))))?;
+        if let Some(damage) = meta.damage(key_id) {
+            return Err(self.damaged(&meta, damage));
+        }
         if meta.state == KeyState::PendingDeletion && meta.deletion_date.is_some_and(|d| d <= now()) {
-            self.cluster.destroy_everywhere(meta.kind(), key_id, meta.versions)?;
+            self.cluster.destroy_everywhere(key_id, meta.versions)?;
             return Err(KmsError::NotFound(format!("key {} does not exist", self.arn(key_id))));
         }
         Ok(meta)
+    }
+
+    /// Metadata on the tokens that does not hold what the key needs: a PIN holder edited it, or
+    /// it is damaged.
+    fn damaged(&self, meta: &KeyMeta, what: impl std::fmt::Display) -> KmsError {
+        KmsError::Service {
+            name: "KMSInternalException".into(),
+            message: format!("the metadata of key {} on the HSM tokens is damaged: {what}", self.arn(&meta.key_id)),
+        }
     }
 
     fn save(&self, mut meta: KeyMeta) -> Result<KeyMeta, KmsError> {
@@ -303,6 +327,7 @@ impl KeyService for Pkcs11KeyService {
                 .and_then(|_| self.usable_for_blob(r.blob, r.source_key, "ReEncrypt"))
                 .and_then(|_| self.usable_symmetric(r.destination_key, "ReEncrypt"))
                 .map(drop),
+            other => self.dry_run_key_pair(&other),
         })
     }
 
@@ -363,7 +388,6 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::key_kind::KeyKind;
 
     fn bytes(value: &Value) -> Vec<u8> {
         hex::decode(value.as_str().expect("a hex string")).expect("hex")
@@ -387,9 +411,7 @@ mod tests {
             service
                 .cluster
                 .on_first_token(|token| {
-                    token
-                        .destroy_key(KeyKind::Symmetric, key_id, 2)
-                        .and_then(|()| token.import_key(key_id, version, &bytes(&case["key"])))
+                    token.destroy_key(key_id, 2).and_then(|()| token.import_key(key_id, version, &bytes(&case["key"])))
                 })
                 .unwrap();
             let meta = KeyMeta {

@@ -33,12 +33,6 @@ fn rsa_algorithm(input: &Input, context: &EncryptionContext) -> Result<Option<Rs
             "{algorithm} takes no encryption context: only symmetric encryption keys do"
         )));
     }
-    if is_dry_run(input)? {
-        return Err(Failure::client(
-            "UnsupportedOperationException",
-            format!("DryRun with {algorithm} is not supported yet: send the request without it"),
-        ));
-    }
     Ok(Some(algorithm))
 }
 
@@ -54,7 +48,7 @@ fn check_algorithm(input: &Input, member: &'static str) -> Result<(), Failure> {
 }
 
 /// Answers a request sent with `DryRun`: the key service checks it without carrying it out.
-async fn dry_run(cx: &Context<'_>, request: DryRun<'_>) -> Result<Reply, Failure> {
+pub(super) async fn dry_run(cx: &Context<'_>, request: DryRun<'_>) -> Result<Reply, Failure> {
     cx.service.dry_run(request).await.map_err(kms)?;
     Err(dry_run_succeeded())
 }
@@ -119,6 +113,9 @@ pub(super) async fn encrypt(input: &Input, cx: &Context<'_>) -> Result<Reply, Fa
     check_grant_tokens(input)?;
     if let Some(algorithm) = rsa_algorithm(input, &context)? {
         let request = RsaEncryptionRequest { key: &key, data: &plaintext, algorithm };
+        if is_dry_run(input)? {
+            return dry_run(cx, DryRun::RsaEncrypt(request)).await;
+        }
         let sealed = cx.rsa_encryption("Encrypt")?.encrypt_rsa(request).await.map_err(kms)?;
         return Ok(Reply::Json(json!({
             "CiphertextBlob": B64.encode(&sealed.blob),
@@ -149,6 +146,9 @@ pub(super) async fn decrypt(input: &Input, cx: &Context<'_>) -> Result<Reply, Fa
     if let Some(algorithm) = rsa_algorithm(input, &context)? {
         let key = key.ok_or_else(|| Failure::validation(format!("Decrypt with {algorithm} needs the KeyId")))?;
         let request = RsaEncryptionRequest { key: &key, data: &blob, algorithm };
+        if is_dry_run(input)? {
+            return dry_run(cx, DryRun::RsaDecrypt(request)).await;
+        }
         let opened = cx.rsa_encryption("Decrypt")?.decrypt_rsa(request).await.map_err(kms)?;
         let plaintext = Zeroizing::new(B64.encode(opened.plaintext.expose_secret()));
         return Ok(Reply::secret(&PlaintextResponse {

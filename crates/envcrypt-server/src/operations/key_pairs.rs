@@ -4,13 +4,14 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use envcrypt::kms::{
-    KeyRef, KeySpec, MacAlgorithm, MacRequest, MessageType, SignRequest, SigningAlgorithm, VerifyRequest, MAX_MAC,
-    MAX_SIGNATURE, MAX_SIGN_MESSAGE,
+    DryRun, KeyRef, KeySpec, MacAlgorithm, MacRequest, MessageType, SignRequest, SigningAlgorithm, VerifyRequest,
+    MAX_MAC, MAX_SIGNATURE, MAX_SIGN_MESSAGE,
 };
 use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::context::{kms, slow, Context};
+use super::crypto::dry_run;
 use super::members::{any_key, check_grant_tokens, is_dry_run};
 use crate::decode::Input;
 use crate::protocol::{DataKeyPairResponse, Failure, Reply};
@@ -27,18 +28,6 @@ const SIGNING_ALGORITHMS: &[&str] = &[
     "ECDSA_SHA_512",
 ];
 const MAC_ALGORITHMS: &[&str] = &["HMAC_SHA_224", "HMAC_SHA_256", "HMAC_SHA_384", "HMAC_SHA_512"];
-
-/// DryRun is not done for these operations yet: refused rather than carried out.
-fn no_dry_run(input: &Input, operation: &str) -> Result<(), Failure> {
-    check_grant_tokens(input)?;
-    if is_dry_run(input)? {
-        return Err(Failure::client(
-            "UnsupportedOperationException",
-            format!("DryRun is not supported on {operation} yet: send the request without it"),
-        ));
-    }
-    Ok(())
-}
 
 /// Sign's and Verify's members: the key, the message (or digest) and the algorithm.
 struct Signed {
@@ -79,7 +68,10 @@ impl Signed {
 
 pub(super) async fn sign(input: &Input, cx: &Context<'_>) -> Result<Reply, Failure> {
     let signed = Signed::read(input)?;
-    no_dry_run(input, "Sign")?;
+    check_grant_tokens(input)?;
+    if is_dry_run(input)? {
+        return dry_run(cx, DryRun::Sign(signed.request())).await;
+    }
     let out = cx.signing("Sign")?.sign(signed.request()).await.map_err(kms)?;
     Ok(Reply::Json(json!({
         "KeyId": out.key_arn,
@@ -91,8 +83,11 @@ pub(super) async fn sign(input: &Input, cx: &Context<'_>) -> Result<Reply, Failu
 pub(super) async fn verify(input: &Input, cx: &Context<'_>) -> Result<Reply, Failure> {
     let signed = Signed::read(input)?;
     let signature = input.required_blob("Signature", 1, MAX_SIGNATURE)?;
-    no_dry_run(input, "Verify")?;
+    check_grant_tokens(input)?;
     let request = VerifyRequest { signed: signed.request(), signature: &signature };
+    if is_dry_run(input)? {
+        return dry_run(cx, DryRun::Verify(request)).await;
+    }
     let key_arn = cx.signing("Verify")?.verify(request).await.map_err(kms)?;
     Ok(Reply::Json(json!({
         "KeyId": key_arn,
@@ -131,8 +126,12 @@ fn mac_request(input: &Input) -> Result<(KeyRef, zeroize::Zeroizing<Vec<u8>>, Ma
 
 pub(super) async fn generate_mac(input: &Input, cx: &Context<'_>) -> Result<Reply, Failure> {
     let (key, message, algorithm) = mac_request(input)?;
-    no_dry_run(input, "GenerateMac")?;
-    let out = cx.macs("GenerateMac")?.generate_mac(MacRequest { key: &key, message: &message, algorithm }).await;
+    check_grant_tokens(input)?;
+    let request = MacRequest { key: &key, message: &message, algorithm };
+    if is_dry_run(input)? {
+        return dry_run(cx, DryRun::GenerateMac(request)).await;
+    }
+    let out = cx.macs("GenerateMac")?.generate_mac(request).await;
     let out = out.map_err(kms)?;
     Ok(Reply::Json(json!({
         "KeyId": out.key_arn,
@@ -144,8 +143,11 @@ pub(super) async fn generate_mac(input: &Input, cx: &Context<'_>) -> Result<Repl
 pub(super) async fn verify_mac(input: &Input, cx: &Context<'_>) -> Result<Reply, Failure> {
     let (key, message, algorithm) = mac_request(input)?;
     let mac = input.required_blob("Mac", 1, MAX_MAC)?;
-    no_dry_run(input, "VerifyMac")?;
+    check_grant_tokens(input)?;
     let request = MacRequest { key: &key, message: &message, algorithm };
+    if is_dry_run(input)? {
+        return dry_run(cx, DryRun::VerifyMac(request, &mac)).await;
+    }
     let key_arn = cx.macs("VerifyMac")?.verify_mac(request, &mac).await.map_err(kms)?;
     Ok(Reply::Json(json!({
         "KeyId": key_arn,
@@ -187,13 +189,17 @@ async fn data_key_pair(input: &Input, cx: &Context<'_>, operation: &'static str)
             format!("{operation} with a Recipient (a Nitro enclave attestation) is not supported by envcrypt serve"),
         ));
     }
-    no_dry_run(input, operation)?;
+    check_grant_tokens(input)?;
     let spec = KeySpec::from_name(spec).ok_or_else(|| {
         Failure::client(
             "UnsupportedOperationException",
             format!("KeyPairSpec {spec} is not supported by envcrypt serve"),
         )
     })?;
+    if is_dry_run(input)? {
+        let plaintext = operation == "GenerateDataKeyPair";
+        return dry_run(cx, DryRun::DataKeyPair { plaintext, key: &key, spec, context: &context }).await;
+    }
     let pairs = cx.data_key_pairs(operation)?;
     let pending = slow(|| {
         if operation == "GenerateDataKeyPair" {
