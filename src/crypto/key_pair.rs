@@ -11,7 +11,30 @@ use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
 use signature::hazmat::{PrehashSigner, PrehashVerifier, RandomizedPrehashSigner};
 use zeroize::Zeroizing;
 
-use crate::kms::{KeySpec, MacAlgorithm, MessageType, RsaEncryptionAlgorithm, SignRequest, SigningAlgorithm};
+use crate::kms::{
+    Ciphertext, DataKeyPair, KeySpec, KmsError, MacAlgorithm, MessageType, RsaEncryptionAlgorithm, SecretBytes,
+    SignRequest, SigningAlgorithm,
+};
+
+/// A fresh data key pair of `spec` (GenerateDataKeyPair): its public key, its private key
+/// sealed by `seal` (under a symmetric key, as Encrypt seals), and the private key itself too
+/// if `with_plaintext`.
+pub fn new_data_key_pair(
+    spec: KeySpec,
+    with_plaintext: bool,
+    seal: impl FnOnce(&[u8]) -> Result<Ciphertext, KmsError>,
+) -> Result<DataKeyPair, KmsError> {
+    let private_key = generate(spec)?.expect("a key-pair spec makes a key pair");
+    let public_key = public_key(spec, &private_key).expect("a fresh key pair has a public key");
+    let sealed = seal(&private_key)?;
+    Ok(DataKeyPair {
+        key_arn: sealed.key_arn,
+        key_pair_spec: spec,
+        public_key,
+        private_key_plaintext: with_plaintext.then(|| SecretBytes::new(private_key)),
+        private_key_ciphertext_blob: sealed.blob,
+    })
+}
 
 /// Key material that cannot be used as the spec says (a damaged record, a wrong import).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

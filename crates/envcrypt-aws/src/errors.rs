@@ -25,7 +25,14 @@ where
     let message = format!("{operation}{on_key}: {}", service.message().unwrap_or("no message"));
     match name.as_str() {
         "NotFoundException" => KmsError::NotFound(message),
-        "DisabledException" => KmsError::Disabled { key: key.to_owned() },
+        // KMS names the key's ARN in the message; the request may have named an alias.
+        "DisabledException" => KmsError::Disabled {
+            key: message
+                .split_whitespace()
+                .find(|word| word.starts_with("arn:"))
+                .map_or(key, |arn| arn.trim_end_matches(['.', ',', ':']))
+                .to_owned(),
+        },
         "InvalidCiphertextException" => KmsError::InvalidCiphertext(message),
         "ValidationException" => KmsError::Validation(message),
         "AccessDeniedException" => KmsError::AccessDenied(message),

@@ -131,6 +131,10 @@ const REGION_HINT: &str = " (set AWS_REGION or pass --region)";
 /// What to do about a key service error, where the CLI knows a command for it.
 fn kms_hint(error: &KmsError) -> String {
     match error {
+        // EnableKey takes a key id or ARN, not an alias.
+        KmsError::Disabled { key } if key.starts_with("alias/") => {
+            format!(" (enable the key {key} names with `envcrypt key enable KEY_ID`)")
+        }
         KmsError::Disabled { key } => format!(" (enable it with `envcrypt key enable {key}`)"),
         KmsError::InvalidState { state, .. } if state == "PendingDeletion" => {
             " (cancel the deletion with `envcrypt key cancel-deletion`, then enable the key)".to_owned()

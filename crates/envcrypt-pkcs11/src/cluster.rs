@@ -338,7 +338,11 @@ impl Cluster {
                     }
                     for version in 1..=meta.versions {
                         if from.has_key(kind, &meta.key_id, version)? && !to.has_key(kind, &meta.key_id, version)? {
-                            replication::copy_key(from, to, kind, &meta.key_id, version)?;
+                            // A copy both tokens refuse while answering (metadata naming the
+                            // wrong kind, say) is skipped: the key stays where it is.
+                            if let Err(e) = replication::copy_key(from, to, kind, &meta.key_id, version) {
+                                from.probe().and_then(|()| to.probe()).map_err(|_| e)?;
+                            }
                         }
                     }
                 }
@@ -419,17 +423,22 @@ impl Cluster {
         let up = self.up_indices();
         for &index in &up {
             let token = open.token(index);
-            // A lone reachable token of a cluster never initialized works on its own, as it did
-            // before the cluster keys; once initialized, every kind needs its cluster key.
-            if up.len() == 1 && token.cluster_key(KeyKind::Symmetric).is_err() {
-                continue;
-            }
-            let ready = token.cluster_key(kind).and_then(|_| match kind {
-                KeyKind::Hmac => token.cluster_key(KeyKind::Symmetric).and_then(|key| {
-                    token.with_session(|session| replication::wraps_hmac_keys(session, key, &token.mechanisms()))
-                }),
-                _ => Ok(false),
-            });
+            let symmetric = token.cluster_key(KeyKind::Symmetric);
+            // A single token, or a lone reachable token of a cluster never initialized, works
+            // on its own, as it did before the cluster keys; once initialized, every kind needs
+            // its cluster key.
+            let on_its_own = open.tokens.len() == 1 || (up.len() == 1 && symmetric.is_err());
+            let ready = match (on_its_own, kind, symmetric) {
+                // An earlier symmetric cluster key on the token wraps HMAC keys even where
+                // nothing is copied: a PIN holder could use it.
+                (_, KeyKind::Hmac, Ok(key)) => {
+                    token.cluster_key(kind).or_else(|e| if on_its_own { Ok(key) } else { Err(e) }).and_then(|_| {
+                        token.with_session(|session| replication::wraps_hmac_keys(session, key, &token.mechanisms()))
+                    })
+                }
+                (true, _, _) => Ok(false),
+                (false, _, _) => token.cluster_key(kind).map(|_| false),
+            };
             match ready {
                 Ok(false) => {}
                 Ok(true) => {
@@ -459,9 +468,7 @@ impl Cluster {
         version: u32,
     ) -> Result<Option<PublicParts>, KmsError> {
         self.with_open(|open| {
-            if open.tokens.len() > 1 {
-                self.check_can_copy(open, kind)?;
-            }
+            self.check_can_copy(open, kind)?;
             let up = self.up_indices();
             let start = self.next.fetch_add(1, Ordering::Relaxed);
             let mut generated = None;

@@ -115,7 +115,16 @@ impl Sought {
     fn attributes(self) -> Vec<Attribute> {
         match self {
             Self::Data => vec![Attribute::Class(ObjectClass::DATA)],
-            Self::Key(kind) => vec![Attribute::Class(kind.class()), Attribute::KeyType(kind.key_type())],
+            Self::Key(kind) => {
+                let mut attributes = vec![Attribute::Class(kind.class()), Attribute::KeyType(kind.key_type())];
+                // An RSA key's use tells a signing key from an encryption key.
+                match kind {
+                    KeyKind::RsaSign => attributes.push(Attribute::Sign(true)),
+                    KeyKind::RsaDecrypt => attributes.push(Attribute::Decrypt(true)),
+                    _ => {}
+                }
+                attributes
+            }
         }
     }
 }

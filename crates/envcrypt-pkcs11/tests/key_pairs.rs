@@ -324,6 +324,7 @@ fn metadata_a_pin_holder_edits_is_refused_not_trusted() {
         new_key(&service, KeySpec::EccNistP256, KeyUsage::SignVerify),
     );
     let rsa = new_key(&service, KeySpec::Rsa2048, KeyUsage::EncryptDecrypt);
+    let rsa_signing = new_key(&service, KeySpec::Rsa2048, KeyUsage::SignVerify);
     let hmac = new_key(&service, KeySpec::Hmac256, KeyUsage::GenerateVerifyMac);
     let aes = KeyRef::parse(&service.create_key("symmetric").wait().unwrap().arn).unwrap();
     let message = b"pay mallory 1000000".as_slice();
@@ -355,6 +356,22 @@ fn metadata_a_pin_holder_edits_is_refused_not_trusted() {
         "KMSInternalException"
     );
 
+    // A key relabelled as another spec after this process checked its public key: checked again.
+    edit_metadata(&hsm, &key_id(&theirs), |meta| meta["key_spec"] = "ECC_SECG_P256K1".into());
+    let refused = signing.get_public_key(&theirs).wait().unwrap_err();
+    assert_eq!(refused.kms_name(), "KMSInternalException", "{refused}");
+    assert_eq!(
+        signing.sign(SignRequest { key: &theirs, ..request }).wait().unwrap_err().kms_name(),
+        "KMSInternalException"
+    );
+    edit_metadata(&hsm, &key_id(&theirs), |meta| meta["key_spec"] = "ECC_NIST_P256".into());
+
+    // An RSA signing key relabelled for encryption finds no encryption key.
+    edit_metadata(&hsm, &key_id(&rsa_signing), |meta| meta["key_usage"] = "ENCRYPT_DECRYPT".into());
+    let relabelled = RsaEncryptionRequest { key: &rsa_signing, ..encrypt };
+    let refused = service.rsa_encryption().unwrap().encrypt_rsa(relabelled).wait().unwrap_err();
+    assert_eq!(refused.kms_name(), "NotFoundException", "{refused}");
+
     // An HMAC key relabelled symmetric finds no AES key, and no token is blamed for it.
     edit_metadata(&hsm, &key_id(&hmac), |meta| {
         meta.as_object_mut().unwrap().remove("key_spec");
@@ -371,6 +388,21 @@ fn metadata_a_pin_holder_edits_is_refused_not_trusted() {
     edit_metadata(&hsm, &key_id(&aes), |meta| meta["versions"] = u32::MAX.into());
     let refused = service.encrypt(&aes, b"data", &EncryptionContext::new()).wait().unwrap_err();
     assert!(refused.to_string().contains("versions"), "{refused}");
+    // ListKeys leaves the damaged keys out, and lists the others.
+    let listed: Vec<String> = service.list_keys().wait().unwrap().into_iter().map(|k| k.arn).collect();
+    assert!(!listed.contains(&aes.to_string()) && listed.contains(&rsa.to_string()), "{listed:?}");
+}
+
+#[test]
+fn a_single_token_with_an_earlier_symmetric_cluster_key_makes_no_hmac_key() {
+    let hsm = SoftHsm::new(&["single"]);
+    plant_legacy_symmetric_cluster_key(&hsm);
+    let options = Pkcs11Options::new(hsm.module(), vec!["single".into()], Zeroizing::new(USER_PIN.into()));
+    let service = Pkcs11KeyService::connect(options).unwrap();
+    let request = CreateKeyRequest::new("tokens").kind(KeySpec::Hmac256, Some(KeyUsage::GenerateVerifyMac));
+    let refused = service.create_key_with(request).wait().unwrap_err();
+    assert!(refused.to_string().contains("made by an earlier envcrypt"), "{refused}");
+    new_key(&service, KeySpec::EccNistP256, KeyUsage::SignVerify);
 }
 
 #[test]

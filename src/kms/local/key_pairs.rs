@@ -109,7 +109,9 @@ impl LocalKeyService {
                 validate_mac(tag)?;
                 mac(r, "VerifyMac", "kms:VerifyMac", call)
             }
-            DryRun::RsaEncrypt(r) => rsa(r, "Encrypt", "kms:Encrypt", call),
+            // Done and dropped: the plaintext's length is checked as Encrypt checks it, and a
+            // computation with the public key keeps nothing.
+            DryRun::RsaEncrypt(r) => self.encrypt_rsa_now(r, call).map(drop),
             DryRun::RsaDecrypt(r) => rsa(r, "Decrypt", "kms:Decrypt", call),
             DryRun::DataKeyPair { key, spec, context, .. } => {
                 self.data_key_pair_use(request.operation(), key, *spec, context, call).map(drop)
@@ -240,6 +242,20 @@ impl KeyMacs for LocalKeyService {
 }
 
 impl LocalKeyService {
+    /// RSAES-OAEP Encrypt with the key's public key.
+    fn encrypt_rsa_now(&self, request: &RsaEncryptionRequest<'_>, call: &mut Call) -> Result<Ciphertext, KmsError> {
+        let (record, private_key) =
+            self.key_with_material(request.key, "Encrypt", "kms:Encrypt", &[KeyUsage::EncryptDecrypt], call)?;
+        let public_key =
+            key_pair::public_key(record.key_spec, &private_key).map_err(|e| self.bad_material(&record, e))?;
+        let encrypted = key_pair::rsa_encrypt(record.key_spec, &public_key, request.algorithm, request.data)
+            .map_err(|e| self.bad_material(&record, e))?
+            .ok_or_else(|| {
+                record.profile(&self.arn(&record.key_id)).plaintext_too_long(request.algorithm, request.data.len())
+            })?;
+        Ok(Ciphertext { blob: encrypted, key_arn: self.arn(&record.key_id) })
+    }
+
     /// The symmetric key of GenerateDataKeyPair[WithoutPlaintext], authorized and usable, and
     /// the use it is put to.
     fn data_key_pair_use<'c>(
@@ -267,19 +283,12 @@ impl LocalKeyService {
         spec: KeySpec,
         context: &EncryptionContext,
         call: &mut Call,
-    ) -> Result<(DataKeyPair, Zeroizing<Vec<u8>>), KmsError> {
+    ) -> Result<DataKeyPair, KmsError> {
         let (record, use_) = self.data_key_pair_use(operation, key, spec, context, call)?;
-        let private_key = key_pair::generate(spec).map_err(KmsError::from)?.expect("a key-pair spec makes a key pair");
-        let public_key = key_pair::public_key(spec, &private_key).expect("a fresh key pair has a public key");
-        let sealed = seal_with_record(self, &record, &private_key, &use_.bound)?;
-        let pair = DataKeyPair {
-            key_arn: sealed.key_arn,
-            key_pair_spec: spec,
-            public_key,
-            private_key_plaintext: None,
-            private_key_ciphertext_blob: sealed.blob,
-        };
-        Ok((pair, private_key))
+        let with_plaintext = operation == "GenerateDataKeyPair";
+        key_pair::new_data_key_pair(spec, with_plaintext, |private_key| {
+            seal_with_record(self, &record, private_key, &use_.bound)
+        })
     }
 
     fn data_key_pair_call(operation: &'static str, key: &KeyRef, spec: KeySpec, context: &EncryptionContext) -> Call {
@@ -299,8 +308,7 @@ impl DataKeyPairs for LocalKeyService {
     ) -> KmsFuture<'a, DataKeyPair> {
         let operation = "GenerateDataKeyPair";
         KmsFuture::ready(self.audited(Self::data_key_pair_call(operation, key, spec, context), |call| {
-            let (pair, private_key) = self.data_key_pair_now(operation, key, spec, context, call)?;
-            Ok(DataKeyPair { private_key_plaintext: Some(SecretBytes::new(private_key)), ..pair })
+            self.data_key_pair_now(operation, key, spec, context, call)
         }))
     }
 
@@ -312,7 +320,7 @@ impl DataKeyPairs for LocalKeyService {
     ) -> KmsFuture<'a, DataKeyPair> {
         let operation = "GenerateDataKeyPairWithoutPlaintext";
         KmsFuture::ready(self.audited(Self::data_key_pair_call(operation, key, spec, context), |call| {
-            self.data_key_pair_now(operation, key, spec, context, call).map(|(pair, _)| pair)
+            self.data_key_pair_now(operation, key, spec, context, call)
         }))
     }
 }
@@ -322,18 +330,7 @@ impl RsaEncryption for LocalKeyService {
         let call = Call::new("Encrypt", true)
             .param("keyId", key_param(request.key))
             .param("encryptionAlgorithm", request.algorithm.as_str());
-        KmsFuture::ready(self.audited(call, |call| {
-            let (record, private_key) =
-                self.key_with_material(request.key, "Encrypt", "kms:Encrypt", &[KeyUsage::EncryptDecrypt], call)?;
-            let public_key =
-                key_pair::public_key(record.key_spec, &private_key).map_err(|e| self.bad_material(&record, e))?;
-            let encrypted = key_pair::rsa_encrypt(record.key_spec, &public_key, request.algorithm, request.data)
-                .map_err(|e| self.bad_material(&record, e))?
-                .ok_or_else(|| {
-                    record.profile(&self.arn(&record.key_id)).plaintext_too_long(request.algorithm, request.data.len())
-                })?;
-            Ok(Ciphertext { blob: encrypted, key_arn: self.arn(&record.key_id) })
-        }))
+        KmsFuture::ready(self.audited(call, |call| self.encrypt_rsa_now(&request, call)))
     }
 
     fn decrypt_rsa<'a>(&'a self, request: RsaEncryptionRequest<'a>) -> KmsFuture<'a, Decrypted> {

@@ -85,7 +85,7 @@ impl KeyAdmin for Pkcs11KeyService {
             let public_key = public.map(|parts| self.public_key_der(key_spec, &key_id, &parts)).transpose()?;
             if let Some(der) = &public_key {
                 // As the token made it: nothing to check it against.
-                self.proven_public_keys().insert((key_id.clone(), der.clone()));
+                self.proven_public_keys().insert((key_id.clone(), key_spec.as_str(), key_usage.as_str(), der.clone()));
             }
             let meta = KeyMeta {
                 key_id,
@@ -123,7 +123,10 @@ impl KeyAdmin for Pkcs11KeyService {
             for key_id in names.iter().filter_map(|n| n.strip_prefix("meta/")) {
                 match self.meta(key_id) {
                     Ok(meta) => keys.push(self.metadata(&meta)?),
+                    // Gone, or metadata a PIN holder damaged: not listed, as unreadable metadata
+                    // is not (DescribeKey of the key says what is wrong).
                     Err(KmsError::NotFound(_)) => {}
+                    Err(KmsError::Service { name, .. }) if name == "KMSInternalException" => {}
                     Err(e) => return Err(e),
                 }
             }

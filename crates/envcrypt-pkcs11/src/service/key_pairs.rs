@@ -38,7 +38,7 @@ impl Pkcs11KeyService {
     fn public_key_of(&self, meta: &KeyMeta) -> Result<Vec<u8>, KmsError> {
         let hex = meta.public_key.as_deref().ok_or_else(|| self.damaged(meta, "it has no public key"))?;
         let der = hex::decode(hex).map_err(|e| self.damaged(meta, e))?;
-        let proven = (meta.key_id.clone(), der.clone());
+        let proven = (meta.key_id.clone(), meta.key_spec.as_str(), meta.key_usage.as_str(), der.clone());
         if self.proven_public_keys().contains(&proven) {
             return Ok(der);
         }
@@ -87,6 +87,8 @@ impl Pkcs11KeyService {
 
     fn sign_now(&self, request: &SignRequest<'_>) -> Result<Signature, KmsError> {
         let (meta, digest) = self.signing_key(request, "Sign")?;
+        // The key's spec, as the metadata says it, is checked against the key in the tokens.
+        self.public_key_of(&meta)?;
         let (mechanism, input) = signing_input(request.algorithm, &digest);
         let signed = self.cluster.dispatch(|token| token.sign(meta.kind(), &meta.key_id, &mechanism, &input))?;
         let signature = match request.algorithm {
@@ -119,6 +121,17 @@ impl Pkcs11KeyService {
         Ok(meta)
     }
 
+    /// RSAES-OAEP Encrypt, with the public key; the token's OAEP is checked too: nothing could
+    /// decrypt what this encrypted without it.
+    fn encrypt_rsa_now(&self, request: &RsaEncryptionRequest<'_>) -> Result<Ciphertext, KmsError> {
+        let (meta, _) = self.oaep_key(request, "Encrypt")?;
+        let public_key = self.public_key_of(&meta)?;
+        let encrypted = key_pair::rsa_encrypt(meta.key_spec, &public_key, request.algorithm, request.data)
+            .map_err(|e| self.damaged(&meta, e))?
+            .ok_or_else(|| self.profile(&meta, |key| key.plaintext_too_long(request.algorithm, request.data.len())))?;
+        Ok(Ciphertext { blob: encrypted, key_arn: self.arn(&meta.key_id) })
+    }
+
     /// The RSA key of an Encrypt or Decrypt and the token's RSAES-OAEP for it.
     fn oaep_key(
         &self,
@@ -134,13 +147,16 @@ impl Pkcs11KeyService {
     /// key's state, kind and algorithms, as the operation would.
     pub(super) fn dry_run_key_pair(&self, request: &DryRun<'_>) -> Result<(), KmsError> {
         match request {
-            DryRun::Sign(r) => self.signing_key(r, "Sign").map(drop),
-            DryRun::Verify(r) => {
-                validate_signature(r.signature).and_then(|()| self.signing_key(&r.signed, "Verify")).map(drop)
-            }
+            // The public key is checked as Sign checks it; Encrypt is done and its result
+            // dropped (nothing is kept: it is a computation with the public key).
+            DryRun::Sign(r) => self.signing_key(r, "Sign").and_then(|(meta, _)| self.public_key_of(&meta)).map(drop),
+            DryRun::Verify(r) => validate_signature(r.signature)
+                .and_then(|()| self.signing_key(&r.signed, "Verify"))
+                .and_then(|(meta, _)| self.public_key_of(&meta))
+                .map(drop),
             DryRun::GenerateMac(r) => self.mac_key(r, "GenerateMac").map(drop),
             DryRun::VerifyMac(r, mac) => validate_mac(mac).and_then(|()| self.mac_key(r, "VerifyMac")).map(drop),
-            DryRun::RsaEncrypt(r) => self.oaep_key(r, "Encrypt").map(drop),
+            DryRun::RsaEncrypt(r) => self.encrypt_rsa_now(r).map(drop),
             DryRun::RsaDecrypt(r) => self.oaep_key(r, "Decrypt").map(drop),
             DryRun::DataKeyPair { key, spec, context, .. } => {
                 self.data_key_pair_checks(request.operation(), key, *spec, context).map(drop)
@@ -188,19 +204,12 @@ impl Pkcs11KeyService {
         key: &KeyRef,
         spec: KeySpec,
         context: &EncryptionContext,
-    ) -> Result<(DataKeyPair, SecretBytes), KmsError> {
+    ) -> Result<DataKeyPair, KmsError> {
         let context = self.data_key_pair_checks(operation, key, spec, context)?;
-        let private_key = key_pair::generate(spec)?.expect("a key-pair spec makes a key pair");
-        let public_key = key_pair::public_key(spec, &private_key).expect("a fresh key pair has a public key");
-        let sealed = self.encrypt_now(key, &private_key, &context, operation)?;
-        let pair = DataKeyPair {
-            key_arn: sealed.key_arn,
-            key_pair_spec: spec,
-            public_key,
-            private_key_plaintext: None,
-            private_key_ciphertext_blob: sealed.blob,
-        };
-        Ok((pair, SecretBytes::new(private_key)))
+        let with_plaintext = operation == "GenerateDataKeyPair";
+        key_pair::new_data_key_pair(spec, with_plaintext, |private_key| {
+            self.encrypt_now(key, private_key, &context, operation)
+        })
     }
 }
 
@@ -295,17 +304,7 @@ impl KeyMacs for Pkcs11KeyService {
 
 impl RsaEncryption for Pkcs11KeyService {
     fn encrypt_rsa<'a>(&'a self, request: RsaEncryptionRequest<'a>) -> KmsFuture<'a, Ciphertext> {
-        KmsFuture::ready((|| {
-            // The token's OAEP is checked here too: nothing could decrypt what this encrypted.
-            let (meta, _) = self.oaep_key(&request, "Encrypt")?;
-            let public_key = self.public_key_of(&meta)?;
-            let encrypted = key_pair::rsa_encrypt(meta.key_spec, &public_key, request.algorithm, request.data)
-                .map_err(|e| self.damaged(&meta, e))?
-                .ok_or_else(|| {
-                    self.profile(&meta, |key| key.plaintext_too_long(request.algorithm, request.data.len()))
-                })?;
-            Ok(Ciphertext { blob: encrypted, key_arn: self.arn(&meta.key_id) })
-        })())
+        KmsFuture::ready(self.encrypt_rsa_now(&request))
     }
 
     fn decrypt_rsa<'a>(&'a self, request: RsaEncryptionRequest<'a>) -> KmsFuture<'a, Decrypted> {
@@ -327,10 +326,7 @@ impl DataKeyPairs for Pkcs11KeyService {
         spec: KeySpec,
         context: &'a EncryptionContext,
     ) -> KmsFuture<'a, DataKeyPair> {
-        KmsFuture::ready(
-            self.data_key_pair_now("GenerateDataKeyPair", key, spec, context)
-                .map(|(pair, private_key)| DataKeyPair { private_key_plaintext: Some(private_key), ..pair }),
-        )
+        KmsFuture::ready(self.data_key_pair_now("GenerateDataKeyPair", key, spec, context))
     }
 
     fn generate_data_key_pair_without_plaintext<'a>(
@@ -339,8 +335,6 @@ impl DataKeyPairs for Pkcs11KeyService {
         spec: KeySpec,
         context: &'a EncryptionContext,
     ) -> KmsFuture<'a, DataKeyPair> {
-        KmsFuture::ready(
-            self.data_key_pair_now("GenerateDataKeyPairWithoutPlaintext", key, spec, context).map(|(pair, _)| pair),
-        )
+        KmsFuture::ready(self.data_key_pair_now("GenerateDataKeyPairWithoutPlaintext", key, spec, context))
     }
 }

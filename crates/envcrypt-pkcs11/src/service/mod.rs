@@ -22,12 +22,16 @@ use crate::cluster::{Cluster, TokenStatus};
 use crate::records::{self, AliasTable, KeyMeta, ALIASES};
 use crate::{blob, Pkcs11Options, PROVIDER_ID};
 
+/// A key pair's public key checked against its private key: key id, spec, usage, DER.
+type ProvenPublicKey = (String, &'static str, &'static str, Vec<u8>);
+
 /// A cluster of PKCS#11 tokens as an envcrypt key service.
 pub struct Pkcs11KeyService {
     cluster: Cluster,
     prefix: ArnPrefix,
-    /// Key pairs' public keys (key id, DER) checked against their private keys.
-    proven_public_keys: Mutex<HashSet<(String, Vec<u8>)>>,
+    /// Key pairs' public keys checked against their private keys, with the key id, spec and
+    /// usage the metadata gave when they were.
+    proven_public_keys: Mutex<HashSet<ProvenPublicKey>>,
 }
 
 impl std::fmt::Debug for Pkcs11KeyService {
@@ -66,7 +70,7 @@ impl Pkcs11KeyService {
         self.cluster.retry_now();
     }
 
-    fn proven_public_keys(&self) -> MutexGuard<'_, HashSet<(String, Vec<u8>)>> {
+    fn proven_public_keys(&self) -> MutexGuard<'_, HashSet<ProvenPublicKey>> {
         self.proven_public_keys.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
