@@ -123,7 +123,8 @@ fn macs_made_in_either_token_agree_and_a_wrong_mac_is_refused() {
         let request = MacRequest { key: &key, message, algorithm };
         let first = macs.generate_mac(request).wait().unwrap().mac;
         let second = macs.generate_mac(request).wait().unwrap().mac;
-        assert_eq!(first, second, "{spec}: both tokens hold the same key");
+        // The same MAC whichever token answers (key_export checks every token holds the key).
+        assert_eq!(first, second, "{spec}");
         assert_eq!(first.len(), key_pair::hmac_key_len(spec), "{spec}");
         macs.verify_mac(request, &first).wait().unwrap();
         macs.verify_mac(request, &first).wait().unwrap();
