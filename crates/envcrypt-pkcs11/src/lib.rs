@@ -1,14 +1,17 @@
 //! The PKCS#11 key service for envcrypt: the CloudHSM model.
 //!
-//! [`Pkcs11KeyService`] keeps CMKs as AES-256 key objects generated inside PKCS#11 tokens and
-//! implements the envcrypt [`KeyService`](envcrypt::kms::KeyService) and
-//! [`KeyAdmin`](envcrypt::kms::KeyAdmin) traits with them: GenerateDataKey takes the data key
-//! from the token's RNG and encrypts it inside the token with AES-GCM (the encryption context
-//! in the AAD); Decrypt and Encrypt run inside the token; ReEncrypt decrypts and encrypts
-//! inside the tokens, the plaintext passing through this process in a zeroized buffer.
+//! [`Pkcs11KeyService`] keeps CMKs as key objects generated inside PKCS#11 tokens (AES-256 for
+//! symmetric keys; RSA, elliptic-curve and HMAC keys as KMS has them) and implements the
+//! envcrypt [`KeyService`](envcrypt::kms::KeyService) and [`KeyAdmin`](envcrypt::kms::KeyAdmin)
+//! traits with them, and the signing, MAC, RSA encryption and data key pair traits:
+//! GenerateDataKey takes the data key from the token's RNG and encrypts it inside the token
+//! with AES-GCM (the encryption context in the AAD); Decrypt, Encrypt, Sign and the MACs run
+//! inside the token; ReEncrypt decrypts and encrypts inside the tokens, the plaintext passing
+//! through this process in a zeroized buffer.
 //!
 //! Several tokens make a cluster, as HSMs in several availability zones do: keys are copied to
-//! every token wrapped under a trusted cluster key that the security officer sets up once
+//! every token wrapped under a trusted cluster key (one per kind of key) that the security
+//! officer sets up once
 //! ([`init_cluster`]; `replication.rs` explains why no user-PIN holder can export a key),
 //! operations go round-robin over the healthy
 //! tokens, a token that fails is marked down and skipped, retried after a back-off, and

@@ -6,12 +6,14 @@
 //! is retried only if the handle had gone stale (the object was replaced or destroyed, here or
 //! by another process), so a changed object is never missed and a search is not made per call.
 //!
-//! A CMK version is an AES-256 secret key object generated in the token, labelled
-//! `envcrypt/key/<key id>/<version>`: sensitive (its value can never be read), and extractable
-//! only under the trusted cluster key, so that the cluster can copy it and nobody can export
-//! it ([`master_key`](crate::master_key), [`replication`](crate::replication)). Key metadata (state, description, dates, version count)
-//! and the alias table are data objects (`envcrypt/meta/<key id>`, `envcrypt/aliases`) holding
-//! JSON; they are not secret.
+//! A CMK version is a key object generated in the token, labelled
+//! `envcrypt/key/<key id>/<version>`, of its kind's class and key type: sensitive (its value can
+//! never be read), and extractable only under its kind's trusted cluster key, so that the
+//! cluster can copy it and nobody can export it ([`key_kind`](crate::key_kind),
+//! [`replication`](crate::replication)); it is looked up by label, class, key type and (for RSA)
+//! use, so metadata naming the wrong kind finds nothing. Key metadata (kind, state, description,
+//! dates, version count, a key pair's public key) and the alias table are data objects
+//! (`envcrypt/meta/<key id>`, `envcrypt/aliases`) holding JSON; they are not secret.
 
 use std::collections::HashMap;
 use std::ops::Deref;

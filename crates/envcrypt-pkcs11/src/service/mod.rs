@@ -1,6 +1,7 @@
 //! The cluster as a key service: the KMS operations (GenerateDataKey, Encrypt, Decrypt,
 //! ReEncrypt) run inside the tokens, on keys whose metadata and aliases the tokens keep
-//! ([`records`](crate::records)); key management is in `admin`, tags in `tags`.
+//! ([`records`](crate::records)); key management is in `admin`, tags in `tags`, asymmetric and
+//! HMAC keys in `key_pairs`.
 
 use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard, PoisonError};
