@@ -181,8 +181,8 @@ impl Pkcs11KeyService {
         })
     }
 
-    /// The checks of GenerateDataKeyPair[WithoutPlaintext]: the pair's spec, the context, and
-    /// the symmetric key's state and kind.
+    /// The checks of GenerateDataKeyPair and GenerateDataKeyPairWithoutPlaintext: the pair's
+    /// spec, the context, and the symmetric key's state and kind.
     fn data_key_pair_checks(
         &self,
         operation: &'static str,
@@ -196,7 +196,7 @@ impl Pkcs11KeyService {
         Ok(context)
     }
 
-    /// GenerateDataKeyPair[WithoutPlaintext]: the key checked before the pair is made (an RSA
+    /// GenerateDataKeyPair and its WithoutPlaintext twin: the key checked before the pair is made (an RSA
     /// key takes a while), the private key sealed as Encrypt seals.
     fn data_key_pair_now(
         &self,
