@@ -196,8 +196,8 @@ impl Pkcs11KeyService {
         Ok(context)
     }
 
-    /// GenerateDataKeyPair and its WithoutPlaintext twin: the key checked before the pair is made (an RSA
-    /// key takes a while), the private key sealed as Encrypt seals.
+    /// GenerateDataKeyPair and its WithoutPlaintext twin: the key checked before the pair is
+    /// made (an RSA key takes a while), the private key sealed as Encrypt seals.
     fn data_key_pair_now(
         &self,
         operation: &'static str,
