@@ -32,18 +32,24 @@ echo "$(date -u +%F), $(nproc) cores, command: bench/files.sh $count"
 if command -v age > /dev/null; then
   age-keygen -o "$work/age.key" 2> /dev/null
   python3 - "$envcrypt" "$(age-keygen -y "$work/age.key")" "$work/files/f0" "$work" <<'EOF'
-import statistics, subprocess, sys, time
+import resource, statistics, subprocess, sys, time
 envcrypt, recipient, small, work = sys.argv[1:]
-def timed(cmd):
+def timed(cmd, faults):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
-ours, theirs = [], []
+    elapsed = time.perf_counter() - start
+    faults.append(resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt - before)
+    return elapsed
+ours, theirs, our_faults, their_faults = [], [], [], []
 for _ in range(41):
-    ours.append(timed([envcrypt, "seal", "--force", "-o", f"{work}/small.enc", small]))
-    theirs.append(timed(["age", "-r", recipient, "-o", f"{work}/small.age", small]))
+    ours.append(timed([envcrypt, "seal", "--force", "-o", f"{work}/small.enc", small], our_faults))
+    theirs.append(timed(["age", "-r", recipient, "-o", f"{work}/small.age", small], their_faults))
 a, b = statistics.median(ours) * 1000, statistics.median(theirs) * 1000
 print(f"1 KiB file, one process: envcrypt seal {a:.2f} ms, age {b:.2f} ms (medians of 41 paired runs): {a / b:.2f}x age")
+# Most of a short process's time is the kernel mapping pages in: relocated pages of a
+# position-independent binary, shared libraries, the heap.
+print(f"  page faults per process: envcrypt {statistics.median(our_faults):.0f}, age {statistics.median(their_faults):.0f}")
 EOF
 else
   echo "age: not installable here; the 1 KiB comparison is skipped" >&2

@@ -220,3 +220,46 @@ fn hostile_header_limits_are_enforced_before_allocation() {
     let err = Decryptor::new(huge.as_slice(), &OpenPolicy::discovery(f.services())).err().unwrap();
     assert!(matches!(err, Error::Format(FormatError::FrameLengthOverLimit { .. })), "{err}");
 }
+
+/// Takes everything, except that one write fails (a full disk, a pipe that would block).
+struct FailsOnce {
+    received: Arc<std::sync::Mutex<Vec<u8>>>,
+    fail_at_write: usize,
+    writes: usize,
+}
+
+impl Write for FailsOnce {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.writes += 1;
+        if self.writes == self.fail_at_write {
+            return Err(std::io::Error::new(std::io::ErrorKind::WouldBlock, "try again"));
+        }
+        self.received.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A frame is sealed in place, so sealing the same buffer again would turn the ciphertext
+/// back into plaintext: after a failed write, a retry must fail rather than write a frame.
+#[test]
+fn an_encryptor_whose_output_failed_never_writes_plaintext_on_a_retry() {
+    let f = fixture();
+    let keyring = Keyring::new().with_key(f.store.clone(), f.key.clone());
+    let options = SealOptions { frame_length: 4096, ..SealOptions::default() };
+    let plaintext = pattern(4096);
+    // Write 1 is the header; write 2 the first frame.
+    let received = Arc::default();
+    let output = FailsOnce { received: Arc::clone(&received), fail_at_write: 2, writes: 0 };
+    let mut writer = Encryptor::new(output, &keyring, &EncryptionContext::new(), &options).unwrap();
+    assert!(writer.write(&plaintext).is_err(), "the frame's write failed");
+    assert!(writer.write(&plaintext).is_err(), "a retry is refused");
+    assert!(writer.flush().is_ok());
+    let err = writer.finish().err().expect("finishing is refused");
+    assert!(err.to_string().contains("earlier write"), "{err}");
+    let received = received.lock().unwrap();
+    assert!(!received.windows(64).any(|w| w == &plaintext[..64]), "plaintext reached the output");
+}

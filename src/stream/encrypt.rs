@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use zeroize::Zeroizing;
+use zeroize::Zeroize;
 
 use super::error::{format_to_io, Error};
 use super::options::SealOptions;
@@ -94,19 +94,59 @@ impl<W: Write> Write for SigningOutput<W> {
 
 /// A frame buffer laid out as `[prefix space | plaintext | tag space]`, so that a frame is
 /// sealed in place and written with one call.
+///
+/// Only the part ever written is wiped on drop: the rest still holds the allocator's zeroes,
+/// and a short message then touches (and wipes) a few pages rather than a whole frame's.
 pub(super) struct FrameBuffer {
-    bytes: Zeroizing<Vec<u8>>,
+    bytes: Vec<u8>,
+    /// The end of the part ever written.
+    touched: usize,
 }
+
+/// The first read of [`FrameBuffer::fill`]: large enough for most small files at once.
+const FIRST_READ: usize = 16 * 1024;
 
 impl FrameBuffer {
     pub(super) fn new(frame_length: usize) -> Self {
-        Self { bytes: Zeroizing::new(vec![0u8; FINAL_PREFIX_LEN + frame_length + TAG_LEN]) }
+        Self { bytes: vec![0u8; FINAL_PREFIX_LEN + frame_length + TAG_LEN], touched: 0 }
     }
 
-    /// Where the plaintext goes.
-    pub(super) fn plaintext_mut(&mut self) -> &mut [u8] {
-        let end = self.bytes.len() - TAG_LEN;
-        &mut self.bytes[FINAL_PREFIX_LEN..end]
+    fn plaintext_capacity(&self) -> usize {
+        self.bytes.len() - FINAL_PREFIX_LEN - TAG_LEN
+    }
+
+    /// The first `end` bytes of the plaintext area, to be written.
+    pub(super) fn plaintext_up_to(&mut self, end: usize) -> &mut [u8] {
+        let area = &mut self.bytes[FINAL_PREFIX_LEN..FINAL_PREFIX_LEN + end];
+        self.touched = self.touched.max(FINAL_PREFIX_LEN + end);
+        area
+    }
+
+    /// Reads plaintext from `input` until the frame is full or `input` ends; returns how many
+    /// bytes it read. Reads grow from [`FIRST_READ`] bytes with what arrives (or start at what
+    /// an earlier frame used), so that a short input gets short reads.
+    pub(super) fn fill(&mut self, input: &mut impl io::Read) -> io::Result<usize> {
+        let capacity = self.plaintext_capacity();
+        let mut filled = 0;
+        while filled < capacity {
+            let written_before = self.touched.saturating_sub(FINAL_PREFIX_LEN);
+            let end = capacity.min(filled.saturating_mul(2).max(FIRST_READ).max(written_before));
+            let window = &mut self.plaintext_up_to(end)[filled..];
+            let asked = window.len();
+            match input.read(window) {
+                Ok(0) => break,
+                Ok(n) if n > asked => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "the input reported more bytes than it was asked for",
+                    ))
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(filled)
     }
 
     /// Seals the first `len` plaintext bytes as frame `sequence` and returns the frame's bytes
@@ -120,6 +160,7 @@ impl FrameBuffer {
         len: usize,
     ) -> &[u8] {
         let body = FINAL_PREFIX_LEN..FINAL_PREFIX_LEN + len;
+        self.touched = self.touched.max(body.end + TAG_LEN);
         let tag = frame::seal_frame(keys, message_id, kind, sequence, &mut self.bytes[body.clone()]);
         self.bytes[body.end..body.end + TAG_LEN].copy_from_slice(&tag);
         let mut prefix = Vec::with_capacity(FINAL_PREFIX_LEN);
@@ -127,6 +168,12 @@ impl FrameBuffer {
         let start = FINAL_PREFIX_LEN - prefix.len();
         self.bytes[start..FINAL_PREFIX_LEN].copy_from_slice(&prefix);
         &self.bytes[start..body.end + TAG_LEN]
+    }
+}
+
+impl Drop for FrameBuffer {
+    fn drop(&mut self) {
+        self.bytes[..self.touched].zeroize();
     }
 }
 
@@ -150,6 +197,9 @@ pub(super) fn check_declared_length(declared: Option<u64>, total: u64) -> Result
 ///
 /// [`seal`](super::seal) is the faster way to seal a whole `Read`: it reads straight into the
 /// frame buffers and encrypts frames in parallel.
+///
+/// Once a write to `W` fails, every later call fails too (retrying is not possible): seal
+/// the message again from the start.
 pub struct Encryptor<W: Write> {
     inner: SigningOutput<W>,
     keys: MessageKeys,
@@ -160,6 +210,10 @@ pub struct Encryptor<W: Write> {
     next_sequence: u32,
     declared_length: Option<u64>,
     total: u64,
+    /// A sealed frame could not be written. The frame buffer then holds ciphertext made in
+    /// place, and sealing it again (a retry) would give back the plaintext, so every later
+    /// call fails.
+    output_failed: bool,
 }
 
 impl<W: Write> Encryptor<W> {
@@ -200,20 +254,32 @@ impl<W: Write> Encryptor<W> {
             next_sequence: 1,
             declared_length: None,
             total: 0,
+            output_failed: false,
         })
     }
 
     /// Encrypts the buffered plaintext as one frame and writes it.
     fn emit(&mut self, kind: FrameKind) -> io::Result<()> {
+        self.check_output()?;
         let sequence = self.next_sequence;
         let next = match kind {
             FrameKind::Regular => next_regular_sequence(sequence).map_err(format_to_io)?,
             _ => sequence,
         };
         let bytes = self.frame.seal(&self.keys, self.message_id.as_bytes(), kind, sequence, self.filled);
-        self.inner.write_all(bytes)?;
+        if let Err(error) = self.inner.write_all(bytes) {
+            self.output_failed = true;
+            return Err(error);
+        }
         self.next_sequence = next;
         self.filled = 0;
+        Ok(())
+    }
+
+    fn check_output(&self) -> io::Result<()> {
+        if self.output_failed {
+            return Err(io::Error::other("an earlier write of this message failed; seal it again from the start"));
+        }
         Ok(())
     }
 
@@ -228,12 +294,13 @@ impl<W: Write> Encryptor<W> {
 
 impl<W: Write> Write for Encryptor<W> {
     fn write(&mut self, mut data: &[u8]) -> io::Result<usize> {
+        self.check_output()?;
         let total = data.len();
         check_declared_length(self.declared_length, self.total + total as u64).map_err(format_to_io)?;
         self.total += total as u64;
         while !data.is_empty() {
             let take = data.len().min(self.frame_length - self.filled);
-            self.frame.plaintext_mut()[self.filled..self.filled + take].copy_from_slice(&data[..take]);
+            self.frame.plaintext_up_to(self.filled + take)[self.filled..].copy_from_slice(&data[..take]);
             self.filled += take;
             data = &data[take..];
             // A full frame is always a regular frame: the official SDKs refuse a final frame

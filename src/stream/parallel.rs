@@ -3,7 +3,9 @@
 //! Each worker owns one frame buffer and loops: take the input lock and read the next frame
 //! (so reads stay sequential and every frame gets the next sequence number), encrypt or
 //! decrypt it without any lock, then wait for its turn and write it. Reading and writing are
-//! serial, the AES-GCM work is parallel, and at most one frame per worker is in flight.
+//! serial, the AES-GCM work is parallel, and at most one frame per worker is in flight. The
+//! calling thread is the first worker; the others start once a frame that is not the last has
+//! been read, so a message of one frame (a small file) never pays for starting threads.
 //!
 //! Errors carry the position of the frame they belong to, and the earliest one wins: every
 //! frame that was read is still processed, and every frame before the failure is still
@@ -11,9 +13,9 @@
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, Once, PoisonError};
 
-use super::decrypt::{self, read_full, FrameReader, OpenedHeader, SealedFrame};
+use super::decrypt::{self, FrameReader, OpenedHeader, SealedFrame};
 use super::encrypt::{self, FrameBuffer, NewMessage, SigningOutput};
 use super::error::Error;
 use super::options::{OpenOptions, SealOptions};
@@ -128,7 +130,7 @@ struct SealJob<'a> {
 
 impl<R: Read> FrameJob<SealSource<R>> for SealJob<'_> {
     fn read(&mut self, source: &mut SealSource<R>) -> Result<(u32, bool), Error> {
-        let len = read_full(&mut source.input, self.frame.plaintext_mut()).map_err(Error::Input)?;
+        let len = self.frame.fill(&mut source.input).map_err(Error::Input)?;
         source.total += len as u64;
         encrypt::check_declared_length(source.declared, source.total)?;
         self.sequence = source.next_sequence;
@@ -211,16 +213,23 @@ fn run<S: Send, J: FrameJob<S>, W: Write + Send>(
         turn: Condvar::new(),
         failed_at: AtomicU64::new(NO_FAILURE),
     };
-    if threads <= 1 {
-        pipeline.work(new_job());
-    } else {
-        std::thread::scope(|scope| {
-            for _ in 1..threads {
-                scope.spawn(|| pipeline.work(new_job()));
-            }
-            pipeline.work(new_job());
-        });
-    }
+    // Starting and joining a thread costs more than sealing a small frame.
+    std::thread::scope(|scope| {
+        let helpers = Once::new();
+        let start_helpers = || {
+            helpers.call_once(|| {
+                for _ in 1..threads {
+                    // A thread the system refuses is one worker fewer, not a failure: the
+                    // output is the same on any number of threads.
+                    let helper = std::thread::Builder::new().spawn_scoped(scope, || pipeline.work(new_job(), &|| ()));
+                    if helper.is_err() {
+                        break;
+                    }
+                }
+            });
+        };
+        pipeline.work(new_job(), &start_helpers);
+    });
     let Pipeline { input, output, .. } = pipeline;
     let mut output = output.into_inner().unwrap_or_else(PoisonError::into_inner);
     if let Some((_, error)) = output.failure.take() {
@@ -240,7 +249,9 @@ impl<S: Send, W: Write + Send> Pipeline<S, W> {
         self.failed_at.load(Ordering::Acquire)
     }
 
-    fn work<J: FrameJob<S>>(&self, mut job: J) {
+    /// Reads, processes and writes frames until the input ends or something fails, calling
+    /// `more` whenever a frame that is not the last has been read.
+    fn work<J: FrameJob<S>>(&self, mut job: J, more: &dyn Fn()) {
         while self.failed_at() == NO_FAILURE {
             let (sequence, last) = {
                 let mut input = lock(&self.input);
@@ -261,6 +272,9 @@ impl<S: Send, W: Write + Send> Pipeline<S, W> {
                     }
                 }
             };
+            if !last {
+                more();
+            }
             let bytes = match job.process() {
                 Ok(bytes) => bytes,
                 Err(error) => return self.fail(sequence, error),

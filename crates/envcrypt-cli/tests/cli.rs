@@ -380,6 +380,24 @@ fn eight_processes_creating_keys_at_once_lose_none() {
     assert_eq!(names, [first, "alias/second-name"]);
 }
 
+/// Threads the system refuses (a process or memory limit) leave fewer workers, never a
+/// hung or crashed `seal`: with 1 GiB thread stacks under a 2.5 GB address-space limit, the
+/// signal thread and at most one helper start of the 15 asked for.
+#[test]
+fn a_thread_the_system_refuses_is_one_worker_fewer() {
+    let env = Env::new();
+    env.ok(&["key", "list"]);
+    let data = pattern(3_000_000);
+    env.write("in", &data);
+    let script =
+        "ulimit -v 2500000 && RUST_MIN_STACK=1073741824 exec timeout 60 \"$0\" seal --threads 16 --frame-size 4096 in";
+    let child = env.command().args(["-c", script, env!("CARGO_BIN_EXE_envcrypt")]).spawn_shell();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    env.ok(&["open", "-o", "back", "in.enc"]);
+    assert_eq!(std::fs::read(env.path("back")).unwrap(), data);
+}
+
 trait SpawnShell {
     fn spawn_shell(&mut self) -> std::process::Child;
 }

@@ -39,8 +39,9 @@ const SEQUENCE_FIELD: &str = "envcryptSequence";
 const MAC_HEX_LEN: usize = 64;
 /// `,"envcryptChainMac":"<64 hex>"}`: every line ends with exactly this shape.
 const SUFFIX_LEN: usize = 2 + MAC_FIELD.len() + 3 + MAC_HEX_LEN + 2;
-/// How far the tail reader looks back at a time; a line of any length is read whole.
-const TAIL_CHUNK: u64 = 64 * 1024;
+/// How far the tail reader looks back at a time (most events take about 1 KiB); a line of any
+/// length is still read whole.
+const TAIL_CHUNK: u64 = 8 * 1024;
 /// The most one request parameter may take in an event; a larger one is recorded by its size.
 const MAX_RECORDED_PARAMETER: usize = 64 * 1024;
 const GENESIS_MAC: [u8; 32] = [0; 32];
@@ -306,23 +307,33 @@ impl AuditLog {
         Ok(Tail { len, sequence, mac })
     }
 
-    /// The line whose newline is at offset `newline`, read backwards in chunks whatever its length.
+    /// The line whose newline is at offset `newline`, whatever its length: its start is found
+    /// reading backwards a chunk at a time, then a line longer than a chunk is read at once.
     fn line_ending_at(&self, newline: u64) -> Result<Vec<u8>, StoreError> {
-        let mut line = Vec::new();
+        let read_at =
+            |buf: &mut [u8], at: u64| self.log.read_exact_at(buf, at).map_err(StoreError::io("read", &self.path));
+        let mut chunk = vec![0u8; TAIL_CHUNK as usize];
         let mut end = newline;
-        while end > 0 {
-            let start = end.saturating_sub(TAIL_CHUNK);
-            let mut chunk = vec![0u8; usize::try_from(end - start).expect("a chunk is at most TAIL_CHUNK")];
-            self.log.read_exact_at(&mut chunk, start).map_err(StoreError::io("read", &self.path))?;
-            let found = chunk.iter().rposition(|&b| b == b'\n');
-            let piece = &chunk[found.map_or(0, |i| i + 1)..];
-            line.splice(0..0, piece.iter().copied());
-            if found.is_some() {
-                break;
+        loop {
+            let from = end.saturating_sub(TAIL_CHUNK);
+            let window = &mut chunk[..usize::try_from(end - from).expect("a chunk is at most TAIL_CHUNK")];
+            read_at(window, from)?;
+            let found = window.iter().rposition(|&b| b == b'\n');
+            if found.is_none() && from > 0 {
+                end = from;
+                continue;
             }
-            end = start;
+            let start = found.map_or(from, |i| from + i as u64 + 1);
+            if end == newline {
+                let offset = usize::try_from(start - from).expect("within the chunk");
+                return Ok(window[offset..].to_vec());
+            }
+            let len = usize::try_from(newline - start)
+                .map_err(|_| self.damaged(AuditDamage::UnreadableLastEvent("it is longer than memory".into())))?;
+            let mut line = vec![0u8; len];
+            read_at(&mut line, start)?;
+            return Ok(line);
         }
-        Ok(line)
     }
 
     /// Walks the whole chain: every MAC, every sequence number (an acknowledged loss may skip
@@ -768,5 +779,21 @@ mod tests {
         assert!(parse_mac(&multibyte).is_err());
         assert!(parse_mac(&"0g".repeat(32)).is_err());
         assert_eq!(parse_mac(&"0a".repeat(32)), Ok([0x0a; 32]));
+    }
+
+    /// The tail reader finds a last line whatever its length and wherever the chunks fall.
+    #[test]
+    fn the_last_line_is_read_whole_across_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(dir.path(), ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[7; 32])).unwrap();
+        let chunk = usize::try_from(TAIL_CHUNK).unwrap();
+        let mut written = 0u64;
+        for len in [0, 1, 10, chunk - 1, chunk, chunk + 1, 3 * chunk + 17] {
+            let line: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            (&log.log).write_all(&line).unwrap();
+            (&log.log).write_all(b"\n").unwrap();
+            written += len as u64 + 1;
+            assert_eq!(log.line_ending_at(written - 1).unwrap(), line, "a line of {len} bytes");
+        }
     }
 }
