@@ -47,7 +47,10 @@ pub fn run<I: Sync, T: Send>(
     };
     std::thread::scope(|scope| {
         for _ in 1..split.workers {
-            scope.spawn(work);
+            // A thread the system refuses is one worker fewer: the others take its inputs.
+            if std::thread::Builder::new().spawn_scoped(scope, work).is_err() {
+                break;
+            }
         }
         work();
     });
