@@ -51,6 +51,9 @@ pub struct TokenStatus {
     pub error: Option<String>,
     /// How many CMKs it holds (unknown while down).
     pub keys: Option<usize>,
+    /// The trusted cluster keys a token of several lacks (`envcrypt/cluster-wrap`, …): keys of
+    /// those kinds are refused until the security officer runs `envcrypt hsm init-cluster`.
+    pub missing_cluster_keys: Vec<&'static str>,
 }
 
 /// The tokens of a cluster, with their health.
@@ -187,17 +190,28 @@ impl Cluster {
             .zip(health)
             .enumerate()
             .map(|(index, (label, health))| {
-                let keys = guard
-                    .as_ref()
-                    .and_then(|open| open.tokens[index].as_ref())
-                    .filter(|_| health.down.is_none())
+                let token =
+                    guard.as_ref().and_then(|open| open.tokens[index].as_ref()).filter(|_| health.down.is_none());
+                let keys = token
                     .and_then(|t| t.data_names().ok())
                     .map(|names| names.iter().filter(|n| records::meta_key_id(n).is_some()).count());
+                // One token alone copies nothing, so needs no cluster key.
+                let missing_cluster_keys = token
+                    .filter(|_| labels.len() > 1)
+                    .map(|t| {
+                        KeyKind::ALL
+                            .into_iter()
+                            .filter(|kind| matches!(t.cluster_key(*kind), Err(TokenError::Missing { .. })))
+                            .map(KeyKind::cluster_key_label)
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 TokenStatus {
                     label: label.clone(),
                     healthy: health.down.is_none() && guard.is_some(),
                     error: health.down.map(|(_, e)| e),
                     keys,
+                    missing_cluster_keys,
                 }
             })
             .collect()

@@ -37,6 +37,10 @@ use crate::ClusterConfig;
 /// DER of the P-256 curve's OID, as CKA_EC_PARAMS takes it.
 const P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 
+/// What `init_cluster` reports for a token whose symmetric cluster key was replaced.
+const REPLACED: &str = "replaced";
+const REPLACED_UNCHECKED: &str = "replaced: the token could not check it";
+
 /// Calls `work` with the wrap and unwrap templates of `kind`'s cluster key.
 fn with_cluster_key_templates<T>(kind: KeyKind, work: impl FnOnce(Vec<Attribute>) -> T) -> T {
     let (wrap, unwrap) = (kind.wrap_template(), kind.unwrap_template());
@@ -127,7 +131,10 @@ pub(crate) fn harden_legacy_objects(token: &Token) -> Result<(), TokenError> {
 pub struct ClusterKeyStatus {
     /// The token label.
     pub label: String,
-    /// `created`, `copied` or `present`.
+    /// `created`, `copied`, `present`, `replaced` (an earlier envcrypt's symmetric cluster key,
+    /// which would also copy HMAC keys as AES keys) or `replaced: the token could not check
+    /// it` (the security officer cannot make the session key that checks it, so every run
+    /// replaces it; nothing is lost, since nothing is kept wrapped under it).
     pub cluster_key: &'static str,
 }
 
@@ -155,8 +162,9 @@ pub fn init_cluster(cluster: &ClusterConfig, so_pin: &Zeroizing<String>) -> Resu
         }
         sessions.push((label.as_str(), session));
     }
-    // Per token, what happened to the kind that changed most: created, then copied, then present.
-    let rank = |what: &str| ["present", "copied", "created"].iter().position(|w| *w == what);
+    // Per token, what happened to the kind that changed most.
+    let rank =
+        |what: &str| ["present", "copied", "created", REPLACED, REPLACED_UNCHECKED].iter().position(|w| *w == what);
     let mut report: Vec<ClusterKeyStatus> = sessions
         .iter()
         .map(|(label, _)| ClusterKeyStatus { label: label.to_string(), cluster_key: "present" })
@@ -182,15 +190,21 @@ fn give_cluster_key(
     mechanisms: &Mechanisms,
 ) -> Result<Vec<&'static str>, KmsError> {
     let mut holders = Vec::new();
+    let mut replaced = Vec::new();
     for (label, session) in sessions {
         let Some(key) = find_cluster_key(session, kind).map_err(|e| so_error(label, "cannot search", e))? else {
             continue;
         };
         // An earlier envcrypt's symmetric cluster key also wraps HMAC keys: replaced, on every
-        // token (nothing is kept wrapped under a cluster key, so nothing is lost).
-        if kind == KeyKind::Symmetric && wraps_hmac_keys(session, key, mechanisms).unwrap_or(true) {
-            session.destroy_object(key).map_err(|e| so_error(label, "cannot replace the cluster key on", e))?;
-            continue;
+        // token (nothing is kept wrapped under a cluster key, so nothing is lost). One the
+        // token gives no way to check is replaced too, and the report says so.
+        if kind == KeyKind::Symmetric {
+            let checked = wraps_hmac_keys(session, key, mechanisms);
+            if !matches!(checked, Ok(false)) {
+                session.destroy_object(key).map_err(|e| so_error(label, "cannot replace the cluster key on", e))?;
+                replaced.push((*label, if checked.is_ok() { REPLACED } else { REPLACED_UNCHECKED }));
+                continue;
+            }
         }
         holders.push(*label);
     }
@@ -211,15 +225,16 @@ fn give_cluster_key(
         .ok_or_else(|| KmsError::NotFound(format!("token {source:?} lost its cluster key during set-up")))?;
     let mut done = Vec::new();
     for (label, session) in sessions {
-        if created == Some(*label) {
-            done.push("created");
+        let what = if created == Some(*label) {
+            "created"
         } else if *label == source || holders.contains(label) {
-            done.push("present");
+            "present"
         } else {
             carry_cluster_key(source_session, cluster_key, session, mechanisms, kind)
                 .map_err(|e| so_error(label, &format!("cannot give {} to", kind.cluster_key_label()), e))?;
-            done.push("copied");
-        }
+            "copied"
+        };
+        done.push(replaced.iter().find(|(l, _)| l == label).map_or(what, |(_, how)| *how));
     }
     Ok(done)
 }

@@ -3,7 +3,7 @@
 use crate::backends::{pkcs11_config, Backends};
 use crate::error::{CliError, Exit};
 use crate::flags::GlobalArgs;
-use crate::{print, prompts};
+use crate::{print, prompts, terminal};
 
 /// Show the HSM cluster, or set it up as its security officer.
 #[derive(Debug, clap::Subcommand)]
@@ -14,7 +14,8 @@ Example:
   ENVCRYPT_PKCS11_PIN=1234 envcrypt --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\
       --pkcs11-token az-a --pkcs11-token az-b --pkcs11-token az-c hsm status
 
-Connecting copies any missing key to every token that answers. Exits 1 if a token is down.")]
+Connecting copies any missing key to every token that answers. A trusted cluster key that a
+token lacks is named on stderr (run init-cluster). Exits 1 if a token is down.")]
     Status,
     /// Set up the cluster's trusted wrapping key, as its security officer (once per cluster,
     /// and again after adding a token).
@@ -61,6 +62,14 @@ pub fn exec(command: &Command, global: &GlobalArgs) -> Result<(), CliError> {
                     )
                 }));
                 print::lines(&lines)?;
+            }
+            for token in status.iter().filter(|t| !t.missing_cluster_keys.is_empty()) {
+                eprintln!(
+                    "envcrypt: token {} lacks {}: keys of those kinds are refused until the security officer runs \
+                     `envcrypt hsm init-cluster`",
+                    terminal::escape(&token.label),
+                    token.missing_cluster_keys.join(", ")
+                );
             }
             let down: Vec<&str> = status.iter().filter(|t| !t.healthy).map(|t| t.label.as_str()).collect();
             if down.is_empty() {
