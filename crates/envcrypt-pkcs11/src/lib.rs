@@ -11,11 +11,10 @@
 //!
 //! Several tokens make a cluster, as HSMs in several availability zones do: keys are copied to
 //! every token wrapped under a trusted cluster key (one per kind of key) that the security
-//! officer sets up once
-//! ([`init_cluster`]; `replication.rs` explains why no user-PIN holder can export a key),
-//! operations go round-robin over the healthy
-//! tokens, a token that fails is marked down and skipped, retried after a back-off, and
-//! re-synced with the keys created meanwhile when it answers again.
+//! officer sets up once ([`init_cluster`]; `replication.rs` explains why no user-PIN holder can
+//! export a key), operations go round-robin over the healthy tokens, a token that fails is
+//! marked down and skipped, retried after a back-off, and re-synced with the keys created
+//! meanwhile when it answers again.
 //!
 //! The vendor-dependent mechanism choices are in [`Mechanisms`]. SoftHSM2 is what the tests
 //! run; the CloudHSM variant is modeled, not tested (no CloudHSM here).

@@ -37,7 +37,8 @@ use crate::ClusterConfig;
 /// DER of the P-256 curve's OID, as CKA_EC_PARAMS takes it.
 const P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 
-/// What `init_cluster` reports for a token whose symmetric cluster key was replaced.
+/// What `init_cluster` reports for a token whose symmetric cluster key was replaced: after
+/// the check found it would wrap HMAC keys, or because the token could not run the check.
 const REPLACED: &str = "replaced";
 const REPLACED_UNCHECKED: &str = "replaced: the token could not check it";
 
